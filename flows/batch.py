@@ -1,0 +1,122 @@
+"""The Prefect flow: wiring only. All work happens in `modelmemo.pipeline` (pure functions).
+
+Design: one task per batch stage, not one task per memo. Rendering is CPU-bound (WeasyPrint),
+so it runs on a bounded process pool inside the `render-memos` task; a Prefect task per memo
+would add scheduling and API traffic to every memo and, on threads, fight over the GIL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+from prefect.states import Completed, Failed
+
+from modelmemo import pipeline
+from modelmemo.catalog import load_catalog
+from modelmemo.settings import Settings
+
+ProgressCallback = Callable[[int, int, pipeline.ProjectOutcome], None]
+
+
+@task(name="load-catalog")
+def load_catalog_task(catalog_files: list[str]) -> str:
+    """Fail fast, before any input is touched, if the catalog is broken."""
+    return load_catalog([Path(p) for p in catalog_files]).as_of.isoformat()
+
+
+@task(name="plan-batch")
+def plan_task(input_dir: str) -> pipeline.BatchPlan:
+    return pipeline.plan_batch(Path(input_dir))
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    # forkserver, not fork: forking a process that runs Prefect's client threads can deadlock.
+    # Preloading the renderer makes each worker start in milliseconds.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["modelmemo.pipeline", "weasyprint"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+@task(name="render-memos")
+def render_task(jobs: list[pipeline.RenderJob], workers: int,
+                progress: ProgressCallback | None = None) -> list[pipeline.ProjectOutcome]:
+    outcomes: list[pipeline.ProjectOutcome] = []
+    if not jobs:
+        return outcomes
+    workers = max(1, min(workers, len(jobs)))
+    executor = _process_pool(workers) if workers > 1 else None
+    try:
+        for done, outcome in enumerate(pipeline.render_all(jobs, executor), start=1):
+            outcomes.append(outcome)
+            if progress:
+                progress(done, len(jobs), outcome)
+    finally:
+        if executor:
+            executor.shutdown(wait=True, cancel_futures=True)
+    return sorted(outcomes, key=lambda o: o.project_id)
+
+
+@task(name="write-index")
+def index_task(summary: pipeline.BatchSummary, run_dir: str, templates_dir: str, output_dir: str) -> None:
+    pipeline.write_index(summary, Path(run_dir), Path(templates_dir))
+    pipeline.point_latest(Path(output_dir), summary.run_id)
+
+
+def _artifact(summary: pipeline.BatchSummary) -> None:
+    rows: list[dict[str, Any]] = []
+    for p in summary.projects:
+        rows.append({"file": p.file, "project": p.project_id, "status": p.status, "verdict": p.verdict_label or "",
+                     "top model": p.top_model_name or "", "score": p.top_score, "error": p.error or ""})
+    for r in summary.rejected:
+        rows.append({"file": r.file, "project": "", "status": "rejected", "verdict": "", "top model": "",
+                     "score": None, "error": "; ".join(str(problem) for problem in r.problems)[:500]})
+    counts = summary.counts
+    create_table_artifact(
+        key="modelmemo-batch",
+        table=rows,
+        description=(f"modelmemo run {summary.run_id}: {counts['memos']} memos, {counts['rejected']} rejected, "
+                     f"{counts['failed']} failed, {counts['not_processed']} not processed"),
+    )
+
+
+@flow(name="modelmemo-batch", description="Requirement files in, decision memos (HTML, PDF, JSON) out.")
+def memo_batch(
+    input_dir: str | None = None,
+    output_dir: str | None = None,
+    run_id: str | None = None,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+):
+    settings = Settings.from_env()
+    input_dir = input_dir or str(settings.input_dir)
+    output_dir = output_dir or str(settings.output_dir)
+    catalog_files = [str(p) for p in settings.catalog_files]
+    templates_dir = str(settings.templates_dir)
+    workers = workers or settings.workers
+
+    catalog_as_of = load_catalog_task(catalog_files)
+    plan = plan_task(input_dir)
+    run_id = run_id or pipeline.new_run_id()
+    generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    run_dir = Path(output_dir) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [pipeline.RenderJob(p, str(run_dir), run_id, generated_at, tuple(catalog_files), templates_dir)
+            for p in plan.projects]
+    outcomes = render_task(jobs, workers, progress)
+    summary = pipeline.BatchSummary(run_id, generated_at, catalog_as_of, projects=outcomes,
+                                    rejected=list(plan.rejected), notices=list(plan.notices))
+    index_task(summary, str(run_dir), templates_dir, output_dir)
+    _artifact(summary)
+    counts = summary.counts
+    message = (f"{counts['memos']} memos, {counts['skipped']} unchanged, {counts['rejected']} rejected, "
+               f"{counts['failed']} failed")
+    if counts["failed"]:
+        return Failed(message=message, data=summary)
+    return Completed(message=message, data=summary)

@@ -1,0 +1,223 @@
+"""The model catalog: sourced facts about each model and its deployment options.
+
+The shipped catalog is `catalog/models.yaml`; users add or override models with extra files
+(validated by the same schema) without editing it. Models merge by id: redefining a model
+needs `override: true`, and a source key may not point at two different URLs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .loading import InputError, load_document
+from .settings import PROJECT_ROOT
+from .validation import schema_problems
+
+CATALOG_SCHEMA = PROJECT_ROOT / "schemas" / "catalog.schema.json"
+
+
+class CatalogError(Exception):
+    """The catalog cannot be used; the run stops before touching any input."""
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    url: str
+    title: str
+    as_of: date
+
+
+@dataclass(frozen=True)
+class Fact:
+    value: Any
+    source: Source
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: str
+    kind: str  # "api" | "self-hosted"
+    provider: str
+    facts: dict[str, Fact]
+
+    def value(self, name: str, default: Any = "unknown") -> Any:
+        fact = self.facts.get(name)
+        return default if fact is None else fact.value
+
+    @property
+    def is_api(self) -> bool:
+        return self.kind == "api"
+
+
+@dataclass(frozen=True)
+class Model:
+    id: str
+    name: str
+    vendor: str
+    summary: str
+    facts: dict[str, Fact]
+    deployments: tuple[Deployment, ...]
+    successor: str | None = None
+    origin: str = ""
+
+    def value(self, name: str, default: Any = "unknown") -> Any:
+        fact = self.facts.get(name)
+        return default if fact is None else fact.value
+
+    @property
+    def openness(self) -> str:
+        return self.facts["openness"].value
+
+    @property
+    def is_open(self) -> bool:
+        return self.openness == "open-source"
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(self.facts["tasks"].value)
+
+    @property
+    def lifecycle(self) -> str:
+        return self.facts["lifecycle"].value
+
+    @property
+    def has_open_weights(self) -> bool:
+        return self.value("open_weights") == "yes"
+
+    @property
+    def is_toolkit(self) -> bool:
+        return self.value("is_toolkit", "no") == "yes"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    models: dict[str, Model]
+    sources: dict[str, Source]
+    assumptions: dict[str, Any]
+    sha256: str
+    files: tuple[str, ...] = field(default=())
+
+    @property
+    def as_of(self) -> date:
+        """Date of the most recently checked source."""
+        return max(source.as_of for source in self.sources.values())
+
+    @property
+    def oldest_as_of(self) -> date:
+        return min(source.as_of for source in self.sources.values())
+
+    def assumption(self, *path: str) -> Fact:
+        node: Any = self.assumptions
+        for part in path:
+            node = node[part]
+        return node
+
+    def facts(self):
+        """Every (model id, deployment id or '', fact name, Fact) for audits."""
+        for model in self.models.values():
+            for name, fact in model.facts.items():
+                yield model.id, "", name, fact
+            for deployment in model.deployments:
+                for name, fact in deployment.facts.items():
+                    yield model.id, deployment.id, name, fact
+
+
+_DEPLOYMENT_META = {"id", "kind", "provider"}
+
+
+def _read_catalog_file(path: Path) -> dict[str, Any]:
+    label = str(path)
+    try:
+        document = load_document(path)
+    except InputError as exc:
+        where = f":{exc.line}:{exc.column}" if exc.line else ""
+        raise CatalogError(f"{label}{where}: {exc.message}") from None
+    except OSError as exc:
+        raise CatalogError(f"{label}: cannot read catalog: {exc.strerror or exc}") from None
+    problems = schema_problems(document, label, CATALOG_SCHEMA)
+    if problems:
+        shown = "\n  ".join(str(p) for p in problems[:10])
+        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise CatalogError(f"catalog {label} does not match schemas/catalog.schema.json:\n  {shown}{more}")
+    return {"data": document.data, "sha256": document.sha256}
+
+
+def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
+    """Load the shipped catalog and any extension files, in order, and merge them."""
+    sources: dict[str, Source] = {}
+    source_origin: dict[str, str] = {}
+    raw_models: dict[str, tuple[dict[str, Any], str]] = {}
+    assumptions: dict[str, Any] = {}
+    digest = hashlib.sha256()
+    for path in paths:
+        loaded = _read_catalog_file(Path(path))
+        digest.update(loaded["sha256"].encode())
+        data = loaded["data"]
+        label = str(path)
+        for key, raw in data["sources"].items():
+            source = Source(key, raw["url"], raw.get("title", raw["url"]), date.fromisoformat(raw["as_of"]))
+            if key in sources and (sources[key].url != source.url):
+                raise CatalogError(
+                    f"{label}: source '{key}' points to {source.url}, but {source_origin[key]} "
+                    f"defines it as {sources[key].url}; rename one of them"
+                )
+            if key not in sources or source.as_of > sources[key].as_of:
+                sources[key] = source
+                source_origin[key] = label
+        for model_id, raw in data["models"].items():
+            if model_id in raw_models and not raw.get("override"):
+                raise CatalogError(
+                    f"{label}: model '{model_id}' is already defined in {raw_models[model_id][1]}; "
+                    "add `override: true` to replace it, or choose another id"
+                )
+            raw_models[model_id] = (raw, label)
+        assumptions.update(data.get("assumptions", {}))
+    for required in ("input_token_share", "hours_per_month", "ops_usd_per_month"):
+        if required not in assumptions:
+            raise CatalogError(f"catalog has no `assumptions.{required}`; the shipped catalog defines it")
+
+    def fact(raw: dict[str, Any], where: str) -> Fact:
+        key = raw["source"]
+        if key not in sources:
+            raise CatalogError(f"{where}: source '{key}' is not defined under `sources`")
+        return Fact(raw["value"], sources[key], raw.get("note", ""))
+
+    models: dict[str, Model] = {}
+    for model_id, (raw, label) in raw_models.items():
+        facts = {name: fact(value, f"{label}: models.{model_id}.facts.{name}") for name, value in raw["facts"].items()}
+        deployments = []
+        for index, dep in enumerate(raw["deployments"]):
+            dep_facts = {
+                name: fact(value, f"{label}: models.{model_id}.deployments[{index}].{name}")
+                for name, value in dep.items()
+                if name not in _DEPLOYMENT_META
+            }
+            deployments.append(Deployment(dep["id"], dep["kind"], dep["provider"], dep_facts))
+        models[model_id] = Model(
+            id=model_id,
+            name=raw["name"],
+            vendor=raw["vendor"],
+            summary=raw["summary"],
+            facts=facts,
+            deployments=tuple(deployments),
+            successor=raw.get("successor"),
+            origin=label,
+        )
+    for model in models.values():
+        if model.successor and model.successor not in models:
+            raise CatalogError(f"{model.origin}: models.{model.id}.successor '{model.successor}' is not in the catalog")
+    resolved_assumptions = {
+        "input_token_share": fact(assumptions["input_token_share"], "assumptions.input_token_share"),
+        "hours_per_month": fact(assumptions["hours_per_month"], "assumptions.hours_per_month"),
+        "ops_usd_per_month": {
+            level: fact(value, f"assumptions.ops_usd_per_month.{level}")
+            for level, value in assumptions["ops_usd_per_month"].items()
+        },
+    }
+    return Catalog(models, sources, resolved_assumptions, digest.hexdigest(), tuple(str(p) for p in paths))

@@ -1,0 +1,163 @@
+"""The `modelmemo` command.
+
+Exit codes (also in README):
+  0  every input file produced a memo (or there was nothing to do)
+  1  the batch ran, but some files were rejected or some memos failed (see the index)
+  2  the batch could not run: bad catalog, brand or templates, missing folder, bad usage
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .settings import PROJECT_ROOT
+
+EXIT_OK, EXIT_PARTIAL, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+def prefect_environment(verbose: bool = False) -> None:
+    """Quiet, local Prefect defaults; set before Prefect is imported. Explicit settings win."""
+    os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+
+def _print_progress(done: int, total: int, outcome) -> None:
+    if outcome.status == "memo":
+        detail = f"{outcome.verdict_label}"
+        if outcome.top_model_name:
+            detail += f", top model {outcome.top_model_name} ({outcome.top_score:.1f})"
+    elif outcome.status == "skipped":
+        detail = "unchanged, memo kept"
+    else:
+        detail = f"FAILED: {outcome.error}"
+    print(f"[{done}/{total}] {outcome.project_id}: {detail}", flush=True)
+
+
+def _report(summary, output_dir: Path) -> int:
+    counts = summary.counts
+    for rejection in summary.rejected:
+        print(f"rejected {rejection.file}:")
+        for problem in rejection.problems:
+            print(f"  {problem}")
+    for notice in summary.notices:
+        print(f"not processed {notice.file}: {notice.reason}")
+    run_dir = output_dir / summary.run_id
+    print(
+        f"run {summary.run_id}: {counts['memos']} memos, {counts['skipped']} unchanged, "
+        f"{counts['rejected']} rejected, {counts['failed']} failed, {counts['not_processed']} not processed"
+    )
+    print(f"index: {run_dir / 'index.html'}")
+    return EXIT_OK if summary.ok else EXIT_PARTIAL
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .catalog import CatalogError, load_catalog
+    from .brand import BrandError, load_brand
+    from .settings import Settings
+
+    settings = Settings.from_env()
+    input_dir = Path(args.input_dir or settings.input_dir)
+    output_dir = Path(args.output or settings.output_dir)
+    if not input_dir.is_dir():
+        print(f"error: input folder {input_dir} does not exist", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    try:
+        load_catalog(list(settings.catalog_files))
+        load_brand(settings.templates_dir)
+    except (CatalogError, BrandError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    prefect_environment(args.verbose)
+    from flows.batch import memo_batch
+
+    state = memo_batch(
+        input_dir=str(input_dir), output_dir=str(output_dir), workers=args.workers,
+        progress=_print_progress, return_state=True,
+    )
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        print(f"error: the run failed: {summary}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    return _report(summary, output_dir)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validation import validate_file
+
+    status = EXIT_OK
+    for name in args.files:
+        path = Path(name)
+        if path.is_dir() or not path.exists():
+            print(f"{name}: {'is a folder' if path.is_dir() else 'no such file'}")
+            status = EXIT_PARTIAL
+            continue
+        _, problems = validate_file(path, name)
+        if problems:
+            status = EXIT_PARTIAL
+            for problem in problems:
+                print(problem)
+        else:
+            print(f"{name}: valid")
+    return status
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from .catalog import CatalogError, load_catalog
+    from .settings import Settings
+
+    settings = Settings.from_env()
+    files = list(settings.catalog_files) + [Path(p) for p in args.extra or []]
+    try:
+        catalog = load_catalog(files)
+    except CatalogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    rows = [("id", "name", "vendor", "open/closed", "lifecycle", "tasks", "deployments")]
+    for model in catalog.models.values():
+        rows.append((model.id, model.name, model.vendor, model.openness, model.lifecycle,
+                     ", ".join(model.tasks), ", ".join(d.id for d in model.deployments) or "-"))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+    print(f"\n{len(catalog.models)} models, {len(catalog.sources)} sources; facts checked "
+          f"{catalog.oldest_as_of} to {catalog.as_of}; files: {', '.join(catalog.files)}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelmemo", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="process the drop folder: one memo per valid requirement file")
+    run.add_argument("input_dir", nargs="?", help="drop folder (default: inputs/)")
+    run.add_argument("--output", help="output folder (default: output/)")
+    run.add_argument("--workers", type=int, default=None, help="render processes (default: CPU count)")
+    run.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check requirement files; non-zero exit on any error")
+    validate.add_argument("files", nargs="+")
+    validate.set_defaults(func=cmd_validate)
+
+    catalog = sub.add_parser("catalog", help="show the model catalog")
+    catalog.add_argument("--extra", action="append", help="extension catalog file (repeatable)")
+    catalog.set_defaults(func=cmd_catalog)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""The machine-readable memo (`<project-id>.json`, see schemas/memo.schema.json).
+
+It is the single source for the HTML/PDF templates and the email: everything a reader sees is
+in here, computed from the requirement file and the catalog, and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .catalog import Catalog, Fact, Model
+from .costs import usd
+from .requirements import FACTOR_LABELS, FACTORS, Requirements
+from .scoring import Decision, ModelScore
+
+MEMO_VERSION = 1
+
+# Catalog facts a reader needs to check the recommendation; shown with source and date.
+MODEL_FACTS_SHOWN = ("openness", "license", "commercial_use", "open_weights", "tasks", "languages",
+                     "context_tokens", "parameters", "lifecycle")
+DEPLOYMENT_FACTS_SHOWN = ("input_usd_per_1m", "output_usd_per_1m", "usd_per_image", "gpu_class", "gpu_hour_usd",
+                          "tokens_per_second", "images_per_hour", "vendor_fine_tuning", "data_residency",
+                          "trains_on_prompts", "retention", "soc2", "hipaa_baa", "sla", "vendor_support")
+FACT_LABELS = {
+    "openness": "Open or closed", "license": "License", "commercial_use": "Commercial use",
+    "open_weights": "Open weights", "tasks": "Tasks", "languages": "Languages", "context_tokens": "Context (tokens)",
+    "parameters": "Parameters", "lifecycle": "Lifecycle", "input_usd_per_1m": "Input price per 1M tokens",
+    "output_usd_per_1m": "Output price per 1M tokens", "usd_per_image": "Price per image", "gpu_class": "GPU class",
+    "gpu_hour_usd": "GPU price per hour", "tokens_per_second": "Throughput (tokens/s)",
+    "images_per_hour": "Throughput (images/hour)", "vendor_fine_tuning": "Vendor fine-tuning",
+    "data_residency": "Data residency", "trains_on_prompts": "Trains on prompts", "retention": "Retention",
+    "soc2": "SOC 2", "hipaa_baa": "HIPAA BAA", "sla": "Uptime SLA", "vendor_support": "Vendor support",
+}
+FACTOR_COLORS = {"requirements": "#1f4e79", "budget": "#2e86ab", "support": "#7fb069",
+                 "security": "#e4a11b", "long_term": "#c8553d"}
+
+
+@dataclass(frozen=True)
+class RunContext:
+    run_id: str
+    generated_at: str  # ISO 8601, UTC
+    input_name: str  # file name only, never a path outside the drop folder
+    input_sha256: str
+
+
+def _fact_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, float) and value == int(value):
+        return f"{value:,.0f}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def fact_row(model: Model, deployment_id: str, name: str, fact: Fact) -> dict[str, Any]:
+    return {
+        "model": model.id,
+        "deployment": deployment_id,
+        "fact": name,
+        "label": FACT_LABELS.get(name, name),
+        "value": _fact_text(fact.value),
+        "note": fact.note,
+        "source_title": fact.source.title,
+        "source_url": fact.source.url,
+        "as_of": fact.source.as_of.isoformat(),
+    }
+
+
+def _score_entry(score: ModelScore, weights: dict[str, float]) -> dict[str, Any]:
+    return {
+        "model": score.model_id,
+        "name": score.model.name,
+        "vendor": score.model.vendor,
+        "openness": score.model.openness,
+        "deployment": score.deployment.id,
+        "deployment_kind": score.deployment.kind,
+        "provider": score.deployment.provider,
+        "tasks": list(score.tasks),
+        "factors": {f: {"score": score.factors[f].score, "reason": score.factors[f].reason} for f in FACTORS},
+        "total": score.total,
+        "cost": score.cost.as_dict(),
+        "over_budget": score.over_budget,
+    }
+
+
+def _chart(decision: Decision, names: dict[str, str], limit: int = 8) -> dict[str, Any]:
+    """Stacked bars: each factor's contribution (score × weight share) to a model's total."""
+    weight_sum = sum(decision.weights[f] for f in FACTORS)
+    bars = []
+    for model_id, score in list(decision.scores.items())[:limit]:
+        segments, x = [], 0.0
+        for factor in FACTORS:
+            width = score.factors[factor].score * decision.weights[factor] / weight_sum
+            segments.append({"factor": factor, "x": round(x, 2), "width": round(width, 2), "color": FACTOR_COLORS[factor]})
+            x += width
+        bars.append({"model": model_id, "name": names[model_id], "total": score.total, "segments": segments,
+                     "open": score.model.is_open})
+    legend = [{"factor": f, "label": FACTOR_LABELS[f], "color": FACTOR_COLORS[f]} for f in FACTORS]
+    return {"bars": bars, "legend": legend}
+
+
+def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]:
+    risks: list[str] = []
+    for model_id in decision.recommended_ids:
+        score = decision.scores[model_id]
+        model, dep = score.model, score.deployment
+        if score.over_budget:
+            risks.append(f"{model.name} is over budget: {score.cost.label()} against {usd(req.monthly_usd)}/month.")
+        if not score.cost.known:
+            risks.append(f"The cost of {model.name} cannot be estimated without a volume; add `budget.volume` "
+                         "to the requirement file.")
+        elif score.cost.high is None:
+            risks.append(f"The cost of {model.name} is a floor ({score.cost.label()}); more capacity may be needed.")
+        if dep.is_api:
+            trains = dep.value("trains_on_prompts")
+            if trains != "no" and req.sensitivity_level >= 1:
+                risks.append(f"{dep.provider} training on prompts is '{trains}' for {req.data_sensitivity} data; "
+                             "confirm the data-use terms before sending real data.")
+            if req.lock_in_tolerance == "low":
+                risks.append(f"Lock-in: {model.name} is only available from {model.vendor}; keep prompts and "
+                             "evaluation sets portable.")
+            if req.vendor_sla_required and dep.value("sla") != "yes":
+                risks.append(f"An SLA is required, but a published {dep.provider} SLA is '{dep.value('sla')}'.")
+        else:
+            if req.ml_expertise != "strong":
+                risks.append(f"Self-hosting {model.name} with {req.ml_expertise} ML expertise: plan for hiring "
+                             "or a managed hosting partner.")
+            if req.vendor_sla_required:
+                risks.append("No vendor SLA covers a self-hosted model; uptime is your team's responsibility.")
+        if model.lifecycle == "legacy":
+            risks.append(f"{model.name} is superseded by newer releases; plan a migration path.")
+        commercial = model.facts["commercial_use"]
+        if model.is_open and commercial.value:
+            risks.append(f"License terms ({model.value('license')}): {commercial.value}")
+        languages = model.value("languages")
+        if isinstance(languages, list):
+            missing = [lang for lang in req.languages if lang not in languages]
+            if missing:
+                risks.append(f"{model.name} does not document {', '.join(missing)}; test output quality in those languages.")
+    if decision.verdict == "close-call":
+        risks.append("Close call: the best open and closed options are within "
+                     "a few points; the weights decide, so pilot both.")
+    if decision.combination and len(decision.combination) < len(req.tasks):
+        covered = {p.task for p in decision.combination}
+        risks.append("No eligible model covers: " + ", ".join(t for t in req.tasks if t not in covered) + ".")
+    return list(dict.fromkeys(risks))
+
+
+def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]:
+    steps: list[str] = []
+    top = decision.recommended_ids
+    if top:
+        names = " and ".join(decision.scores[m].model.name for m in top)
+        runner = decision.scores[decision.runner_up].model.name if decision.runner_up else None
+        steps.append(f"Run a two-week pilot of {names}" + (f" against {runner}" if runner else "")
+                     + " on a sample of real tasks, measuring quality, latency and cost.")
+    for model_id in top:
+        score = decision.scores[model_id]
+        dep = score.deployment
+        if dep.is_api:
+            steps.append(f"Review {dep.provider}'s data-processing terms and retention ({dep.value('retention')}).")
+            if req.sensitivity_level >= 2:
+                steps.append(f"Request {dep.provider}'s SOC 2 report"
+                             + (" and a HIPAA BAA" if req.data_sensitivity == "regulated" else "") + ".")
+        else:
+            steps.append(f"Provision a test instance ({dep.value('gpu_class')}) and measure throughput on your "
+                         "own prompts to firm up the cost estimate.")
+            steps.append(f"Have legal review the {score.model.value('license')} license.")
+    if req.volume is None:
+        steps.append("Estimate monthly volume (requests, tokens per request, images) and add it to the file.")
+    steps.append("Re-run this memo when the catalog is refreshed or requirements change.")
+    return list(dict.fromkeys(steps))
+
+
+def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: RunContext) -> dict[str, Any]:
+    names = {m.id: m.name for m in catalog.models.values()}
+    scores = {m: _score_entry(s, decision.weights) for m, s in decision.scores.items()}
+    if decision.combination:
+        recommended: Any = [{"task": p.task, "model": p.model_id} for p in decision.combination]
+        runner_up: Any = [{"task": p.task, "model": p.runner_up} for p in decision.combination if p.runner_up]
+        runner_up = runner_up or None
+    else:
+        recommended, runner_up = decision.recommended, decision.runner_up
+    shown_models = list(dict.fromkeys(decision.recommended_ids + ([decision.runner_up] if decision.runner_up else [])))
+    facts = []
+    for model_id in shown_models:
+        score = decision.scores[model_id]
+        for name in MODEL_FACTS_SHOWN:
+            if name in score.model.facts:
+                facts.append(fact_row(score.model, "", name, score.model.facts[name]))
+        for name in DEPLOYMENT_FACTS_SHOWN:
+            if name in score.deployment.facts:
+                facts.append(fact_row(score.model, score.deployment.id, name, score.deployment.facts[name]))
+    for extra in ("input_token_share", "hours_per_month"):
+        fact = catalog.assumption(extra)
+        facts.append({"model": "", "deployment": "", "fact": extra, "label": extra.replace("_", " ").capitalize(),
+                      "value": _fact_text(fact.value), "note": fact.note, "source_title": fact.source.title,
+                      "source_url": fact.source.url, "as_of": fact.source.as_of.isoformat()})
+    weight_sum = sum(decision.weights[f] for f in FACTORS)
+    return {
+        "memo_version": MEMO_VERSION,
+        "run_id": ctx.run_id,
+        "generated_at": ctx.generated_at,
+        "input_file": ctx.input_name,
+        "input_sha256": ctx.input_sha256,
+        "catalog_sha256": catalog.sha256,
+        "catalog_as_of": catalog.as_of.isoformat(),
+        "catalog_oldest_fact": catalog.oldest_as_of.isoformat(),
+        "project": {
+            "id": req.project_id, "name": req.name, "summary": req.summary,
+            "owner": {"name": req.owner_name, "email": req.owner_email}, "notify": list(req.notify),
+        },
+        "requirements": {
+            "tasks": list(req.tasks), "languages": list(req.languages), "customization": req.customization,
+            "monthly_usd": req.monthly_usd,
+            "volume": None if req.volume is None else {
+                "requests_per_month": req.volume.requests_per_month,
+                "tokens_per_request": req.volume.tokens_per_request,
+                "images_per_month": req.volume.images_per_month,
+            },
+            "ml_expertise": req.ml_expertise, "vendor_sla_required": req.vendor_sla_required,
+            "data_sensitivity": req.data_sensitivity, "on_premises_only": req.on_premises_only,
+            "transparency_required": req.transparency_required, "growth": req.growth,
+            "lock_in_tolerance": req.lock_in_tolerance,
+        },
+        "verdict": decision.verdict,
+        "verdict_label": decision.verdict_label,
+        "recommended": recommended,
+        "runner_up": runner_up,
+        "best_open": decision.best_open,
+        "best_closed": decision.best_closed,
+        "ranking": decision.ranking,
+        "scores": scores,
+        "excluded": {m: reasons for m, reasons in decision.excluded.items()},
+        "weights": dict(decision.weights),
+        "weight_shares": {f: round(decision.weights[f] / weight_sum, 4) for f in FACTORS},
+        "notes": list(decision.notes),
+        "risks": _risks(req, decision, catalog),
+        "next_steps": _next_steps(req, decision, catalog),
+        "facts": facts,
+        "chart": _chart(decision, names),
+        "model_names": names,
+    }

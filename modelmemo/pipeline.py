@@ -1,0 +1,311 @@
+"""The batch as plain functions: plan (scan + validate), render each project, write the index.
+
+Nothing here imports Prefect. `flows/batch.py` wires these functions into a flow; the benchmark
+baseline and the unit tests call them directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import defaultdict
+from concurrent.futures import Executor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from .atomic import atomic_write_text, atomic_write_bytes
+from .catalog import Catalog, load_catalog
+from .discovery import Entry, scan_drop_folder
+from .memo import RunContext, build_memo
+from .rendering import RenderError, render_html, render_memo_html, render_pdf, INDEX_TEMPLATE
+from .requirements import Requirements
+from .scoring import decide
+from .validation import Problem, validate_file
+
+SUMMARY_VERSION = 1
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable, unique run id: UTC timestamp plus a short random suffix."""
+    now = now or datetime.now(timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+@dataclass(frozen=True)
+class PlannedProject:
+    """A valid input file, ready to render."""
+
+    file: str
+    path: str
+    project_id: str
+    name: str
+    input_sha256: str
+
+
+@dataclass(frozen=True)
+class Rejection:
+    file: str
+    problems: tuple[Problem, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "problems": [p.as_dict() for p in self.problems]}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A folder entry that is not an input (yet): reported, never silently dropped."""
+
+    file: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    projects: tuple[PlannedProject, ...]
+    rejected: tuple[Rejection, ...]
+    notices: tuple[Notice, ...]
+
+
+@dataclass(frozen=True)
+class ProjectOutcome:
+    project_id: str
+    name: str
+    file: str
+    status: str  # "memo" | "failed" | "skipped"
+    verdict: str | None = None
+    verdict_label: str | None = None
+    top_model: str | None = None
+    top_model_name: str | None = None
+    top_score: float | None = None
+    html: str | None = None
+    pdf: str | None = None
+    json: str | None = None
+    error: str | None = None
+    recipients: tuple[str, ...] = ()
+    memo_run_id: str | None = None
+    input_sha256: str | None = None
+    fingerprint: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["recipients"] = list(self.recipients)
+        return data
+
+
+@dataclass
+class BatchSummary:
+    run_id: str
+    generated_at: str
+    catalog_as_of: str
+    projects: list[ProjectOutcome] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        statuses = [p.status for p in self.projects]
+        return {
+            "files": len(self.projects) + len(self.rejected),
+            "memos": statuses.count("memo"),
+            "skipped": statuses.count("skipped"),
+            "failed": statuses.count("failed"),
+            "rejected": len(self.rejected),
+            "not_processed": len(self.notices),
+        }
+
+    @property
+    def ok(self) -> bool:
+        counts = self.counts
+        return counts["failed"] == 0 and counts["rejected"] == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "summary_version": SUMMARY_VERSION,
+            "run_id": self.run_id,
+            "generated_at": self.generated_at,
+            "catalog_as_of": self.catalog_as_of,
+            "counts": self.counts,
+            "projects": [p.as_dict() for p in self.projects],
+            "rejected": [r.as_dict() for r in self.rejected],
+            "not_processed": [asdict(n) for n in self.notices],
+            "deliveries": self.deliveries,
+        }
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+def plan_batch(input_dir: Path, settle_seconds: float = 0.0) -> BatchPlan:
+    """Scan the drop folder and validate every input. Duplicate project ids reject all copies."""
+    entries = scan_drop_folder(input_dir, settle_seconds)
+    notices = tuple(Notice(e.name, e.kind, e.reason) for e in entries if e.kind != "input")
+    valid: list[PlannedProject] = []
+    rejected: list[Rejection] = []
+    for entry in (e for e in entries if e.kind == "input"):
+        document, problems = validate_file(entry.path, entry.name)
+        if problems or document is None:
+            rejected.append(Rejection(entry.name, tuple(problems)))
+            continue
+        project = document.data["project"]
+        valid.append(PlannedProject(entry.name, str(entry.path), project["id"], project["name"], document.sha256))
+    by_id: dict[str, list[PlannedProject]] = defaultdict(list)
+    for planned in valid:
+        by_id[planned.project_id].append(planned)
+    projects: list[PlannedProject] = []
+    for planned in valid:
+        twins = by_id[planned.project_id]
+        if len(twins) == 1:
+            projects.append(planned)
+            continue
+        others = ", ".join(t.file for t in twins if t is not planned)
+        problem = Problem(planned.file, f"project id '{planned.project_id}' is also used by {others}; "
+                                        "each project needs its own id", "project.id")
+        rejected.append(Rejection(planned.file, (problem,)))
+    rejected.sort(key=lambda r: r.file)
+    return BatchPlan(tuple(projects), tuple(rejected), notices)
+
+
+# --- rendering one project -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def cached_catalog(catalog_files: tuple[str, ...]) -> Catalog:
+    return load_catalog([Path(p) for p in catalog_files])
+
+
+def templates_fingerprint(templates_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(templates_dir.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(templates_dir).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything a worker process needs to render one project (picklable)."""
+
+    project: PlannedProject
+    run_dir: str
+    run_id: str
+    generated_at: str
+    catalog_files: tuple[str, ...]
+    templates_dir: str
+    fingerprint: str = ""
+
+
+def render_project(job: RenderJob) -> ProjectOutcome:
+    """Score and render one project to <run_dir>/<id>.{pdf,html,json}. Never raises for bad data.
+
+    Files are written atomically, the JSON last: a memo whose JSON exists is complete.
+    """
+    planned = job.project
+    base = ProjectOutcome(planned.project_id, planned.name, planned.file, "failed",
+                          input_sha256=planned.input_sha256, memo_run_id=job.run_id, fingerprint=job.fingerprint)
+    try:
+        document, problems = validate_file(Path(planned.path), planned.file)
+        if problems or document is None:  # the file changed since planning
+            return _replace(base, error="file changed during the run: " + "; ".join(str(p) for p in problems))
+        if document.sha256 != planned.input_sha256:
+            return _replace(base, error="file changed during the run; it will be processed next run")
+        catalog = cached_catalog(job.catalog_files)
+        templates = Path(job.templates_dir)
+        req = Requirements.from_data(document.data)
+        decision = decide(req, catalog)
+        ctx = RunContext(job.run_id, job.generated_at, planned.file, planned.input_sha256)
+        memo = build_memo(req, decision, catalog, ctx)
+        html = render_memo_html(memo, templates)
+        pdf = render_pdf(html, templates)
+    except RenderError as exc:
+        return _replace(base, error=str(exc))
+    except Exception as exc:  # one broken project must not stop the batch; the error is reported
+        return _replace(base, error=f"{type(exc).__name__}: {exc}")
+    run_dir = Path(job.run_dir)
+    pid = req.project_id
+    atomic_write_bytes(run_dir / f"{pid}.pdf", pdf)
+    atomic_write_text(run_dir / f"{pid}.html", html)
+    atomic_write_text(run_dir / f"{pid}.json", json.dumps(memo, indent=2, ensure_ascii=False) + "\n")
+    top = decision.recommended_ids[0] if decision.recommended_ids else None
+    return _replace(
+        base,
+        status="memo",
+        verdict=decision.verdict,
+        verdict_label=decision.verdict_label,
+        top_model=top,
+        top_model_name=catalog.models[top].name if top else None,
+        top_score=decision.scores[top].total if top else None,
+        html=f"{pid}.html",
+        pdf=f"{pid}.pdf",
+        json=f"{pid}.json",
+        recipients=req.recipients,
+    )
+
+
+def _replace(outcome: ProjectOutcome, **changes: Any) -> ProjectOutcome:
+    return ProjectOutcome(**{**outcome.__dict__, **changes})
+
+
+def render_all(jobs: Iterable[RenderJob], executor: Executor | None = None) -> Iterator[ProjectOutcome]:
+    """Render jobs serially, or on an executor (results in completion order, streamed)."""
+    if executor is None:
+        for job in jobs:
+            yield render_project(job)
+        return
+    from concurrent.futures import as_completed
+
+    futures = [executor.submit(render_project, job) for job in jobs]
+    for future in as_completed(futures):
+        yield future.result()
+
+
+# --- the batch index -------------------------------------------------------------------------
+
+
+def write_index(summary: BatchSummary, run_dir: Path, templates_dir: Path) -> None:
+    """index.html and summary.json for the run (atomically; summary.json last)."""
+    data = summary.as_dict()
+    html = render_html(INDEX_TEMPLATE, templates_dir, summary=data)
+    atomic_write_text(run_dir / "index.html", html)
+    atomic_write_text(run_dir / "summary.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def point_latest(output_dir: Path, run_id: str) -> None:
+    """output/LATEST names the most recent complete run (a file, so it works everywhere)."""
+    atomic_write_text(output_dir / "LATEST", run_id + "\n")
+
+
+def run_batch(
+    input_dir: Path,
+    output_dir: Path,
+    catalog_files: tuple[Path, ...],
+    templates_dir: Path,
+    run_id: str | None = None,
+    executor: Executor | None = None,
+    progress: Callable[[int, int, ProjectOutcome], None] | None = None,
+) -> BatchSummary:
+    """The whole batch without Prefect: the reference the flow must match (and the bench baseline)."""
+    catalog = load_catalog(list(catalog_files))
+    run_id = run_id or new_run_id()
+    generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    run_dir = output_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    plan = plan_batch(input_dir)
+    summary = BatchSummary(run_id, generated_at, catalog.as_of.isoformat(),
+                           rejected=list(plan.rejected), notices=list(plan.notices))
+    jobs = [RenderJob(p, str(run_dir), run_id, generated_at, tuple(str(c) for c in catalog_files), str(templates_dir))
+            for p in plan.projects]
+    for done, outcome in enumerate(render_all(jobs, executor), start=1):
+        summary.projects.append(outcome)
+        if progress:
+            progress(done, len(jobs), outcome)
+    summary.projects.sort(key=lambda p: p.project_id)
+    write_index(summary, run_dir, templates_dir)
+    point_latest(output_dir, run_id)
+    return summary

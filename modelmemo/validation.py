@@ -1,0 +1,173 @@
+"""Validate requirement files against `schemas/requirements.schema.json` with readable errors.
+
+Every problem becomes a `Problem`: file, JSON path, line, column, what is wrong and what is
+allowed. The validator is built once per schema and reused (building it costs far more than
+validating one small document).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+from jsonschema import Draft202012Validator, FormatChecker
+
+from .loading import InputError, JsonPath, LoadedDocument, load_document
+from .settings import PROJECT_ROOT
+
+REQUIREMENTS_SCHEMA = PROJECT_ROOT / "schemas" / "requirements.schema.json"
+
+# Deliberately strict: addresses end up in email headers, so no spaces, angle brackets,
+# quotes, commas or line breaks (header injection) and a dotted domain.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+format_checker = FormatChecker()
+
+
+@format_checker.checks("email")
+def _is_email(value: object) -> bool:
+    return not isinstance(value, str) or bool(_EMAIL.match(value))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a file was rejected, precise enough to fix it without reading code."""
+
+    file: str
+    message: str
+    path: str = ""
+    line: int | None = None
+    column: int | None = None
+    allowed: str = ""
+
+    def location(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return where
+
+    def __str__(self) -> str:
+        text = f"{self.location()}: "
+        if self.path:
+            text += f"{self.path}: "
+        text += self.message
+        if self.allowed:
+            text += f" (allowed: {self.allowed})"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "allowed": self.allowed,
+        }
+
+
+@lru_cache(maxsize=8)
+def schema_validator(schema_path: Path = REQUIREMENTS_SCHEMA) -> Draft202012Validator:
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=format_checker)
+
+
+def dotted(path: Iterable[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "object": "a mapping of fields", "array": "a list", "null": "nothing"}
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str, JsonPath]:
+    """(message, allowed, path to point at) for one jsonschema error."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    path: JsonPath = tuple(error.absolute_path)
+    description = schema.get("description", "")
+    kind = error.validator
+    value = error.instance
+    if kind == "required":
+        missing = [name for name in error.validator_value if isinstance(value, dict) and name not in value]
+        props = schema.get("properties", {})
+        field_name = missing[0] if missing else "?"
+        hint = props.get(field_name, {}).get("description", "")
+        return f"missing required field '{field_name}'", hint, path
+    if kind == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = sorted(k for k in value if k not in schema.get("properties", {})) if isinstance(value, dict) else []
+        name = extra[0] if extra else "?"
+        return f"unknown field '{name}'", ", ".join(allowed), path + (name,)
+    if kind == "enum":
+        return f"{_short(value)} is not an accepted value", ", ".join(map(str, error.validator_value)), path
+    if kind == "const":
+        return f"{_short(value)} is not accepted; it must be {_short(error.validator_value)}", description, path
+    if kind == "type":
+        expected = error.validator_value
+        names = [_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])]
+        return f"expected {' or '.join(names)}, got {_short(value)}", description, path
+    if kind == "format" and error.validator_value == "email":
+        return f"{_short(value)} is not a valid email address", "an address like name@example.com", path
+    if kind == "pattern":
+        return f"{_short(value)} has the wrong form", description, path
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        word = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
+                "exclusiveMaximum": "less than"}[kind]
+        return f"{_short(value)} is out of range; it must be {word} {error.validator_value}", description, path
+    if kind in ("minLength", "maxLength"):
+        word = "at least" if kind == "minLength" else "at most"
+        return f"text is {len(value)} characters; it must be {word} {error.validator_value}", description, path
+    if kind in ("minItems", "maxItems"):
+        word = "at least" if kind == "minItems" else "at most"
+        return f"list has {len(value)} items; it must have {word} {error.validator_value}", description, path
+    if kind == "uniqueItems":
+        seen: set[str] = set()
+        dupes = []
+        for item in value:
+            key = json.dumps(item, sort_keys=True)
+            if key in seen:
+                dupes.append(item)
+            seen.add(key)
+        return f"duplicate entries: {_short(dupes)}", "each entry once", path
+    if kind == "not" and path and path[-1] == "weights":
+        return "all weights are 0", "at least one factor weight above 0 (omitted factors count as 1)", path
+    return error.message, description, path
+
+
+def schema_problems(document: LoadedDocument, file_label: str, schema_path: Path = REQUIREMENTS_SCHEMA) -> list[Problem]:
+    """All schema problems of one parsed document, sorted by position."""
+    problems = []
+    for error in schema_validator(schema_path).iter_errors(document.data):
+        message, allowed, point = _describe(error)
+        position = document.position_of(point) or (None, None)
+        problems.append(Problem(file_label, message, dotted(point) or "(top level)", position[0], position[1], allowed))
+    problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.path, p.message))
+    return problems
+
+
+def validate_file(path: Path, file_label: str | None = None) -> tuple[LoadedDocument | None, list[Problem]]:
+    """Load and validate one file. Returns the document (None if unreadable) and its problems."""
+    label = file_label or path.name
+    try:
+        document = load_document(path)
+    except InputError as exc:
+        return None, [Problem(label, exc.message, "", exc.line, exc.column)]
+    except OSError as exc:
+        return None, [Problem(label, f"cannot read file: {exc.strerror or exc}")]
+    return document, schema_problems(document, label)

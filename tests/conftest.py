@@ -1,0 +1,59 @@
+"""Shared fixtures. Prefect runs against a real (temporary) API; its home is a temp folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Must be set before Prefect is imported anywhere in the test session.
+_prefect_home = tempfile.mkdtemp(prefix="modelmemo-prefect-")
+os.environ["PREFECT_HOME"] = _prefect_home
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.pop("PREFECT_API_URL", None)
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUTS = ROOT / "inputs"
+TEMPLATES = ROOT / "templates"
+CATALOG = ROOT / "catalog" / "models.yaml"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    from modelmemo.catalog import load_catalog
+
+    return load_catalog([CATALOG])
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real Prefect API for the whole session (the test harness starts a temporary server)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def drop_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    return folder
+
+
+def copy_examples(folder: Path, names: list[str] | None = None) -> list[Path]:
+    copied = []
+    for path in sorted(INPUTS.iterdir()):
+        if path.suffix in (".yaml", ".yml", ".json") and (names is None or path.stem in names):
+            copied.append(Path(shutil.copy(path, folder / path.name)))
+    return copied
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_prefect_home, ignore_errors=True)

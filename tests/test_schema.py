@@ -1,0 +1,115 @@
+"""The requirement schema: every shipped example passes; each kind of mistake gets a useful message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from modelmemo.validation import REQUIREMENTS_SCHEMA, validate_file
+
+from .conftest import INPUTS
+from .helpers import DELETE, requirements, write_yaml
+
+EXAMPLES = sorted(p for p in INPUTS.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+
+
+def test_schema_is_valid_2020_12_with_descriptions_and_closed_objects():
+    schema = json.loads(REQUIREMENTS_SCHEMA.read_text())
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"].endswith("2020-12/schema")
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if node.get("type") == "object":
+                assert node.get("additionalProperties") is False, f"{path} is open"
+            for name, prop in node.get("properties", {}).items():
+                assert "description" in prop, f"{path}.{name} has no description"
+            for key, value in node.items():
+                if key != "not":  # a constraint ("all weights zero"), not field definitions
+                    walk(value, f"{path}.{key}")
+    walk(schema, "$")
+
+
+def test_at_least_eight_examples_ship():
+    assert len(EXAMPLES) >= 8
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_is_valid(path):
+    document, problems = validate_file(path)
+    assert problems == [], [str(p) for p in problems]
+    assert document.data["project"]["id"] == path.stem
+
+
+MISTAKES = [
+    # (overrides, expected path, expected words in message or allowed)
+    ({"project.owner.email": DELETE}, "project.owner", "missing required field 'email'"),
+    ({"project.colour": "red"}, "project.colour", "unknown field 'colour'"),
+    ({"needs.tasks": ["chat", "poetry"]}, "needs.tasks[1]", "image-generation"),
+    ({"needs.tasks": []}, "needs.tasks", "at least 1"),
+    ({"needs.tasks": ["chat", "chat"]}, "needs.tasks", "duplicate entries"),
+    ({"budget.monthly_usd": "lots"}, "budget.monthly_usd", "expected a number"),
+    ({"budget.monthly_usd": -5}, "budget.monthly_usd", "at least 0"),
+    ({"project.owner.email": "not-an-email"}, "project.owner.email", "not a valid email"),
+    ({"project.owner.email": "a@b.com\nBcc: x@evil.com"}, "project.owner.email", "not a valid email"),
+    ({"project.id": "../../etc/passwd"}, "project.id", "wrong form"),
+    ({"project.id": "Has Spaces"}, "project.id", "lowercase letters"),
+    ({"schema_version": 2}, "schema_version", "must be 1"),
+    ({"weights": {"requirements": 0, "budget": 0, "support": 0, "security": 0, "long_term": 0}},
+     "weights", "all weights are 0"),
+    ({"weights": {"budget": 11}}, "weights.budget", "at most 10"),
+    ({"support.vendor_sla_required": "yes"}, "support.vendor_sla_required", "true or false"),
+    ({"security.data_sensitivity": "secret"}, "security.data_sensitivity", "regulated"),
+    ({"needs.languages": ["english"]}, "needs.languages[0]", "ISO 639-1"),
+    ({"budget.volume.requests_per_month": 1.5}, "budget.volume.requests_per_month", "whole number"),
+]
+
+
+@pytest.mark.parametrize("overrides, path, words", MISTAKES, ids=[m[1] + ":" + m[2][:20] for m in MISTAKES])
+def test_each_mistake_is_rejected_with_a_useful_message(tmp_path, overrides, path, words):
+    file = write_yaml(tmp_path / "bad.yaml", requirements(**overrides))
+    _, problems = validate_file(file)
+    assert problems, "mistake was accepted"
+    matching = [p for p in problems if p.path == path]
+    assert matching, f"no problem at {path}: {[str(p) for p in problems]}"
+    text = " ".join(f"{p.message} {p.allowed}" for p in matching)
+    assert words in text, text
+    assert all(p.file == "bad.yaml" and p.line is not None for p in problems)
+
+
+def test_error_names_file_line_column_and_allowed_values(tmp_path):
+    file = tmp_path / "chatbot.yaml"
+    file.write_text(
+        "schema_version: 1\nproject:\n  id: x\n  name: X\n  owner: {name: A, email: a@example.com}\n"
+        "needs:\n  tasks: [chat]\n  customization: retrain\nbudget: {monthly_usd: 1}\n"
+        "support: {ml_expertise: none, vendor_sla_required: false}\n"
+        "security: {data_sensitivity: public, on_premises_only: false}\n"
+        "long_term: {growth: low, lock_in_tolerance: low}\n"
+    )
+    _, problems = validate_file(file)
+    assert len(problems) == 1
+    text = str(problems[0])
+    assert text.startswith("chatbot.yaml:8:18: needs.customization: \"retrain\" is not an accepted value")
+    assert "prompting, fine-tuning, full-control" in text
+
+
+def test_unknown_field_points_at_its_own_line(tmp_path):
+    file = tmp_path / "x.yaml"
+    data = requirements()
+    text = write_yaml(file, data).read_text().replace("needs:\n", "needs:\n  colour: red\n")
+    file.write_text(text)
+    _, problems = validate_file(file)
+    line = text.splitlines().index("  colour: red") + 1
+    assert [(p.path, p.line) for p in problems] == [("needs.colour", line)]
+
+
+def test_json_errors_have_lines_too(tmp_path):
+    data = requirements(**{"budget.monthly_usd": "x"})
+    file = tmp_path / "p.json"
+    file.write_text(json.dumps(data, indent=2))
+    _, problems = validate_file(file)
+    line = file.read_text().splitlines().index('    "monthly_usd": "x",') + 1
+    assert [(p.path, p.line) for p in problems] == [("budget.monthly_usd", line)]
