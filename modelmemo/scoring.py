@@ -125,6 +125,11 @@ def deployment_exclusions(deployment: Deployment, model: Model, req: Requirement
 # --- factor scores ---------------------------------------------------------------------------
 
 
+def _sentence(notes: list[str], suffix: str = "") -> str:
+    text = "; ".join(notes) + suffix
+    return text[:1].upper() + text[1:] + "."
+
+
 def _clamp(value: float) -> float:
     return max(0.0, min(100.0, round(value, 1)))
 
@@ -155,13 +160,15 @@ def requirements_fit(model: Model, deployment: Deployment, req: Requirements, ta
             notes.append("fine-tuning only through the vendor, you do not own the tuned weights (-10)")
     elif req.customization == "full-control":
         notes.append("full control of open weights")
+    else:
+        notes.append("prompting only, which needs no access to the weights")
     if model.lifecycle == "legacy":
         score -= 15
         notes.append("superseded by newer releases (-15)")
     if model.is_toolkit:
         score -= 20
         notes.append("must be trained before use (-20)")
-    return FactorScore(_clamp(score), "; ".join(notes).capitalize() + ".")
+    return FactorScore(_clamp(score), _sentence(notes))
 
 
 def budget_fit(cost: CostEstimate, req: Requirements) -> tuple[FactorScore, bool | None]:
@@ -178,11 +185,16 @@ def budget_fit(cost: CostEstimate, req: Requirements) -> tuple[FactorScore, bool
     else:
         score = max(0.0, 70 - (ratio - 1.0) * 70)  # 0 at twice the budget
     over = figure > budget
+    uncertain = ""
+    if cost.high is None:
+        # A floor understates the cost (throughput or volume unknown): do not let it look cheap.
+        score -= 10
+        uncertain = "; only a floor is known (-10)"
     basis = "estimated" if cost.is_point else ("floor" if cost.high is None else "midpoint")
     verdict = "over budget" if over else "within budget"
     ratio_text = "" if budget == 0 else f", {figure / budget:.0%} of the budget"
-    return FactorScore(_clamp(score), f"{basis.capitalize()} {usd(figure)}/month vs {usd(budget)}/month budget "
-                                      f"({verdict}{ratio_text})."), over
+    return FactorScore(_clamp(score), f"{basis[:1].upper() + basis[1:]} {usd(figure)}/month vs {usd(budget)}/month budget "
+                                      f"({verdict}{ratio_text}){uncertain}."), over
 
 
 def support_fit(model: Model, deployment: Deployment, req: Requirements) -> FactorScore:
@@ -203,7 +215,7 @@ def support_fit(model: Model, deployment: Deployment, req: Requirements) -> Fact
         if model.is_toolkit:
             score -= 10
             notes.append("training pipeline to maintain (-10)")
-    return FactorScore(_clamp(score), "; ".join(notes).capitalize() + ".")
+    return FactorScore(_clamp(score), _sentence(notes))
 
 
 def security_fit(model: Model, deployment: Deployment, req: Requirements) -> FactorScore:
@@ -212,7 +224,7 @@ def security_fit(model: Model, deployment: Deployment, req: Requirements) -> Fac
         notes = ["data stays on your infrastructure"]
         if model.has_open_weights:
             notes.append("weights inspectable")
-        return FactorScore(100.0, "; ".join(notes).capitalize() + f" ({req.data_sensitivity} data).")
+        return FactorScore(100.0, _sentence(notes, f" ({req.data_sensitivity} data)"))
     score = 100.0
     notes = [f"{req.data_sensitivity} data sent to {deployment.provider}"]
     trains = deployment.value("trains_on_prompts")
@@ -238,7 +250,7 @@ def security_fit(model: Model, deployment: Deployment, req: Requirements) -> Fac
             notes.append(f"HIPAA BAA: {baa} (-{penalty})")
     if len(notes) == 1:
         notes.append("no training on prompts, SOC 2 report available")
-    return FactorScore(_clamp(score), "; ".join(notes).capitalize() + ".")
+    return FactorScore(_clamp(score), _sentence(notes))
 
 
 def long_term_fit(model: Model, deployment: Deployment, req: Requirements) -> FactorScore:
@@ -260,7 +272,7 @@ def long_term_fit(model: Model, deployment: Deployment, req: Requirements) -> Fa
     if model.lifecycle == "legacy":
         score -= 15
         notes.append("superseded model (-15)")
-    return FactorScore(_clamp(score), "; ".join(notes).capitalize() + ".")
+    return FactorScore(_clamp(score), _sentence(notes))
 
 
 def weighted_total(factors: dict[str, FactorScore], weights: dict[str, float]) -> float:
@@ -348,6 +360,7 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
         )
     else:
         decision = _combination(req, catalog, excluded)
+    notes.extend(_tie_notes(decision))
     notes.extend(_retired_notes(req, catalog, decision))
     if notes:
         decision = Decision(**{**decision.__dict__, "notes": tuple(notes)})
@@ -394,6 +407,26 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[s
         best_open=best_open,
         best_closed=best_closed,
     )
+
+
+TIE_MARGIN = 0.5
+
+
+def _tie_notes(decision: Decision) -> list[str]:
+    """Call out ties and near-ties at the top: the order between them is not a real preference."""
+    ranked = list(decision.scores.values())
+    if decision.combination or len(ranked) < 2:
+        return []
+    top = ranked[0]
+    tied = [s for s in ranked[1:] if top.total - s.total <= TIE_MARGIN]
+    if not tied:
+        return []
+    names = ", ".join(s.model.name for s in tied)
+    if all(s.total == top.total for s in tied):
+        return [f"{top.model.name} is tied with {names} at {top.total:.1f}; the order among them is alphabetical, "
+                "so treat them as equal candidates."]
+    return [f"Near-tie: {top.model.name} ({top.total:.1f}) leads {names} by at most {TIE_MARGIN} points; "
+            "treat them as equal candidates."]
 
 
 def _retired_notes(req: Requirements, catalog: Catalog, decision: Decision) -> list[str]:
