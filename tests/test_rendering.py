@@ -1,0 +1,105 @@
+"""Rendering: hostile text is escaped in HTML and PDF, nothing is fetched, PDFs are real documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from modelmemo.memo import RunContext, build_memo
+from modelmemo.rendering import RenderError, render_memo_html, render_pdf
+from modelmemo.requirements import Requirements
+from modelmemo.scoring import decide
+
+from .conftest import TEMPLATES
+from .helpers import pdf_info, pdf_text, requirements
+
+HOSTILE = {
+    "script": "<script>alert('x')</script>",
+    "img": '<img src="file:///etc/passwd">',
+    "css": "<style>body{background:url(http://example.invalid/x.png)}</style>",
+    "link": '<link rel="attachment" href="file:///etc/passwd">',
+}
+
+
+def memo_for(catalog, data) -> dict:
+    req = Requirements.from_data(data)
+    return build_memo(req, decide(req, catalog), catalog, RunContext("test-run", "2026-11-28T02:00:00+00:00",
+                                                                    "x.yaml", "0" * 64))
+
+
+@pytest.fixture(scope="module")
+def hostile_memo(catalog):
+    data = requirements(**{
+        "project.name": "Evil " + HOSTILE["script"],
+        "project.summary": " ".join(HOSTILE.values()),
+        "project.owner.name": HOSTILE["img"],
+    })
+    return memo_for(catalog, data)
+
+
+def test_hostile_text_is_escaped_in_html(hostile_memo):
+    html = render_memo_html(hostile_memo, TEMPLATES)
+    for raw in HOSTILE.values():
+        assert raw not in html
+    assert "&lt;script&gt;alert(" in html
+    assert "<script" not in html.lower()
+    assert "file:///etc/passwd" not in html.replace("&#34;", '"').split("&lt;img src=")[0]
+
+
+def test_hostile_text_appears_as_text_in_pdf_and_nothing_is_fetched(hostile_memo, tmp_path):
+    html = render_memo_html(hostile_memo, TEMPLATES)
+    pdf = tmp_path / "memo.pdf"
+    pdf.write_bytes(render_pdf(html, TEMPLATES))
+    text = pdf_text(pdf)
+    assert "<script>alert('x')</script>" in text.replace("\n", "")  # shown literally, not executed
+    assert "root:x:0:0" not in text  # /etc/passwd was not embedded
+
+
+def test_pdf_is_a4_with_metadata_page_numbers_and_embedded_fonts(catalog, tmp_path):
+    memo = memo_for(catalog, requirements(**{"project.name": "Metadata Check"}))
+    pdf = tmp_path / "memo.pdf"
+    pdf.write_bytes(render_pdf(render_memo_html(memo, TEMPLATES), TEMPLATES))
+    info = pdf_info(pdf)
+    assert "595" in info["Page size"] and "842" in info["Page size"]
+    assert "Metadata Check" in info["Title"]
+    assert info["Author"]
+    pages = int(info["Pages"])
+    assert 1 <= pages <= 6
+    text = pdf_text(pdf)
+    assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
+    import subprocess
+
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert rows and all(" yes " in row for row in rows), fonts  # every font embedded
+
+
+def test_renderer_refuses_files_outside_templates_and_network(tmp_path):
+    html = '<html><body><img src="file:///etc/hostname"></body></html>'
+    with pytest.raises(RenderError, match="forbidden"):
+        render_pdf(html, TEMPLATES)
+    with pytest.raises(RenderError, match="forbidden"):
+        render_pdf('<html><body><img src="http://127.0.0.1:9/x.png"></body></html>', TEMPLATES)
+
+
+def test_renderer_allows_data_urls_and_template_files():
+    logo = next(TEMPLATES.glob("logo.*"))
+    html = f'<html><body><img src="{logo.name}"><p>ok</p></body></html>'
+    assert render_pdf(html, TEMPLATES).startswith(b"%PDF")
+
+
+def test_template_typo_fails_loudly(tmp_path, catalog):
+    import shutil
+
+    from modelmemo.rendering import jinja_environment
+
+    copy = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, copy)
+    (copy / "memo.html.j2").write_text((copy / "memo.html.j2").read_text() + "{{ memo.no_such_field }}")
+    jinja_environment.cache_clear()
+    from jinja2 import UndefinedError
+
+    with pytest.raises(UndefinedError):
+        render_memo_html(memo_for(catalog, requirements()), copy)
