@@ -8,32 +8,33 @@ would add scheduling and API traffic to every memo and, on threads, fight over t
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_table_artifact
 from prefect.states import Completed, Failed
 
 from modelmemo import pipeline
-from modelmemo.catalog import load_catalog
+from modelmemo.catalog import Catalog, load_catalog
 from modelmemo.settings import Settings
+from modelmemo.state import MemoState, batch_lock
 
 ProgressCallback = Callable[[int, int, pipeline.ProjectOutcome], None]
 
 
-@task(name="load-catalog")
-def load_catalog_task(catalog_files: list[str]) -> str:
+@task(name="load-catalog", cache_policy=NO_CACHE)
+def load_catalog_task(catalog_files: list[str]) -> Catalog:
     """Fail fast, before any input is touched, if the catalog is broken."""
-    return load_catalog([Path(p) for p in catalog_files]).as_of.isoformat()
+    return load_catalog([Path(p) for p in catalog_files])
 
 
-@task(name="plan-batch")
-def plan_task(input_dir: str) -> pipeline.BatchPlan:
-    return pipeline.plan_batch(Path(input_dir))
+@task(name="plan-batch", cache_policy=NO_CACHE)
+def plan_task(input_dir: str, settle_seconds: float) -> pipeline.BatchPlan:
+    return pipeline.plan_batch(Path(input_dir), settle_seconds)
 
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:
@@ -44,26 +45,28 @@ def _process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
-@task(name="render-memos")
-def render_task(jobs: list[pipeline.RenderJob], workers: int,
+@task(name="render-memos", cache_policy=NO_CACHE)
+def render_task(jobs: list[pipeline.RenderJob], workers: int, output_dir: str,
                 progress: ProgressCallback | None = None) -> list[pipeline.ProjectOutcome]:
     outcomes: list[pipeline.ProjectOutcome] = []
     if not jobs:
         return outcomes
+    state = MemoState.load(Path(output_dir))
     workers = max(1, min(workers, len(jobs)))
     executor = _process_pool(workers) if workers > 1 else None
     try:
         for done, outcome in enumerate(pipeline.render_all(jobs, executor), start=1):
+            pipeline.record_outcome(state, outcome)
             outcomes.append(outcome)
             if progress:
                 progress(done, len(jobs), outcome)
     finally:
         if executor:
             executor.shutdown(wait=True, cancel_futures=True)
-    return sorted(outcomes, key=lambda o: o.project_id)
+    return outcomes
 
 
-@task(name="write-index")
+@task(name="write-index", cache_policy=NO_CACHE)
 def index_task(summary: pipeline.BatchSummary, run_dir: str, templates_dir: str, output_dir: str) -> None:
     pipeline.write_index(summary, Path(run_dir), Path(templates_dir))
     pipeline.point_latest(Path(output_dir), summary.run_id)
@@ -81,8 +84,9 @@ def _artifact(summary: pipeline.BatchSummary) -> None:
     create_table_artifact(
         key="modelmemo-batch",
         table=rows,
-        description=(f"modelmemo run {summary.run_id}: {counts['memos']} memos, {counts['rejected']} rejected, "
-                     f"{counts['failed']} failed, {counts['not_processed']} not processed"),
+        description=(f"modelmemo run {summary.run_id}: {counts['memos']} memos, {counts['skipped']} unchanged, "
+                     f"{counts['rejected']} rejected, {counts['failed']} failed, "
+                     f"{counts['not_processed']} not processed"),
     )
 
 
@@ -92,27 +96,32 @@ def memo_batch(
     output_dir: str | None = None,
     run_id: str | None = None,
     workers: int | None = None,
+    force: bool = False,
     progress: ProgressCallback | None = None,
 ):
     settings = Settings.from_env()
     input_dir = input_dir or str(settings.input_dir)
-    output_dir = output_dir or str(settings.output_dir)
+    output_path = Path(output_dir or settings.output_dir)
     catalog_files = [str(p) for p in settings.catalog_files]
-    templates_dir = str(settings.templates_dir)
+    templates_dir = settings.templates_dir
     workers = workers or settings.workers
 
-    catalog_as_of = load_catalog_task(catalog_files)
-    plan = plan_task(input_dir)
-    run_id = run_id or pipeline.new_run_id()
-    generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    run_dir = Path(output_dir) / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [pipeline.RenderJob(p, str(run_dir), run_id, generated_at, tuple(catalog_files), templates_dir)
-            for p in plan.projects]
-    outcomes = render_task(jobs, workers, progress)
-    summary = pipeline.BatchSummary(run_id, generated_at, catalog_as_of, projects=outcomes,
-                                    rejected=list(plan.rejected), notices=list(plan.notices))
-    index_task(summary, str(run_dir), templates_dir, output_dir)
+    catalog = load_catalog_task(catalog_files)
+    with batch_lock(output_path):
+        plan = plan_task(input_dir, settings.settle_seconds)
+        state = MemoState.load(output_path)
+        fingerprint = pipeline.current_fingerprint(catalog, templates_dir)
+        to_render, skipped = pipeline.split_unchanged(plan.projects, state, fingerprint, output_path, force)
+        run_id = run_id or pipeline.new_run_id()
+        generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        run_dir = output_path / run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        jobs = pipeline.make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint)
+        rendered = render_task(jobs, workers, str(output_path), progress)
+        projects = sorted(skipped + rendered, key=lambda o: o.project_id)
+        summary = pipeline.BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=projects,
+                                        rejected=list(plan.rejected), notices=list(plan.notices))
+        index_task(summary, str(run_dir), str(templates_dir), str(output_path))
     _artifact(summary)
     counts = summary.counts
     message = (f"{counts['memos']} memos, {counts['skipped']} unchanged, {counts['rejected']} rejected, "

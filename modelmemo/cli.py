@@ -4,6 +4,7 @@ Exit codes (also in README):
   0  every input file produced a memo (or there was nothing to do)
   1  the batch ran, but some files were rejected or some memos failed (see the index)
   2  the batch could not run: bad catalog, brand or templates, missing folder, bad usage
+  3  another run is working on the same output folder (nothing was done)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Sequence
 
 from .settings import PROJECT_ROOT
 
-EXIT_OK, EXIT_PARTIAL, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_OK, EXIT_PARTIAL, EXIT_CANNOT_RUN, EXIT_LOCKED = 0, 1, 2, 3
 
 
 def prefect_environment(verbose: bool = False) -> None:
@@ -77,11 +78,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     prefect_environment(args.verbose)
     from flows.batch import memo_batch
 
+    from .state import BatchLocked
+
     state = memo_batch(
-        input_dir=str(input_dir), output_dir=str(output_dir), workers=args.workers,
+        input_dir=str(input_dir), output_dir=str(output_dir), workers=args.workers, force=args.force,
         progress=_print_progress, return_state=True,
     )
     summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BatchLocked):
+        print(f"error: {summary}", file=sys.stderr)
+        return EXIT_LOCKED
     if isinstance(summary, BaseException):
         print(f"error: the run failed: {summary}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -141,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("input_dir", nargs="?", help="drop folder (default: inputs/)")
     run.add_argument("--output", help="output folder (default: output/)")
     run.add_argument("--workers", type=int, default=None, help="render processes (default: CPU count)")
+    run.add_argument("--force", action="store_true", help="re-render every memo, even unchanged ones")
     run.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
     run.set_defaults(func=cmd_run)
 

@@ -20,10 +20,11 @@ from typing import Any, Callable, Iterable, Iterator
 from .atomic import atomic_write_text, atomic_write_bytes
 from .catalog import Catalog, load_catalog
 from .discovery import Entry, scan_drop_folder
-from .memo import RunContext, build_memo
+from .memo import MEMO_VERSION, RunContext, build_memo
 from .rendering import RenderError, render_html, render_memo_html, render_pdf, INDEX_TEMPLATE
 from .requirements import Requirements
 from .scoring import decide
+from .state import MemoState, render_fingerprint
 from .validation import Problem, validate_file
 
 SUMMARY_VERSION = 1
@@ -171,6 +172,47 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0) -> BatchPlan:
     return BatchPlan(tuple(projects), tuple(rejected), notices)
 
 
+# --- skipping what has not changed -----------------------------------------------------------
+
+
+def current_fingerprint(catalog: Catalog, templates_dir: Path) -> str:
+    return render_fingerprint(catalog.sha256, templates_fingerprint(templates_dir), MEMO_VERSION)
+
+
+def split_unchanged(projects: Iterable[PlannedProject], state: MemoState, fingerprint: str, output_dir: Path,
+                    force: bool = False) -> tuple[list[PlannedProject], list[ProjectOutcome]]:
+    """(projects to render, outcomes for projects whose previous memo is still valid)."""
+    to_render: list[PlannedProject] = []
+    skipped: list[ProjectOutcome] = []
+    for planned in projects:
+        entry = None if force else state.unchanged(planned.project_id, planned.input_sha256, fingerprint, output_dir)
+        if entry is None:
+            to_render.append(planned)
+            continue
+        prefix = f"../{entry['run_id']}/{planned.project_id}"
+        skipped.append(ProjectOutcome(
+            planned.project_id, planned.name, planned.file, "skipped",
+            verdict=entry.get("verdict"), verdict_label=entry.get("verdict_label"), top_model=entry.get("top_model"),
+            top_model_name=entry.get("top_model_name"), top_score=entry.get("top_score"),
+            html=prefix + ".html", pdf=prefix + ".pdf", json=prefix + ".json",
+            recipients=tuple(entry.get("recipients", ())), memo_run_id=entry["run_id"],
+            input_sha256=planned.input_sha256, fingerprint=fingerprint,
+        ))
+    return to_render, skipped
+
+
+def record_outcome(state: MemoState, outcome: ProjectOutcome) -> None:
+    """Remember a fresh memo so the next run can skip it; saved at once (a crash loses nothing)."""
+    if outcome.status != "memo":
+        return
+    state.record(outcome.project_id, run_id=outcome.memo_run_id, file=outcome.file,
+                 input_sha256=outcome.input_sha256, fingerprint=outcome.fingerprint, verdict=outcome.verdict,
+                 verdict_label=outcome.verdict_label, top_model=outcome.top_model,
+                 top_model_name=outcome.top_model_name, top_score=outcome.top_score,
+                 recipients=list(outcome.recipients))
+    state.save()
+
+
 # --- rendering one project -------------------------------------------------------------------
 
 
@@ -289,23 +331,38 @@ def run_batch(
     run_id: str | None = None,
     executor: Executor | None = None,
     progress: Callable[[int, int, ProjectOutcome], None] | None = None,
+    force: bool = False,
+    settle_seconds: float = 0.0,
 ) -> BatchSummary:
     """The whole batch without Prefect: the reference the flow must match (and the bench baseline)."""
+    from .state import batch_lock
+
     catalog = load_catalog(list(catalog_files))
-    run_id = run_id or new_run_id()
-    generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    run_dir = output_dir / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    plan = plan_batch(input_dir)
-    summary = BatchSummary(run_id, generated_at, catalog.as_of.isoformat(),
-                           rejected=list(plan.rejected), notices=list(plan.notices))
-    jobs = [RenderJob(p, str(run_dir), run_id, generated_at, tuple(str(c) for c in catalog_files), str(templates_dir))
-            for p in plan.projects]
-    for done, outcome in enumerate(render_all(jobs, executor), start=1):
-        summary.projects.append(outcome)
-        if progress:
-            progress(done, len(jobs), outcome)
-    summary.projects.sort(key=lambda p: p.project_id)
-    write_index(summary, run_dir, templates_dir)
-    point_latest(output_dir, run_id)
+    with batch_lock(output_dir):
+        state = MemoState.load(output_dir)
+        run_id = run_id or new_run_id()
+        generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        run_dir = output_dir / run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        plan = plan_batch(input_dir, settle_seconds)
+        fingerprint = current_fingerprint(catalog, templates_dir)
+        to_render, skipped = split_unchanged(plan.projects, state, fingerprint, output_dir, force)
+        summary = BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=list(skipped),
+                               rejected=list(plan.rejected), notices=list(plan.notices))
+        jobs = make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint)
+        for done, outcome in enumerate(render_all(jobs, executor), start=1):
+            record_outcome(state, outcome)
+            summary.projects.append(outcome)
+            if progress:
+                progress(done, len(jobs), outcome)
+        summary.projects.sort(key=lambda p: p.project_id)
+        write_index(summary, run_dir, templates_dir)
+        point_latest(output_dir, run_id)
     return summary
+
+
+def make_jobs(projects: Iterable[PlannedProject], run_dir: Path, run_id: str, generated_at: str,
+              catalog_files: Iterable[Path | str], templates_dir: Path | str, fingerprint: str) -> list[RenderJob]:
+    catalog_paths = tuple(str(c) for c in catalog_files)
+    return [RenderJob(p, str(run_dir), run_id, generated_at, catalog_paths, str(templates_dir), fingerprint)
+            for p in projects]

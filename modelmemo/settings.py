@@ -30,6 +30,8 @@ class Settings:
     schemas_dir: Path = PROJECT_ROOT / "schemas"
     catalog_files: tuple[Path, ...] = field(default=(PROJECT_ROOT / "catalog" / "models.yaml",))
     workers: int = max(1, os.cpu_count() or 1)
+    # Files modified more recently than this are treated as still being copied (next run takes them).
+    settle_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -43,4 +45,5 @@ class Settings:
             templates_dir=Path(env.get("MODELMEMO_TEMPLATES_DIR", base.templates_dir)),
             catalog_files=base.catalog_files + extra,
             workers=int(env.get("MODELMEMO_WORKERS", base.workers)),
+            settle_seconds=float(env.get("MODELMEMO_SETTLE_SECONDS", base.settle_seconds)),
         )

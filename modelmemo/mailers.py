@@ -1,0 +1,282 @@
+"""Mail transports behind one small interface: SMTP for real delivery, an outbox folder otherwise.
+
+A mailer never raises for delivery problems; it returns one RecipientResult per recipient so the
+ledger can record exactly who got the memo. "transient" means "try again later" (connection
+trouble, 4xx replies); "permanent" means a 5xx reply that retrying will not fix.
+
+Secrets: the SMTP password lives only in SmtpSettings.password, is masked in its repr, and is
+scrubbed from every result detail (server replies could, in theory, echo it back).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Any, Literal, Mapping, Protocol
+
+from .atomic import atomic_write_bytes
+
+Status = Literal["accepted", "transient", "permanent"]
+Security = Literal["starttls", "ssl", "none"]
+
+SECURITY_MODES: tuple[str, ...] = ("starttls", "ssl", "none")
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+DEFAULT_SENDER = "modelmemo@localhost"
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    status: Status
+    detail: str
+
+
+class Mailer(Protocol):
+    """Send one message to some recipients (the envelope); report the outcome per recipient."""
+
+    def send(self, message: EmailMessage, recipients: list[str]) -> dict[str, RecipientResult]: ...
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send. host=None means "no SMTP server configured": use the outbox.
+
+    Validated on construction, so a plain-text connection to a remote server (which would send
+    the password and the memos in the clear) is refused before anything is sent.
+    """
+
+    host: str | None = None
+    port: int | None = None  # None: the default for the security mode
+    security: Security = "starttls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = DEFAULT_SENDER
+    allow_plain: bool = False
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY_MODES:
+            raise ValueError(f"SMTP security must be one of {', '.join(SECURITY_MODES)}, not {self.security!r}")
+        if self.port is not None and not 0 < self.port < 65536:
+            raise ValueError(f"SMTP port must be between 1 and 65535, not {self.port}")
+        if not self.timeout > 0:
+            raise ValueError(f"SMTP timeout must be a positive number of seconds, not {self.timeout}")
+        if self.host and self.security == "none" and not self.allow_plain and self.host.lower() not in LOCAL_HOSTS:
+            raise ValueError(
+                f"refusing plain (unencrypted) SMTP to {self.host}: use security 'starttls' or 'ssl', "
+                "or set MODELMEMO_SMTP_ALLOW_PLAIN=true if the network path is trusted")
+
+    def __repr__(self) -> str:
+        masked = "'***'" if self.password else "None"
+        return (f"SmtpSettings(host={self.host!r}, port={self.effective_port}, security={self.security!r}, "
+                f"username={self.username!r}, password={masked}, sender={self.sender!r}, "
+                f"allow_plain={self.allow_plain}, timeout={self.timeout})")
+
+    __str__ = __repr__
+
+    @property
+    def effective_port(self) -> int:
+        return self.port if self.port is not None else DEFAULT_PORTS[self.security]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "SmtpSettings":
+        """Read MODELMEMO_SMTP_* variables. Without MODELMEMO_SMTP_HOST, host is None (outbox mode)."""
+
+        def get(name: str) -> str | None:
+            value = env.get(f"MODELMEMO_SMTP_{name}")
+            return value.strip() if value and value.strip() else None
+
+        password = env.get("MODELMEMO_SMTP_PASSWORD") or None
+        password_file = get("PASSWORD_FILE")
+        if password and password_file:
+            raise ValueError("set MODELMEMO_SMTP_PASSWORD or MODELMEMO_SMTP_PASSWORD_FILE, not both")
+        if password_file:
+            try:
+                password = Path(password_file).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ValueError(f"cannot read MODELMEMO_SMTP_PASSWORD_FILE {password_file}: {exc.strerror}") from None
+        port = get("PORT")
+        timeout = get("TIMEOUT")
+        try:
+            port_number = int(port) if port else None
+            timeout_seconds = float(timeout) if timeout else 30.0
+        except ValueError:
+            raise ValueError(f"MODELMEMO_SMTP_PORT must be an integer and MODELMEMO_SMTP_TIMEOUT a number "
+                             f"(got {port!r}, {timeout!r})") from None
+        return cls(
+            host=get("HOST"),
+            port=port_number,
+            security=(get("SECURITY") or "starttls").lower(),  # type: ignore[arg-type]
+            username=get("USERNAME"),
+            password=password,
+            sender=get("FROM") or DEFAULT_SENDER,
+            allow_plain=_parse_bool("MODELMEMO_SMTP_ALLOW_PLAIN", get("ALLOW_PLAIN")),
+            timeout=timeout_seconds,
+        )
+
+    @classmethod
+    def from_prefect_block(cls, name: str, sender: str = DEFAULT_SENDER) -> "SmtpSettings":
+        """Load a prefect-email EmailServerCredentials block (optional: prefect-email is no dependency)."""
+        try:
+            from prefect_email import EmailServerCredentials  # type: ignore[import-not-found]
+        except ImportError:
+            raise RuntimeError("SmtpSettings.from_prefect_block needs the prefect-email package "
+                               "(pip install prefect-email), or use the MODELMEMO_SMTP_* variables") from None
+        block: Any = EmailServerCredentials.load(name)
+        smtp_type = getattr(block.smtp_type, "name", str(block.smtp_type)).upper()
+        security = {"SSL": "ssl", "STARTTLS": "starttls", "INSECURE": "none"}.get(smtp_type)
+        if security is None:
+            raise ValueError(f"email block {name!r}: unknown smtp_type {smtp_type!r}")
+        server = block.smtp_server
+        secret = block.password
+        return cls(
+            host=str(getattr(server, "value", server)),
+            port=block.smtp_port,
+            security=security,  # type: ignore[arg-type]
+            username=block.username or None,
+            password=(secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret) or None,
+            sender=sender,
+        )
+
+
+def _parse_bool(name: str, value: str | None) -> bool:
+    if value is None:
+        return False
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+# --- SMTP ------------------------------------------------------------------------------------
+
+
+class SmtpMailer:
+    """smtplib, one connection per send. Maps every outcome to accepted/transient/permanent.
+
+    A connection lost after the final "." of DATA but before the server's reply is reported as
+    transient although the server may have queued the message: SMTP cannot tell, and a rare
+    duplicate is better than a silently lost memo.
+    """
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        if not settings.host:
+            raise ValueError("SmtpMailer needs an SMTP host (MODELMEMO_SMTP_HOST); without one use OutboxMailer")
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return f"SmtpMailer({self.settings!r})"
+
+    def send(self, message: EmailMessage, recipients: list[str]) -> dict[str, RecipientResult]:
+        if not recipients:
+            return {}
+        try:
+            return self._send(message, recipients)
+        except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused at RCPT
+            return {r: self._by_code(*exc.recipients.get(r, (451, b"refused"))) for r in recipients}
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:  # MAIL FROM or DATA refused
+            result = self._by_code(exc.smtp_code, exc.smtp_error)
+            return {r: result for r in recipients}
+        except smtplib.SMTPAuthenticationError as exc:
+            return self._all(recipients, f"authentication failed ({exc.smtp_code}); check the SMTP username and password")
+        except (smtplib.SMTPException, OSError) as exc:  # refused/lost connection, timeout, TLS, HELO
+            return self._all(recipients, f"{type(exc).__name__}: {exc}")
+
+    def _send(self, message: EmailMessage, recipients: list[str]) -> dict[str, RecipientResult]:
+        s = self.settings
+        host, port = str(s.host), s.effective_port
+        client: smtplib.SMTP
+        if s.security == "ssl":
+            client = smtplib.SMTP_SSL(host, port, timeout=s.timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(host, port, timeout=s.timeout)
+        try:
+            client.ehlo()
+            if s.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+                client.ehlo()
+            if s.username:
+                client.login(s.username, s.password or "")
+            refused = client.send_message(message, from_addr=_envelope_sender(message), to_addrs=recipients)
+        finally:
+            # QUIT problems after a successful send must not turn "accepted" into an error.
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
+        results = {}
+        for r in recipients:
+            if r in refused:
+                results[r] = self._by_code(*refused[r])
+            else:
+                results[r] = RecipientResult("accepted", self._scrub(f"accepted by {host}:{port}"))
+        return results
+
+    def _by_code(self, code: int, reply: bytes | str) -> RecipientResult:
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        status: Status = "permanent" if 500 <= code < 600 else "transient"
+        return RecipientResult(status, self._scrub(f"{code} {text}".strip()))
+
+    def _all(self, recipients: list[str], detail: str) -> dict[str, RecipientResult]:
+        result = RecipientResult("transient", self._scrub(detail))
+        return {r: result for r in recipients}
+
+    def _scrub(self, text: str) -> str:
+        password = self.settings.password
+        return text.replace(password, "***") if password else text
+
+
+def _envelope_sender(message: EmailMessage) -> str:
+    addresses = getaddresses([str(message.get("From", ""))])
+    return addresses[0][1] if addresses and addresses[0][1] else DEFAULT_SENDER
+
+
+# --- outbox ----------------------------------------------------------------------------------
+
+_MESSAGE_ID = re.compile(r"^<memo-([a-z0-9][a-z0-9-]*)-([0-9a-f]{12})[0-9a-f]*@modelmemo>$")
+
+
+class OutboxMailer:
+    """Writes each message as <folder>/<project-id>-<content_sha[:12]>.eml instead of sending it.
+
+    For machines without an SMTP server (and for reviewing emails before turning SMTP on). The file
+    name comes from the deterministic Message-ID, so writing the same memo twice overwrites one file.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def __repr__(self) -> str:
+        return f"OutboxMailer({str(self.folder)!r})"
+
+    def send(self, message: EmailMessage, recipients: list[str]) -> dict[str, RecipientResult]:
+        path = self.folder / self.filename(message)
+        try:
+            atomic_write_bytes(path, message.as_bytes())
+        except OSError as exc:
+            return {r: RecipientResult("transient", f"cannot write {path}: {exc.strerror}") for r in recipients}
+        return {r: RecipientResult("accepted", f"written to {path}") for r in recipients}
+
+    @staticmethod
+    def filename(message: EmailMessage) -> str:
+        message_id = str(message.get("Message-ID", "")).strip()
+        match = _MESSAGE_ID.match(message_id)
+        if not match:  # not one of ours: never let a header choose the path
+            return f"message-{hashlib.sha256(message_id.encode()).hexdigest()[:12]}.eml"
+        return f"{match.group(1)}-{match.group(2)}.eml"
+
+
+def make_mailer(settings: SmtpSettings, outbox_dir: Path) -> Mailer:
+    """SMTP when a host is configured, else the outbox folder."""
+    return SmtpMailer(settings) if settings.host else OutboxMailer(outbox_dir)

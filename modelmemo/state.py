@@ -1,0 +1,101 @@
+"""What earlier runs produced, so a nightly run only renders what is new or changed.
+
+`output/state/memos.json` maps each project id to the input hash and the rendering fingerprint
+(catalog + templates + memo format) of its latest memo. A project whose input and fingerprint
+are unchanged, and whose memo files still exist, is skipped; `--force` renders everything.
+The lock file in the same folder keeps two runs from working on the same output at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import __version__
+from .atomic import atomic_write_text
+
+STATE_DIRNAME = "state"
+
+
+class StateError(Exception):
+    """The state file is unreadable; the run stops rather than re-send or lose track of memos."""
+
+
+class BatchLocked(Exception):
+    """Another run holds the lock on this output folder."""
+
+
+def state_dir(output_dir: Path) -> Path:
+    return output_dir / STATE_DIRNAME
+
+
+def render_fingerprint(catalog_sha256: str, templates_sha256: str, memo_version: int) -> str:
+    """Changes whenever anything but the input could change a memo."""
+    text = f"{catalog_sha256}|{templates_sha256}|memo-v{memo_version}|modelmemo-{__version__}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class MemoState:
+    path: Path
+    entries: dict[str, dict[str, Any]]
+
+    @classmethod
+    def load(cls, output_dir: Path) -> "MemoState":
+        path = state_dir(output_dir) / "memos.json"
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            entries = {}
+        except (OSError, ValueError) as exc:
+            raise StateError(f"{path} is unreadable ({exc}); fix or remove it (memos re-render, "
+                             "emails stay deduplicated by the delivery ledger)") from None
+        if not isinstance(entries, dict):
+            raise StateError(f"{path} does not contain a mapping")
+        return cls(path, entries)
+
+    def unchanged(self, project_id: str, input_sha256: str, fingerprint: str, output_dir: Path) -> dict | None:
+        """The previous entry if the memo can be reused as it is, else None."""
+        entry = self.entries.get(project_id)
+        if not entry or entry.get("input_sha256") != input_sha256 or entry.get("fingerprint") != fingerprint:
+            return None
+        run_dir = output_dir / entry["run_id"]
+        if not all((run_dir / f"{project_id}.{ext}").is_file() for ext in ("json", "pdf", "html")):
+            return None
+        return entry
+
+    def record(self, project_id: str, **entry: Any) -> None:
+        self.entries[project_id] = entry
+
+    def save(self) -> None:
+        atomic_write_text(self.path, json.dumps(self.entries, indent=2, sort_keys=True) + "\n")
+
+
+@contextmanager
+def batch_lock(output_dir: Path) -> Iterator[None]:
+    """Exclusive, non-blocking lock on the output folder for the duration of a run."""
+    folder = state_dir(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "run.lock"
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise BatchLocked(f"another modelmemo run is using {output_dir} ({holder}); try again when it ends") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {datetime.now(timezone.utc).isoformat(timespec='seconds')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock
