@@ -66,6 +66,14 @@ def render_task(jobs: list[pipeline.RenderJob], workers: int, output_dir: str,
     return outcomes
 
 
+@task(name="email-memos", cache_policy=NO_CACHE)
+def deliver_task(summary: pipeline.BatchSummary, run_dir: str, output_dir: str, templates_dir: str) -> None:
+    """Sends are recorded in the ledger one by one, so a retry of this task never re-sends."""
+    settings = Settings.from_env()
+    pipeline.deliver_summary(summary, Path(run_dir), Path(output_dir), Path(templates_dir),
+                             retries=settings.smtp_retries, backoff_seconds=settings.smtp_backoff_seconds)
+
+
 @task(name="write-index", cache_policy=NO_CACHE)
 def index_task(summary: pipeline.BatchSummary, run_dir: str, templates_dir: str, output_dir: str) -> None:
     pipeline.write_index(summary, Path(run_dir), Path(templates_dir))
@@ -97,6 +105,7 @@ def memo_batch(
     run_id: str | None = None,
     workers: int | None = None,
     force: bool = False,
+    send_email: bool = True,
     progress: ProgressCallback | None = None,
 ):
     settings = Settings.from_env()
@@ -121,11 +130,16 @@ def memo_batch(
         projects = sorted(skipped + rendered, key=lambda o: o.project_id)
         summary = pipeline.BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=projects,
                                         rejected=list(plan.rejected), notices=list(plan.notices))
+        if send_email:
+            deliver_task(summary, str(run_dir), str(output_path), str(templates_dir))
         index_task(summary, str(run_dir), str(templates_dir), str(output_path))
     _artifact(summary)
     counts = summary.counts
     message = (f"{counts['memos']} memos, {counts['skipped']} unchanged, {counts['rejected']} rejected, "
                f"{counts['failed']} failed")
+    undelivered = {k: v for k, v in summary.delivery_counts.items() if k not in ("accepted", "already-sent")}
+    if undelivered:
+        message += ", emails not delivered: " + ", ".join(f"{n} {k}" for k, n in sorted(undelivered.items()))
     if counts["failed"]:
         return Failed(message=message, data=summary)
     return Completed(message=message, data=summary)

@@ -50,6 +50,14 @@ def _report(summary, output_dir: Path) -> int:
     for notice in summary.notices:
         print(f"not processed {notice.file}: {notice.reason}")
     run_dir = output_dir / summary.run_id
+    for record in summary.deliveries:
+        if record["status"] not in ("accepted", "already-sent"):
+            print(f"email to {record['recipient']} for {record['project_id']}: {record['status']}: {record['detail']}")
+    if summary.deliveries:
+        counts_text = ", ".join(f"{n} {status}" for status, n in sorted(summary.delivery_counts.items()))
+        outbox = run_dir / "outbox"
+        where = f" (written to {outbox})" if outbox.is_dir() else ""
+        print(f"emails: {counts_text}{where}")
     print(
         f"run {summary.run_id}: {counts['memos']} memos, {counts['skipped']} unchanged, "
         f"{counts['rejected']} rejected, {counts['failed']} failed, {counts['not_processed']} not processed"
@@ -82,6 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     state = memo_batch(
         input_dir=str(input_dir), output_dir=str(output_dir), workers=args.workers, force=args.force,
+        send_email=not args.no_email,
         progress=_print_progress, return_state=True,
     )
     summary = state.result(raise_on_failure=False)
@@ -148,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", help="output folder (default: output/)")
     run.add_argument("--workers", type=int, default=None, help="render processes (default: CPU count)")
     run.add_argument("--force", action="store_true", help="re-render every memo, even unchanged ones")
+    run.add_argument("--no-email", action="store_true", help="render only; send nothing")
     run.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
     run.set_defaults(func=cmd_run)
 

@@ -152,7 +152,7 @@ def _self_hosted_estimate(model: Model, deployment: Deployment, req: Requirement
         "ops_usd_per_month": ops,
         "ml_expertise": req.ml_expertise,
     }
-    lines = [f"operations (team expertise '{req.ml_expertise}'): {usd(ops)}/month"]
+    lines = [f"operations for a team with {req.expertise_phrase}: {usd(ops)}/month"]
     gpu_hours_needed = 0.0
     open_ended = False
     if needs_text:

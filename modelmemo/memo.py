@@ -58,6 +58,7 @@ def fact_row(model: Model, deployment_id: str, name: str, fact: Fact) -> dict[st
     return {
         "model": model.id,
         "deployment": deployment_id,
+        "deployment_label": next((f"{d.provider} ({d.kind})" for d in model.deployments if d.id == deployment_id), ""),
         "fact": name,
         "label": FACT_LABELS.get(name, name),
         "value": _fact_text(fact.value),
@@ -125,7 +126,7 @@ def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]
                 risks.append(f"An SLA is required, but a published {dep.provider} SLA is '{dep.value('sla')}'.")
         else:
             if req.ml_expertise != "strong":
-                risks.append(f"Self-hosting {model.name} with {req.ml_expertise} ML expertise: plan for hiring "
+                risks.append(f"Self-hosting {model.name} with {req.expertise_phrase}: plan for hiring "
                              "or a managed hosting partner.")
             if req.vendor_sla_required:
                 risks.append("No vendor SLA covers a self-hosted model; uptime is your team's responsibility.")
@@ -140,11 +141,7 @@ def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]
             if missing:
                 risks.append(f"{model.name} does not document {', '.join(missing)}; test output quality in those languages.")
     if decision.verdict == "close-call":
-        risks.append("Close call: the best open and closed options are within "
-                     "a few points; the weights decide, so pilot both.")
-    if decision.combination and len(decision.combination) < len(req.tasks):
-        covered = {p.task for p in decision.combination}
-        risks.append("No eligible model covers: " + ", ".join(t for t in req.tasks if t not in covered) + ".")
+        risks.append(f"Close call: {decision.verdict_reason}")
     return list(dict.fromkeys(risks))
 
 
@@ -160,7 +157,8 @@ def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list
         score = decision.scores[model_id]
         dep = score.deployment
         if dep.is_api:
-            steps.append(f"Review {dep.provider}'s data-processing terms and retention ({dep.value('retention')}).")
+            retention = str(dep.value("retention")).rstrip(". ")
+            steps.append(f"Review {dep.provider}'s data-processing terms and retention ({retention}).")
             if req.sensitivity_level >= 2:
                 steps.append(f"Request {dep.provider}'s SOC 2 report"
                              + (" and a HIPAA BAA" if req.data_sensitivity == "regulated" else "") + ".")
@@ -172,6 +170,23 @@ def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list
         steps.append("Estimate monthly volume (requests, tokens per request, images) and add it to the file.")
     steps.append("Re-run this memo when the catalog is refreshed or requirements change.")
     return list(dict.fromkeys(steps))
+
+
+def _combination_cost(decision: Decision) -> dict[str, Any] | None:
+    """Total monthly cost of a one-model-per-task recommendation (each model counted once)."""
+    if not decision.combination:
+        return None
+    costs = [decision.scores[m].cost for m in decision.recommended_ids]
+    low = None if any(c.low is None for c in costs) else sum(c.low for c in costs)
+    high = None if low is None or any(c.high is None for c in costs) else sum(c.high for c in costs)
+    if low is None:
+        label = "unknown"
+    elif high is None:
+        label = f"at least {usd(low)}/month"
+    else:
+        label = f"{usd(low)}/month" if low == high else f"{usd(low)} to {usd(high)}/month"
+    return {"low_usd": None if low is None else round(low, 2), "high_usd": None if high is None else round(high, 2),
+            "label": label, "models": decision.recommended_ids}
 
 
 def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: RunContext) -> dict[str, Any]:
@@ -195,7 +210,7 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
                 facts.append(fact_row(score.model, score.deployment.id, name, score.deployment.facts[name]))
     for extra in ("input_token_share", "hours_per_month"):
         fact = catalog.assumption(extra)
-        facts.append({"model": "", "deployment": "", "fact": extra, "label": extra.replace("_", " ").capitalize(),
+        facts.append({"model": "", "deployment": "", "deployment_label": "", "fact": extra, "label": extra.replace("_", " ").capitalize(),
                       "value": _fact_text(fact.value), "note": fact.note, "source_title": fact.source.title,
                       "source_url": fact.source.url, "as_of": fact.source.as_of.isoformat()})
     weight_sum = sum(decision.weights[f] for f in FACTORS)
@@ -227,6 +242,8 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         },
         "verdict": decision.verdict,
         "verdict_label": decision.verdict_label,
+        "verdict_reason": decision.verdict_reason,
+        "combination_cost": _combination_cost(decision),
         "recommended": recommended,
         "runner_up": runner_up,
         "best_open": decision.best_open,

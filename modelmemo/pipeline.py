@@ -121,9 +121,18 @@ class BatchSummary:
         }
 
     @property
+    def delivery_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self.deliveries:
+            counts[record["status"]] = counts.get(record["status"], 0) + 1
+        return counts
+
+    @property
     def ok(self) -> bool:
         counts = self.counts
-        return counts["failed"] == 0 and counts["rejected"] == 0
+        undelivered = sum(n for status, n in self.delivery_counts.items()
+                          if status not in ("accepted", "already-sent"))
+        return counts["failed"] == 0 and counts["rejected"] == 0 and undelivered == 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +144,7 @@ class BatchSummary:
             "projects": [p.as_dict() for p in self.projects],
             "rejected": [r.as_dict() for r in self.rejected],
             "not_processed": [asdict(n) for n in self.notices],
+            "delivery_counts": self.delivery_counts,
             "deliveries": self.deliveries,
         }
 
@@ -307,6 +317,35 @@ def render_all(jobs: Iterable[RenderJob], executor: Executor | None = None) -> I
         yield future.result()
 
 
+# --- delivery --------------------------------------------------------------------------------
+
+
+def delivery_jobs(summary: "BatchSummary", run_dir: Path) -> list["DeliveryJob"]:
+    """Every memo of the run, fresh or unchanged: the ledger decides what still needs sending,
+    so an unchanged memo whose earlier send failed transiently is retried on this run."""
+    from .delivery import DeliveryJob
+
+    return [DeliveryJob(o.project_id, run_dir / o.json, run_dir / o.pdf, o.recipients)
+            for o in summary.projects if o.status in ("memo", "skipped") and o.json and o.pdf]
+
+
+def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, templates_dir: Path,
+                    env: dict[str, str] | None = None, retries: int = 3, backoff_seconds: float = 2.0) -> None:
+    """Email the run's memos (SMTP if configured, else .eml files in <run_dir>/outbox)."""
+    import os
+
+    from .delivery import deliver
+    from .mailers import SmtpSettings, make_mailer
+    from .state import state_dir
+
+    smtp = SmtpSettings.from_env(os.environ if env is None else env)
+    mailer = make_mailer(smtp, run_dir / "outbox")
+    records = deliver(delivery_jobs(summary, run_dir), mailer, state_dir(output_dir) / "deliveries.json",
+                      sender=smtp.sender, templates_dir=templates_dir, retries=retries,
+                      backoff_seconds=backoff_seconds)
+    summary.deliveries = [r.as_dict() for r in records]
+
+
 # --- the batch index -------------------------------------------------------------------------
 
 
@@ -333,6 +372,7 @@ def run_batch(
     progress: Callable[[int, int, ProjectOutcome], None] | None = None,
     force: bool = False,
     settle_seconds: float = 0.0,
+    deliver: bool = True,
 ) -> BatchSummary:
     """The whole batch without Prefect: the reference the flow must match (and the bench baseline)."""
     from .state import batch_lock
@@ -356,6 +396,8 @@ def run_batch(
             if progress:
                 progress(done, len(jobs), outcome)
         summary.projects.sort(key=lambda p: p.project_id)
+        if deliver:
+            deliver_summary(summary, run_dir, output_dir, templates_dir)
         write_index(summary, run_dir, templates_dir)
         point_latest(output_dir, run_id)
     return summary

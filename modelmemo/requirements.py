@@ -57,6 +57,11 @@ class Requirements:
         return SENSITIVITY_LEVELS.index(self.data_sensitivity)
 
     @property
+    def expertise_phrase(self) -> str:
+        """'no ML expertise', 'basic ML expertise' or 'strong ML expertise'."""
+        return "no ML expertise" if self.ml_expertise == "none" else f"{self.ml_expertise} ML expertise"
+
+    @property
     def recipients(self) -> tuple[str, ...]:
         ordered = [self.owner_email] + [a for a in self.notify if a.lower() != self.owner_email.lower()]
         return tuple(dict.fromkeys(ordered))

@@ -58,6 +58,7 @@ class Decision:
     notes: tuple[str, ...] = ()
     best_open: str | None = None
     best_closed: str | None = None
+    verdict_reason: str = ""
 
     @property
     def verdict_label(self) -> str:
@@ -98,8 +99,8 @@ def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True) 
     ):
         reasons.append("fine-tuning required, but there are no open weights and no vendor fine-tuning offer")
     if model.is_toolkit and req.ml_expertise != "strong":
-        reasons.append("a toolkit you must train on your own data; that needs strong ML expertise "
-                       f"(team: {req.ml_expertise})")
+        reasons.append(f"a toolkit you must train on your own data; that needs strong ML expertise "
+                       f"(the team has {req.expertise_phrase})")
     if not model.deployments:
         reasons.append("no deployment option is available")
     return reasons
@@ -201,14 +202,14 @@ def support_fit(model: Model, deployment: Deployment, req: Requirements) -> Fact
     if deployment.is_api:
         support = deployment.value("vendor_support")
         score = 90.0 if support == "yes" else 70.0
-        notes = [f"managed {deployment.provider} API, vendor support: {support}"]
+        notes = [f"managed API ({deployment.provider}), vendor support: {support}"]
         if req.vendor_sla_required:
             sla = deployment.value("sla")
             score += {"yes": 10, "unknown": -20, "no": -40}[sla]
             notes.append(f"SLA required, published SLA: {sla}")
     else:
         score = {"strong": 85.0, "basic": 55.0, "none": 25.0}[req.ml_expertise]
-        notes = [f"self-hosted by a team with {req.ml_expertise} ML expertise"]
+        notes = [f"self-hosted by a team with {req.expertise_phrase}"]
         if req.vendor_sla_required:
             score -= 35
             notes.append("no vendor SLA when you host it yourself (-35)")
@@ -260,7 +261,7 @@ def long_term_fit(model: Model, deployment: Deployment, req: Requirements) -> Fa
     else:
         base = {"strong": 85.0, "basic": 65.0, "none": 45.0}[req.ml_expertise]
         scalability = base if req.growth == "high" else (base + 100) / 2
-        scale_note = f"{req.growth} growth on self-managed GPUs with {req.ml_expertise} expertise"
+        scale_note = f"{req.growth} growth on self-managed GPUs with {req.expertise_phrase}"
     if model.has_open_weights:
         portability = 100.0
         port_note = "open weights are portable"
@@ -316,18 +317,30 @@ def _rank(scores: list[ModelScore]) -> list[ModelScore]:
     return sorted(scores, key=lambda s: (-s.total, s.model_id))
 
 
-def _verdict(ranked: list[ModelScore]) -> tuple[str, str | None, str | None]:
+def _verdict(ranked: list[ModelScore]) -> tuple[str, str | None, str | None, str]:
+    """(verdict, best open id, best closed id, the verdict's reason in one sentence)."""
     best_open = next((s for s in ranked if s.model.is_open), None)
     best_closed = next((s for s in ranked if not s.model.is_open), None)
-    if best_open and best_closed and abs(best_open.total - best_closed.total) <= CLOSE_CALL_MARGIN:
-        verdict = "close-call"
-    elif best_open is None and best_closed is None:
-        verdict = "close-call"
-    elif best_closed is None or (best_open is not None and best_open.total > best_closed.total):
-        verdict = "open-source"
-    else:
-        verdict = "closed-source"
-    return verdict, best_open.model_id if best_open else None, best_closed.model_id if best_closed else None
+    open_id = best_open.model_id if best_open else None
+    closed_id = best_closed.model_id if best_closed else None
+    if best_open is None and best_closed is None:
+        return "close-call", None, None, "No model in the catalog meets every hard constraint."
+    if best_closed is None:
+        return ("open-source", open_id, None,
+                f"Only open-source models meet the hard constraints; the best is {best_open.model.name} "
+                f"({best_open.total:.1f}).")
+    if best_open is None:
+        return ("closed-source", None, closed_id,
+                f"Only closed-source models meet the hard constraints; the best is {best_closed.model.name} "
+                f"({best_closed.total:.1f}).")
+    gap = abs(best_open.total - best_closed.total)
+    pair = (f"best open-source {best_open.model.name} ({best_open.total:.1f}) vs best closed-source "
+            f"{best_closed.model.name} ({best_closed.total:.1f})")
+    if gap <= CLOSE_CALL_MARGIN:
+        return "close-call", open_id, closed_id, (
+            f"Within {CLOSE_CALL_MARGIN:g} points: {pair}; the weights decide, so pilot both.")
+    verdict = "open-source" if best_open.total > best_closed.total else "closed-source"
+    return verdict, open_id, closed_id, f"A lead of {gap:.1f} points: {pair}."
 
 
 def decide(req: Requirements, catalog: Catalog) -> Decision:
@@ -346,7 +359,7 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
     notes: list[str] = []
     ranked = _rank(eligible)
     if ranked:
-        verdict, best_open, best_closed = _verdict(ranked)
+        verdict, best_open, best_closed, reason = _verdict(ranked)
         decision = Decision(
             verdict=verdict,
             recommended=ranked[0].model_id,
@@ -357,6 +370,7 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
             weights=dict(req.weights),
             best_open=best_open,
             best_closed=best_closed,
+            verdict_reason=reason,
         )
     else:
         decision = _combination(req, catalog, excluded)
@@ -387,15 +401,21 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[s
     chosen = {pick.model_id for pick in picks}
     ranked_all = _rank(list(per_model.values()))
     openness = {per_model[m].model.is_open for m in chosen}
-    if len(picks) < len(req.tasks):
+    uncovered = [t for t in req.tasks if t not in {p.task for p in picks}]
+    names = ", ".join(f"{per_model[p.model_id].model.name} for {p.task}" for p in picks)
+    if not picks:
+        verdict, reason = "close-call", "No model in the catalog meets every hard constraint."
+    elif uncovered:
         verdict = "close-call"
+        reason = (f"No eligible model covers {', '.join(uncovered)}; the best available combination is {names}.")
     elif openness == {True}:
-        verdict = "open-source"
+        verdict, reason = "open-source", f"No single model covers every task; all picks are open-source: {names}."
     elif openness == {False}:
-        verdict = "closed-source"
+        verdict, reason = "closed-source", f"No single model covers every task; all picks are closed-source: {names}."
     else:
         verdict = "close-call"
-    _, best_open, best_closed = _verdict(ranked_all) if ranked_all else ("", None, None)
+        reason = f"No single model covers every task; the combination mixes open- and closed-source models: {names}."
+    _, best_open, best_closed, _ = _verdict(ranked_all)
     return Decision(
         verdict=verdict,
         recommended=None,
@@ -406,6 +426,7 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[s
         weights=dict(req.weights),
         best_open=best_open,
         best_closed=best_closed,
+        verdict_reason=reason,
     )
 
 

@@ -32,6 +32,9 @@ class Settings:
     workers: int = max(1, os.cpu_count() or 1)
     # Files modified more recently than this are treated as still being copied (next run takes them).
     settle_seconds: float = 5.0
+    # Email: attempts per run for transient SMTP errors, and the first backoff (doubles each time).
+    smtp_retries: int = 3
+    smtp_backoff_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -46,4 +49,6 @@ class Settings:
             catalog_files=base.catalog_files + extra,
             workers=int(env.get("MODELMEMO_WORKERS", base.workers)),
             settle_seconds=float(env.get("MODELMEMO_SETTLE_SECONDS", base.settle_seconds)),
+            smtp_retries=int(env.get("MODELMEMO_SMTP_RETRIES", base.smtp_retries)),
+            smtp_backoff_seconds=float(env.get("MODELMEMO_SMTP_BACKOFF_SECONDS", base.smtp_backoff_seconds)),
         )

@@ -16,6 +16,8 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
+# Test files are written just before each run; the drop-folder settle delay is tested on its own.
+os.environ["MODELMEMO_SETTLE_SECONDS"] = "0"
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = ROOT / "inputs"
