@@ -148,6 +148,109 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _require_server() -> str | None:
+    """Schedules need a real Prefect server; return its API URL or print how to start one."""
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        print("error: set PREFECT_API_URL to a running Prefect server, for example:\n"
+              "  .venv/bin/prefect server start &\n"
+              "  export PREFECT_API_URL=http://127.0.0.1:4200/api", file=sys.stderr)
+        return None
+    return url
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    prefect_environment(args.verbose)
+    if not _require_server():
+        return EXIT_CANNOT_RUN
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"error: unknown time zone {args.timezone!r} (use an IANA name such as Europe/Berlin)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    from prefect import serve
+
+    from flows.deployment import nightly_deployment
+
+    deployment = nightly_deployment(args.cron, args.timezone, args.input_dir, args.output, args.name)
+    print(f"serving deployment 'modelmemo-batch/{args.name}' on cron '{args.cron}' ({args.timezone}); "
+          "Ctrl-C stops serving", flush=True)
+    serve(deployment, print_starting_message=False)
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from .settings import Settings
+    from .watch import watch_folder
+
+    settings = Settings.from_env()
+    input_dir = Path(args.input_dir or settings.input_dir)
+    if not input_dir.is_dir():
+        print(f"error: input folder {input_dir} does not exist", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    run_args = argparse.Namespace(input_dir=str(input_dir), output=args.output, workers=None, force=False,
+                                  no_email=args.no_email, verbose=args.verbose)
+
+    def on_change(names: list[str]) -> None:
+        print(f"change in {input_dir}: {', '.join(sorted(names))}; starting a run", flush=True)
+        cmd_run(run_args)
+
+    print(f"watching {input_dir} (Ctrl-C stops); the nightly run still sweeps anything missed", flush=True)
+    cmd_run(run_args)  # catch up on whatever arrived while nobody was watching
+    try:
+        watch_folder(input_dir, on_change, debounce_seconds=args.debounce, settle_seconds=settings.settle_seconds)
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    """Resend chosen memos of a run (default: the latest) now, even if they were sent before."""
+    import json
+
+    from .delivery import DeliveryJob, LedgerError, deliver
+    from .mailers import SmtpSettings, make_mailer
+    from .settings import Settings
+    from .state import state_dir
+
+    settings = Settings.from_env()
+    output_dir = Path(args.output or settings.output_dir)
+    try:
+        run_id = args.run or (output_dir / "LATEST").read_text().strip()
+    except FileNotFoundError:
+        print(f"error: no run in {output_dir} yet; run `modelmemo run` first", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    run_dir = output_dir / run_id
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        print(f"error: {run_dir} has no readable summary.json", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    projects = {p["project_id"]: p for p in summary["projects"] if p["status"] in ("memo", "skipped")}
+    unknown = [p for p in args.projects if p not in projects]
+    if unknown:
+        print(f"error: no memo for {', '.join(unknown)} in run {run_id} (has: {', '.join(sorted(projects))})",
+              file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    jobs = [DeliveryJob(pid, run_dir / projects[pid]["json"], run_dir / projects[pid]["pdf"],
+                        projects[pid]["recipients"]) for pid in args.projects]
+    smtp = SmtpSettings.from_env(os.environ)
+    mailer = make_mailer(smtp, run_dir / "outbox")
+    try:
+        records = deliver(jobs, mailer, state_dir(output_dir) / "deliveries.json", sender=smtp.sender,
+                          templates_dir=settings.templates_dir, retries=settings.smtp_retries,
+                          backoff_seconds=settings.smtp_backoff_seconds, force=not args.only_unsent)
+    except LedgerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    for record in records:
+        print(f"{record.project_id} -> {record.recipient}: {record.status}"
+              + (f" ({record.detail})" if record.detail else ""))
+    return EXIT_OK if all(r.status in ("accepted", "already-sent") for r in records) else EXIT_PARTIAL
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelmemo", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +267,30 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check requirement files; non-zero exit on any error")
     validate.add_argument("files", nargs="+")
     validate.set_defaults(func=cmd_validate)
+
+    serve = sub.add_parser("serve", help="serve the nightly deployment on a running Prefect server")
+    serve.add_argument("--cron", default="0 2 * * *", help="cron schedule (default: 02:00 every night)")
+    serve.add_argument("--timezone", default="UTC", help="IANA time zone of the cron schedule (default: UTC)")
+    serve.add_argument("--name", default="nightly", help="deployment name (default: nightly)")
+    serve.add_argument("--input-dir", help="drop folder (default: inputs/)")
+    serve.add_argument("--output", help="output folder (default: output/)")
+    serve.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
+    serve.set_defaults(func=cmd_serve)
+
+    watch = sub.add_parser("watch", help="run a batch shortly after files arrive in the drop folder")
+    watch.add_argument("input_dir", nargs="?", help="drop folder (default: inputs/)")
+    watch.add_argument("--output", help="output folder (default: output/)")
+    watch.add_argument("--debounce", type=float, default=5.0, help="seconds of quiet before a run (default: 5)")
+    watch.add_argument("--no-email", action="store_true", help="render only; send nothing")
+    watch.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
+    watch.set_defaults(func=cmd_watch)
+
+    send = sub.add_parser("send", help="email chosen memos again now")
+    send.add_argument("projects", nargs="+", help="project ids")
+    send.add_argument("--run", help="run id (default: the latest run)")
+    send.add_argument("--output", help="output folder (default: output/)")
+    send.add_argument("--only-unsent", action="store_true", help="skip recipients who already received this memo")
+    send.set_defaults(func=cmd_send)
 
     catalog = sub.add_parser("catalog", help="show the model catalog")
     catalog.add_argument("--extra", action="append", help="extension catalog file (repeatable)")
