@@ -84,3 +84,15 @@ def test_serve_command_runs_a_triggered_deployment_run(prefect_api, tmp_path):
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_prefect_yaml_describes_the_same_flow_and_schedule():
+    import yaml
+    from prefect.flows import load_flow_from_entrypoint
+
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    [deployment] = spec["deployments"]
+    flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
+    assert flow.name == "modelmemo-batch"
+    assert deployment["schedules"][0]["cron"] == "0 2 * * *"
+    assert deployment["concurrency_limit"] == 1
