@@ -16,12 +16,12 @@ from typing import Any, Callable
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_table_artifact
-from prefect.states import Completed, Failed
+from prefect.states import Cancelled, Completed, Failed
 
 from modelmemo import pipeline
 from modelmemo.catalog import Catalog, load_catalog
 from modelmemo.settings import Settings
-from modelmemo.state import MemoState, batch_lock
+from modelmemo.state import BatchLocked, MemoState, batch_lock
 
 ProgressCallback = Callable[[int, int, pipeline.ProjectOutcome], None]
 
@@ -98,6 +98,31 @@ def _artifact(summary: pipeline.BatchSummary) -> None:
     )
 
 
+def _locked_batch(settings: Settings, catalog: Catalog, input_dir: str, output_path: Path, run_id: str | None,
+                  workers: int, force: bool, send_email: bool,
+                  progress: ProgressCallback | None) -> pipeline.BatchSummary:
+    """The batch body; the caller holds the output folder's lock."""
+    catalog_files = [str(p) for p in settings.catalog_files]
+    templates_dir = settings.templates_dir
+    plan = plan_task(input_dir, settings.settle_seconds)
+    state = MemoState.load(output_path)
+    fingerprint = pipeline.current_fingerprint(catalog, templates_dir)
+    to_render, skipped = pipeline.split_unchanged(plan.projects, state, fingerprint, output_path, force)
+    run_id = run_id or pipeline.new_run_id()
+    generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    run_dir = output_path / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    jobs = pipeline.make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint)
+    rendered = render_task(jobs, workers, str(output_path), progress)
+    projects = sorted(skipped + rendered, key=lambda o: o.project_id)
+    summary = pipeline.BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=projects,
+                                    rejected=list(plan.rejected), notices=list(plan.notices))
+    if send_email:
+        deliver_task(summary, str(run_dir), str(output_path), str(templates_dir))
+    index_task(summary, str(run_dir), str(templates_dir), str(output_path))
+    return summary
+
+
 @flow(name="modelmemo-batch", description="Requirement files in, decision memos (HTML, PDF, JSON) out.")
 def memo_batch(
     input_dir: str | None = None,
@@ -109,30 +134,15 @@ def memo_batch(
     progress: ProgressCallback | None = None,
 ):
     settings = Settings.from_env()
-    input_dir = input_dir or str(settings.input_dir)
     output_path = Path(output_dir or settings.output_dir)
-    catalog_files = [str(p) for p in settings.catalog_files]
-    templates_dir = settings.templates_dir
-    workers = workers or settings.workers
-
-    catalog = load_catalog_task(catalog_files)
-    with batch_lock(output_path):
-        plan = plan_task(input_dir, settings.settle_seconds)
-        state = MemoState.load(output_path)
-        fingerprint = pipeline.current_fingerprint(catalog, templates_dir)
-        to_render, skipped = pipeline.split_unchanged(plan.projects, state, fingerprint, output_path, force)
-        run_id = run_id or pipeline.new_run_id()
-        generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        run_dir = output_path / run_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        jobs = pipeline.make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint)
-        rendered = render_task(jobs, workers, str(output_path), progress)
-        projects = sorted(skipped + rendered, key=lambda o: o.project_id)
-        summary = pipeline.BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=projects,
-                                        rejected=list(plan.rejected), notices=list(plan.notices))
-        if send_email:
-            deliver_task(summary, str(run_dir), str(output_path), str(templates_dir))
-        index_task(summary, str(run_dir), str(templates_dir), str(output_path))
+    catalog = load_catalog_task([str(p) for p in settings.catalog_files])
+    try:
+        with batch_lock(output_path):
+            summary = _locked_batch(settings, catalog, input_dir or str(settings.input_dir), output_path, run_id,
+                                    workers or settings.workers, force, send_email, progress)
+    except BatchLocked as exc:
+        # Not an error of this run: another one is doing the work. No traceback, no partial output.
+        return Cancelled(message=str(exc), data=exc)
     _artifact(summary)
     counts = summary.counts
     message = (f"{counts['memos']} memos, {counts['skipped']} unchanged, {counts['rejected']} rejected, "

@@ -64,9 +64,10 @@ def watch_folder(input_dir: Path, on_change: Callable[[list[str]], None], deboun
     input_dir = Path(input_dir).resolve()
     stop = stop_event or threading.Event()
     handed: dict[str, tuple[int, int] | None] = {}  # name -> (mtime_ns, size) last given to on_change
+    debounce_ms = max(1, int(debounce_seconds * 1000))
     for changes in watch(input_dir, watch_filter=lambda _change, path: is_watched(input_dir, path),
-                         debounce=max(1, int(debounce_seconds * 1000)), step=min(50, max(1, int(debounce_seconds * 1000))),
-                         rust_timeout=RUST_TIMEOUT_MS, stop_event=stop, recursive=False):
+                         debounce=debounce_ms, step=min(50, debounce_ms), rust_timeout=RUST_TIMEOUT_MS,
+                         stop_event=stop, recursive=False):
         names = sorted({Path(path).name for change, path in changes if change != Change.deleted})
         if not names or not _wait_settled(input_dir, names, settle_seconds, stop):
             continue  # deletions only, or stopping (the loop then ends)

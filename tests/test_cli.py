@@ -1,0 +1,98 @@
+"""The `modelmemo` command as a newcomer runs it: clean output and documented exit codes."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, copy_examples
+from .helpers import requirements, write_yaml
+
+NOISE = re.compile(r"Traceback|Exception|Error:|WARNING|DeprecationWarning|telemetry|ERROR", re.IGNORECASE)
+
+
+def modelmemo(*args: str, env: dict[str, str] | None = None, timeout: int = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "modelmemo.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """The real command, with its own temporary Prefect server, on one good and one bad file."""
+    root = tmp_path_factory.mktemp("cli")
+    inputs = root / "inputs"
+    inputs.mkdir()
+    copy_examples(inputs, ["ticket-triage"])
+    write_yaml(inputs / "bad.yaml", requirements(**{"needs.customization": "retrain"}))
+    result = modelmemo("run", str(inputs), "--output", str(root / "output"))
+    return root, result
+
+
+def test_run_reports_progress_and_rejections_without_noise(first_run):
+    root, result = first_run
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output  # one file rejected
+    assert "[1/1] ticket-triage: Closed source" in output
+    assert re.search(r"bad\.yaml:\d+:\d+: needs\.customization: \"retrain\" is not an accepted value", output)
+    lines_without_our_messages = [l for l in output.splitlines() if "is not an accepted value" not in l]
+    noisy = [l for l in lines_without_our_messages if NOISE.search(l)]
+    assert noisy == [], output
+    assert "emails: 1 accepted" in output
+
+
+def harness_env() -> dict[str, str]:
+    """Point the command at the session's Prefect API (saves starting a temporary server)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return {"PREFECT_API_URL": PREFECT_API_URL.value()}
+
+
+def test_second_run_skips_the_unchanged_memo(first_run, prefect_api):
+    root, _ = first_run
+    result = modelmemo("run", str(root / "inputs"), "--output", str(root / "output"), env=harness_env())
+    assert "0 memos, 1 unchanged, 1 rejected" in result.stdout
+    assert "emails: 1 already-sent" in result.stdout
+    assert result.returncode == 1  # the rejected file is still there, still reported
+
+
+def test_broken_catalog_stops_before_touching_inputs(tmp_path):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    copy_examples(inputs, ["ticket-triage"])
+    broken = tmp_path / "extra.yaml"
+    broken.write_text("catalog_version: 1\nsources: {}\nmodels:\n  x: {name: 1}\n")
+    result = modelmemo("run", str(inputs), "--output", str(tmp_path / "output"),
+                       env={"MODELMEMO_CATALOG_EXTRA": str(broken)})
+    assert result.returncode == 2
+    assert "extra.yaml" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "output").exists()
+
+
+def test_missing_input_folder_exit_code(tmp_path):
+    result = modelmemo("run", str(tmp_path / "nope"), "--output", str(tmp_path / "out"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_locked_output_folder_exit_code(tmp_path, prefect_api):
+    from modelmemo.state import batch_lock
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    with batch_lock(tmp_path / "output"):
+        result = modelmemo("run", str(inputs), "--output", str(tmp_path / "output"), env=harness_env())
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "another modelmemo run" in result.stderr and "Traceback" not in result.stderr
+    assert [p.name for p in (tmp_path / "output").iterdir()] == ["state"]
+
+
+def test_catalog_command_lists_the_ten_models():
+    result = modelmemo("catalog")
+    assert result.returncode == 0
+    for name in ("Llama 2", "Stable Diffusion", "Mistral", "GPT-J", "OpenNMT", "ChatGPT", "Claude", "Gemini", "Bard",
+                 "Cohere"):
+        assert name in result.stdout
