@@ -2,7 +2,7 @@
 
 Rules (README "Drop folder"):
 * inputs are regular files ending in .yaml, .yml or .json directly inside the folder;
-* names starting with "." or "~", or ending in .part/.tmp/.crdownload/.swp, are files still
+* names starting with "." or "~", or ending in .part/.tmp/.crdownload/.swp/.partial, are files still
   being written: reported as "in progress" and picked up by a later run;
 * files modified less than `settle_seconds` ago are also treated as still being copied;
 * symlinks are never followed (reported), directories and other extensions are reported,

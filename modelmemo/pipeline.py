@@ -226,8 +226,22 @@ def record_outcome(state: MemoState, outcome: ProjectOutcome) -> None:
 # --- rendering one project -------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
+def file_stamp(paths: Iterable[Path | str]) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime, size) of each file: a cache key that changes when a file is edited in place."""
+    stamps = []
+    for path in paths:
+        info = Path(path).stat()
+        stamps.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(stamps)
+
+
 def cached_catalog(catalog_files: tuple[str, ...]) -> Catalog:
+    """The catalog, parsed once per worker process, re-read when a file changes (watch mode)."""
+    return _load_catalog_once(catalog_files, file_stamp(catalog_files))
+
+
+@lru_cache(maxsize=4)
+def _load_catalog_once(catalog_files: tuple[str, ...], stamp: tuple) -> Catalog:
     return load_catalog([Path(p) for p in catalog_files])
 
 

@@ -54,8 +54,15 @@ def _usd_filter(amount: float | None) -> str:
     return "unknown" if amount is None else usd(float(amount))
 
 
-@lru_cache(maxsize=4)
 def brand_for(templates_dir: Path) -> Brand:
+    """The brand, loaded once, re-read when any file in templates/ changes (a long-lived watcher)."""
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(templates_dir.iterdir())
+                  if p.is_file())
+    return _load_brand_once(templates_dir, stamp)
+
+
+@lru_cache(maxsize=4)
+def _load_brand_once(templates_dir: Path, stamp: tuple) -> Brand:
     return load_brand(templates_dir)
 
 

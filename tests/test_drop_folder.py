@@ -184,11 +184,8 @@ def test_changed_templates_or_catalog_or_force_rerender_everything(drop_folder: 
     assert all((output / summary.run_id / f"{pid}.pdf").is_file() for pid in TWO)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "modelmemo/pipeline.py cached_catalog() is an lru_cache keyed by path: a catalog edited in place "
-    "is re-fingerprinted (load_catalog in run_batch) but the memo is rendered from the stale cached "
-    "catalog in a long-lived process (watch mode, workers=1), so memo.catalog_sha256 is the old one"))
 def test_catalog_edited_in_place_is_used_by_the_same_process(drop_folder: Path, tmp_path: Path):
+    """A long-lived process (watch mode, one worker) renders with the edited catalog, not a cached one."""
     from modelmemo.catalog import load_catalog
 
     copy_examples(drop_folder, ["marketing-images"])
@@ -201,11 +198,8 @@ def test_catalog_edited_in_place_is_used_by_the_same_process(drop_folder: Path, 
     assert memo["catalog_sha256"] == load_catalog([catalog]).sha256
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "modelmemo/rendering.py brand_for() is an lru_cache keyed by templates_dir: brand.yaml edited in "
-    "place changes the fingerprint (so the memo re-renders) but a long-lived process (watch mode) "
-    "still renders the old organisation name"))
 def test_brand_edited_in_place_is_used_by_the_same_process(drop_folder: Path, tmp_path: Path):
+    """brand.yaml edited in place shows up in the next memo of the same process."""
     copy_examples(drop_folder, ["marketing-images"])
     templates = _copy_templates(tmp_path)
     output = tmp_path / "out"
