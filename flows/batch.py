@@ -112,7 +112,8 @@ def _locked_batch(settings: Settings, catalog: Catalog, input_dir: str, output_p
     generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     run_dir = output_path / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    jobs = pipeline.make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint)
+    jobs = pipeline.make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
+                              state, force)
     rendered = render_task(jobs, workers, str(output_path), progress)
     projects = sorted(skipped + rendered, key=lambda o: o.project_id)
     summary = pipeline.BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=projects,

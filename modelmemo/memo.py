@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import Catalog, Fact, Model
-from .costs import usd
+from .costs import estimate, usd
 from .requirements import FACTOR_LABELS, FACTORS, Requirements
-from .scoring import Decision, ModelScore
+from .scoring import Decision, ModelScore, deployment_exclusions
 
 MEMO_VERSION = 1
 
@@ -172,6 +172,26 @@ def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list
     return list(dict.fromkeys(steps))
 
 
+def _cost_options(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[str, Any]]:
+    """Every eligible model on every eligible deployment option, cheapest first, with its formula."""
+    options = []
+    for model_id, score in decision.scores.items():
+        for deployment in score.model.deployments:
+            if deployment_exclusions(deployment, score.model, req):
+                continue
+            cost = estimate(score.model, deployment, req, catalog, score.tasks)
+            figure = cost.planning_figure
+            options.append({
+                "model": model_id, "name": score.model.name, "openness": score.model.openness,
+                "provider": deployment.provider, "kind": deployment.kind,
+                "chosen": deployment.id == score.deployment.id,
+                "over_budget": None if figure is None else figure > req.monthly_usd,
+                **cost.as_dict(),
+            })
+    options.sort(key=lambda o: (o["low_usd"] is None, o["low_usd"] or 0, o["model"], o["deployment"]))
+    return options
+
+
 def _combination_cost(decision: Decision) -> dict[str, Any] | None:
     """Total monthly cost of a one-model-per-task recommendation (each model counted once)."""
     if not decision.combination:
@@ -244,6 +264,7 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         "verdict_label": decision.verdict_label,
         "verdict_reason": decision.verdict_reason,
         "combination_cost": _combination_cost(decision),
+        "cost_options": _cost_options(req, decision, catalog),
         "recommended": recommended,
         "runner_up": runner_up,
         "best_open": decision.best_open,

@@ -91,6 +91,7 @@ class ProjectOutcome:
     memo_run_id: str | None = None
     input_sha256: str | None = None
     fingerprint: str | None = None
+    change: str | None = None  # what changed since the previous memo, in one line
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -189,6 +190,14 @@ def current_fingerprint(catalog: Catalog, templates_dir: Path) -> str:
     return render_fingerprint(catalog.sha256, templates_fingerprint(templates_dir), MEMO_VERSION)
 
 
+def previous_memo_path(state: MemoState, project_id: str, output_dir: Path) -> str | None:
+    entry = state.entries.get(project_id)
+    if not entry:
+        return None
+    path = output_dir / entry["run_id"] / f"{project_id}.json"
+    return str(path) if path.is_file() else None
+
+
 def split_unchanged(projects: Iterable[PlannedProject], state: MemoState, fingerprint: str, output_dir: Path,
                     force: bool = False) -> tuple[list[PlannedProject], list[ProjectOutcome]]:
     """(projects to render, outcomes for projects whose previous memo is still valid)."""
@@ -265,6 +274,9 @@ class RenderJob:
     catalog_files: tuple[str, ...]
     templates_dir: str
     fingerprint: str = ""
+    templates_sha256: str = ""
+    previous_memo: str | None = None  # path of this project's previous memo JSON, if any
+    forced: bool = False
 
 
 def render_project(job: RenderJob) -> ProjectOutcome:
@@ -287,6 +299,8 @@ def render_project(job: RenderJob) -> ProjectOutcome:
         decision = decide(req, catalog)
         ctx = RunContext(job.run_id, job.generated_at, planned.file, planned.input_sha256)
         memo = build_memo(req, decision, catalog, ctx)
+        memo["templates_sha256"] = job.templates_sha256
+        memo["changes"] = _changes_since(job, memo)
         html = render_memo_html(memo, templates)
         pdf = render_pdf(html, templates)
     except RenderError as exc:
@@ -311,7 +325,21 @@ def render_project(job: RenderJob) -> ProjectOutcome:
         pdf=f"{pid}.pdf",
         json=f"{pid}.json",
         recipients=req.recipients,
+        change=memo["changes"]["summary"] if memo["changes"] else None,
     )
+
+
+def _changes_since(job: RenderJob, memo: dict[str, Any]) -> dict[str, Any] | None:
+    """Compare with the project's previous memo; a missing or unreadable one means 'first memo'."""
+    from .changes import compare
+
+    if not job.previous_memo:
+        return None
+    try:
+        previous = json.loads(Path(job.previous_memo).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return compare(previous, memo, job.forced)
 
 
 def _replace(outcome: ProjectOutcome, **changes: Any) -> ProjectOutcome:
@@ -403,7 +431,8 @@ def run_batch(
         to_render, skipped = split_unchanged(plan.projects, state, fingerprint, output_dir, force)
         summary = BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=list(skipped),
                                rejected=list(plan.rejected), notices=list(plan.notices))
-        jobs = make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint)
+        jobs = make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
+                         state, force)
         for done, outcome in enumerate(render_all(jobs, executor), start=1):
             record_outcome(state, outcome)
             summary.projects.append(outcome)
@@ -418,7 +447,11 @@ def run_batch(
 
 
 def make_jobs(projects: Iterable[PlannedProject], run_dir: Path, run_id: str, generated_at: str,
-              catalog_files: Iterable[Path | str], templates_dir: Path | str, fingerprint: str) -> list[RenderJob]:
+              catalog_files: Iterable[Path | str], templates_dir: Path | str, fingerprint: str,
+              state: MemoState | None = None, forced: bool = False) -> list[RenderJob]:
     catalog_paths = tuple(str(c) for c in catalog_files)
-    return [RenderJob(p, str(run_dir), run_id, generated_at, catalog_paths, str(templates_dir), fingerprint)
+    templates_sha = templates_fingerprint(Path(templates_dir))
+    output_dir = run_dir.parent
+    return [RenderJob(p, str(run_dir), run_id, generated_at, catalog_paths, str(templates_dir), fingerprint,
+                      templates_sha, previous_memo_path(state, p.project_id, output_dir) if state else None, forced)
             for p in projects]

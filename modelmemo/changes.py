@@ -1,0 +1,65 @@
+"""What changed since a project's previous memo, and why: shown in the memo and the batch index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCORE_EPSILON = 0.1  # totals are shown with one decimal; smaller moves are noise
+
+
+def _top(memo: dict[str, Any]) -> str | None:
+    recommended = memo.get("recommended")
+    if isinstance(recommended, str):
+        return recommended
+    if isinstance(recommended, list) and recommended:
+        return recommended[0]["model"]
+    return None
+
+
+def causes(previous: dict[str, Any], current: dict[str, Any], forced: bool = False) -> list[str]:
+    """Why the memo was regenerated, from the hashes recorded in both memos and the state."""
+    reasons = []
+    if previous.get("input_sha256") != current.get("input_sha256"):
+        reasons.append("requirement file edited")
+    if previous.get("catalog_sha256") != current.get("catalog_sha256"):
+        reasons.append("catalog updated")
+    if previous.get("templates_sha256") and previous.get("templates_sha256") != current.get("templates_sha256"):
+        reasons.append("templates or brand updated")
+    if previous.get("memo_version") != current.get("memo_version"):
+        reasons.append("memo format updated")
+    if not reasons:
+        reasons.append("re-rendered on request (--force)" if forced else "re-rendered")
+    return reasons
+
+
+def compare(previous: dict[str, Any], current: dict[str, Any], forced: bool = False) -> dict[str, Any]:
+    """A short, ordered list of differences a reader cares about, plus their causes."""
+    names = {**previous.get("model_names", {}), **current.get("model_names", {})}
+    name = lambda model_id: names.get(model_id, model_id) if model_id else "none"
+    items: list[str] = []
+    if previous.get("verdict") != current.get("verdict"):
+        items.append(f"Verdict: {previous.get('verdict_label')} → {current.get('verdict_label')}.")
+    old_top, new_top = _top(previous), _top(current)
+    if old_top != new_top:
+        items.append(f"Top model: {name(old_top)} → {name(new_top)}.")
+    old_scores = {m: s["total"] for m, s in previous.get("scores", {}).items()}
+    new_scores = {m: s["total"] for m, s in current.get("scores", {}).items()}
+    for model_id in current.get("ranking", []):
+        if model_id in old_scores and abs(new_scores[model_id] - old_scores[model_id]) >= SCORE_EPSILON:
+            items.append(f"{name(model_id)} total: {old_scores[model_id]:.1f} → {new_scores[model_id]:.1f}.")
+    for model_id in sorted(set(new_scores) - set(old_scores)):
+        items.append(f"{name(model_id)} is now eligible ({new_scores[model_id]:.1f}).")
+    for model_id in sorted(set(old_scores) - set(new_scores)):
+        items.append(f"{name(model_id)} is no longer eligible.")
+    why = causes(previous, current, forced)
+    if items:
+        summary = f"{'; '.join(why).capitalize()}: " + " ".join(items[:2]) + (" …" if len(items) > 2 else "")
+    else:
+        summary = f"{'; '.join(why).capitalize()}: same verdict, top model and scores."
+    return {
+        "previous_run": previous.get("run_id"),
+        "previous_generated_at": previous.get("generated_at"),
+        "causes": why,
+        "items": items,
+        "summary": summary,
+    }

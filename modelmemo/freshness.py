@@ -1,0 +1,127 @@
+"""Catalog freshness: which facts rest on sources that were last checked too long ago.
+
+Every fact in the catalog (model facts, deployment facts and the methodology assumptions)
+names a source with an `as_of` date. A fact is *stale* when its source was checked more than
+`max_age_days` days before `today`, i.e. when `as_of < today - max_age_days`.
+
+`modelmemo catalog --check [--max-age-days N]` prints `format_report(...)` and exits 1 when
+`stale_facts(...)` is not empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Iterator
+
+from .catalog import Catalog, Fact
+
+DEFAULT_MAX_AGE_DAYS = 180
+
+
+@dataclass(frozen=True)
+class StaleFact:
+    """One fact whose source is older than the allowed age.
+
+    `model_id` and `deployment_id` are "" where they do not apply: a model-level fact has no
+    deployment, and a methodology assumption has neither (its `fact` is then the dotted path,
+    e.g. `assumptions.ops_usd_per_month.strong`).
+    """
+
+    model_id: str
+    deployment_id: str
+    fact: str
+    source_key: str
+    source_url: str
+    as_of: date
+    age_days: int
+
+    @property
+    def label(self) -> str:
+        """`model.fact`, `model.deployment.fact` or `assumptions.name` for reports."""
+        return ".".join(part for part in (self.model_id, self.deployment_id, self.fact) if part)
+
+
+def _assumption_facts(node: Any, path: str) -> Iterator[tuple[str, Fact]]:
+    if isinstance(node, Fact):
+        yield path, node
+    elif isinstance(node, dict):
+        for name, child in node.items():
+            yield from _assumption_facts(child, f"{path}.{name}")
+
+
+def all_facts(catalog: Catalog) -> Iterator[tuple[str, str, str, Fact]]:
+    """Every (model id, deployment id, fact name, Fact), assumptions included (model and deployment "")."""
+    yield from catalog.facts()
+    for path, fact in _assumption_facts(catalog.assumptions, "assumptions"):
+        yield "", "", path, fact
+
+
+def count_facts(catalog: Catalog) -> int:
+    """How many facts `stale_facts` checks (for the "All N facts ..." line of the report)."""
+    return sum(1 for _ in all_facts(catalog))
+
+
+def cutoff(max_age_days: int, today: date) -> date:
+    """Sources checked before this date are stale."""
+    return today - timedelta(days=max_age_days)
+
+
+def stale_facts(catalog: Catalog, max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+                today: date | None = None) -> list[StaleFact]:
+    """Facts whose source was checked more than `max_age_days` days before `today`.
+
+    Sorted oldest first (age descending), then by model id, deployment id and fact name.
+    """
+    if max_age_days < 0:
+        raise ValueError(f"max_age_days must be 0 or more, got {max_age_days}")
+    today = today or date.today()
+    stale = []
+    for model_id, deployment_id, name, fact in all_facts(catalog):
+        age = (today - fact.source.as_of).days
+        if age > max_age_days:
+            stale.append(StaleFact(model_id, deployment_id, name, fact.source.key, fact.source.url,
+                                   fact.source.as_of, age))
+    stale.sort(key=lambda s: (-s.age_days, s.model_id, s.deployment_id, s.fact))
+    return stale
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def format_report(stale: list[StaleFact], max_age_days: int, today: date, *,
+                  total_facts: int | None = None) -> str:
+    """A readable report, grouped by source (oldest source first).
+
+    With nothing stale: "All N facts were checked within the last 180 days." (N from
+    `total_facts`, e.g. `count_facts(catalog)`; without it the sentence says "All facts").
+    """
+    if not stale:
+        if total_facts == 1:
+            what = "The only fact was"
+        elif total_facts is None:
+            what = "All facts were"
+        else:
+            what = f"All {total_facts} facts were"
+        return f"{what} checked within the last {_plural(max_age_days, 'day')}."
+    groups: dict[str, list[StaleFact]] = {}
+    for item in stale:
+        groups.setdefault(item.source_key, []).append(item)
+    ordered = sorted(groups.items(), key=lambda kv: (kv[1][0].as_of, kv[0]))
+    lines = [
+        f"{_plural(len(stale), 'fact')} older than {_plural(max_age_days, 'day')} "
+        f"(checked before {cutoff(max_age_days, today).isoformat()}):",
+    ]
+    for key, items in ordered:
+        first = items[0]
+        lines.append("")
+        lines.append(f"source '{key}': {first.source_url}")
+        lines.append(f"  checked {first.as_of.isoformat()}, {_plural(first.age_days, 'day')} ago; "
+                     f"{_plural(len(items), 'fact')} {'relies' if len(items) == 1 else 'rely'} on it:")
+        for item in sorted(items, key=lambda s: (s.model_id, s.deployment_id, s.fact)):
+            lines.append(f"    - {item.label}")
+    lines.append("")
+    lines.append(f"Re-check {_plural(len(ordered), 'source')} and update their as_of dates "
+                 "(and the facts, if the pages changed).")
+    return "\n".join(lines)

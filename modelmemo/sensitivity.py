@@ -1,0 +1,278 @@
+"""Sensitivity of a recommendation to the project's weights.
+
+For each factor we ask: keeping every other weight as it is, how far must this one weight move
+before another model ranks first (the *top pick*), and before the best model of the other
+openness overtakes the best of the winning side (the *verdict*)?
+
+Method (pure and deterministic, no search): factor scores do not depend on the weights, only the
+totals do. Each eligible (model, deployment) pair k has the total
+
+    T_k(x) = (A_k + x * s_kf) / (B + x),   A_k = sum_{g != f} w_g * s_kg,   B = sum_{g != f} w_g
+
+when the weight of factor f is x. Because B + x > 0, T_i(x) > T_j(x) exactly when
+A_i + x s_if > A_j + x s_jf, so two pairs swap order at most once, at
+
+    x* = (A_i - A_j) / (s_jf - s_if)      (no crossing when s_jf == s_if).
+
+A model's total is the maximum over its eligible deployments, and models rank by total, then by
+model id (as ``scoring._rank``). The top model can therefore only change at a crossing between a
+pair of the leading model and a pair of another model. We collect every such x* >= 0, sort by the
+distance from the current weight, and verify each by recomputing the top model just beyond it
+(x* +/- 1e-6 in the direction of travel); the first verified crossing is the threshold.
+
+Totals here are exact: ``scoring.weighted_total`` rounds to 0.1 before ranking, so the memo's pick
+can switch a little before or after the exact threshold (within the rounding of the totals).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable
+
+from .catalog import Catalog
+from .requirements import FACTOR_LABELS, FACTORS, Requirements
+from .scoring import TIE_MARGIN, Decision, deployment_exclusions, score_deployment
+
+EPSILON = 1e-6
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The nearest weight for one factor at which the pick (or the verdict) changes."""
+
+    factor: str
+    current: float
+    threshold: float | None  # None: no weight in [0, inf) changes it
+    direction: str | None  # "more" | "less" | None
+    multiplier: float | None  # threshold / current; None when current is 0 or no threshold
+    new_leader: str | None  # model id that would rank first just beyond the threshold
+
+    @property
+    def distance(self) -> float:
+        return float("inf") if self.threshold is None else abs(self.threshold - self.current)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "factor": self.factor,
+            "current": self.current,
+            "threshold": self.threshold,
+            "direction": self.direction,
+            "multiplier": self.multiplier,
+            "new_leader": self.new_leader,
+        }
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Thresholds for every factor, the smallest of them, and a sentence saying it plainly."""
+
+    sentence: str
+    smallest: Threshold | None
+    by_factor: tuple[Threshold, ...]
+
+    def for_factor(self, factor: str) -> Threshold:
+        return next(t for t in self.by_factor if t.factor == factor)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sentence": self.sentence,
+            "smallest": self.smallest.as_dict() if self.smallest else None,
+            "by_factor": [t.as_dict() for t in self.by_factor],
+        }
+
+
+@dataclass(frozen=True)
+class SensitivityReport:
+    applicable: bool
+    reason_not_applicable: str = ""
+    top_pick: Sensitivity | None = None
+    verdict: Sensitivity | None = None  # None when only one openness has eligible models
+    near_tie: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "top_pick": self.top_pick.as_dict() if self.top_pick else None,
+            "verdict": self.verdict.as_dict() if self.verdict else None,
+            "near_tie": self.near_tie,
+            "applicable": self.applicable,
+            "reason_not_applicable": self.reason_not_applicable,
+        }
+
+
+@dataclass(frozen=True)
+class _Pair:
+    model_id: str
+    is_open: bool
+    scores: tuple[float, ...]  # in FACTORS order
+
+
+# --- the arithmetic --------------------------------------------------------------------------
+
+
+def _candidate_pairs(req: Requirements, catalog: Catalog, decision: Decision) -> list[_Pair]:
+    pairs: list[_Pair] = []
+    for model_id in decision.scores:
+        model = catalog.models[model_id]
+        for deployment in model.deployments:
+            if deployment_exclusions(deployment, model, req):
+                continue
+            scored = score_deployment(model, deployment, req, catalog, req.tasks)
+            pairs.append(_Pair(model_id, model.is_open, tuple(scored.factors[f].score for f in FACTORS)))
+    return pairs
+
+
+class _FactorLine:
+    """Totals of every pair as a function of one factor's weight x (the others fixed)."""
+
+    def __init__(self, pairs: list[_Pair], weights: dict[str, float], factor: str):
+        index = FACTORS.index(factor)
+        others = [(i, weights[f]) for i, f in enumerate(FACTORS) if f != factor]
+        self.pairs = pairs
+        self.b = sum(w for _, w in others)
+        self.a = [sum(w * p.scores[i] for i, w in others) for p in pairs]
+        self.s = [p.scores[index] for p in pairs]
+
+    def top(self, x: float) -> str | None:
+        """Model id ranked first at weight x (higher total, then model id), None if undefined."""
+        if self.b + x <= 0:
+            return None
+        best: dict[str, float] = {}
+        for pair, a, s in zip(self.pairs, self.a, self.s):
+            total = (a + x * s) / (self.b + x)
+            if total > best.get(pair.model_id, float("-inf")):
+                best[pair.model_id] = total
+        return min(best, key=lambda m: (-best[m], m))
+
+    def crossings(self, inside: Callable[[_Pair], bool]) -> list[float]:
+        """Every x* >= 0 at which a pair inside the group and a pair outside it have equal totals."""
+        points: set[float] = set()
+        for i, pi in enumerate(self.pairs):
+            if not inside(pi):
+                continue
+            for j, pj in enumerate(self.pairs):
+                if inside(pj) or self.s[j] == self.s[i]:
+                    continue
+                x = (self.a[i] - self.a[j]) / (self.s[j] - self.s[i])
+                if x >= 0:
+                    points.add(x)
+        return sorted(points)
+
+
+def _threshold(line: _FactorLine, factor: str, current: float, label: Callable[[str], Hashable],
+               inside: Callable[[_Pair], bool]) -> Threshold:
+    """Nearest weight for `factor` beyond which the top model's label differs from now."""
+    leader = line.top(current)
+    reference = label(leader) if leader is not None else None
+    tries: list[tuple[float, float, int]] = []  # (distance, x*, +1 more / -1 less)
+    for x in line.crossings(inside):
+        if x > current:
+            tries.append((x - current, x, 1))
+        elif x < current:
+            tries.append((current - x, x, -1))
+        else:
+            tries.extend([(0.0, x, 1), (0.0, x, -1)])
+    tries.sort()
+    for _, x, sign in tries:
+        beyond = x + sign * EPSILON
+        if beyond < 0:
+            beyond = 0.0  # a weight cannot go negative: "beyond" is the weight set to zero
+            if x == 0.0:
+                continue
+        top = line.top(beyond)
+        if top is not None and label(top) != reference:
+            return Threshold(factor, current, x, "more" if sign > 0 else "less",
+                             x / current if current else None, top)
+    return Threshold(factor, current, None, None, None, None)
+
+
+# --- words -----------------------------------------------------------------------------------
+
+
+def _num(value: float) -> str:
+    """One decimal, without a trailing '.0'; small non-zero values keep two significant digits."""
+    if value != 0 and round(value, 1) == 0:
+        return f"{value:.2g}"
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _change(t: Threshold) -> str:
+    label = FACTOR_LABELS[t.factor]
+    assert t.threshold is not None
+    if t.direction == "more":
+        times = f" ({t.multiplier:.1f}×)" if t.multiplier is not None else ""
+        return f"the {label} weight rises from {_num(t.current)} to above {_num(t.threshold)}{times}"
+    if t.threshold == 0:
+        return f"the {label} weight drops to 0 (from {_num(t.current)})"
+    return f"the {label} weight falls below {_num(t.threshold)} (from {_num(t.current)})"
+
+
+def _smallest(thresholds: list[Threshold]) -> Threshold | None:
+    found = [t for t in thresholds if t.threshold is not None]
+    return min(found, key=lambda t: t.distance) if found else None  # ties: FACTORS order
+
+
+# --- the analysis ----------------------------------------------------------------------------
+
+
+def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> SensitivityReport:
+    """How far each weight must move before the top pick, or the open/closed verdict, changes.
+
+    The verdict part asks when the best model of the other openness overtakes the best model of
+    the winning side. It ignores the close-call margin (settings.CLOSE_CALL_MARGIN): a verdict
+    already reported as a close call still has a winning side here, and a shift that only turns a
+    clear verdict into a close call is not counted as a change.
+    """
+    if decision.combination:
+        return SensitivityReport(False, "No single model covers every task, so the recommendation is a "
+                                        "combination of models; the weights only reorder models per task.")
+    if decision.recommended is None or len(decision.scores) < 2:
+        count = "No model" if not decision.scores else "Only one model"
+        return SensitivityReport(False, f"{count} meets every hard constraint, so no weight can change the pick.")
+
+    names = {m: catalog.models[m].name for m in decision.scores}
+    weights = {f: float(req.weights[f]) for f in FACTORS}
+    pairs = _candidate_pairs(req, catalog, decision)
+    lines = {f: _FactorLine(pairs, weights, f) for f in FACTORS}
+
+    ranked = list(decision.scores.values())
+    near_tie = ranked[0].total - ranked[1].total <= TIE_MARGIN
+    recommended = decision.recommended
+    leader = lines[FACTORS[0]].top(weights[FACTORS[0]]) or recommended
+    notes: list[str] = []
+    if leader != recommended:
+        # Exact totals differ by less than the 0.1 the memo rounds to; the memo broke the tie by id.
+        notes.append(f"{names[recommended]} and {names[leader]} are tied after rounding; before rounding "
+                     f"{names[leader]} leads, and the thresholds are measured from that order.")
+    tie_text = (f"{names[ranked[0].model_id]} and {names[ranked[1].model_id]} are a near-tie "
+                f"({ranked[0].total:.1f} vs {ranked[1].total:.1f}): any change of weights may reorder them. ")
+
+    # Top pick: the label of a model is its id; the group is the leading model's deployments.
+    top_thresholds = [_threshold(lines[f], f, weights[f], lambda m: m, lambda p: p.model_id == leader)
+                      for f in FACTORS]
+    smallest = _smallest(top_thresholds)
+    if smallest is None:
+        sentence = "No single weight change makes another model first."
+    else:
+        sentence = (f"{names[leader]} stays first unless {_change(smallest)}, when "
+                    f"{names[smallest.new_leader]} would lead.")
+    top_pick = Sensitivity((tie_text if near_tie else "") + sentence, smallest, tuple(top_thresholds))
+
+    # Verdict: the label of a model is its openness; the group is the winning side.
+    verdict = None
+    if decision.best_open and decision.best_closed:
+        is_open = {m: catalog.models[m].is_open for m in decision.scores}
+        side_open = is_open[leader]
+        side, other = ("open-source", "closed-source") if side_open else ("closed-source", "open-source")
+        verdict_thresholds = [_threshold(lines[f], f, weights[f], lambda m: is_open[m],
+                                         lambda p: p.is_open == side_open) for f in FACTORS]
+        smallest_v = _smallest(verdict_thresholds)
+        if smallest_v is None:
+            text = f"No single weight change makes an {other} model first; the {side} side stays ahead."
+        else:
+            text = (f"The {side} side stays ahead unless {_change(smallest_v)}, when "
+                    f"{names[smallest_v.new_leader]} ({other}) would lead.")
+        verdict = Sensitivity(text, smallest_v, tuple(verdict_thresholds))
+
+    return SensitivityReport(True, "", top_pick, verdict, near_tie, tuple(notes))

@@ -1,0 +1,52 @@
+"""'What changed': a regenerated memo says what moved since the previous one, and why."""
+
+from __future__ import annotations
+
+import json
+
+from modelmemo.changes import compare
+from modelmemo.pipeline import run_batch
+
+from .conftest import CATALOG, TEMPLATES, copy_examples
+from .helpers import pdf_text
+
+
+def test_edited_input_shows_the_change_in_memo_pdf_and_index(drop_folder, tmp_path):
+    copy_examples(drop_folder, ["support-chatbot"])
+    output = tmp_path / "out"
+    kwargs = dict(catalog_files=(CATALOG,), templates_dir=TEMPLATES)
+    first = run_batch(drop_folder, output, **kwargs)
+    first_memo = json.loads((output / first.run_id / "support-chatbot.json").read_text())
+    assert first_memo["changes"] is None  # a first memo has nothing to compare with
+
+    path = drop_folder / "support-chatbot.yaml"
+    path.write_text(path.read_text().replace("monthly_usd: 1500", "monthly_usd: 600").replace("security: 2", "security: 5"))
+    second = run_batch(drop_folder, output, **kwargs)
+    memo = json.loads((output / second.run_id / "support-chatbot.json").read_text())
+    changes = memo["changes"]
+    assert changes["previous_run"] == first.run_id
+    assert changes["causes"] == ["requirement file edited"]
+    old_total = first_memo["scores"][first_memo["recommended"]]["total"]
+    new_total = memo["scores"][first_memo["recommended"]]["total"]
+    assert old_total != new_total
+    expected = f"{first_memo['model_names'][first_memo['recommended']]} total: {old_total:.1f} → {new_total:.1f}."
+    assert expected in changes["items"]
+    text = " ".join(pdf_text(output / second.run_id / "support-chatbot.pdf").split())
+    assert "What changed since the previous memo" in text and "requirement file edited" in text
+    index = (output / second.run_id / "index.html").read_text()
+    assert "Changed: Requirement file edited" in index
+
+
+def test_causes_name_the_catalog_and_the_format():
+    base = {"input_sha256": "a", "catalog_sha256": "c1", "memo_version": 1, "verdict": "open-source",
+            "verdict_label": "Open source", "recommended": "llama-2", "scores": {"llama-2": {"total": 80.0}},
+            "ranking": ["llama-2"], "model_names": {"llama-2": "Llama 2"}}
+    newer = {**base, "catalog_sha256": "c2", "verdict": "closed-source", "verdict_label": "Closed source",
+             "recommended": "claude", "scores": {"claude": {"total": 82.0}}, "ranking": ["claude"],
+             "model_names": {"claude": "Claude"}}
+    result = compare(base, newer)
+    assert result["causes"] == ["catalog updated"]
+    assert result["items"][:2] == ["Verdict: Open source → Closed source.", "Top model: Llama 2 → Claude."]
+    assert "Claude is now eligible (82.0)." in result["items"]
+    assert "Llama 2 is no longer eligible." in result["items"]
+    assert compare(base, dict(base), forced=True)["causes"] == ["re-rendered on request (--force)"]
