@@ -269,7 +269,8 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
                                          lambda p: p.is_open == side_open) for f in FACTORS]
         smallest_v = _smallest(verdict_thresholds)
         if smallest_v is None:
-            text = f"No single weight change makes an {other} model first; the {side} side stays ahead."
+            article = "an" if other.startswith("o") else "a"
+            text = f"No single weight change makes {article} {other} model first; the {side} side stays ahead."
         else:
             text = (f"The {side} side stays ahead unless {_change(smallest_v)}, when "
                     f"{names[smallest_v.new_leader]} ({other}) would lead.")

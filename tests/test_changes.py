@@ -32,7 +32,7 @@ def test_edited_input_shows_the_change_in_memo_pdf_and_index(drop_folder, tmp_pa
     expected = f"{first_memo['model_names'][first_memo['recommended']]} total: {old_total:.1f} → {new_total:.1f}."
     assert expected in changes["items"]
     text = " ".join(pdf_text(output / second.run_id / "support-chatbot.pdf").split())
-    assert "What changed since the previous memo" in text and "requirement file edited" in text
+    assert "what changed since the previous memo" in text.lower() and "requirement file edited" in text
     index = (output / second.run_id / "index.html").read_text()
     assert "Changed: Requirement file edited" in index
 
