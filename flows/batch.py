@@ -19,6 +19,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.states import Cancelled, Completed, Failed
 
 from modelmemo import pipeline
+from modelmemo.atomic import remove_stale_temp_files
 from modelmemo.catalog import Catalog, load_catalog
 from modelmemo.settings import Settings
 from modelmemo.state import BatchLocked, MemoState, batch_lock
@@ -104,6 +105,7 @@ def _locked_batch(settings: Settings, catalog: Catalog, input_dir: str, output_p
     """The batch body; the caller holds the output folder's lock."""
     catalog_files = [str(p) for p in settings.catalog_files]
     templates_dir = settings.templates_dir
+    remove_stale_temp_files(output_path)
     plan = plan_task(input_dir, settings.settle_seconds)
     state = MemoState.load(output_path)
     fingerprint = pipeline.current_fingerprint(catalog, templates_dir)

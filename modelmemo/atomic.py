@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .failpoints import failpoint
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync it, then rename it over `path`."""
@@ -16,6 +18,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        failpoint(f"before-rename {path.name}")
         os.replace(tmp_name, path)
     except BaseException:
         try:
@@ -27,3 +30,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_stale_temp_files(folder: Path) -> int:
+    """Delete temporary files a killed run left behind (call only while holding the run lock)."""
+    removed = 0
+    for tmp in folder.glob("*/.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed

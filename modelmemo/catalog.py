@@ -176,6 +176,14 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
                     f"{label}: model '{model_id}' is already defined in {raw_models[model_id][1]}; "
                     "add `override: true` to replace it, or choose another id"
                 )
+            if raw.get("override") and model_id not in raw_models:
+                raise CatalogError(f"{label}: model '{model_id}' has `override: true`, but no earlier catalog file "
+                                   "defines it; check the id, or remove `override`")
+            deployment_ids = [d["id"] for d in raw["deployments"]]
+            duplicates = sorted({d for d in deployment_ids if deployment_ids.count(d) > 1})
+            if duplicates:
+                raise CatalogError(f"{label}: model '{model_id}' lists deployment id(s) {', '.join(duplicates)} "
+                                   "more than once; each deployment needs its own id")
             raw_models[model_id] = (raw, label)
         assumptions.update(data.get("assumptions", {}))
     for required in ("input_token_share", "hours_per_month", "ops_usd_per_month"):

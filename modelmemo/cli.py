@@ -71,6 +71,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .brand import BrandError, load_brand
     from .settings import Settings
 
+    if getattr(args, "catalog_extra", None):
+        # The flow (and its worker processes) read settings from the environment.
+        extra = [str(Path(p).resolve()) for p in args.catalog_extra]
+        current = [p for p in os.environ.get("MODELMEMO_CATALOG_EXTRA", "").split(os.pathsep) if p]
+        os.environ["MODELMEMO_CATALOG_EXTRA"] = os.pathsep.join(current + extra)
     settings = Settings.from_env()
     input_dir = Path(args.input_dir or settings.input_dir)
     output_dir = Path(args.output or settings.output_dir)
@@ -145,7 +150,17 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             print("  ".join("-" * w for w in widths))
     print(f"\n{len(catalog.models)} models, {len(catalog.sources)} sources; facts checked "
           f"{catalog.oldest_as_of} to {catalog.as_of}; files: {', '.join(catalog.files)}")
-    return EXIT_OK
+    if not args.check:
+        return EXIT_OK
+    from datetime import date
+
+    from .freshness import count_facts, format_report, stale_facts
+
+    today = date.today()
+    stale = stale_facts(catalog, args.max_age_days, today)
+    print()
+    print(format_report(stale, args.max_age_days, today, total_facts=count_facts(catalog)))
+    return EXIT_PARTIAL if stale else EXIT_OK
 
 
 def _require_server() -> str | None:
@@ -191,7 +206,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print(f"error: input folder {input_dir} does not exist", file=sys.stderr)
         return EXIT_CANNOT_RUN
     run_args = argparse.Namespace(input_dir=str(input_dir), output=args.output, workers=None, force=False,
-                                  no_email=args.no_email, verbose=args.verbose)
+                                  no_email=args.no_email, verbose=args.verbose, catalog_extra=None)
 
     def on_change(names: list[str]) -> None:
         print(f"change in {input_dir}: {', '.join(sorted(names))}; starting a run", flush=True)
@@ -259,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("input_dir", nargs="?", help="drop folder (default: inputs/)")
     run.add_argument("--output", help="output folder (default: output/)")
     run.add_argument("--workers", type=int, default=None, help="render processes (default: CPU count)")
+    run.add_argument("--catalog-extra", action="append", metavar="FILE",
+                     help="extension catalog merged over the shipped one (repeatable; also MODELMEMO_CATALOG_EXTRA)")
     run.add_argument("--force", action="store_true", help="re-render every memo, even unchanged ones")
     run.add_argument("--no-email", action="store_true", help="render only; send nothing")
     run.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
@@ -294,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     catalog = sub.add_parser("catalog", help="show the model catalog")
     catalog.add_argument("--extra", action="append", help="extension catalog file (repeatable)")
+    catalog.add_argument("--check", action="store_true", help="list facts older than --max-age-days; exit 1 if any")
+    catalog.add_argument("--max-age-days", type=int, default=180, help="age limit for --check (default: 180)")
     catalog.set_defaults(func=cmd_catalog)
     return parser
 

@@ -120,14 +120,14 @@ class _StrictYamlLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise InputError(
-                "YAML aliases (*name) are not allowed in requirement files; write the value out",
+                "YAML aliases (*name) are not allowed here; write the value out",
                 event.start_mark.line + 1,
                 event.start_mark.column + 1,
             )
         event = self.peek_event()
         if getattr(event, "anchor", None):
             raise InputError(
-                "YAML anchors (&name) are not allowed in requirement files; remove the anchor",
+                "YAML anchors (&name) are not allowed here; remove the anchor",
                 event.start_mark.line + 1,
                 event.start_mark.column + 1,
             )

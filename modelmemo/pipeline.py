@@ -17,7 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .atomic import atomic_write_text, atomic_write_bytes
+from .atomic import atomic_write_bytes, atomic_write_text, remove_stale_temp_files
+from .failpoints import failpoint
 from .catalog import Catalog, load_catalog
 from .discovery import Entry, scan_drop_folder
 from .memo import MEMO_VERSION, RunContext, build_memo
@@ -161,6 +162,7 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0) -> BatchPlan:
     rejected: list[Rejection] = []
     for entry in (e for e in entries if e.kind == "input"):
         document, problems = validate_file(entry.path, entry.name)
+        failpoint("after-validate")
         if problems or document is None:
             rejected.append(Rejection(entry.name, tuple(problems)))
             continue
@@ -354,9 +356,15 @@ def render_all(jobs: Iterable[RenderJob], executor: Executor | None = None) -> I
         return
     from concurrent.futures import as_completed
 
-    futures = [executor.submit(render_project, job) for job in jobs]
+    futures = {executor.submit(render_project, job): job for job in jobs}
     for future in as_completed(futures):
-        yield future.result()
+        try:
+            yield future.result()
+        except Exception as exc:  # e.g. BrokenProcessPool: a worker was killed (OOM killer, time limit)
+            job = futures[future]
+            yield ProjectOutcome(job.project.project_id, job.project.name, job.project.file, "failed",
+                                 error=f"render process died ({type(exc).__name__}); retried on the next run",
+                                 input_sha256=job.project.input_sha256, memo_run_id=job.run_id)
 
 
 # --- delivery --------------------------------------------------------------------------------
@@ -380,6 +388,7 @@ def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, te
     from .mailers import SmtpSettings, make_mailer
     from .state import state_dir
 
+    failpoint("before-email")
     smtp = SmtpSettings.from_env(os.environ if env is None else env)
     mailer = make_mailer(smtp, run_dir / "outbox")
     records = deliver(delivery_jobs(summary, run_dir), mailer, state_dir(output_dir) / "deliveries.json",
@@ -421,6 +430,7 @@ def run_batch(
 
     catalog = load_catalog(list(catalog_files))
     with batch_lock(output_dir):
+        remove_stale_temp_files(output_dir)
         state = MemoState.load(output_dir)
         run_id = run_id or new_run_id()
         generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -55,9 +55,9 @@ class Threshold:
         return {
             "factor": self.factor,
             "current": self.current,
-            "threshold": self.threshold,
+            "threshold": None if self.threshold is None else round(self.threshold, 9),
             "direction": self.direction,
-            "multiplier": self.multiplier,
+            "multiplier": None if self.multiplier is None else round(self.multiplier, 9),
             "new_leader": self.new_leader,
         }
 
@@ -200,6 +200,9 @@ def _num(value: float) -> str:
 def _change(t: Threshold) -> str:
     label = FACTOR_LABELS[t.factor]
     assert t.threshold is not None
+    if abs(t.threshold - t.current) < EPSILON:  # the pick is an exact tie broken by model id
+        verb = "rises" if t.direction == "more" else "falls"
+        return f"the {label} weight {verb} at all (from {_num(t.current)})"
     if t.direction == "more":
         times = f" ({t.multiplier:.1f}×)" if t.multiplier is not None else ""
         return f"the {label} weight rises from {_num(t.current)} to above {_num(t.threshold)}{times}"
