@@ -21,6 +21,7 @@ from prefect.states import Cancelled, Completed, Failed
 from modelmemo import pipeline
 from modelmemo.atomic import remove_stale_temp_files
 from modelmemo.catalog import Catalog, load_catalog
+from modelmemo.limits import limit_worker_memory
 from modelmemo.settings import Settings
 from modelmemo.state import BatchLocked, MemoState, batch_lock
 
@@ -43,7 +44,7 @@ def _process_pool(workers: int) -> ProcessPoolExecutor:
     # Preloading the renderer makes each worker start in milliseconds.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["modelmemo.pipeline", "weasyprint"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=limit_worker_memory)
 
 
 @task(name="render-memos", cache_policy=NO_CACHE)

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .atomic import atomic_write_bytes, atomic_write_text, remove_stale_temp_files
 from .failpoints import failpoint
+from .limits import RENDER_SECONDS, RenderTimeout, time_limit
 from .catalog import Catalog, load_catalog
 from .discovery import Entry, scan_drop_folder
 from .memo import MEMO_VERSION, RunContext, build_memo
@@ -279,6 +280,7 @@ class RenderJob:
     templates_sha256: str = ""
     previous_memo: str | None = None  # path of this project's previous memo JSON, if any
     forced: bool = False
+    time_limit_seconds: float = RENDER_SECONDS
 
 
 def render_project(job: RenderJob) -> ProjectOutcome:
@@ -303,10 +305,13 @@ def render_project(job: RenderJob) -> ProjectOutcome:
         memo = build_memo(req, decision, catalog, ctx)
         memo["templates_sha256"] = job.templates_sha256
         memo["changes"] = _changes_since(job, memo)
-        html = render_memo_html(memo, templates)
-        pdf = render_pdf(html, templates)
-    except RenderError as exc:
+        with time_limit(job.time_limit_seconds):
+            html = render_memo_html(memo, templates)
+            pdf = render_pdf(html, templates)
+    except (RenderError, RenderTimeout) as exc:
         return _replace(base, error=str(exc))
+    except MemoryError:
+        return _replace(base, error="rendering ran out of its memory limit")
     except Exception as exc:  # one broken project must not stop the batch; the error is reported
         return _replace(base, error=f"{type(exc).__name__}: {exc}")
     run_dir = Path(job.run_dir)
