@@ -76,6 +76,28 @@ def deliver_task(summary: pipeline.BatchSummary, run_dir: str, output_dir: str, 
                              retries=settings.smtp_retries, backoff_seconds=settings.smtp_backoff_seconds)
 
 
+@task(name="render-memo", cache_policy=NO_CACHE)
+def render_one_task(job: pipeline.RenderJob) -> pipeline.ProjectOutcome:
+    return pipeline.render_project(job)
+
+
+@flow(name="modelmemo-render-on-dask")
+def render_on_dask(jobs: list[pipeline.RenderJob]) -> list[pipeline.ProjectOutcome]:
+    """Scale-out path: one Prefect task per memo on a Dask cluster (prefect-dask's DaskTaskRunner).
+    Per-task overhead is worth paying only when the cluster has more cores than this machine."""
+    return [future.result() for future in render_one_task.map(jobs)]
+
+
+def dask_task_runner(address: str | None, workers: int):
+    """A DaskTaskRunner for an existing cluster (`tcp://host:8786`) or, without one, a local cluster."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                                          "dashboard_address": None})
+
+
 @task(name="write-index", cache_policy=NO_CACHE)
 def index_task(summary: pipeline.BatchSummary, run_dir: str, templates_dir: str, output_dir: str) -> None:
     pipeline.write_index(summary, Path(run_dir), Path(templates_dir))
@@ -102,7 +124,8 @@ def _artifact(summary: pipeline.BatchSummary) -> None:
 
 def _locked_batch(settings: Settings, catalog: Catalog, input_dir: str, output_path: Path, run_id: str | None,
                   workers: int, force: bool, send_email: bool,
-                  progress: ProgressCallback | None) -> pipeline.BatchSummary:
+                  progress: ProgressCallback | None, runner: str = "local",
+                  dask_address: str | None = None) -> pipeline.BatchSummary:
     """The batch body; the caller holds the output folder's lock."""
     catalog_files = [str(p) for p in settings.catalog_files]
     templates_dir = settings.templates_dir
@@ -117,7 +140,14 @@ def _locked_batch(settings: Settings, catalog: Catalog, input_dir: str, output_p
     run_dir.mkdir(parents=True, exist_ok=True)
     jobs = pipeline.make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
                               state, force)
-    rendered = render_task(jobs, workers, str(output_path), progress)
+    if runner == "dask":
+        rendered = render_on_dask.with_options(task_runner=dask_task_runner(dask_address, workers))(jobs) if jobs else []
+        for done, outcome in enumerate(rendered, start=1):
+            pipeline.record_outcome(state, outcome)
+            if progress:
+                progress(done, len(jobs), outcome)
+    else:
+        rendered = render_task(jobs, workers, str(output_path), progress)
     projects = sorted(skipped + rendered, key=lambda o: o.project_id)
     summary = pipeline.BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=projects,
                                     rejected=list(plan.rejected), notices=list(plan.notices))
@@ -135,15 +165,22 @@ def memo_batch(
     workers: int | None = None,
     force: bool = False,
     send_email: bool = True,
+    runner: str = "local",
+    dask_address: str | None = None,
     progress: ProgressCallback | None = None,
 ):
+    """runner: "local" (a process pool on this machine, the default) or "dask" (a Dask cluster at
+    dask_address, or a local Dask cluster when no address is given)."""
+    if runner not in ("local", "dask"):
+        raise ValueError(f"unknown runner {runner!r}: use 'local' or 'dask'")
     settings = Settings.from_env()
     output_path = Path(output_dir or settings.output_dir)
     catalog = load_catalog_task([str(p) for p in settings.catalog_files])
     try:
         with batch_lock(output_path):
             summary = _locked_batch(settings, catalog, input_dir or str(settings.input_dir), output_path, run_id,
-                                    workers or settings.workers, force, send_email, progress)
+                                    workers or settings.workers, force, send_email, progress, runner,
+                                    dask_address)
     except BatchLocked as exc:
         # Not an error of this run: another one is doing the work. No traceback, no partial output.
         return Cancelled(message=str(exc), data=exc)

@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     state = memo_batch(
         input_dir=str(input_dir), output_dir=str(output_dir), workers=args.workers, force=args.force,
-        send_email=not args.no_email,
+        send_email=not args.no_email, runner=args.runner, dask_address=args.dask_address,
         progress=_print_progress, return_state=True,
     )
     summary = state.result(raise_on_failure=False)
@@ -206,7 +206,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print(f"error: input folder {input_dir} does not exist", file=sys.stderr)
         return EXIT_CANNOT_RUN
     run_args = argparse.Namespace(input_dir=str(input_dir), output=args.output, workers=None, force=False,
-                                  no_email=args.no_email, verbose=args.verbose, catalog_extra=None)
+                                  no_email=args.no_email, verbose=args.verbose, catalog_extra=None,
+                                  runner="local", dask_address=None)
 
     def on_change(names: list[str]) -> None:
         print(f"change in {input_dir}: {', '.join(sorted(names))}; starting a run", flush=True)
@@ -278,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="extension catalog merged over the shipped one (repeatable; also MODELMEMO_CATALOG_EXTRA)")
     run.add_argument("--force", action="store_true", help="re-render every memo, even unchanged ones")
     run.add_argument("--no-email", action="store_true", help="render only; send nothing")
+    run.add_argument("--runner", choices=("local", "dask"), default="local",
+                     help="where memos render: local process pool (default) or a Dask cluster")
+    run.add_argument("--dask-address", help="scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 "
+                                            "(default with --runner dask: a local cluster)")
     run.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
     run.set_defaults(func=cmd_run)
 

@@ -13,6 +13,7 @@ from .catalog import Catalog, Fact, Model
 from .costs import estimate, usd
 from .requirements import FACTOR_LABELS, FACTORS, Requirements
 from .scoring import Decision, ModelScore, deployment_exclusions
+from .sensitivity import analyse
 
 MEMO_VERSION = 1
 
@@ -80,7 +81,7 @@ def _score_entry(score: ModelScore, weights: dict[str, float]) -> dict[str, Any]
         "provider": score.deployment.provider,
         "tasks": list(score.tasks),
         "factors": {f: {"score": score.factors[f].score, "reason": score.factors[f].reason} for f in FACTORS},
-        "total": score.total,
+        "total": round(score.total, 1),
         "cost": score.cost.as_dict(),
         "over_budget": score.over_budget,
     }
@@ -96,7 +97,7 @@ def _chart(decision: Decision, names: dict[str, str], limit: int = 8) -> dict[st
             width = score.factors[factor].score * decision.weights[factor] / weight_sum
             segments.append({"factor": factor, "x": round(x, 2), "width": round(width, 2), "color": FACTOR_COLORS[factor]})
             x += width
-        bars.append({"model": model_id, "name": names[model_id], "total": score.total, "segments": segments,
+        bars.append({"model": model_id, "name": names[model_id], "total": round(score.total, 1), "segments": segments,
                      "open": score.model.is_open})
     legend = [{"factor": f, "label": FACTOR_LABELS[f], "color": FACTOR_COLORS[f]} for f in FACTORS]
     return {"bars": bars, "legend": legend}
@@ -192,6 +193,19 @@ def _cost_options(req: Requirements, decision: Decision, catalog: Catalog) -> li
     return options
 
 
+def _number_sources(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each distinct source once, numbered in order of first use; each fact gets its number."""
+    numbers: dict[str, int] = {}
+    sources: list[dict[str, Any]] = []
+    for fact in facts:
+        url = fact["source_url"]
+        if url not in numbers:
+            numbers[url] = len(sources) + 1
+            sources.append({"n": numbers[url], "title": fact["source_title"], "url": url, "as_of": fact["as_of"]})
+        fact["source_ref"] = numbers[url]
+    return sources
+
+
 def _combination_cost(decision: Decision) -> dict[str, Any] | None:
     """Total monthly cost of a one-model-per-task recommendation (each model counted once)."""
     if not decision.combination:
@@ -233,6 +247,7 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         facts.append({"model": "", "deployment": "", "deployment_label": "", "fact": extra, "label": extra.replace("_", " ").capitalize(),
                       "value": _fact_text(fact.value), "note": fact.note, "source_title": fact.source.title,
                       "source_url": fact.source.url, "as_of": fact.source.as_of.isoformat()})
+    sources = _number_sources(facts)
     weight_sum = sum(decision.weights[f] for f in FACTORS)
     return {
         "memo_version": MEMO_VERSION,
@@ -243,6 +258,8 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         "catalog_sha256": catalog.sha256,
         "catalog_as_of": catalog.as_of.isoformat(),
         "catalog_oldest_fact": catalog.oldest_as_of.isoformat(),
+        "templates_sha256": "",  # set by the pipeline, which knows the templates folder
+        "changes": None,  # set by the pipeline when a previous memo exists
         "project": {
             "id": req.project_id, "name": req.name, "summary": req.summary,
             "owner": {"name": req.owner_name, "email": req.owner_email}, "notify": list(req.notify),
@@ -275,9 +292,11 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         "weights": dict(decision.weights),
         "weight_shares": {f: round(decision.weights[f] / weight_sum, 4) for f in FACTORS},
         "notes": list(decision.notes),
+        "sensitivity": analyse(req, catalog, decision).as_dict(),
         "risks": _risks(req, decision, catalog),
         "next_steps": _next_steps(req, decision, catalog),
         "facts": facts,
+        "sources": sources,
         "chart": _chart(decision, names),
         "model_names": names,
     }

@@ -327,7 +327,7 @@ def render_project(job: RenderJob) -> ProjectOutcome:
         verdict_label=decision.verdict_label,
         top_model=top,
         top_model_name=catalog.models[top].name if top else None,
-        top_score=decision.scores[top].total if top else None,
+        top_score=round(decision.scores[top].total, 1) if top else None,
         html=f"{pid}.html",
         pdf=f"{pid}.pdf",
         json=f"{pid}.json",

@@ -277,8 +277,15 @@ def long_term_fit(model: Model, deployment: Deployment, req: Requirements) -> Fa
 
 
 def weighted_total(factors: dict[str, FactorScore], weights: dict[str, float]) -> float:
+    """Unrounded, so rankings and the sensitivity analysis agree; memos show one decimal."""
     weight_sum = sum(weights[f] for f in FACTORS)
-    return round(sum(factors[f].score * weights[f] for f in FACTORS) / weight_sum, 1)
+    return sum(factors[f].score * weights[f] for f in FACTORS) / weight_sum
+
+
+def rank_key(total: float) -> float:
+    # Equal totals computed in different orders can differ by ~1e-14; they must tie exactly so
+    # that the documented tie-break (model id) decides, not float noise.
+    return round(total, 9)
 
 
 def score_deployment(model: Model, deployment: Deployment, req: Requirements, catalog: Catalog,
@@ -308,13 +315,13 @@ def best_deployment(model: Model, req: Requirements, catalog: Catalog, tasks: tu
             candidates.append(score_deployment(model, deployment, req, catalog, tasks))
     if not candidates:
         return None, reasons
-    candidates.sort(key=lambda s: (-s.total, s.deployment.id))
+    candidates.sort(key=lambda s: (-rank_key(s.total), s.deployment.id))
     return candidates[0], []
 
 
 def _rank(scores: list[ModelScore]) -> list[ModelScore]:
     # Ties broken by model id so that the same input always gives the same memo.
-    return sorted(scores, key=lambda s: (-s.total, s.model_id))
+    return sorted(scores, key=lambda s: (-rank_key(s.total), s.model_id))
 
 
 def _verdict(ranked: list[ModelScore]) -> tuple[str, str | None, str | None, str]:
@@ -443,7 +450,7 @@ def _tie_notes(decision: Decision) -> list[str]:
     if not tied:
         return []
     names = ", ".join(s.model.name for s in tied)
-    if all(s.total == top.total for s in tied):
+    if all(rank_key(s.total) == rank_key(top.total) for s in tied):
         return [f"{top.model.name} is tied with {names} at {top.total:.1f}; the order among them is alphabetical, "
                 "so treat them as equal candidates."]
     return [f"Near-tie: {top.model.name} ({top.total:.1f}) leads {names} by at most {TIE_MARGIN} points; "
@@ -469,5 +476,5 @@ def summary_row(decision: Decision) -> dict[str, Any]:
     return {
         "verdict": decision.verdict,
         "top_model": top,
-        "top_score": decision.scores[top].total if top else None,
+        "top_score": round(decision.scores[top].total, 1) if top else None,
     }

@@ -34,6 +34,7 @@ from .requirements import FACTOR_LABELS, FACTORS, Requirements
 from .scoring import TIE_MARGIN, Decision, deployment_exclusions, score_deployment
 
 EPSILON = 1e-6
+TOTAL_DIGITS = 10  # totals are compared to 1e-10; crossings within 1e-9 of the current weight snap to it
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,9 @@ class _FactorLine:
             return None
         best: dict[str, float] = {}
         for pair, a, s in zip(self.pairs, self.a, self.s):
-            total = (a + x * s) / (self.b + x)
+            # Rounded far below any real difference, so that totals equal in exact arithmetic
+            # compare equal despite floating-point noise, and the model id breaks the tie.
+            total = round((a + x * s) / (self.b + x), TOTAL_DIGITS)
             if total > best.get(pair.model_id, float("-inf")):
                 best[pair.model_id] = total
         return min(best, key=lambda m: (-best[m], m))
@@ -166,6 +169,8 @@ def _threshold(line: _FactorLine, factor: str, current: float, label: Callable[[
     reference = label(leader) if leader is not None else None
     tries: list[tuple[float, float, int]] = []  # (distance, x*, +1 more / -1 less)
     for x in line.crossings(inside):
+        if abs(x - current) <= 1e-9 * max(1.0, current):
+            x = current  # an exact tie at the current weight, blurred by floating point
         if x > current:
             tries.append((x - current, x, 1))
         elif x < current:
