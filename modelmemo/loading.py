@@ -125,6 +125,14 @@ class _StrictYamlLoader(yaml.SafeLoader):
                 event.start_mark.column + 1,
             )
         event = self.peek_event()
+        implicit = getattr(event, "implicit", True)
+        explicit_tag = event.tag is not None and not (all(implicit) if isinstance(implicit, tuple) else implicit)
+        if explicit_tag and event.tag != "!":
+            raise InputError(
+                f"YAML tags ({event.tag}) are not allowed; write a plain value",
+                event.start_mark.line + 1,
+                event.start_mark.column + 1,
+            )
         if getattr(event, "anchor", None):
             raise InputError(
                 "YAML anchors (&name) are not allowed here; remove the anchor",
@@ -154,16 +162,36 @@ for _tag, _regexp, _first in [
     _StrictYamlLoader.add_implicit_resolver(_tag, re.compile(_regexp), list(_first))
 
 
+MAX_NUMBER_CHARACTERS = 40
+
+
+def _number_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    text = loader.construct_scalar(node)
+    if len(text) > MAX_NUMBER_CHARACTERS:
+        raise InputError(f"number {text[:20]}... has {len(text)} characters; write a reasonable number",
+                         node.start_mark.line + 1, node.start_mark.column + 1)
+    return text
+
+
 def _yaml_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
-    return float(loader.construct_scalar(node).replace("_", ""))
+    value = float(_number_text(loader, node))
+    if value in (float("inf"), float("-inf")):
+        raise InputError("number is too large", node.start_mark.line + 1, node.start_mark.column + 1)
+    return value
+
+
+def _yaml_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    return int(_number_text(loader, node))
 
 
 _StrictYamlLoader.add_constructor("tag:yaml.org,2002:float", _yaml_float)
+_StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", _yaml_int)
 
 
 def parse_yaml(text: str) -> tuple[Any, dict, dict]:
-    loader = _StrictYamlLoader(text)
+    loader = None
     try:
+        loader = _StrictYamlLoader(text)  # the reader already rejects control characters here
         node = loader.get_single_node()
         if node is None:
             raise InputError("file contains no YAML document")
@@ -171,6 +199,11 @@ def parse_yaml(text: str) -> tuple[Any, dict, dict]:
         key_positions: dict[JsonPath, tuple[int, int]] = {}
         _index_yaml_node(node, (), positions, key_positions)
         data = loader.construct_document(node)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise InputError(f"character U+{exc.character:04X} is not allowed in YAML (a control character); "
+                         "remove it", line, column) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
@@ -182,9 +215,30 @@ def parse_yaml(text: str) -> tuple[Any, dict, dict]:
         ) from None
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}") from None
+    except ValueError as exc:  # a constructor refusing a value, e.g. an integer of 5,000 digits
+        raise InputError(f"a value cannot be read: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+    _refuse_unpaired_surrogates(data, positions)
     return data, positions, key_positions
+
+
+def _refuse_unpaired_surrogates(data: Any, positions: dict, path: JsonPath = ()) -> None:
+    """Escapes like "\ud800" decode to text no encoder can write; refuse them at the source."""
+    def bad(text: str) -> bool:
+        return any("\ud800" <= char <= "\udfff" for char in text)
+
+    if isinstance(data, str) and bad(data) or isinstance(data, dict) and any(bad(k) for k in data):
+        where = positions.get(path, (None, None))
+        raise InputError("text contains an unpaired surrogate escape (such as \\ud800), which is not a character; "
+                         "remove it", *where)
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _refuse_unpaired_surrogates(value, positions, path + (key,))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _refuse_unpaired_surrogates(value, positions, path + (index,))
 
 
 def _index_yaml_node(node: yaml.Node, path: JsonPath, positions: dict, key_positions: dict) -> None:
@@ -272,9 +326,14 @@ class _JsonParser:
                 raise self.fail(f"{word} is not a number JSON allows; write a finite number")
         match = _NUMBER.match(self.text, self.pos)
         if match and match.end() > self.pos:
-            self.pos = match.end()
             token = match.group()
-            return float(token) if any(c in token for c in ".eE") else int(token)
+            if len(token) > 40:
+                raise self.fail(f"number {token[:20]}... has {len(token)} characters; write a reasonable number")
+            self.pos = match.end()
+            value = float(token) if any(c in token for c in ".eE") else int(token)
+            if value in (float("inf"), float("-inf")):
+                raise self.fail(f"number {token} is too large", self.pos - len(token))
+            return value
         if not char:
             raise self.fail("unexpected end of file")
         raise self.fail(f"unexpected character {char!r}")
@@ -346,4 +405,5 @@ class _JsonParser:
 def parse_json(text: str) -> tuple[Any, dict, dict]:
     parser = _JsonParser(text)
     data = parser.parse()
+    _refuse_unpaired_surrogates(data, parser.positions)
     return data, parser.positions, parser.key_positions

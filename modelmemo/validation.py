@@ -104,9 +104,11 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, JsonPath]:
     kind = error.validator
     value = error.instance
     if kind == "required":
+        # jsonschema reports each missing property as its own error: "'budget' is a required property"
+        named = re.match(r"^'(.+)' is a required property$", error.message)
         missing = [name for name in error.validator_value if isinstance(value, dict) and name not in value]
         props = schema.get("properties", {})
-        field_name = missing[0] if missing else "?"
+        field_name = named.group(1) if named else (missing[0] if missing else "?")
         hint = props.get(field_name, {}).get("description", "")
         return f"missing required field '{field_name}'", hint, path
     if kind == "additionalProperties":

@@ -1,0 +1,252 @@
+"""Reproducible benchmark: the modelmemo command against a plain serial loop, in one run.
+
+    .venv/bin/python bench/run_bench.py            # N=300, memory at N=100 and N=1000 (~30 min here)
+    .venv/bin/python bench/run_bench.py --quick    # N=5 smoke run (what the test suite checks)
+
+Measures, on the same generated files:
+  baseline      a plain serial Python loop over the pure functions (load, validate, score, render
+                HTML and PDF, write files): bench/baseline.py
+  embedded      `modelmemo run` with Prefect's temporary server (the quick-start default)
+  server        `modelmemo run` against an already running `prefect server start`
+  rerun         the same command again with nothing changed, then with one file changed
+  memory        peak RSS (sum over the command's process tree) at two batch sizes
+Each figure is wall time, CPU time (user+system of the whole process tree) and peak RSS. It prints
+the ratios the performance targets are stated in and exits 1 when one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TASK_SETS = [["chat"], ["chat", "summarization"], ["text-generation"], ["code", "chat"], ["translation"],
+             ["image-generation"], ["classification", "embeddings"], ["summarization", "classification"],
+             ["text-generation", "image-generation"]]
+
+
+def generate_inputs(folder: Path, n: int, seed: int = 7) -> None:
+    """N valid, varied requirement files (deterministic for a seed)."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        tasks = rng.choice(TASK_SETS)
+        volume = {"requests_per_month": rng.choice([5_000, 50_000, 200_000, 1_000_000]),
+                  "tokens_per_request": rng.choice([300, 1_200, 4_000])}
+        if "image-generation" in tasks:
+            volume["images_per_month"] = rng.choice([500, 5_000, 50_000])
+        data = {
+            "schema_version": 1,
+            "project": {"id": f"bench-{i:04d}", "name": f"Benchmark project {i}",
+                        "summary": rng.choice(["Answer customer questions.", "Draft internal reports.",
+                                               "Translate product documentation.", "Generate campaign images."]),
+                        "owner": {"name": "Bench Owner", "email": f"owner{i}@example.com"}},
+            "needs": {"tasks": tasks, "languages": rng.choice([["en"], ["en", "es"], ["de", "fr"]]),
+                      "customization": rng.choice(["prompting", "prompting", "fine-tuning", "full-control"])},
+            "budget": {"monthly_usd": rng.choice([200, 1_500, 8_000, 30_000]), "volume": volume},
+            "support": {"ml_expertise": rng.choice(["none", "basic", "strong"]),
+                        "vendor_sla_required": rng.random() < 0.4},
+            "security": {"data_sensitivity": rng.choice(["public", "internal", "confidential", "regulated"]),
+                         "on_premises_only": rng.random() < 0.25},
+            "long_term": {"growth": rng.choice(["low", "medium", "high"]),
+                          "lock_in_tolerance": rng.choice(["low", "medium", "high"])},
+            "weights": {f: rng.choice([1, 2, 3]) for f in ("requirements", "budget", "support", "security",
+                                                            "long_term")},
+        }
+        (folder / f"bench-{i:04d}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    old = time.time() - 3600  # older than the drop folder's settle delay
+    for path in folder.iterdir():
+        os.utime(path, (old, old))
+
+
+@dataclass
+class Measure:
+    wall: float
+    cpu: float
+    peak_rss_mb: float
+    returncode: int
+    output: str
+
+
+def _tree_rss_kb(root_pid: int) -> int:
+    """Sum of VmRSS over a process and all its descendants (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/status") as handle:
+                vm = next((line for line in handle if line.startswith("VmRSS:")), "VmRSS: 0 kB")
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(vm.split()[1])
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> Measure:
+    """Run a command; wall time, CPU of its whole tree (wait4 rusage) and peak tree RSS (sampled)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(process.pid))
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Measure(wall, usage.ru_utime + usage.ru_stime, peak / 1024, process.returncode, output)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str, float]:
+    port = free_port()
+    start = time.perf_counter()
+    server = subprocess.Popen([PYTHON, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(url + "/health", timeout=1)
+            return server, url, time.perf_counter() - start
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("Prefect server did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def row(name: str, m: Measure) -> str:
+    return f"{name:<34} {m.wall:8.1f} s {m.cpu:8.1f} s {m.peak_rss_mb:8.0f} MB"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300, help="batch size for the speed figures (default 300)")
+    parser.add_argument("--memory-sizes", default="100,1000", help="two batch sizes for the memory ratio")
+    parser.add_argument("--quick", action="store_true", help="N=5, memory at 3 and 6: a smoke run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.memory_sizes = 5, "3,6"
+    small, large = (int(x) for x in args.memory_sizes.split(","))
+
+    work = Path(tempfile.mkdtemp(prefix="modelmemo-bench-"))
+    env = {**os.environ, "PREFECT_HOME": str(work / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "DO_NOT_TRACK": "1", "MODELMEMO_WORKERS": str(args.workers)}
+    env.pop("PREFECT_API_URL", None)
+    env.pop("MODELMEMO_SMTP_HOST", None)
+    modelmemo = [PYTHON, "-m", "modelmemo.cli", "run"]
+    results: dict[str, Measure] = {}
+    try:
+        inputs = work / "inputs"
+        generate_inputs(inputs, args.n)
+        print(f"modelmemo benchmark: N={args.n}, {args.workers} workers, {os.cpu_count()} CPUs, work dir {work}")
+
+        results["baseline"] = measure([PYTHON, str(ROOT / "bench" / "baseline.py"), str(inputs), str(work / "base")], env)
+        results["embedded"] = measure(modelmemo + [str(inputs), "--output", str(work / "embedded")], env)
+
+        server, url, server_start = start_server(env)
+        try:
+            served = {**env, "PREFECT_API_URL": url}
+            out = str(work / "served")
+            results["server"] = measure(modelmemo + [str(inputs), "--output", out], served)
+            results["rerun unchanged"] = measure(modelmemo + [str(inputs), "--output", out], served)
+            changed = inputs / "bench-0000.yaml"
+            changed.write_text(changed.read_text().replace("Benchmark project 0", "Benchmark project 0 (edited)"))
+            old = time.time() - 3600
+            os.utime(changed, (old, old))
+            results["rerun one changed"] = measure(modelmemo + [str(inputs), "--output", out], served)
+            for size in (small, large):
+                folder = work / f"inputs-{size}"
+                generate_inputs(folder, size, seed=size)
+                results[f"memory N={size}"] = measure(modelmemo + [str(folder), "--output", str(work / f"mem-{size}"),
+                                                                   "--no-email"], served)
+        finally:
+            stop_server(server)
+
+        failed_runs = [name for name, m in results.items() if m.returncode != 0]
+        print()
+        print(f"{'':<34} {'wall':>10} {'cpu':>10} {'peak rss':>11}")
+        for name, m in results.items():
+            print(row(name, m))
+        print(f"{'prefect server start-up':<34} {server_start:8.1f} s   (paid once; `modelmemo run` alone pays"
+              f" {results['embedded'].wall - results['server'].wall:+.1f} s for its temporary server)")
+        base, srv = results["baseline"], results["server"]
+        targets = [
+            ("parallel speedup: server wall / baseline wall", srv.wall / base.wall, 0.60),
+            ("orchestration overhead: server cpu / baseline cpu", srv.cpu / base.cpu, 1.15),
+            ("nightly rerun, nothing changed: wall / full run", results["rerun unchanged"].wall / srv.wall, 0.05),
+            ("nightly rerun, one file changed: wall / full run", results["rerun one changed"].wall / srv.wall, 0.10),
+            (f"memory: peak rss N={large} / N={small}",
+             results[f"memory N={large}"].peak_rss_mb / results[f"memory N={small}"].peak_rss_mb, 1.30),
+        ]
+        print()
+        missed = []
+        for label, value, limit in targets:
+            ok = value <= limit
+            missed += [] if ok else [label]
+            print(f"{label:<52} {value:6.3f}  (target <= {limit:.2f})  {'ok' if ok else 'MISSED'}")
+        print(f"{'embedded default: wall / baseline wall (reported)':<52} "
+              f"{results['embedded'].wall / base.wall:6.3f}")
+        if failed_runs:
+            print(f"\nruns that exited non-zero: {', '.join(failed_runs)}")
+            for name in failed_runs:
+                print(f"--- {name} ---\n{results[name].output[-2000:]}")
+        if args.quick:
+            return 1 if failed_runs else 0  # N=5 is a smoke test of this script, not of the targets
+        return 1 if missed or failed_runs else 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
