@@ -84,10 +84,14 @@ class Measure:
     output: str
 
 
-def _tree_rss_kb(root_pid: int) -> int:
-    """Sum of VmRSS over a process and all its descendants (read from /proc)."""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_sample(root_pid: int) -> tuple[int, dict[int, float]]:
+    """(sum of VmRSS in kB, {pid: user+system CPU seconds}) over a process and all its descendants."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    cpu: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -101,26 +105,36 @@ def _tree_rss_kb(root_pid: int) -> int:
         pid, ppid = int(entry), int(fields[1])
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(vm.split()[1])
-    total, stack = 0, [root_pid]
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    total, tree, stack = 0, {}, [root_pid]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        tree[pid] = cpu.get(pid, 0.0)
         stack.extend(children.get(pid, []))
-    return total
+    return total, tree
 
 
 def measure(cmd: list[str], env: dict[str, str]) -> Measure:
-    """Run a command; wall time, CPU of its whole tree (wait4 rusage) and peak tree RSS (sampled)."""
+    """Run a command: wall time, CPU and peak RSS of its whole process tree.
+
+    CPU is the larger of the kernel's rusage for waited-for children (wait4) and the sum of each
+    process's last sampled CPU time: process-pool workers forked by a forkserver are not children
+    of the command, so wait4 alone would miss them.
+    """
     start = time.perf_counter()
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
+    cpu_seen: dict[int, float] = {}
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_kb(process.pid))
-            done.wait(0.2)
+            rss, cpu = _tree_sample(process.pid)
+            peak = max(peak, rss)
+            cpu_seen.update(cpu)
+            done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -130,7 +144,8 @@ def measure(cmd: list[str], env: dict[str, str]) -> Measure:
     done.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return Measure(wall, usage.ru_utime + usage.ru_stime, peak / 1024, process.returncode, output)
+    cpu = max(usage.ru_utime + usage.ru_stime, sum(cpu_seen.values()))
+    return Measure(wall, cpu, peak / 1024, process.returncode, output)
 
 
 def free_port() -> int:
