@@ -89,6 +89,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     prefect_environment(args.verbose)
+    if not os.environ.get("PREFECT_API_URL"):
+        print("starting Prefect's temporary local server (set PREFECT_API_URL to use a running one)...",
+              flush=True)
     from flows.batch import memo_batch
 
     from .state import BatchLocked
