@@ -19,7 +19,6 @@ from prefect.artifacts import create_table_artifact
 from prefect.states import Cancelled, Completed, Failed
 
 from modelmemo import pipeline
-from modelmemo.atomic import remove_stale_temp_files
 from modelmemo.catalog import Catalog, load_catalog
 from modelmemo.limits import limit_worker_memory
 from modelmemo.settings import Settings
@@ -129,7 +128,7 @@ def _locked_batch(settings: Settings, catalog: Catalog, input_dir: str, output_p
     """The batch body; the caller holds the output folder's lock."""
     catalog_files = [str(p) for p in settings.catalog_files]
     templates_dir = settings.templates_dir
-    remove_stale_temp_files(output_path)
+    pipeline.clean_up_after_crash(output_path)
     plan = plan_task(input_dir, settings.settle_seconds)
     state = MemoState.load(output_path)
     fingerprint = pipeline.current_fingerprint(catalog, templates_dir)

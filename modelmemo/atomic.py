@@ -9,11 +9,22 @@ from pathlib import Path
 from .failpoints import failpoint
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files readable by their owner only; outputs get the usual permissions instead.
+FILE_MODE = 0o666 & ~_current_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync it, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -32,10 +43,14 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def remove_stale_temp_files(folder: Path) -> int:
-    """Delete temporary files a killed run left behind (call only while holding the run lock)."""
+def remove_stale_temp_files(folder: Path, recursive: bool = False) -> int:
+    """Delete temporary files a killed run left behind (call only while holding the run lock,
+    when no other writer can be mid-write)."""
+    if not folder.is_dir():
+        return 0
     removed = 0
-    for tmp in folder.glob("*/.*.tmp"):
-        tmp.unlink(missing_ok=True)
-        removed += 1
+    for tmp in (folder.rglob(".*.tmp") if recursive else folder.glob(".*.tmp")):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            removed += 1
     return removed

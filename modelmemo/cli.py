@@ -3,7 +3,8 @@
 Exit codes (also in README):
   0  every input file produced a memo (or there was nothing to do)
   1  the batch ran, but some files were rejected or some memos failed (see the index)
-  2  the batch could not run: bad catalog, brand or templates, missing folder, bad usage
+  2  the batch could not run or finish: bad catalog, brand or templates, missing folder, output
+     not writable (disk full, read-only); memos already written are complete
   3  another run is working on the same output folder (nothing was done)
 """
 
@@ -25,7 +26,10 @@ def prefect_environment(verbose: bool = False) -> None:
     os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")  # what the Prefect UI shows for each run
+    # The command reports progress, results and errors itself, in one line each; Prefect's own
+    # console lines (with tracebacks) are for --verbose. They still reach the Prefect UI.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "DEBUG" if verbose else "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
@@ -106,7 +110,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {summary}", file=sys.stderr)
         return EXIT_LOCKED
     if isinstance(summary, BaseException):
-        print(f"error: the run failed: {summary}", file=sys.stderr)
+        detail = f"{summary.strerror}: {summary.filename}" if isinstance(summary, OSError) and summary.strerror \
+            else str(summary)
+        print(f"error: the run stopped: {detail} (memos already written are complete; "
+              "`--verbose` shows Prefect's logs)", file=sys.stderr)
         return EXIT_CANNOT_RUN
     return _report(summary, output_dir)
 

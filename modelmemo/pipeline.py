@@ -26,7 +26,7 @@ from .memo import MEMO_VERSION, RunContext, build_memo
 from .rendering import RenderError, render_html, render_memo_html, render_pdf, INDEX_TEMPLATE
 from .requirements import Requirements
 from .scoring import decide
-from .state import MemoState, render_fingerprint
+from .state import STATE_DIRNAME, MemoState, render_fingerprint
 from .validation import Problem, validate_file
 
 SUMMARY_VERSION = 1
@@ -316,9 +316,13 @@ def render_project(job: RenderJob) -> ProjectOutcome:
         return _replace(base, error=f"{type(exc).__name__}: {exc}")
     run_dir = Path(job.run_dir)
     pid = req.project_id
-    atomic_write_bytes(run_dir / f"{pid}.pdf", pdf)
-    atomic_write_text(run_dir / f"{pid}.html", html)
-    atomic_write_text(run_dir / f"{pid}.json", json.dumps(memo, indent=2, ensure_ascii=False) + "\n")
+    try:
+        atomic_write_bytes(run_dir / f"{pid}.pdf", pdf)
+        atomic_write_text(run_dir / f"{pid}.html", html)
+        atomic_write_text(run_dir / f"{pid}.json", json.dumps(memo, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        remove_incomplete_memo(run_dir, pid)
+        return _replace(base, error=f"could not write the memo: {exc.strerror or exc}")
     top = decision.recommended_ids[0] if decision.recommended_ids else None
     return _replace(
         base,
@@ -347,6 +351,33 @@ def _changes_since(job: RenderJob, memo: dict[str, Any]) -> dict[str, Any] | Non
     except (OSError, ValueError):
         return None
     return compare(previous, memo, job.forced)
+
+
+def remove_incomplete_memo(run_dir: Path, project_id: str) -> None:
+    """A memo is complete when its JSON (written last) exists; remove the parts of one that is not."""
+    if (run_dir / f"{project_id}.json").exists():
+        return
+    for suffix in (".pdf", ".html"):
+        (run_dir / f"{project_id}{suffix}").unlink(missing_ok=True)
+
+
+def clean_up_after_crash(output_dir: Path) -> None:
+    """Temporary files and incomplete memos left by a killed run. Call while holding the run lock.
+
+    A finished run has a summary.json (written last), so only the top folder, state/ and runs
+    without one need looking at: the cost does not grow with the number of past runs' files.
+    """
+    if not output_dir.is_dir():
+        return
+    remove_stale_temp_files(output_dir, recursive=False)
+    remove_stale_temp_files(output_dir / STATE_DIRNAME, recursive=False)
+    for run_dir in output_dir.iterdir():
+        if not run_dir.is_dir() or run_dir.name == STATE_DIRNAME or (run_dir / "summary.json").exists():
+            continue
+        remove_stale_temp_files(run_dir, recursive=True)
+        for part in list(run_dir.glob("*.pdf")) + list(run_dir.glob("*.html")):
+            if part.name != "index.html":
+                remove_incomplete_memo(run_dir, part.stem)
 
 
 def _replace(outcome: ProjectOutcome, **changes: Any) -> ProjectOutcome:
@@ -434,8 +465,11 @@ def run_batch(
     from .state import batch_lock
 
     catalog = load_catalog(list(catalog_files))
+    from .settings import Settings
+
+    settings = Settings.from_env()
     with batch_lock(output_dir):
-        remove_stale_temp_files(output_dir)
+        clean_up_after_crash(output_dir)
         state = MemoState.load(output_dir)
         run_id = run_id or new_run_id()
         generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -455,7 +489,8 @@ def run_batch(
                 progress(done, len(jobs), outcome)
         summary.projects.sort(key=lambda p: p.project_id)
         if deliver:
-            deliver_summary(summary, run_dir, output_dir, templates_dir)
+            deliver_summary(summary, run_dir, output_dir, templates_dir, retries=settings.smtp_retries,
+                            backoff_seconds=settings.smtp_backoff_seconds)
         write_index(summary, run_dir, templates_dir)
         point_latest(output_dir, run_id)
     return summary
