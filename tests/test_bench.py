@@ -1,0 +1,20 @@
+"""The benchmark script itself runs end to end (N=5); the real figures come from bench/, not CI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+
+def test_benchmark_script_runs_on_five_files():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run_bench.py"), "--quick"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    for label in ("baseline", "embedded", "server", "rerun unchanged", "rerun one changed", "memory N=3",
+                  "memory N=6", "parallel speedup", "orchestration overhead", "nightly rerun, nothing changed",
+                  "memory: peak rss"):
+        assert label in output, label
+    assert "Traceback" not in output
