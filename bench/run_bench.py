@@ -17,7 +17,6 @@ the ratios the performance targets are stated in and exits 1 when one is missed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil

@@ -21,7 +21,8 @@ from .atomic import atomic_write_bytes, atomic_write_text, remove_stale_temp_fil
 from .failpoints import failpoint
 from .limits import RENDER_SECONDS, RenderTimeout, time_limit
 from .catalog import Catalog, load_catalog
-from .discovery import Entry, scan_drop_folder
+from .delivery import DeliveryJob
+from .discovery import scan_drop_folder
 from .memo import MEMO_VERSION, RunContext, build_memo
 from .rendering import RenderError, render_html, render_memo_html, render_pdf, INDEX_TEMPLATE
 from .requirements import Requirements
@@ -406,11 +407,9 @@ def render_all(jobs: Iterable[RenderJob], executor: Executor | None = None) -> I
 # --- delivery --------------------------------------------------------------------------------
 
 
-def delivery_jobs(summary: "BatchSummary", run_dir: Path) -> list["DeliveryJob"]:
+def delivery_jobs(summary: "BatchSummary", run_dir: Path) -> list[DeliveryJob]:
     """Every memo of the run, fresh or unchanged: the ledger decides what still needs sending,
     so an unchanged memo whose earlier send failed transiently is retried on this run."""
-    from .delivery import DeliveryJob
-
     return [DeliveryJob(o.project_id, run_dir / o.json, run_dir / o.pdf, o.recipients)
             for o in summary.projects if o.status in ("memo", "skipped") and o.json and o.pdf]
 

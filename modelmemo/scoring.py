@@ -7,7 +7,7 @@ documented in README's "Methodology" section; change them there too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .catalog import Catalog, Deployment, Model

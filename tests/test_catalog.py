@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 import yaml
