@@ -237,7 +237,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     import json
 
     from .delivery import DeliveryJob, LedgerError, deliver
-    from .mailers import SmtpSettings, make_mailer
+    from .mailers import configured_smtp, make_mailer
     from .settings import Settings
     from .state import state_dir
 
@@ -262,7 +262,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     jobs = [DeliveryJob(pid, run_dir / projects[pid]["json"], run_dir / projects[pid]["pdf"],
                         projects[pid]["recipients"]) for pid in args.projects]
-    smtp = SmtpSettings.from_env(os.environ)
+    smtp = configured_smtp(os.environ)
     mailer = make_mailer(smtp, run_dir / "outbox")
     try:
         records = deliver(jobs, mailer, state_dir(output_dir) / "deliveries.json", sender=smtp.sender,

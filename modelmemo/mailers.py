@@ -277,6 +277,15 @@ class OutboxMailer:
         return f"{match.group(1)}-{match.group(2)}.eml"
 
 
+def configured_smtp(env: Mapping[str, str]) -> SmtpSettings:
+    """SMTP settings from MODELMEMO_SMTP_BLOCK (a prefect-email EmailServerCredentials block name,
+    the Prefect ecosystem's convention) when set, else from the MODELMEMO_SMTP_* variables."""
+    block = (env.get("MODELMEMO_SMTP_BLOCK") or "").strip()
+    if block:
+        return SmtpSettings.from_prefect_block(block, sender=(env.get("MODELMEMO_SMTP_FROM") or DEFAULT_SENDER))
+    return SmtpSettings.from_env(env)
+
+
 def make_mailer(settings: SmtpSettings, outbox_dir: Path) -> Mailer:
     """SMTP when a host is configured, else the outbox folder."""
     return SmtpMailer(settings) if settings.host else OutboxMailer(outbox_dir)

@@ -420,11 +420,11 @@ def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, te
     import os
 
     from .delivery import deliver
-    from .mailers import SmtpSettings, make_mailer
+    from .mailers import configured_smtp, make_mailer
     from .state import state_dir
 
     failpoint("before-email")
-    smtp = SmtpSettings.from_env(os.environ if env is None else env)
+    smtp = configured_smtp(os.environ if env is None else env)
     mailer = make_mailer(smtp, run_dir / "outbox")
     records = deliver(delivery_jobs(summary, run_dir), mailer, state_dir(output_dir) / "deliveries.json",
                       sender=smtp.sender, templates_dir=templates_dir, retries=retries,

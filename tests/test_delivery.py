@@ -413,3 +413,26 @@ def test_plain_smtp_to_remote_host_is_refused() -> None:
     # Loopback, or an explicit opt-in, is allowed.
     assert SmtpMailer(SmtpSettings(host="localhost", security="none")).settings.effective_port == 25
     assert SmtpMailer(SmtpSettings(host="mail.example.com", security="none", allow_plain=True))
+
+
+# --- SMTP settings from a Prefect block ------------------------------------------------------
+
+
+def test_smtp_settings_from_a_prefect_email_block(prefect_api, server, job, ledger, tmp_path):
+    """MODELMEMO_SMTP_BLOCK names a prefect-email EmailServerCredentials block saved in Prefect;
+    the memo goes through the server it describes, and the password stays out of every file."""
+    from prefect_email import EmailServerCredentials
+
+    from modelmemo.mailers import configured_smtp, make_mailer
+
+    EmailServerCredentials(smtp_server="127.0.0.1", smtp_port=server.port, smtp_type="INSECURE",
+                           username="", password="bl0ck-s3cret").save("modelmemo-test-smtp", overwrite=True)
+    settings = configured_smtp({"MODELMEMO_SMTP_BLOCK": "modelmemo-test-smtp",
+                                "MODELMEMO_SMTP_FROM": "memos@example.com"})
+    assert (settings.host, settings.port, settings.security) == ("127.0.0.1", server.port, "none")
+    assert "bl0ck-s3cret" not in repr(settings)
+    mailer = make_mailer(settings, tmp_path / "outbox")
+    records = deliver([job], mailer, ledger, sender=settings.sender, templates_dir=TEMPLATES)
+    assert {r.status for r in records} == {"accepted"}
+    assert server.handler.received_by(OWNER) == 1
+    assert "bl0ck-s3cret" not in ledger.read_text()
