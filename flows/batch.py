@@ -38,18 +38,18 @@ def plan_task(input_dir: str, settle_seconds: float) -> pipeline.BatchPlan:
     return pipeline.plan_batch(Path(input_dir), settle_seconds)
 
 
-# A render worker's memory grows by about 0.3 MB per memo (WeasyPrint and Pango caches); replacing
-# each worker after this many memos keeps a 1,000-memo batch as small as a 100-memo one.
-MEMOS_PER_WORKER = 25
+# A render worker's memory grows by about 0.3 MB per memo (WeasyPrint and Pango caches), so a long
+# batch renders in chunks, each on a fresh pool: a 1,000-memo batch stays as small as a 100-memo one.
+# (Not max_tasks_per_child: on Python 3.11 a pool replacing workers under forkserver hung here.)
+MEMOS_PER_WORKER_PER_POOL = 50
 
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:
     # forkserver, not fork: forking a process that runs Prefect's client threads can deadlock.
-    # Preloading the renderer makes each worker (and each replacement) start in milliseconds.
+    # Preloading the renderer makes each worker start in milliseconds.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["modelmemo.pipeline", "weasyprint"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=limit_worker_memory,
-                               max_tasks_per_child=MEMOS_PER_WORKER)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=limit_worker_memory)
 
 
 @task(name="render-memos", cache_policy=NO_CACHE)
@@ -60,16 +60,20 @@ def render_task(jobs: list[pipeline.RenderJob], workers: int, output_dir: str,
         return outcomes
     state = MemoState.load(Path(output_dir))
     workers = max(1, min(workers, len(jobs)))
-    executor = _process_pool(workers) if workers > 1 else None
-    try:
-        for done, outcome in enumerate(pipeline.render_all(jobs, executor), start=1):
-            pipeline.record_outcome(state, outcome)
-            outcomes.append(outcome)
-            if progress:
-                progress(done, len(jobs), outcome)
-    finally:
-        if executor:
-            executor.shutdown(wait=True, cancel_futures=True)
+    chunk = workers * MEMOS_PER_WORKER_PER_POOL
+    done = 0
+    for start in range(0, len(jobs), chunk):
+        executor = _process_pool(workers) if workers > 1 else None
+        try:
+            for outcome in pipeline.render_all(jobs[start:start + chunk], executor):
+                done += 1
+                pipeline.record_outcome(state, outcome)
+                outcomes.append(outcome)
+                if progress:
+                    progress(done, len(jobs), outcome)
+        finally:
+            if executor:
+                executor.shutdown(wait=True, cancel_futures=True)
     return outcomes
 
 

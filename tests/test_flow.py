@@ -87,3 +87,22 @@ def test_flow_run_and_artifact_are_recorded_in_prefect(batch_run):
 
     artifacts = asyncio.run(read())
     assert artifacts and "rejected" in (artifacts[0].description or "")
+
+
+def test_long_batches_render_on_fresh_pools_without_losing_or_hanging(prefect_api, tmp_path, monkeypatch):
+    """Rendering switches to a fresh process pool every chunk (bounded memory); 3 memos in chunks
+    of 2 cross a pool boundary and all arrive, in order of completion, each once."""
+    import flows.batch as batch
+
+    monkeypatch.setattr(batch, "MEMOS_PER_WORKER_PER_POOL", 1)
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    copy_examples(inputs, ["research-digest", "ticket-triage", "legal-translation"])
+    seen = []
+    state = batch.memo_batch(input_dir=str(inputs), output_dir=str(tmp_path / "out"), run_id="chunks", workers=2,
+                             send_email=False, progress=lambda done, total, o: seen.append((done, total, o.status)),
+                             return_state=True)
+    assert state.is_completed(), state.message
+    assert seen == [(1, 3, "memo"), (2, 3, "memo"), (3, 3, "memo")]
+    assert sorted(p.name for p in (tmp_path / "out" / "chunks").glob("*.pdf")) == [
+        "legal-translation.pdf", "research-digest.pdf", "ticket-triage.pdf"]
