@@ -141,14 +141,15 @@ def _locked_batch(settings: Settings, catalog: Catalog, input_dir: str, output_p
     pipeline.clean_up_after_crash(output_path)
     plan = plan_task(input_dir, settings.settle_seconds)
     state = MemoState.load(output_path)
-    fingerprint = pipeline.current_fingerprint(catalog, templates_dir)
+    templates_sha = pipeline.templates_fingerprint(templates_dir)
+    fingerprint = pipeline.current_fingerprint(catalog, templates_sha)
     to_render, skipped = pipeline.split_unchanged(plan.projects, state, fingerprint, output_path, force)
     run_id = run_id or pipeline.new_run_id()
     generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     run_dir = output_path / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     jobs = pipeline.make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
-                              state, force)
+                              state, force, templates_sha)
     if runner == "dask":
         rendered = render_on_dask.with_options(task_runner=dask_task_runner(dask_address, workers))(jobs) if jobs else []
         for done, outcome in enumerate(rendered, start=1):

@@ -190,8 +190,8 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0) -> BatchPlan:
 # --- skipping what has not changed -----------------------------------------------------------
 
 
-def current_fingerprint(catalog: Catalog, templates_dir: Path) -> str:
-    return render_fingerprint(catalog.sha256, templates_fingerprint(templates_dir), MEMO_VERSION)
+def current_fingerprint(catalog: Catalog, templates_sha256: str) -> str:
+    return render_fingerprint(catalog.sha256, templates_sha256, MEMO_VERSION)
 
 
 def previous_memo_path(state: MemoState, project_id: str, output_dir: Path) -> str | None:
@@ -475,12 +475,13 @@ def run_batch(
         run_dir = output_dir / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
         plan = plan_batch(input_dir, settle_seconds)
-        fingerprint = current_fingerprint(catalog, templates_dir)
+        templates_sha = templates_fingerprint(templates_dir)
+        fingerprint = current_fingerprint(catalog, templates_sha)
         to_render, skipped = split_unchanged(plan.projects, state, fingerprint, output_dir, force)
         summary = BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=list(skipped),
                                rejected=list(plan.rejected), notices=list(plan.notices))
         jobs = make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
-                         state, force)
+                         state, force, templates_sha)
         for done, outcome in enumerate(render_all(jobs, executor), start=1):
             record_outcome(state, outcome)
             summary.projects.append(outcome)
@@ -497,9 +498,10 @@ def run_batch(
 
 def make_jobs(projects: Iterable[PlannedProject], run_dir: Path, run_id: str, generated_at: str,
               catalog_files: Iterable[Path | str], templates_dir: Path | str, fingerprint: str,
-              state: MemoState | None = None, forced: bool = False) -> list[RenderJob]:
+              state: MemoState | None = None, forced: bool = False,
+              templates_sha: str | None = None) -> list[RenderJob]:
     catalog_paths = tuple(str(c) for c in catalog_files)
-    templates_sha = templates_fingerprint(Path(templates_dir))
+    templates_sha = templates_sha or templates_fingerprint(Path(templates_dir))
     output_dir = run_dir.parent
     return [RenderJob(p, str(run_dir), run_id, generated_at, catalog_paths, str(templates_dir), fingerprint,
                       templates_sha, previous_memo_path(state, p.project_id, output_dir) if state else None, forced)
