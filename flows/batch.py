@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -21,10 +20,9 @@ from prefect.states import Cancelled, Completed, Failed
 from modelmemo import pipeline
 from modelmemo.catalog import Catalog, load_catalog
 from modelmemo.limits import limit_worker_memory
+from modelmemo.pipeline import ProgressCallback
 from modelmemo.settings import Settings
 from modelmemo.state import BatchLocked, MemoState, batch_lock
-
-ProgressCallback = Callable[[int, int, pipeline.ProjectOutcome], None]
 
 
 @task(name="load-catalog", cache_policy=NO_CACHE)
@@ -34,8 +32,8 @@ def load_catalog_task(catalog_files: list[str]) -> Catalog:
 
 
 @task(name="plan-batch", cache_policy=NO_CACHE)
-def plan_task(input_dir: str, settle_seconds: float) -> pipeline.BatchPlan:
-    return pipeline.plan_batch(Path(input_dir), settle_seconds)
+def plan_task(input_dir: Path, settle_seconds: float) -> pipeline.BatchPlan:
+    return pipeline.plan_batch(input_dir, settle_seconds)
 
 
 # A render worker's memory grows by about 0.3 MB per memo (WeasyPrint and Pango caches), so a long
@@ -53,24 +51,17 @@ def _process_pool(workers: int) -> ProcessPoolExecutor:
 
 
 @task(name="render-memos", cache_policy=NO_CACHE)
-def render_task(jobs: list[pipeline.RenderJob], workers: int, output_dir: str,
+def render_task(jobs: list[pipeline.RenderJob], workers: int, state: MemoState,
                 progress: ProgressCallback | None = None) -> list[pipeline.ProjectOutcome]:
     outcomes: list[pipeline.ProjectOutcome] = []
-    if not jobs:
-        return outcomes
-    state = MemoState.load(Path(output_dir))
     workers = max(1, min(workers, len(jobs)))
     chunk = workers * MEMOS_PER_WORKER_PER_POOL
-    done = 0
     for start in range(0, len(jobs), chunk):
+        report = (lambda done, _total, outcome, start=start: progress(start + done, len(jobs), outcome)) \
+            if progress else None
         executor = _process_pool(workers) if workers > 1 else None
         try:
-            for outcome in pipeline.render_all(jobs[start:start + chunk], executor):
-                done += 1
-                pipeline.record_outcome(state, outcome)
-                outcomes.append(outcome)
-                if progress:
-                    progress(done, len(jobs), outcome)
+            outcomes += pipeline.render_and_record(jobs[start:start + chunk], state, executor, report)
         finally:
             if executor:
                 executor.shutdown(wait=True, cancel_futures=True)
@@ -78,10 +69,10 @@ def render_task(jobs: list[pipeline.RenderJob], workers: int, output_dir: str,
 
 
 @task(name="email-memos", cache_policy=NO_CACHE)
-def deliver_task(summary: pipeline.BatchSummary, run_dir: str, output_dir: str, templates_dir: str) -> None:
+def deliver_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path) -> None:
     """Sends are recorded in the ledger one by one, so a retry of this task never re-sends."""
     settings = Settings.from_env()
-    pipeline.deliver_summary(summary, Path(run_dir), Path(output_dir), Path(templates_dir),
+    pipeline.deliver_summary(summary, run_dir, output_dir, templates_dir,
                              retries=settings.smtp_retries, backoff_seconds=settings.smtp_backoff_seconds)
 
 
@@ -108,9 +99,8 @@ def dask_task_runner(address: str | None, workers: int):
 
 
 @task(name="write-index", cache_policy=NO_CACHE)
-def index_task(summary: pipeline.BatchSummary, run_dir: str, templates_dir: str, output_dir: str) -> None:
-    pipeline.write_index(summary, Path(run_dir), Path(templates_dir))
-    pipeline.point_latest(Path(output_dir), summary.run_id)
+def index_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path) -> None:
+    pipeline.publish_run(summary, run_dir, output_dir, templates_dir)
 
 
 def _artifact(summary: pipeline.BatchSummary) -> None:
@@ -131,40 +121,21 @@ def _artifact(summary: pipeline.BatchSummary) -> None:
     )
 
 
-def _locked_batch(settings: Settings, catalog: Catalog, input_dir: str, output_path: Path, run_id: str | None,
-                  workers: int, force: bool, send_email: bool,
-                  progress: ProgressCallback | None, runner: str = "local",
-                  dask_address: str | None = None) -> pipeline.BatchSummary:
-    """The batch body; the caller holds the output folder's lock."""
-    catalog_files = [str(p) for p in settings.catalog_files]
-    templates_dir = settings.templates_dir
-    pipeline.clean_up_after_crash(output_path)
-    plan = plan_task(input_dir, settings.settle_seconds)
-    state = MemoState.load(output_path)
-    templates_sha = pipeline.templates_fingerprint(templates_dir)
-    fingerprint = pipeline.current_fingerprint(catalog, templates_sha)
-    to_render, skipped = pipeline.split_unchanged(plan.projects, state, fingerprint, output_path, force)
-    run_id = run_id or pipeline.new_run_id()
-    generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    run_dir = output_path / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    jobs = pipeline.make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
-                              state, force, templates_sha)
-    if runner == "dask":
-        rendered = render_on_dask.with_options(task_runner=dask_task_runner(dask_address, workers))(jobs) if jobs else []
+def _stages(workers: int, runner: str, dask_address: str | None) -> pipeline.BatchStages:
+    """The batch's stages as Prefect tasks (the order and data flow live in `pipeline.run_locked_batch`)."""
+
+    def render(jobs: list[pipeline.RenderJob], state: MemoState,
+               progress: ProgressCallback | None) -> list[pipeline.ProjectOutcome]:
+        if runner == "local":
+            return render_task(jobs, workers, state, progress)
+        rendered = render_on_dask.with_options(task_runner=dask_task_runner(dask_address, workers))(jobs)
         for done, outcome in enumerate(rendered, start=1):
             pipeline.record_outcome(state, outcome)
             if progress:
                 progress(done, len(jobs), outcome)
-    else:
-        rendered = render_task(jobs, workers, str(output_path), progress)
-    projects = sorted(skipped + rendered, key=lambda o: o.project_id)
-    summary = pipeline.BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=projects,
-                                    rejected=list(plan.rejected), notices=list(plan.notices))
-    if send_email:
-        deliver_task(summary, str(run_dir), str(output_path), str(templates_dir))
-    index_task(summary, str(run_dir), str(templates_dir), str(output_path))
-    return summary
+        return rendered
+
+    return pipeline.BatchStages(plan=plan_task, render=render, deliver=deliver_task, publish=index_task)
 
 
 @flow(name="modelmemo-batch", description="Requirement files in, decision memos (HTML, PDF, JSON) out.")
@@ -188,9 +159,11 @@ def memo_batch(
     catalog = load_catalog_task([str(p) for p in settings.catalog_files])
     try:
         with batch_lock(output_path):
-            summary = _locked_batch(settings, catalog, input_dir or str(settings.input_dir), output_path, run_id,
-                                    workers or settings.workers, force, send_email, progress, runner,
-                                    dask_address)
+            summary = pipeline.run_locked_batch(
+                _stages(workers or settings.workers, runner, dask_address), catalog, settings.catalog_files,
+                Path(input_dir or settings.input_dir), output_path, settings.templates_dir, run_id=run_id,
+                force=force, settle_seconds=settings.settle_seconds, deliver=send_email,
+                keep_runs=settings.keep_runs, progress=progress)
     except BatchLocked as exc:
         # Not an error of this run: another one is doing the work. No traceback, no partial output.
         return Cancelled(message=str(exc), data=exc)

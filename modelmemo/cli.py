@@ -206,6 +206,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class WatchRunNotDone(Exception):
+    """A run started by watch mode could not process the folder (locked, or it could not start)."""
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     from .settings import Settings
     from .watch import watch_folder
@@ -221,7 +225,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     def on_change(names: list[str]) -> None:
         print(f"change in {input_dir}: {', '.join(sorted(names))}; starting a run", flush=True)
-        cmd_run(run_args)
+        code = cmd_run(run_args)
+        if code in (EXIT_CANNOT_RUN, EXIT_LOCKED):  # the files were not looked at: have the watcher retry
+            raise WatchRunNotDone(f"run ended with exit code {code}")
 
     print(f"watching {input_dir} (Ctrl-C stops); the nightly run still sweeps anything missed", flush=True)
     cmd_run(run_args)  # catch up on whatever arrived while nobody was watching
@@ -277,6 +283,35 @@ def cmd_send(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.status in ("accepted", "already-sent") for r in records) else EXIT_PARTIAL
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Delete old run folders; never one that holds a current memo or the latest run."""
+    from .retention import prune_runs
+    from .settings import Settings
+    from .state import BatchLocked, StateError, batch_lock
+
+    output_dir = Path(args.output or Settings.from_env().output_dir)
+    if args.keep < 1:
+        print("error: --keep must be at least 1 (the newest run is always kept)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    try:
+        with batch_lock(output_dir):
+            report = prune_runs(output_dir, args.keep, dry_run=args.dry_run)
+    except BatchLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (StateError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    verb = "would remove" if args.dry_run else "removed"
+    for name in report.removed:
+        print(f"{verb} {output_dir / name}")
+    for name in report.kept_for_memos:
+        print(f"kept {output_dir / name} (current memos live there)")
+    total = len(report.removed) + len(report.kept)
+    print(f"{len(report.removed)} of {total} run folders {'would be removed' if args.dry_run else 'removed'}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelmemo", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -323,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--output", help="output folder (default: output/)")
     send.add_argument("--only-unsent", action="store_true", help="skip recipients who already received this memo")
     send.set_defaults(func=cmd_send)
+
+    prune = sub.add_parser("prune", help="delete old run folders (never one that holds a current memo)")
+    prune.add_argument("--keep", type=int, required=True, help="how many of the newest runs to keep")
+    prune.add_argument("--output", help="output folder (default: output/)")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    prune.set_defaults(func=cmd_prune)
 
     catalog = sub.add_parser("catalog", help="show the model catalog")
     catalog.add_argument("--extra", action="append", help="extension catalog file (repeatable)")

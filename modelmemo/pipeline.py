@@ -26,6 +26,7 @@ from .discovery import scan_drop_folder
 from .memo import MEMO_VERSION, RunContext, build_memo
 from .rendering import RenderError, render_html, render_memo_html, render_pdf, INDEX_TEMPLATE
 from .requirements import Requirements
+from .retention import prune_runs
 from .scoring import decide
 from .state import STATE_DIRNAME, MemoState, render_fingerprint
 from .validation import Problem, validate_file
@@ -448,6 +449,70 @@ def point_latest(output_dir: Path, run_id: str) -> None:
     atomic_write_text(output_dir / "LATEST", run_id + "\n")
 
 
+ProgressCallback = Callable[[int, int, ProjectOutcome], None]
+
+
+def render_and_record(jobs: list[RenderJob], state: MemoState, executor: Executor | None = None,
+                      progress: ProgressCallback | None = None) -> list[ProjectOutcome]:
+    """Render the jobs, remembering each fresh memo as soon as it is complete."""
+    outcomes: list[ProjectOutcome] = []
+    for done, outcome in enumerate(render_all(jobs, executor), start=1):
+        record_outcome(state, outcome)
+        outcomes.append(outcome)
+        if progress:
+            progress(done, len(jobs), outcome)
+    return outcomes
+
+
+def publish_run(summary: BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path) -> None:
+    """The run's index and summary, then LATEST: the run is complete once LATEST names it."""
+    write_index(summary, run_dir, templates_dir)
+    point_latest(output_dir, summary.run_id)
+
+
+@dataclass(frozen=True)
+class BatchStages:
+    """The stages of a batch an orchestrator may wrap (the Prefect flow makes each one a task).
+
+    `run_locked_batch` is the one place that says in which order they run and what flows between them.
+    """
+
+    plan: Callable[[Path, float], BatchPlan]
+    render: Callable[[list[RenderJob], MemoState, ProgressCallback | None], list[ProjectOutcome]]
+    deliver: Callable[[BatchSummary, Path, Path, Path], None]
+    publish: Callable[[BatchSummary, Path, Path, Path], None]
+
+
+def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Iterable[Path | str], input_dir: Path,
+                     output_dir: Path, templates_dir: Path, *, run_id: str | None = None, force: bool = False,
+                     settle_seconds: float = 0.0, deliver: bool = True, keep_runs: int = 0,
+                     progress: ProgressCallback | None = None) -> BatchSummary:
+    """The batch, start to end; the caller holds the output folder's lock.
+    keep_runs > 0 prunes older run folders once this run is complete (see retention.py)."""
+    clean_up_after_crash(output_dir)
+    plan = stages.plan(input_dir, settle_seconds)
+    state = MemoState.load(output_dir)
+    templates_sha = templates_fingerprint(templates_dir)
+    fingerprint = current_fingerprint(catalog, templates_sha)
+    to_render, skipped = split_unchanged(plan.projects, state, fingerprint, output_dir, force)
+    run_id = run_id or new_run_id()
+    generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    run_dir = output_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    jobs = make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
+                     state, force, templates_sha)
+    rendered = stages.render(jobs, state, progress) if jobs else []
+    summary = BatchSummary(run_id, generated_at, catalog.as_of.isoformat(),
+                           projects=sorted(skipped + rendered, key=lambda p: p.project_id),
+                           rejected=list(plan.rejected), notices=list(plan.notices))
+    if deliver:
+        stages.deliver(summary, run_dir, output_dir, templates_dir)
+    stages.publish(summary, run_dir, output_dir, templates_dir)
+    if keep_runs:
+        prune_runs(output_dir, keep_runs)
+    return summary
+
+
 def run_batch(
     input_dir: Path,
     output_dir: Path,
@@ -455,45 +520,29 @@ def run_batch(
     templates_dir: Path,
     run_id: str | None = None,
     executor: Executor | None = None,
-    progress: Callable[[int, int, ProjectOutcome], None] | None = None,
+    progress: ProgressCallback | None = None,
     force: bool = False,
     settle_seconds: float = 0.0,
     deliver: bool = True,
 ) -> BatchSummary:
-    """The whole batch without Prefect: the reference the flow must match (and the bench baseline)."""
+    """The whole batch without Prefect, in this process (or on `executor`): what tests drive directly."""
+    from .settings import Settings
     from .state import batch_lock
 
     catalog = load_catalog(list(catalog_files))
-    from .settings import Settings
-
     settings = Settings.from_env()
+    stages = BatchStages(
+        plan=plan_batch,
+        render=lambda jobs, state, report: render_and_record(jobs, state, executor, report),
+        deliver=lambda summary, run_dir, out, templates: deliver_summary(
+            summary, run_dir, out, templates, retries=settings.smtp_retries,
+            backoff_seconds=settings.smtp_backoff_seconds),
+        publish=publish_run,
+    )
     with batch_lock(output_dir):
-        clean_up_after_crash(output_dir)
-        state = MemoState.load(output_dir)
-        run_id = run_id or new_run_id()
-        generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        run_dir = output_dir / run_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        plan = plan_batch(input_dir, settle_seconds)
-        templates_sha = templates_fingerprint(templates_dir)
-        fingerprint = current_fingerprint(catalog, templates_sha)
-        to_render, skipped = split_unchanged(plan.projects, state, fingerprint, output_dir, force)
-        summary = BatchSummary(run_id, generated_at, catalog.as_of.isoformat(), projects=list(skipped),
-                               rejected=list(plan.rejected), notices=list(plan.notices))
-        jobs = make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
-                         state, force, templates_sha)
-        for done, outcome in enumerate(render_all(jobs, executor), start=1):
-            record_outcome(state, outcome)
-            summary.projects.append(outcome)
-            if progress:
-                progress(done, len(jobs), outcome)
-        summary.projects.sort(key=lambda p: p.project_id)
-        if deliver:
-            deliver_summary(summary, run_dir, output_dir, templates_dir, retries=settings.smtp_retries,
-                            backoff_seconds=settings.smtp_backoff_seconds)
-        write_index(summary, run_dir, templates_dir)
-        point_latest(output_dir, run_id)
-    return summary
+        return run_locked_batch(stages, catalog, catalog_files, input_dir, output_dir, templates_dir, run_id=run_id,
+                                force=force, settle_seconds=settle_seconds, deliver=deliver,
+                                keep_runs=settings.keep_runs, progress=progress)
 
 
 def make_jobs(projects: Iterable[PlannedProject], run_dir: Path, run_id: str, generated_at: str,

@@ -35,6 +35,9 @@ class Settings:
     # Email: attempts per run for transient SMTP errors, and the first backoff (doubles each time).
     smtp_retries: int = 3
     smtp_backoff_seconds: float = 2.0
+    # Run folders to keep after each run (older ones are deleted unless a current memo lives
+    # there; see retention.py). 0 keeps every run folder.
+    keep_runs: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -51,4 +54,5 @@ class Settings:
             settle_seconds=float(env.get("MODELMEMO_SETTLE_SECONDS", base.settle_seconds)),
             smtp_retries=int(env.get("MODELMEMO_SMTP_RETRIES", base.smtp_retries)),
             smtp_backoff_seconds=float(env.get("MODELMEMO_SMTP_BACKOFF_SECONDS", base.smtp_backoff_seconds)),
+            keep_runs=int(env.get("MODELMEMO_KEEP_RUNS", base.keep_runs)),
         )

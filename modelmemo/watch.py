@@ -10,6 +10,9 @@ Why it is built this way:
 * events buffered while waiting or running (a second write chunk, say) are dropped when the file
   is exactly as it was handed to `on_change`, so one copy gives one run;
 * `on_change` errors are logged and the watcher keeps going: one bad run must not end the service.
+  The failed run is retried with backoff (1 min, doubling up to 1 h) without waiting for another
+  change: a run that found the folder locked by the nightly run, or the disk full, must not leave
+  the file that triggered it unprocessed until the next night.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from watchfiles import Change, watch
 from .discovery import IN_PROGRESS_SUFFIXES, OWN_ENTRIES
 
 log = logging.getLogger(__name__)
-RUST_TIMEOUT_MS = 5_000  # the Rust side returns this often, so Ctrl+C and stop_event are seen
+RUST_TIMEOUT_MS = 5_000  # the Rust side returns this often, so Ctrl+C, stop_event and retries are seen
+RETRY_FIRST_SECONDS = 60.0
+RETRY_MAX_SECONDS = 3600.0
 
 
 def is_watched(input_dir: Path, path: str) -> bool:
@@ -59,24 +64,46 @@ def _wait_settled(input_dir: Path, names: list[str], settle_seconds: float, stop
 
 
 def watch_folder(input_dir: Path, on_change: Callable[[list[str]], None], debounce_seconds: float = 5.0,
-                 stop_event: threading.Event | None = None, settle_seconds: float = 5.0) -> None:
-    """Call on_change(sorted changed names) once per settled burst of changes, until stop_event is set."""
+                 stop_event: threading.Event | None = None, settle_seconds: float = 5.0,
+                 retry_seconds: float = RETRY_FIRST_SECONDS) -> None:
+    """Call on_change(sorted changed names) once per settled burst of changes, until stop_event is set.
+    When on_change raises, call it again for the same names after retry_seconds, then twice as long
+    each time (at most RETRY_MAX_SECONDS), until a run succeeds."""
     input_dir = Path(input_dir).resolve()
     stop = stop_event or threading.Event()
     handed: dict[str, tuple[int, int] | None] = {}  # name -> (mtime_ns, size) last given to on_change
+    failed: set[str] = set()  # names of the last failed run, waiting for their retry
+    retry_delay, retry_due = retry_seconds, float("inf")
     debounce_ms = max(1, int(debounce_seconds * 1000))
+    rust_timeout_ms = max(1, min(RUST_TIMEOUT_MS, int(retry_seconds * 1000)))
     for changes in watch(input_dir, watch_filter=lambda _change, path: is_watched(input_dir, path),
-                         debounce=debounce_ms, step=min(50, debounce_ms), rust_timeout=RUST_TIMEOUT_MS,
-                         stop_event=stop, recursive=False):
+                         debounce=debounce_ms, step=min(50, debounce_ms), rust_timeout=rust_timeout_ms,
+                         yield_on_timeout=True, stop_event=stop, recursive=False):
         names = sorted({Path(path).name for change, path in changes if change != Change.deleted})
-        if not names or not _wait_settled(input_dir, names, settle_seconds, stop):
-            continue  # deletions only, or stopping (the loop then ends)
-        current = {name: _stamp(input_dir / name) for name in names}
-        names = [n for n, stamp in current.items() if stamp is not None and handed.get(n) != stamp]
-        if not names:
-            continue  # already handled (events buffered during the previous wait or run), or gone
-        handed.update((n, current[n]) for n in names)
+        if names:
+            if not _wait_settled(input_dir, names, settle_seconds, stop):
+                continue  # stopping (the loop then ends)
+            current = {name: _stamp(input_dir / name) for name in names}
+            names = [n for n, stamp in current.items() if stamp is not None and handed.get(n) != stamp]
+            if not names:
+                continue  # already handled (events buffered during the previous wait or run), or gone
+            handed.update((n, current[n]) for n in names)
+        elif failed and time.monotonic() >= retry_due:
+            names = sorted(n for n in failed if _stamp(input_dir / n) is not None)
+            failed.clear()
+            if not names:
+                continue  # the files that failed are gone: nothing left to retry
+            log.warning("modelmemo watch: retrying the run for %s", ", ".join(names))
+        else:
+            continue  # deletions only, or a quiet interval
         try:
             on_change(names)
-        except Exception:  # keep watching: the next change may well succeed
-            log.exception("modelmemo watch: the run for %s failed", ", ".join(names))
+        except Exception as exc:  # keep watching: the retry or the next change may well succeed
+            failed.update(names)
+            retry_due = time.monotonic() + retry_delay
+            log.error("modelmemo watch: the run for %s failed (%s); retrying in %.0f s", ", ".join(names),
+                      exc or type(exc).__name__, retry_delay, exc_info=log.isEnabledFor(logging.DEBUG))
+            retry_delay = min(retry_delay * 2, RETRY_MAX_SECONDS)
+        else:  # a run covers the whole folder, so earlier failed files were processed too
+            failed.clear()
+            retry_delay, retry_due = retry_seconds, float("inf")

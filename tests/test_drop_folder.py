@@ -397,3 +397,40 @@ def test_watch_folder_runs_once_per_settled_change(drop_folder: Path):
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_watch_folder_retries_a_failed_run_without_a_new_change(drop_folder: Path):
+    """A run that fails (the nightly run holds the lock, say) is retried with backoff until it succeeds,
+    though the file that triggered it never changes again; a success stops the retries."""
+    from modelmemo.watch import watch_folder
+
+    calls: list[tuple[float, list[str]]] = []
+
+    def on_change(names: list[str]) -> None:
+        calls.append((time.monotonic(), names))
+        if len(calls) <= 2:
+            raise RuntimeError("output folder locked by another run")
+
+    stop = threading.Event()
+    thread = threading.Thread(target=watch_folder, args=(drop_folder, on_change),
+                              kwargs={"debounce_seconds": 0.2, "settle_seconds": 0.2, "stop_event": stop,
+                                      "retry_seconds": 0.5},
+                              daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        attempt = 0
+        while not calls and time.monotonic() < deadline:  # until the watcher is up and sees the file
+            (drop_folder / "late.yaml").write_text(f"x: {attempt}\n")
+            attempt += 1
+            time.sleep(1.0)
+        while len(calls) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.5)  # after a success, nothing more runs
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert [names for _, names in calls] == [["late.yaml"]] * 3
+    first_gap, second_gap = calls[1][0] - calls[0][0], calls[2][0] - calls[1][0]
+    assert first_gap >= 0.5 and second_gap >= 1.0  # 0.5 s, then twice as long
