@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .settings import PROJECT_ROOT
 
@@ -210,6 +210,19 @@ class WatchRunNotDone(Exception):
     """A run started by watch mode could not process the folder (locked, or it could not start)."""
 
 
+def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
+    """What watch mode does on a change: a run; raises when the run could not process the folder
+    (exit code 2 or 3), so the watcher retries it later."""
+
+    def on_change(names: list[str]) -> None:
+        print(f"change in {run_args.input_dir}: {', '.join(sorted(names))}; starting a run", flush=True)
+        code = cmd_run(run_args)
+        if code in (EXIT_CANNOT_RUN, EXIT_LOCKED):
+            raise WatchRunNotDone(f"run ended with exit code {code}")
+
+    return on_change
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     from .settings import Settings
     from .watch import watch_folder
@@ -222,13 +235,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     run_args = argparse.Namespace(input_dir=str(input_dir), output=args.output, workers=None, force=False,
                                   no_email=args.no_email, verbose=args.verbose, catalog_extra=None,
                                   runner="local", dask_address=None)
-
-    def on_change(names: list[str]) -> None:
-        print(f"change in {input_dir}: {', '.join(sorted(names))}; starting a run", flush=True)
-        code = cmd_run(run_args)
-        if code in (EXIT_CANNOT_RUN, EXIT_LOCKED):  # the files were not looked at: have the watcher retry
-            raise WatchRunNotDone(f"run ended with exit code {code}")
-
+    on_change = watch_run(run_args)
     print(f"watching {input_dir} (Ctrl-C stops); the nightly run still sweeps anything missed", flush=True)
     cmd_run(run_args)  # catch up on whatever arrived while nobody was watching
     try:

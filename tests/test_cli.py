@@ -95,3 +95,18 @@ def test_catalog_command_lists_the_ten_models():
     for name in ("Llama 2", "Stable Diffusion", "Mistral", "GPT-J", "OpenNMT", "ChatGPT", "Claude", "Gemini", "Bard",
                  "Cohere"):
         assert name in result.stdout
+
+
+def test_watch_run_raises_when_the_run_could_not_process_the_folder(tmp_path, capsys):
+    """Watch mode retries a run that ended with exit code 2 or 3 (see watch_folder's retry test);
+    here the drop folder vanished, so the run cannot start and the callback must say so."""
+    import argparse
+
+    from modelmemo.cli import WatchRunNotDone, watch_run
+
+    run_args = argparse.Namespace(input_dir=str(tmp_path / "gone"), output=str(tmp_path / "out"), workers=None,
+                                  force=False, no_email=True, verbose=False, catalog_extra=None, runner="local",
+                                  dask_address=None)
+    with pytest.raises(WatchRunNotDone, match="exit code 2"):
+        watch_run(run_args)(["a.yaml"])
+    assert "does not exist" in capsys.readouterr().err
