@@ -181,9 +181,9 @@ def _threshold(line: _FactorLine, factor: str, current: float, label: Callable[[
     for _, x, sign in tries:
         beyond = x + sign * EPSILON
         if beyond < 0:
-            beyond = 0.0  # a weight cannot go negative: "beyond" is the weight set to zero
-            if x == 0.0:
-                continue
+            # A weight cannot go negative: "beyond" is the weight set to zero. A crossing at exactly
+            # zero still counts when, at zero, the tie-break by model id puts the other side first.
+            beyond = 0.0
         top = line.top(beyond)
         if top is not None and label(top) != reference:
             return Threshold(factor, current, x, "more" if sign > 0 else "less",

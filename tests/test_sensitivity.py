@@ -25,13 +25,19 @@ from modelmemo.validation import validate_file
 from .conftest import CATALOG, INPUTS
 from .helpers import requirements
 
-# Gemini leads ChatGPT: same scores except support (90 vs 70) and security (95 vs 100).
-CHAT = {"needs.tasks": ["chat"]}
+# A tight budget for a busy chatbot (200,000 requests of 1,200 tokens, $300/month) prices out the
+# premium APIs: Cohere Command ($63/month) leads Mistral 7B ($60/month). Cohere covers the chat task
+# fully (requirements 100 vs 85), Mistral scores better on security (82 vs 75); all else is equal.
+CHAT_TIGHT_BUDGET = {"needs.tasks": ["chat"], "budget.monthly_usd": 300,
+                     "budget.volume": {"requests_per_month": 200000, "tokens_per_request": 1200}}
 # A closed model leads, an open one (Mistral) is the best of the other side.
 CHAT_LOW_LOCK_IN = {"needs.tasks": ["chat"], "long_term.lock_in_tolerance": "low"}
-# An open model (Llama 2) leads, closed models follow.
+# A busy text service (1.5M requests of 1,000 tokens) run by a strong team: per-token API prices
+# ($6,000/month for ChatGPT) exceed the $5,000 budget, self-hosting does not. An open model leads,
+# closed models follow.
 TEXT_STRONG_TEAM = {"needs.tasks": ["text-generation"], "support.ml_expertise": "strong",
                     "security.data_sensitivity": "confidential", "budget.monthly_usd": 5000,
+                    "budget.volume": {"requests_per_month": 1500000, "tokens_per_request": 1000},
                     "long_term.lock_in_tolerance": "low"}
 
 
@@ -75,25 +81,25 @@ def exact_ranking(req, catalog, decision, weights) -> list[str]:
 
 
 def test_top_pick_threshold_matches_the_closed_form_and_flips_decide(catalog):
-    """Gemini vs ChatGPT for a chat project; the support weight decides between them.
+    """Cohere vs Mistral on a tight budget; the requirements weight decides between them.
 
-    Other weights are 0.3 so that 0.01 of support weight moves the totals by more than the 0.1
+    Other weights are 0.3 so that 0.01 of requirements weight moves the totals by more than the 0.1
     the memo rounds to (checked below), and `decide` can confirm the exact threshold.
     """
-    weights = {"requirements": 0.3, "budget": 0.3, "support": 1.0, "security": 0.3, "long_term": 0.3}
-    req = req_for(weights, **CHAT)
+    weights = {"requirements": 1.0, "budget": 0.3, "support": 0.3, "security": 0.3, "long_term": 0.3}
+    req = req_for(weights, **CHAT_TIGHT_BUDGET)
     decision = scoring.decide(req, catalog)
     winner, challenger = decision.recommended, decision.runner_up
-    assert (winner, challenger) == ("gemini", "chatgpt")
+    assert (winner, challenger) == ("cohere", "mistral")
     s_i, s_j = scores_of(decision.scores[winner]), scores_of(decision.scores[challenger])
 
-    f = "support"
+    f = "requirements"
     # A_k = sum over the other factors g of w_g * s_kg; totals are (A_k + x s_kf) / (B + x).
-    a_i = 0.3 * s_i["requirements"] + 0.3 * s_i["budget"] + 0.3 * s_i["security"] + 0.3 * s_i["long_term"]
-    a_j = 0.3 * s_j["requirements"] + 0.3 * s_j["budget"] + 0.3 * s_j["security"] + 0.3 * s_j["long_term"]
+    a_i = 0.3 * s_i["budget"] + 0.3 * s_i["support"] + 0.3 * s_i["security"] + 0.3 * s_i["long_term"]
+    a_j = 0.3 * s_j["budget"] + 0.3 * s_j["support"] + 0.3 * s_j["security"] + 0.3 * s_j["long_term"]
     assert s_j[f] != s_i[f]
     x_star = (a_i - a_j) / (s_j[f] - s_i[f])
-    assert 0 <= x_star < weights[f]  # Gemini's support lead is what keeps it first: lowering flips
+    assert 0 <= x_star < weights[f]  # Cohere's fuller task coverage is what keeps it first: lowering flips
 
     report = analyse(req, catalog, decision)
     t = report.top_pick.for_factor(f)
@@ -107,25 +113,28 @@ def test_top_pick_threshold_matches_the_closed_form_and_flips_decide(catalog):
         assert gap > 0.1
     assert scoring.decide(with_weight(req, f, x_star - 0.01), catalog).recommended == challenger
     assert scoring.decide(with_weight(req, f, x_star + 0.01), catalog).recommended == winner
-    assert report.top_pick.smallest.factor == f
-    assert "Gemini stays first unless the Support fit weight falls below" in report.top_pick.sentence
+    # Budget scores are equal for the pair (both well within budget), but at these weights caring less
+    # about the budget lets a premium API that the budget priced out take the lead: a smaller move.
+    budget = report.top_pick.for_factor("budget")
+    assert budget.direction == "less" and not catalog.models[budget.new_leader].is_open
+    assert budget.distance < t.distance and report.top_pick.smallest.factor == "budget"
 
 
-def test_default_weights_chat_threshold_is_a_quarter(catalog):
-    """Same pair at the default weights: x* = (380 - 385) / (70 - 90) = 0.25."""
-    req = req_for(**CHAT)
+def test_default_weights_tight_budget_thresholds_by_hand(catalog):
+    """Same pair at the default weights (all 1). Requirements: x* = (330 - 337) / (85 - 100) = 7/15;
+    security: x* = (355 - 340) / (82 - 75) = 15/7, i.e. about 2.1x the current weight."""
+    req = req_for(**CHAT_TIGHT_BUDGET)
     decision = scoring.decide(req, catalog)
-    s_i, s_j = scores_of(decision.scores["gemini"]), scores_of(decision.scores["chatgpt"])
-    others = [g for g in FACTORS if g != "support"]
-    x_star = (sum(s_i[g] for g in others) - sum(s_j[g] for g in others)) / (s_j["support"] - s_i["support"])
-    assert x_star == pytest.approx(0.25)
+    s_i, s_j = scores_of(decision.scores["cohere"]), scores_of(decision.scores["mistral"])
+    assert (s_i["requirements"], s_j["requirements"], s_i["security"], s_j["security"]) == (100, 85, 75, 82)
     report = analyse(req, catalog, decision)
-    assert report.top_pick.for_factor("support").threshold == pytest.approx(x_star, abs=1e-6)
-    # Security: x* = (375 - 355) / (100 - 95) = 4, i.e. 4x the current weight.
+    requirements_fit = report.top_pick.for_factor("requirements")
+    assert (requirements_fit.threshold, requirements_fit.direction, requirements_fit.new_leader) == (
+        pytest.approx(7 / 15), "less", "mistral")
     security = report.top_pick.for_factor("security")
-    assert (security.threshold, security.direction, security.new_leader) == (pytest.approx(4.0), "more", "chatgpt")
-    assert report.top_pick.sentence == ("Gemini stays first unless the Support fit weight falls below 0.2 (from 1), "
-                                        "when ChatGPT (OpenAI API) would lead.")
+    assert (security.threshold, security.direction, security.new_leader) == (pytest.approx(15 / 7), "more", "mistral")
+    assert report.top_pick.sentence == ("Cohere Command stays first unless the Requirements fit weight falls below "
+                                        "0.5 (from 1), when Mistral 7B would lead.")
 
 
 def test_verdict_threshold_matches_the_closed_form_and_flips_the_verdict(catalog):
@@ -169,7 +178,7 @@ def test_verdict_for_an_open_winner(catalog):
 # --- no threshold, not applicable ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("overrides", [CHAT, CHAT_LOW_LOCK_IN, TEXT_STRONG_TEAM])
+@pytest.mark.parametrize("overrides", [CHAT_TIGHT_BUDGET, CHAT_LOW_LOCK_IN, TEXT_STRONG_TEAM])
 def test_no_threshold_means_no_weight_changes_the_pick(catalog, overrides):
     req = req_for(**overrides)
     decision = scoring.decide(req, catalog)
@@ -229,7 +238,8 @@ def test_near_tie_is_called_out(catalog):
     report = analyse(req, catalog, decision)
     assert report.near_tie and "a near-tie" in report.top_pick.sentence
     assert "any change of weights may reorder them" in report.top_pick.sentence
-    assert not analyse(req_for(**CHAT), catalog, scoring.decide(req_for(**CHAT), catalog)).near_tie
+    clear_lead = req_for(**CHAT_TIGHT_BUDGET)  # 86.0 vs 84.4
+    assert not analyse(clear_lead, catalog, scoring.decide(clear_lead, catalog)).near_tie
 
 
 # --- the shipped inputs: shape, determinism, speed -------------------------------------------
@@ -277,7 +287,7 @@ def test_support_chatbot_example(catalog):
 
 # --- property: every reported threshold is where the pick changes ----------------------------
 
-SCENARIOS = [CHAT, CHAT_LOW_LOCK_IN, TEXT_STRONG_TEAM]
+SCENARIOS = [CHAT_TIGHT_BUDGET, CHAT_LOW_LOCK_IN, TEXT_STRONG_TEAM]
 
 
 @functools.cache
