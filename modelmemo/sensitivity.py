@@ -134,18 +134,23 @@ class _FactorLine:
         self.a = [sum(w * p.scores[i] for i, w in others) for p in pairs]
         self.s = [p.scores[index] for p in pairs]
 
-    def top(self, x: float) -> str | None:
-        """Model id ranked first at weight x (higher total, then model id), None if undefined."""
-        if self.b + x <= 0:
-            return None
+    def totals(self, x: float) -> dict[str, float]:
+        """Each model's best total at weight x (empty if no weight is left)."""
         best: dict[str, float] = {}
+        if self.b + x <= 0:
+            return best
         for pair, a, s in zip(self.pairs, self.a, self.s):
             # Rounded far below any real difference, so that totals equal in exact arithmetic
             # compare equal despite floating-point noise, and the model id breaks the tie.
             total = round((a + x * s) / (self.b + x), TOTAL_DIGITS)
             if total > best.get(pair.model_id, float("-inf")):
                 best[pair.model_id] = total
-        return min(best, key=lambda m: (-best[m], m))
+        return best
+
+    def top(self, x: float) -> str | None:
+        """Model id ranked first at weight x (higher total, then model id), None if undefined."""
+        best = self.totals(x)
+        return min(best, key=lambda m: (-best[m], m)) if best else None
 
     def crossings(self, inside: Callable[[_Pair], bool]) -> list[float]:
         """Every x* >= 0 at which a pair inside the group and a pair outside it have equal totals."""
@@ -216,6 +221,15 @@ def _change(t: Threshold) -> str:
     return f"the {label} weight falls below {_num(t.threshold)} (from {_num(t.current)})"
 
 
+def _ties_only(line: _FactorLine, t: Threshold, reference: Callable[[str], bool]) -> bool:
+    """True when the change is a weight dropped to zero that leaves the new leader exactly tied
+    with the best of the `reference` models, first only by the tie-break on model id."""
+    if t.threshold != 0 or t.new_leader is None:
+        return False
+    totals = line.totals(0.0)
+    return totals[t.new_leader] == max(v for m, v in totals.items() if reference(m))
+
+
 def _smallest(thresholds: list[Threshold]) -> Threshold | None:
     found = [t for t in thresholds if t.threshold is not None]
     return min(found, key=lambda t: t.distance) if found else None  # ties: FACTORS order
@@ -263,8 +277,10 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
     if smallest is None:
         sentence = "No single weight change makes another model first."
     else:
+        outcome = ("would tie with it and come first only by the alphabetical tie-break"
+                   if _ties_only(lines[smallest.factor], smallest, lambda m: m == leader) else "would lead")
         sentence = (f"{names[leader]} stays first unless {_change(smallest)}, when "
-                    f"{names[smallest.new_leader]} would lead.")
+                    f"{names[smallest.new_leader]} {outcome}.")
     top_pick = Sensitivity((tie_text if near_tie else "") + sentence, smallest, tuple(top_thresholds))
 
     # Verdict: the label of a model is its openness; the group is the winning side.
@@ -280,8 +296,11 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
             article = "an" if other.startswith("o") else "a"
             text = f"No single weight change makes {article} {other} model first; the {side} side stays ahead."
         else:
+            tie = _ties_only(lines[smallest_v.factor], smallest_v, lambda m: is_open[m] == side_open)
+            outcome = (f"would tie with the best {side} model and come first only by the alphabetical tie-break"
+                       if tie else "would lead")
             text = (f"The {side} side stays ahead unless {_change(smallest_v)}, when "
-                    f"{names[smallest_v.new_leader]} ({other}) would lead.")
+                    f"{names[smallest_v.new_leader]} ({other}) {outcome}.")
         verdict = Sensitivity(text, smallest_v, tuple(verdict_thresholds))
 
     return SensitivityReport(True, "", top_pick, verdict, near_tie, tuple(notes))

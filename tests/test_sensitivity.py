@@ -336,3 +336,24 @@ def test_every_threshold_verifies(scenario, weights):
             assert abs(smallest.threshold - smallest.current) == min(abs(t.threshold - t.current) for t in found)
         else:
             assert smallest is None
+
+
+def test_a_weight_dropped_to_zero_that_only_ties_is_called_a_tie(catalog):
+    """clinical-notes-onprem (on-premises, regulated): Llama 2 and GPT-J score the same on every factor
+    but the budget, so with the budget weight at 0 they tie exactly and `decide` puts GPT-J first on
+    the model-id tie-break. The memo must say that, not "no weight change" and not a plain "would lead"."""
+    document, problems = validate_file(INPUTS / "clinical-notes-onprem.yaml")
+    assert not problems
+    req = Requirements.from_data(document.data)
+    decision = scoring.decide(req, catalog)
+    assert decision.recommended == "llama-2"
+    report = analyse(req, catalog, decision)
+    smallest = report.top_pick.smallest
+    assert (smallest.factor, smallest.threshold, smallest.new_leader) == ("budget", 0.0, "gpt-j")
+    at_zero = with_weight(req, "budget", 0.0)
+    totals = exact_totals(at_zero, catalog, decision, at_zero.weights)
+    assert totals["llama-2"] == totals["gpt-j"]
+    assert scoring.decide(at_zero, catalog).recommended == "gpt-j"
+    assert report.top_pick.sentence == ("Llama 2 stays first unless the Budget fit weight drops to 0 (from 1), when "
+                                        "GPT-J-6B would tie with it and come first only by the alphabetical "
+                                        "tie-break.")
