@@ -84,33 +84,43 @@ class Measure:
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+SAMPLE_SECONDS = 0.2  # peak RSS and CPU are sampled this often
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of a process (any of its threads may have forked them)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as handle:
+                found.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return found
 
 
 def _tree_sample(root_pid: int) -> tuple[int, dict[int, float]]:
-    """(sum of VmRSS in kB, {pid: user+system CPU seconds}) over a process and all its descendants."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/status") as handle:
-                vm = next((line for line in handle if line.startswith("VmRSS:")), "VmRSS: 0 kB")
-        except OSError:
-            continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(vm.split()[1])
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    """(sum of VmRSS in kB, {pid: user+system CPU seconds}) over a process and all its descendants.
+
+    Walks only the tree (through /proc/PID/task/TID/children), not all of /proc: the sampler runs
+    while the measured command uses every core, so what it costs is taken from the command."""
     total, tree, stack = 0, {}, [root_pid]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
-        tree[pid] = cpu.get(pid, 0.0)
-        stack.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/status") as handle:
+                vm = next((line for line in handle if line.startswith("VmRSS:")), "VmRSS: 0 kB")
+        except OSError:
+            continue  # the process ended between two reads
+        total += int(vm.split()[1])
+        tree[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+        stack.extend(_children(pid))
     return total, tree
 
 
@@ -133,7 +143,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> Measure:
             rss, cpu = _tree_sample(process.pid)
             peak = max(peak, rss)
             cpu_seen.update(cpu)
-            done.wait(0.1)
+            done.wait(SAMPLE_SECONDS)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
