@@ -71,9 +71,7 @@ def render_task(jobs: list[pipeline.RenderJob], workers: int, state: MemoState,
 @task(name="email-memos", cache_policy=NO_CACHE)
 def deliver_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path) -> None:
     """Sends are recorded in the ledger one by one, so a retry of this task never re-sends."""
-    settings = Settings.from_env()
-    pipeline.deliver_summary(summary, run_dir, output_dir, templates_dir,
-                             retries=settings.smtp_retries, backoff_seconds=settings.smtp_backoff_seconds)
+    pipeline.deliver_summary(summary, run_dir, output_dir, templates_dir)
 
 
 @task(name="render-memo", cache_policy=NO_CACHE)
@@ -129,11 +127,7 @@ def _stages(workers: int, runner: str, dask_address: str | None) -> pipeline.Bat
         if runner == "local":
             return render_task(jobs, workers, state, progress)
         rendered = render_on_dask.with_options(task_runner=dask_task_runner(dask_address, workers))(jobs)
-        for done, outcome in enumerate(rendered, start=1):
-            pipeline.record_outcome(state, outcome)
-            if progress:
-                progress(done, len(jobs), outcome)
-        return rendered
+        return pipeline.record_each(rendered, state, len(jobs), progress)
 
     return pipeline.BatchStages(plan=plan_task, render=render, deliver=deliver_task, publish=index_task)
 

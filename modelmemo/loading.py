@@ -327,7 +327,7 @@ class _JsonParser:
         match = _NUMBER.match(self.text, self.pos)
         if match and match.end() > self.pos:
             token = match.group()
-            if len(token) > 40:
+            if len(token) > MAX_NUMBER_CHARACTERS:
                 raise self.fail(f"number {token[:20]}... has {len(token)} characters; write a reasonable number")
             self.pos = match.end()
             value = float(token) if any(c in token for c in ".eE") else int(token)

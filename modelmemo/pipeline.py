@@ -416,20 +416,24 @@ def delivery_jobs(summary: "BatchSummary", run_dir: Path) -> list[DeliveryJob]:
 
 
 def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, templates_dir: Path,
-                    env: dict[str, str] | None = None, retries: int = 3, backoff_seconds: float = 2.0) -> None:
-    """Email the run's memos (SMTP if configured, else .eml files in <run_dir>/outbox)."""
+                    env: dict[str, str] | None = None) -> None:
+    """Email the run's memos (SMTP if configured, else .eml files in <run_dir>/outbox), with the
+    retry settings (MODELMEMO_SMTP_RETRIES, MODELMEMO_SMTP_BACKOFF_SECONDS) of the same environment."""
     import os
 
     from .delivery import deliver
     from .mailers import configured_smtp, make_mailer
+    from .settings import Settings
     from .state import state_dir
 
     failpoint("before-email")
-    smtp = configured_smtp(os.environ if env is None else env)
+    env = dict(os.environ if env is None else env)
+    settings = Settings.from_env(env)
+    smtp = configured_smtp(env)
     mailer = make_mailer(smtp, run_dir / "outbox")
     records = deliver(delivery_jobs(summary, run_dir), mailer, state_dir(output_dir) / "deliveries.json",
-                      sender=smtp.sender, templates_dir=templates_dir, retries=retries,
-                      backoff_seconds=backoff_seconds)
+                      sender=smtp.sender, templates_dir=templates_dir, retries=settings.smtp_retries,
+                      backoff_seconds=settings.smtp_backoff_seconds)
     summary.deliveries = [r.as_dict() for r in records]
 
 
@@ -452,16 +456,22 @@ def point_latest(output_dir: Path, run_id: str) -> None:
 ProgressCallback = Callable[[int, int, ProjectOutcome], None]
 
 
+def record_each(outcomes: Iterable[ProjectOutcome], state: MemoState, total: int,
+                progress: ProgressCallback | None = None) -> list[ProjectOutcome]:
+    """Remember each fresh memo as its outcome arrives, and report progress (done of total)."""
+    recorded: list[ProjectOutcome] = []
+    for done, outcome in enumerate(outcomes, start=1):
+        record_outcome(state, outcome)
+        recorded.append(outcome)
+        if progress:
+            progress(done, total, outcome)
+    return recorded
+
+
 def render_and_record(jobs: list[RenderJob], state: MemoState, executor: Executor | None = None,
                       progress: ProgressCallback | None = None) -> list[ProjectOutcome]:
     """Render the jobs, remembering each fresh memo as soon as it is complete."""
-    outcomes: list[ProjectOutcome] = []
-    for done, outcome in enumerate(render_all(jobs, executor), start=1):
-        record_outcome(state, outcome)
-        outcomes.append(outcome)
-        if progress:
-            progress(done, len(jobs), outcome)
-    return outcomes
+    return record_each(render_all(jobs, executor), state, len(jobs), progress)
 
 
 def publish_run(summary: BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path) -> None:
@@ -534,9 +544,7 @@ def run_batch(
     stages = BatchStages(
         plan=plan_batch,
         render=lambda jobs, state, report: render_and_record(jobs, state, executor, report),
-        deliver=lambda summary, run_dir, out, templates: deliver_summary(
-            summary, run_dir, out, templates, retries=settings.smtp_retries,
-            backoff_seconds=settings.smtp_backoff_seconds),
+        deliver=deliver_summary,
         publish=publish_run,
     )
     with batch_lock(output_dir):
