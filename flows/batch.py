@@ -69,9 +69,10 @@ def render_task(jobs: list[pipeline.RenderJob], workers: int, state: MemoState,
 
 
 @task(name="email-memos", cache_policy=NO_CACHE)
-def deliver_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path) -> None:
+def deliver_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path,
+                 resend: bool = False) -> None:
     """Sends are recorded in the ledger one by one, so a retry of this task never re-sends."""
-    pipeline.deliver_summary(summary, run_dir, output_dir, templates_dir)
+    pipeline.deliver_summary(summary, run_dir, output_dir, templates_dir, resend)
 
 
 @task(name="render-memo", cache_policy=NO_CACHE)
@@ -140,6 +141,7 @@ def memo_batch(
     workers: int | None = None,
     force: bool = False,
     send_email: bool = True,
+    resend: bool = False,
     runner: str = "local",
     dask_address: str | None = None,
     progress: ProgressCallback | None = None,
@@ -156,7 +158,7 @@ def memo_batch(
             summary = pipeline.run_locked_batch(
                 _stages(workers or settings.workers, runner, dask_address), catalog, settings.catalog_files,
                 Path(input_dir or settings.input_dir), output_path, settings.templates_dir, run_id=run_id,
-                force=force, settle_seconds=settings.settle_seconds, deliver=send_email,
+                force=force, settle_seconds=settings.settle_seconds, deliver=send_email, resend=resend,
                 keep_runs=settings.keep_runs, progress=progress)
     except BatchLocked as exc:
         # Not an error of this run: another one is doing the work. No traceback, no partial output.

@@ -1,4 +1,8 @@
-"""Atomic file writes: a reader (or a crash) never sees a half-written file."""
+"""Atomic file writes: a reader (or a crash) never sees a half-written file.
+
+Temporary files carry modelmemo's own marker (TEMP_SUFFIX), so the clean-up after a crash can
+tell them from a user's `.notes.tmp` and never deletes anything it did not write.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,13 @@ def _current_umask() -> int:
 # mkstemp creates files readable by their owner only; outputs get the usual permissions instead.
 FILE_MODE = 0o666 & ~_current_umask()
 
+TEMP_SUFFIX = ".modelmemo-tmp"
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync it, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
@@ -44,13 +50,14 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def remove_stale_temp_files(folder: Path, recursive: bool = False) -> int:
-    """Delete temporary files a killed run left behind (call only while holding the run lock,
-    when no other writer can be mid-write)."""
+    """Delete temporary files a killed run left behind: only names with modelmemo's marker (call
+    only while holding the run lock, when no other writer can be mid-write)."""
     if not folder.is_dir():
         return 0
     removed = 0
-    for tmp in (folder.rglob(".*.tmp") if recursive else folder.glob(".*.tmp")):
-        if tmp.is_file():
+    pattern = ".*" + TEMP_SUFFIX
+    for tmp in (folder.rglob(pattern) if recursive else folder.glob(pattern)):
+        if tmp.is_file() and not tmp.is_symlink():
             tmp.unlink(missing_ok=True)
             removed += 1
     return removed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections import defaultdict
 from concurrent.futures import Executor
@@ -26,10 +27,15 @@ from .discovery import scan_drop_folder
 from .memo import MEMO_VERSION, RunContext, build_memo
 from .rendering import RenderError, render_html, render_memo_html, render_pdf, INDEX_TEMPLATE
 from .requirements import Requirements
-from .retention import prune_runs
+from .retention import is_run_folder, prune_runs
 from .scoring import decide
 from .state import STATE_DIRNAME, MemoState, render_fingerprint
 from .validation import Problem, validate_file
+
+# The schema's project id pattern, and the ids it reserves because they name the run's own files
+# (index.html, summary.json): a memo can never overwrite them.
+PROJECT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+RESERVED_PROJECT_IDS = frozenset({"index", "summary"})
 
 SUMMARY_VERSION = 1
 
@@ -366,19 +372,21 @@ def remove_incomplete_memo(run_dir: Path, project_id: str) -> None:
 def clean_up_after_crash(output_dir: Path) -> None:
     """Temporary files and incomplete memos left by a killed run. Call while holding the run lock.
 
-    A finished run has a summary.json (written last), so only the top folder, state/ and runs
-    without one need looking at: the cost does not grow with the number of past runs' files.
+    Touches only what modelmemo writes: its marked temporary files at the top and in state/, and
+    run folders (named like run ids) that have no summary.json, i.e. a run that never finished.
+    Anything else in the output folder, whatever its name, is left alone. A finished run has a
+    summary.json (written last), so the cost does not grow with the number of past runs' files.
     """
     if not output_dir.is_dir():
         return
     remove_stale_temp_files(output_dir, recursive=False)
     remove_stale_temp_files(output_dir / STATE_DIRNAME, recursive=False)
     for run_dir in output_dir.iterdir():
-        if not run_dir.is_dir() or run_dir.name == STATE_DIRNAME or (run_dir / "summary.json").exists():
+        if not is_run_folder(run_dir) or (run_dir / "summary.json").exists():
             continue
         remove_stale_temp_files(run_dir, recursive=True)
         for part in list(run_dir.glob("*.pdf")) + list(run_dir.glob("*.html")):
-            if part.name != "index.html":
+            if PROJECT_ID_PATTERN.match(part.stem) and part.stem not in RESERVED_PROJECT_IDS:
                 remove_incomplete_memo(run_dir, part.stem)
 
 
@@ -416,9 +424,10 @@ def delivery_jobs(summary: "BatchSummary", run_dir: Path) -> list[DeliveryJob]:
 
 
 def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, templates_dir: Path,
-                    env: dict[str, str] | None = None) -> None:
+                    resend: bool = False, env: dict[str, str] | None = None) -> None:
     """Email the run's memos (SMTP if configured, else .eml files in <run_dir>/outbox), with the
-    retry settings (MODELMEMO_SMTP_RETRIES, MODELMEMO_SMTP_BACKOFF_SECONDS) of the same environment."""
+    retry settings (MODELMEMO_SMTP_RETRIES, MODELMEMO_SMTP_BACKOFF_SECONDS) of the same environment.
+    The ledger sends each decision once; resend=True sends every memo again (`run --resend`)."""
     import os
 
     from .delivery import deliver
@@ -433,7 +442,7 @@ def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, te
     mailer = make_mailer(smtp, run_dir / "outbox")
     records = deliver(delivery_jobs(summary, run_dir), mailer, state_dir(output_dir) / "deliveries.json",
                       sender=smtp.sender, templates_dir=templates_dir, retries=settings.smtp_retries,
-                      backoff_seconds=settings.smtp_backoff_seconds)
+                      backoff_seconds=settings.smtp_backoff_seconds, force=resend)
     summary.deliveries = [r.as_dict() for r in records]
 
 
@@ -489,15 +498,16 @@ class BatchStages:
 
     plan: Callable[[Path, float], BatchPlan]
     render: Callable[[list[RenderJob], MemoState, ProgressCallback | None], list[ProjectOutcome]]
-    deliver: Callable[[BatchSummary, Path, Path, Path], None]
+    deliver: Callable[[BatchSummary, Path, Path, Path, bool], None]
     publish: Callable[[BatchSummary, Path, Path, Path], None]
 
 
 def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Iterable[Path | str], input_dir: Path,
                      output_dir: Path, templates_dir: Path, *, run_id: str | None = None, force: bool = False,
-                     settle_seconds: float = 0.0, deliver: bool = True, keep_runs: int = 0,
+                     settle_seconds: float = 0.0, deliver: bool = True, resend: bool = False, keep_runs: int = 0,
                      progress: ProgressCallback | None = None) -> BatchSummary:
     """The batch, start to end; the caller holds the output folder's lock.
+    force re-renders every memo; only resend emails a decision that was already sent.
     keep_runs > 0 prunes older run folders once this run is complete (see retention.py)."""
     clean_up_after_crash(output_dir)
     plan = stages.plan(input_dir, settle_seconds)
@@ -516,7 +526,7 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
                            projects=sorted(skipped + rendered, key=lambda p: p.project_id),
                            rejected=list(plan.rejected), notices=list(plan.notices))
     if deliver:
-        stages.deliver(summary, run_dir, output_dir, templates_dir)
+        stages.deliver(summary, run_dir, output_dir, templates_dir, resend)
     stages.publish(summary, run_dir, output_dir, templates_dir)
     if keep_runs:
         prune_runs(output_dir, keep_runs)
@@ -534,6 +544,7 @@ def run_batch(
     force: bool = False,
     settle_seconds: float = 0.0,
     deliver: bool = True,
+    resend: bool = False,
 ) -> BatchSummary:
     """The whole batch without Prefect, in this process (or on `executor`): what tests drive directly."""
     from .settings import Settings
@@ -549,7 +560,7 @@ def run_batch(
     )
     with batch_lock(output_dir):
         return run_locked_batch(stages, catalog, catalog_files, input_dir, output_dir, templates_dir, run_id=run_id,
-                                force=force, settle_seconds=settle_seconds, deliver=deliver,
+                                force=force, settle_seconds=settle_seconds, deliver=deliver, resend=resend,
                                 keep_runs=settings.keep_runs, progress=progress)
 
 

@@ -22,6 +22,12 @@ RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")  # see pipeline.new_r
 TRASH_PREFIX = ".pruning-"
 
 
+def is_run_folder(path: Path) -> bool:
+    """A folder named like a run id: the only kind of folder in the output folder modelmemo owns
+    (besides state/), so the only kind it may clean up or delete."""
+    return RUN_ID_PATTERN.match(path.name) is not None and path.is_dir() and not path.is_symlink()
+
+
 @dataclass(frozen=True)
 class PruneReport:
     removed: tuple[str, ...]
@@ -34,8 +40,7 @@ def plan_prune(output_dir: Path, keep: int) -> PruneReport:
     """Which run folders pruning to the newest `keep` runs would remove (nothing is touched)."""
     if keep < 1:
         raise ValueError("keep must be at least 1: the newest run is always kept")
-    folders = [p for p in output_dir.iterdir() if p.is_dir() and RUN_ID_PATTERN.match(p.name)] \
-        if output_dir.is_dir() else []
+    folders = [p for p in output_dir.iterdir() if is_run_folder(p)] if output_dir.is_dir() else []
     # Newest first: run ids start with their UTC second; two runs in one second are told apart by age.
     runs = [p.name for p in sorted(folders, key=lambda p: (p.name[:16], p.stat().st_mtime_ns), reverse=True)]
     newest = set(runs[:keep])

@@ -1,6 +1,10 @@
 """Every tunable of modelmemo in one table, with the environment variable that overrides it.
 
 Paths default to the project checkout so that `modelmemo run` works from a fresh clone.
+
+Every `MODELMEMO_*` value is parsed and checked when settings are built (`Settings.from_env`), so
+a bad value is reported in one line, naming the variable and what is allowed, before any input is
+touched; `check_environment` also checks the email variables and catches misspelt names.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable, Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,9 +25,13 @@ INPUT_SUFFIXES = (".yaml", ".yml", ".json")
 CLOSE_CALL_MARGIN = 3.0
 
 
+class SettingsError(ValueError):
+    """A setting has a value modelmemo cannot use; the message names the variable and what is allowed."""
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Where things live. Build with `Settings.from_env()`; tests pass explicit paths."""
+    """Where things live and how hard to work. Build with `Settings.from_env()`; tests pass explicit paths."""
 
     input_dir: Path = PROJECT_ROOT / "inputs"
     output_dir: Path = PROJECT_ROOT / "output"
@@ -40,19 +49,99 @@ class Settings:
     keep_runs: int = 0
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
-        env = dict(os.environ if env is None else env)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """The defaults, overridden by MODELMEMO_* variables. Raises SettingsError for a bad value."""
+        env = os.environ if env is None else env
         base = cls()
-        extra = tuple(Path(p) for p in env.get("MODELMEMO_CATALOG_EXTRA", "").split(os.pathsep) if p)
+
+        def get(name: str, parse: Callable[[str, str], object], default: object):
+            raw = env.get(name)
+            if raw is None or not raw.strip():
+                return default
+            return parse(name, raw.strip())
+
+        extra = tuple(Path(p) for p in env.get("MODELMEMO_CATALOG_EXTRA", "").split(os.pathsep) if p.strip())
         return replace(
             base,
-            input_dir=Path(env.get("MODELMEMO_INPUT_DIR", base.input_dir)),
-            output_dir=Path(env.get("MODELMEMO_OUTPUT_DIR", base.output_dir)),
-            templates_dir=Path(env.get("MODELMEMO_TEMPLATES_DIR", base.templates_dir)),
+            input_dir=get("MODELMEMO_INPUT_DIR", _path, base.input_dir),
+            output_dir=get("MODELMEMO_OUTPUT_DIR", _path, base.output_dir),
+            templates_dir=get("MODELMEMO_TEMPLATES_DIR", _path, base.templates_dir),
             catalog_files=base.catalog_files + extra,
-            workers=int(env.get("MODELMEMO_WORKERS", base.workers)),
-            settle_seconds=float(env.get("MODELMEMO_SETTLE_SECONDS", base.settle_seconds)),
-            smtp_retries=int(env.get("MODELMEMO_SMTP_RETRIES", base.smtp_retries)),
-            smtp_backoff_seconds=float(env.get("MODELMEMO_SMTP_BACKOFF_SECONDS", base.smtp_backoff_seconds)),
-            keep_runs=int(env.get("MODELMEMO_KEEP_RUNS", base.keep_runs)),
+            workers=get("MODELMEMO_WORKERS", _whole_number(minimum=1), base.workers),
+            settle_seconds=get("MODELMEMO_SETTLE_SECONDS", _seconds(allow_zero=True), base.settle_seconds),
+            smtp_retries=get("MODELMEMO_SMTP_RETRIES", _whole_number(minimum=1), base.smtp_retries),
+            smtp_backoff_seconds=get("MODELMEMO_SMTP_BACKOFF_SECONDS", _seconds(allow_zero=True),
+                                     base.smtp_backoff_seconds),
+            keep_runs=get("MODELMEMO_KEEP_RUNS", _whole_number(minimum=0), base.keep_runs),
         )
+
+
+# --- parsers: each returns the value or raises SettingsError naming the variable ----------------
+
+
+def _path(name: str, raw: str) -> Path:
+    if "\x00" in raw:
+        raise SettingsError(f"{name} must be a folder path, not {raw!r}")
+    return Path(raw).expanduser()
+
+
+def _whole_number(minimum: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise SettingsError(f"{name} must be a whole number of at least {minimum}, not {raw!r}")
+        return value
+
+    return parse
+
+
+def _seconds(allow_zero: bool) -> Callable[[str, str], float]:
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not (value >= 0 if allow_zero else value > 0) or value == float("inf"):
+            word = "0 or more" if allow_zero else "more than 0"
+            raise SettingsError(f"{name} must be a number of seconds, {word}, not {raw!r}")
+        return value
+
+    return parse
+
+
+# Every variable modelmemo reads. A MODELMEMO_* name not listed here is a typo (MODELMEMO_WORKER)
+# that would otherwise be ignored silently, so `check_environment` reports it.
+KNOWN_VARIABLES = frozenset({
+    "MODELMEMO_INPUT_DIR", "MODELMEMO_OUTPUT_DIR", "MODELMEMO_TEMPLATES_DIR", "MODELMEMO_CATALOG_EXTRA",
+    "MODELMEMO_WORKERS", "MODELMEMO_SETTLE_SECONDS", "MODELMEMO_KEEP_RUNS",
+    "MODELMEMO_SMTP_HOST", "MODELMEMO_SMTP_PORT", "MODELMEMO_SMTP_SECURITY", "MODELMEMO_SMTP_USERNAME",
+    "MODELMEMO_SMTP_PASSWORD", "MODELMEMO_SMTP_PASSWORD_FILE", "MODELMEMO_SMTP_FROM", "MODELMEMO_SMTP_TIMEOUT",
+    "MODELMEMO_SMTP_RETRIES", "MODELMEMO_SMTP_BACKOFF_SECONDS", "MODELMEMO_SMTP_ALLOW_PLAIN",
+    "MODELMEMO_SMTP_BLOCK",
+    "MODELMEMO_HOME",  # prefect.yaml: where the checkout lives on a worker
+    "MODELMEMO_FAILPOINT",  # tests: crash at a named point (failpoints.py)
+    "MODELMEMO_WATCH_RETRY_SECONDS",  # watch.py: first delay before a failed watch run is retried
+})
+
+
+def check_environment(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment, with every MODELMEMO_* variable checked (email ones too).
+
+    Raises SettingsError with one line naming the variable and what is allowed.
+    """
+    env = os.environ if env is None else env
+    unknown = sorted(name for name in env if name.startswith("MODELMEMO_") and name not in KNOWN_VARIABLES)
+    if unknown:
+        raise SettingsError(f"unknown setting {unknown[0]} (see README \"Settings\" for the variables modelmemo reads)")
+    settings = Settings.from_env(env)
+    if not (env.get("MODELMEMO_SMTP_BLOCK") or "").strip():  # a Prefect block is loaded from the API later
+        from .mailers import SmtpSettings
+
+        try:
+            SmtpSettings.from_env(env)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+    return settings

@@ -1,0 +1,90 @@
+"""modelmemo touches only what it wrote in the output folder (issue 10, findings 1 and 5)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from modelmemo.atomic import TEMP_SUFFIX, atomic_write_text
+from modelmemo.pipeline import clean_up_after_crash, plan_batch, run_batch
+from modelmemo.validation import validate_file
+
+from .conftest import CATALOG, TEMPLATES
+from .helpers import requirements, write_yaml
+
+FOREIGN_FILES = {
+    "docs/thesis.pdf": b"%PDF-1.7 my thesis",
+    "docs/homepage.html": b"<html>home</html>",
+    "photos/album.pdf": b"%PDF album",
+    "docs/sub/.notes.tmp": b"notes in progress",
+    ".bashrc.tmp": b"export X=1",
+    "20250101T000000Z-notes.txt": b"a file named almost like a run",
+    "upload/.draft.yaml.abc123.tmp": b"an upload in progress",
+    "summary.json": b"{}",
+}
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_finding1_foreign_files_in_output_folder_left_byte_identical(tmp_path: Path):
+    drop = tmp_path / "inputs"
+    drop.mkdir()
+    output = tmp_path / "out"
+    for name, data in FOREIGN_FILES.items():
+        (output / name).parent.mkdir(parents=True, exist_ok=True)
+        (output / name).write_bytes(data)
+    before = _tree(output)
+
+    summary = run_batch(drop, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES)
+
+    after = _tree(output)
+    assert {name: after.get(name) for name in before} == before
+    assert (output / summary.run_id / "summary.json").is_file()
+    assert (output / "LATEST").read_text().strip() == summary.run_id
+
+
+def test_finding1_crash_clean_up_still_removes_what_modelmemo_left(tmp_path: Path):
+    output = tmp_path / "out"
+    crashed = output / "20261129T020000Z-ab12"  # a run folder with no summary.json: it never finished
+    crashed.mkdir(parents=True)
+    (crashed / "proj.pdf").write_bytes(b"%PDF half")  # no proj.json: incomplete memo
+    (crashed / "done.pdf").write_bytes(b"%PDF")
+    (crashed / "done.json").write_text("{}")
+    (crashed / f".done.html.x1y2{TEMP_SUFFIX}").write_text("partial")
+    (output / "state").mkdir()
+    (output / "state" / f".memos.json.k3j4{TEMP_SUFFIX}").write_text("partial")
+    (output / ".notes.tmp").write_text("the user's")  # not ours: no marker
+    (output / "mine").mkdir()
+    (output / "mine" / "page.html").write_text("the user's")  # not in a run folder
+
+    clean_up_after_crash(output)
+
+    assert sorted(p.name for p in crashed.iterdir()) == ["done.json", "done.pdf"]
+    assert list((output / "state").iterdir()) == []
+    assert (output / ".notes.tmp").read_text() == "the user's"
+    assert (output / "mine" / "page.html").read_text() == "the user's"
+
+
+def test_atomic_writes_leave_no_marked_temp_file(tmp_path: Path):
+    atomic_write_text(tmp_path / "a.txt", "hello")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_finding5_reserved_project_ids_rejected_with_a_clear_message(tmp_path: Path):
+    drop = tmp_path / "inputs"
+    drop.mkdir()
+    for project_id in ("index", "summary"):
+        path = write_yaml(drop / f"{project_id}.yaml", requirements(**{"project.id": project_id}))
+        _, problems = validate_file(path)
+        assert len(problems) == 1
+        assert problems[0].path == "project.id" and problems[0].line == 3
+        assert "reserved" in problems[0].message and "index.html" in problems[0].allowed
+    write_yaml(drop / "ok.yaml", requirements(**{"project.id": "index-2"}))
+
+    plan = plan_batch(drop)
+
+    assert [p.project_id for p in plan.projects] == ["index-2"]
+    assert sorted(r.file for r in plan.rejected) == ["index.yaml", "summary.yaml"]

@@ -1,0 +1,53 @@
+"""Settings are parsed and checked before any input is touched (issue 10, finding 8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelmemo.settings import Settings, SettingsError, check_environment
+
+from .conftest import copy_examples
+from .test_cli import modelmemo
+
+
+@pytest.mark.parametrize("name, value, allowed", [
+    ("MODELMEMO_WORKERS", "abc", "whole number of at least 1"),
+    ("MODELMEMO_WORKERS", "0", "whole number of at least 1"),
+    ("MODELMEMO_SETTLE_SECONDS", "-1", "number of seconds"),
+    ("MODELMEMO_KEEP_RUNS", "2.5", "whole number of at least 0"),
+    ("MODELMEMO_SMTP_RETRIES", "0", "whole number of at least 1"),
+    ("MODELMEMO_SMTP_BACKOFF_SECONDS", "nan", "number of seconds"),
+])
+def test_finding8_bad_value_names_the_variable_and_what_is_allowed(name, value, allowed):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+    assert str(caught.value).startswith(name) and allowed in str(caught.value) and repr(value) in str(caught.value)
+
+
+def test_finding8_email_settings_and_misspelt_names_are_checked_too():
+    with pytest.raises(SettingsError, match="MODELMEMO_SMTP_PORT"):
+        check_environment({"MODELMEMO_SMTP_HOST": "localhost", "MODELMEMO_SMTP_PORT": "smtp"})
+    with pytest.raises(SettingsError, match="unknown setting MODELMEMO_WORKER\\b"):
+        check_environment({"MODELMEMO_WORKER": "2"})
+    assert check_environment({"MODELMEMO_WORKERS": "3"}).workers == 3
+
+
+@pytest.mark.parametrize("env, args", [
+    ({"MODELMEMO_WORKERS": "abc"}, []),
+    ({"MODELMEMO_SMTP_HOST": "127.0.0.1", "MODELMEMO_SMTP_PORT": "x"}, []),
+    ({}, ["--workers", "0"]),
+])
+def test_finding8_bad_setting_stops_the_run_at_once_in_one_line(tmp_path: Path, env, args):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    copy_examples(inputs, ["ticket-triage"])
+    output = tmp_path / "output"
+
+    result = modelmemo("run", str(inputs), "--output", str(output), *args, env=env, timeout=60)
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 if not args else "--workers" in result.stderr
+    assert not output.exists()  # nothing rendered, nothing written
