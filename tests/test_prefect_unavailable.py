@@ -1,0 +1,126 @@
+"""A dead or dying Prefect API ends `modelmemo run` quickly, in one line, exit 2 (issue 10, finding 7)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from modelmemo.pipeline import clean_up_after_crash
+from modelmemo.retention import is_run_folder
+
+from .conftest import ROOT, copy_examples
+from .helpers import requirements, write_yaml
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TcpProxy:
+    """A loopback TCP forwarder in front of the session's Prefect API: closing it is the server dying
+    (open connections drop, new ones are refused), without stopping the API other tests use."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                return
+            self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.closed = True
+        self.listener.close()
+        for sock in self.sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+
+def command_env(api_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELMEMO_")}
+    return {**env, "PREFECT_API_URL": api_url, "MODELMEMO_SETTLE_SECONDS": "0", "MODELMEMO_WORKERS": "1"}
+
+
+def test_finding7_dead_api_at_start_is_one_line_and_exit_2(tmp_path: Path):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    copy_examples(inputs, ["ticket-triage"])
+    started = time.monotonic()
+
+    result = subprocess.run([sys.executable, "-m", "modelmemo.cli", "run", str(inputs), "--output", str(tmp_path / "out")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env=command_env(f"http://127.0.0.1:{free_port()}/api"))
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and "cannot reach the Prefect API" in result.stderr
+    assert time.monotonic() - started < 15
+    assert not (tmp_path / "out").exists()
+
+
+def test_finding7_api_dying_mid_run_ends_within_30_s_in_one_line(tmp_path: Path, prefect_api):
+    from prefect.settings import PREFECT_API_URL
+
+    api = urlsplit(PREFECT_API_URL.value())
+    proxy = TcpProxy((api.hostname, api.port))
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for n in range(12):  # one render process: ~1 s a memo, so the run is still going when the API dies
+        write_yaml(inputs / f"p{n:02}.yaml", requirements(**{"project.id": f"project-{n:02}"}))
+    output = tmp_path / "out"
+    command = subprocess.Popen([sys.executable, "-m", "modelmemo.cli", "run", str(inputs), "--output", str(output),
+                                "--no-email"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=command_env(f"http://127.0.0.1:{proxy.port}{api.path}"))
+    try:
+        first_line = command.stdout.readline()
+        while first_line and not first_line.startswith("[1/"):
+            first_line = command.stdout.readline()
+        assert first_line.startswith("[1/"), command.stderr.read()
+        proxy.close()
+        died = time.monotonic()
+        stdout, stderr = command.communicate(timeout=60)
+        took = time.monotonic() - died
+    finally:
+        command.kill()
+
+    assert command.returncode == 2, stderr
+    assert took < 30
+    assert len(stderr.splitlines()) == 1 and "lost the Prefect API" in stderr, stderr
+    assert "Traceback" not in stdout + stderr
+    (run_dir,) = [p for p in output.iterdir() if is_run_folder(p)]
+    memos = sorted(p.stem for p in run_dir.glob("project-*.json"))
+    assert memos, "memos rendered before the API died are kept"
+    for stem in memos:
+        assert (run_dir / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
+    clean_up_after_crash(output)  # what the next run does first: no incomplete memo survives it
+    assert sorted(p.stem for p in run_dir.glob("*.pdf")) == memos
