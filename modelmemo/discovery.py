@@ -8,6 +8,15 @@ Rules (README "Drop folder"):
 * symlinks are never followed (reported), directories and other extensions are reported,
   so nothing in the folder is silently ignored;
 * the `rejected/` sub-folder and README files are modelmemo's own and not reported.
+
+Names (see names.py): every Entry's `name` is the escaped display name, the only form that is ever
+reported; `path` is the real path, the only form that is ever opened.
+* a name that is not valid UTF-8 (say Latin-1 "r\\xe9sum\\xe9.yaml") is not processed: it is
+  reported as "ignored" with the advice to rename the file. Its memo would have to record a name
+  that cannot be written as text, and a rename is all it takes to fix it.
+* a valid UTF-8 name that contains control or bidi characters (ESC, U+202E...) IS processed: the
+  name is the sender's, the content may be fine, and once escaped the name is harmless in the
+  console, the index, summary.json and the memo. Refusing it would only add a round trip.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .names import display_name, is_valid_utf8_name
 from .settings import INPUT_SUFFIXES
 
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".crdownload", ".swp", ".partial")
@@ -26,8 +36,8 @@ OWN_ENTRIES = {"README.md", "README.txt", "rejected"}
 
 @dataclass(frozen=True)
 class Entry:
-    name: str
-    path: Path
+    name: str  # escaped display name (names.display_name): for reports only
+    path: Path  # the real path: for reading only
     kind: str  # "input" | "in-progress" | "ignored"
     reason: str = ""
 
@@ -39,11 +49,17 @@ def scan_drop_folder(folder: Path, settle_seconds: float = 0.0, now: float | Non
     with os.scandir(folder) as listing:
         names = sorted(listing, key=lambda e: e.name)
     for item in names:
-        name = item.name
+        raw = item.name
+        name = display_name(raw)
         path = Path(item.path)
-        if name in OWN_ENTRIES:
+        if raw in OWN_ENTRIES:
             continue
-        if name.startswith((".", "~")) or name.lower().endswith(IN_PROGRESS_SUFFIXES):
+        if not is_valid_utf8_name(raw):
+            entries.append(Entry(name, path, "ignored",
+                                 "the file name is not valid UTF-8 (shown here with \\xNN for the bytes that are "
+                                 "not); rename the file"))
+            continue
+        if raw.startswith((".", "~")) or raw.lower().endswith(IN_PROGRESS_SUFFIXES):
             entries.append(Entry(name, path, "in-progress", "temporary or hidden name: still being written"))
             continue
         try:
@@ -62,7 +78,8 @@ def scan_drop_folder(folder: Path, settle_seconds: float = 0.0, now: float | Non
             continue
         if path.suffix.lower() not in INPUT_SUFFIXES:
             entries.append(Entry(name, path, "ignored",
-                                 f"extension '{path.suffix or '(none)'}' is not one of {', '.join(INPUT_SUFFIXES)}"))
+                                 f"extension '{display_name(path.suffix) or '(none)'}' is not one of "
+                                 f"{', '.join(INPUT_SUFFIXES)}"))
             continue
         if settle_seconds and now - info.st_mtime < settle_seconds:
             entries.append(Entry(name, path, "in-progress",

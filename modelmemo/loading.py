@@ -11,14 +11,22 @@ from many people and are read unattended:
 * YAML 1.1 surprises are switched off: only `true`/`false` are booleans (`no` stays the
   string "no", which matters for Norwegian), dates stay strings, and `.nan`/`.inf` are strings;
   JSON `NaN`/`Infinity` are refused;
-* text must be UTF-8 (a BOM is accepted); UTF-16 and binary files get a specific message.
+* text must be UTF-8 (a BOM is accepted); UTF-16 and binary files get a specific message;
+* the file is opened without blocking and, for drop-folder input, without following a symbolic
+  link (O_NOFOLLOW), then checked on the open descriptor (fstat): only a regular file is read.
+  A name that was checked as a regular file and then swapped for a symlink or a FIFO before the
+  read is refused, so a rejection message never quotes a file outside the drop folder and a
+  named pipe can never block a run or `modelmemo validate`.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,10 +71,7 @@ class LoadedDocument:
 def decode_text(raw: bytes) -> str:
     """UTF-8 text from bytes, with a precise message for the usual wrong encodings."""
     if len(raw) > MAX_INPUT_BYTES:
-        raise InputError(
-            f"file is {len(raw):,} bytes; the limit is {MAX_INPUT_BYTES:,} bytes "
-            "(a requirement file is normally about 1 KiB)"
-        )
+        raise _too_large(len(raw))
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("file is UTF-16 encoded; save it as UTF-8")
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -89,9 +94,13 @@ def decode_text(raw: bytes) -> str:
     return text
 
 
-def load_document(path: Path) -> LoadedDocument:
-    """Read and parse one requirement file. Raises InputError with a position where possible."""
-    raw = read_bytes_limited(path)
+def load_document(path: Path, *, follow_symlinks: bool = True) -> LoadedDocument:
+    """Read and parse one requirement file. Raises InputError with a position where possible.
+
+    follow_symlinks=False for files someone else put there (validation.validate_file passes it);
+    the default serves the operator's own files (the catalog may well be a symlinked config).
+    """
+    raw = read_bytes_limited(path, follow_symlinks=follow_symlinks)
     text = decode_text(raw)
     digest = hashlib.sha256(raw).hexdigest()
     if path.suffix.lower() == ".json":
@@ -101,10 +110,55 @@ def load_document(path: Path) -> LoadedDocument:
     return LoadedDocument(data=data, sha256=digest, positions=positions, key_positions=key_positions)
 
 
-def read_bytes_limited(path: Path) -> bytes:
-    """Read at most MAX_INPUT_BYTES + 1 bytes so a huge file is refused without reading it all."""
-    with open(path, "rb") as handle:
-        return handle.read(MAX_INPUT_BYTES + 1)
+_NOT_REGULAR = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+
+
+def _not_regular(mode: int) -> InputError:
+    kind = next((name for test, name in _NOT_REGULAR if test(mode)), "something else")
+    return InputError(f"not a regular file but {kind}; only regular files are read")
+
+
+def read_bytes_limited(path: Path, *, follow_symlinks: bool = True) -> bytes:
+    """The bytes of a regular file; a file over MAX_INPUT_BYTES is refused without reading it all.
+
+    Opened with O_NONBLOCK (opening a FIFO with no writer then returns at once instead of waiting)
+    and, unless follow_symlinks, O_NOFOLLOW; the open descriptor must be a regular file (fstat),
+    so what is checked is what is read: nothing is read from a FIFO, device or folder.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_symlinks else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_symlinks:
+            raise InputError("is a symbolic link: not followed; copy the file in instead") from None
+        if exc.errno == errno.ENXIO:  # a socket, or a device without its driver
+            raise InputError("not a regular file; only regular files are read") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(info.st_mode)
+        if info.st_size > MAX_INPUT_BYTES:
+            raise _too_large(info.st_size)
+        chunks: list[bytes] = []
+        wanted = MAX_INPUT_BYTES + 1  # the file may have grown since fstat
+        while wanted > 0:
+            chunk = os.read(fd, min(wanted, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            wanted -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _too_large(size: int) -> InputError:
+    return InputError(
+        f"file is {size:,} bytes; the limit is {MAX_INPUT_BYTES:,} bytes "
+        "(a requirement file is normally about 1 KiB)"
+    )
 
 
 # --- YAML -----------------------------------------------------------------------------------

@@ -164,7 +164,12 @@ class BatchSummary:
 
 
 def plan_batch(input_dir: Path, settle_seconds: float = 0.0) -> BatchPlan:
-    """Scan the drop folder and validate every input. Duplicate project ids reject all copies."""
+    """Scan the drop folder and validate every input. Duplicate project ids reject all copies.
+
+    Files are reported by their escaped display name (`file`, see names.py) and read by their real
+    path (`path`). A duplicate's rejection names at most 3 of the others ("and N more"), so 2,000
+    copies of one id cost 2,000 short lines, not 2,000 lists of 1,999 names.
+    """
     entries = scan_drop_folder(input_dir, settle_seconds)
     notices = tuple(Notice(e.name, e.kind, e.reason) for e in entries if e.kind != "input")
     valid: list[PlannedProject] = []
@@ -186,8 +191,9 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0) -> BatchPlan:
         if len(twins) == 1:
             projects.append(planned)
             continue
-        others = ", ".join(t.file for t in twins if t is not planned)
-        problem = Problem(planned.file, f"project id '{planned.project_id}' is also used by {others}; "
+        others = [t.file for t in twins if t is not planned]
+        named = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        problem = Problem(planned.file, f"project id '{planned.project_id}' is also used by {named}; "
                                         "each project needs its own id", "project.id")
         rejected.append(Rejection(planned.file, (problem,)))
     rejected.sort(key=lambda r: r.file)
