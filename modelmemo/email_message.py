@@ -1,9 +1,13 @@
 """Build the email that carries one decision memo (pure: no network, no files written).
 
-The message is a function of the memo: its Message-ID is derived from the memo's *content*
-(everything but the run id and timestamp), so the same memo rendered again in a later run gets
-the same Message-ID. That is what the delivery ledger keys on, and it lets mail clients fold a
-rare duplicate into one message.
+The message is a function of the memo: its Message-ID is derived from the memo's *decision*
+content (DECISION_KEYS: what a reader would see as different), so the same decision rendered again
+in a later run, with --force, or with new templates gets the same Message-ID. That is what the
+delivery ledger keys on, and it lets mail clients fold a rare duplicate into one message.
+
+Every header value and every text value of the email body passes through one_line, which removes
+line breaks (header injection), control characters and bidi formatting characters (a right-to-left
+override in a project name would make a Subject read differently from what it says).
 """
 
 from __future__ import annotations
@@ -22,15 +26,31 @@ from .rendering import brand_for, jinja_environment
 TEXT_TEMPLATE = "email.txt.j2"
 HTML_TEMPLATE = "email.html.j2"
 
-# Keys that change on every run without changing what the memo says.
-_VOLATILE_KEYS = ("run_id", "generated_at")
-_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]+")
+# The memo keys whose content decides whether a memo is emailed again: what a reader would see as
+# a different decision. An allow-list, not a deny-list, on purpose: bookkeeping keys (run_id,
+# generated_at, the "changes" block, templates/input/catalog hashes, catalog_as_of, memo_version,
+# facts, sources, chart, model_names, input_file, and any key added later) must never cause a
+# resend to every recipient; `run --force` or a CSS edit re-renders a memo that says the same thing.
+# ranking, best_open, best_closed and weight_shares follow from scores and weights; they are listed
+# so that anything the decision part of the memo shows is covered.
+DECISION_KEYS: tuple[str, ...] = (
+    "project", "requirements",
+    "verdict", "verdict_label", "verdict_reason",
+    "recommended", "runner_up", "best_open", "best_closed", "ranking", "scores",
+    "combination_cost", "cost_options",
+    "risks", "excluded", "weights", "weight_shares", "sensitivity", "next_steps", "notes",
+)
+# Header values must not span lines: these become a space ...
+_LINE_BREAKS = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]+")
+# ... and these are removed: the other C0/C1 controls and DEL, and the bidi formatting characters
+# (embeddings, overrides, isolates, and the LRM/RLM/ALM marks).
+_CONTROLS_AND_BIDI = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def memo_content_sha(memo: dict[str, Any]) -> str:
-    """sha256 of the memo without run_id/generated_at: identical memos from two runs match."""
-    stable = {key: value for key, value in memo.items() if key not in _VOLATILE_KEYS}
-    return hashlib.sha256(json.dumps(stable, sort_keys=True).encode("utf-8")).hexdigest()
+    """sha256 of the memo's DECISION_KEYS: memos that say the same thing match, whatever the run."""
+    decision = {key: memo.get(key) for key in DECISION_KEYS}
+    return hashlib.sha256(json.dumps(decision, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def memo_message_id(memo: dict[str, Any]) -> str:
@@ -40,8 +60,9 @@ def memo_message_id(memo: dict[str, Any]) -> str:
 
 
 def one_line(value: str) -> str:
-    """Collapse any line break to a space: header values must never span lines (no injection)."""
-    return _LINE_BREAKS.sub(" ", value).strip()
+    """Collapse any line break (and tab) to a space: header values must never span lines (no
+    injection); drop control characters and bidi formatting characters (no spoofed Subject)."""
+    return _CONTROLS_AND_BIDI.sub("", _LINE_BREAKS.sub(" ", value)).strip()
 
 
 def attachment_filename(project_id: str) -> str:
@@ -90,12 +111,12 @@ def build_memo_email(
     context = {
         "project_name": one_line(str(project["name"])),
         "owner_name": one_line(str((project.get("owner") or {}).get("name", ""))),
-        "verdict_label": memo.get("verdict_label") or "No verdict",
+        "verdict_label": one_line(str(memo.get("verdict_label") or "No verdict")),
         "top_models": _picks(memo, memo.get("recommended")),
         "runner_up": _picks(memo, memo.get("runner_up")),
         "top_score": _top_score(memo),
         "filename": attachment_filename(project_id),
-        "run_id": str(memo.get("run_id", "")),
+        "run_id": one_line(str(memo.get("run_id", ""))),
     }
     env = jinja_environment(Path(templates_dir))
     brand = brand_for(Path(templates_dir))

@@ -1,8 +1,14 @@
 """Mail transports behind one small interface: SMTP for real delivery, an outbox folder otherwise.
 
 A mailer never raises for delivery problems; it returns one RecipientResult per recipient so the
-ledger can record exactly who got the memo. "transient" means "try again later" (connection
-trouble, 4xx replies); "permanent" means a 5xx reply that retrying will not fix.
+ledger can record exactly who got the memo. "transient" means "try again later": the message did
+not reach the server (connection trouble before the message data was sent, 4xx replies);
+"permanent" means a 5xx reply that retrying will not fix; "uncertain" means the whole message was
+sent but the server's final reply never came (timeout, dropped connection): it may have been
+queued, so a retry may be a duplicate (modelmemo.delivery decides when to retry it).
+
+Each mailer has a `transport` ("smtp" or "outbox"): the ledger records which one accepted a memo,
+so turning SMTP on after using the outbox still emails the memos only written to the outbox.
 
 Secrets: the SMTP password lives only in SmtpSettings.password, is masked in its repr, and is
 scrubbed from every result detail (server replies could, in theory, echo it back).
@@ -22,7 +28,7 @@ from typing import Any, Literal, Mapping, Protocol
 
 from .atomic import atomic_write_bytes
 
-Status = Literal["accepted", "transient", "permanent"]
+Status = Literal["accepted", "transient", "permanent", "uncertain"]
 Security = Literal["starttls", "ssl", "none"]
 
 SECURITY_MODES: tuple[str, ...] = ("starttls", "ssl", "none")
@@ -38,7 +44,12 @@ class RecipientResult:
 
 
 class Mailer(Protocol):
-    """Send one message to some recipients (the envelope); report the outcome per recipient."""
+    """Send one message to some recipients (the envelope); report the outcome per recipient.
+
+    transport: "smtp" (a real mail server: recipients get the memo) or "outbox" (files only).
+    """
+
+    transport: str
 
     def send(self, message: EmailMessage, recipients: list[str]) -> dict[str, RecipientResult]: ...
 
@@ -162,13 +173,60 @@ def _parse_bool(name: str, value: str | None) -> bool:
 # --- SMTP ------------------------------------------------------------------------------------
 
 
-class SmtpMailer:
-    """smtplib, one connection per send. Maps every outcome to accepted/transient/permanent.
+class _TransactionPhase:
+    """Mixin for smtplib.SMTP/SMTP_SSL that remembers how far the mail transaction got.
 
-    A connection lost after the final "." of DATA but before the server's reply is reported as
-    transient although the server may have queued the message: SMTP cannot tell, and a rare
-    duplicate is better than a silently lost memo.
+    `data_sent` turns True once the whole message and its final "." were handed to the
+    connection (after DATA's 354): from then on a lost reply means the server may have queued the
+    message. `rcpt_refused` holds the RCPT refusals, which smtplib loses when it raises.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.data_sent = False
+        self.rcpt_refused: dict[str, tuple[int, bytes]] = {}
+        super().__init__(*args, **kwargs)
+
+    def rcpt(self, recip: str, options: Any = ()) -> tuple[int, bytes]:
+        code, reply = super().rcpt(recip, options)  # type: ignore[misc]
+        if code not in (250, 251):
+            self.rcpt_refused[recip] = (code, reply)
+        return code, reply
+
+    def data(self, msg: bytes) -> tuple[int, bytes]:
+        """smtplib's DATA (sendmail always passes bytes), with the phase marked between the body
+        and the final reply."""
+        code, reply = self.docmd("data")  # type: ignore[attr-defined]
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        body = _LEADING_DOT.sub(b"..", msg)  # dot-stuffing (RFC 5321 4.5.2)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        self.send(body + b".\r\n")  # type: ignore[attr-defined]
+        self.data_sent = True
+        return self.getreply()  # type: ignore[attr-defined]
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class _SMTP(_TransactionPhase, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_TransactionPhase, smtplib.SMTP_SSL):
+    pass
+
+
+class SmtpMailer:
+    """smtplib, one connection per send. Maps every outcome to accepted/transient/permanent/uncertain.
+
+    A timeout or lost connection after the message data was sent (after DATA's 354 and the final
+    ".", while waiting for the server's reply) is "uncertain": the server may have queued the
+    message, so retrying at once could deliver copies. The same failure earlier (connecting, TLS,
+    login, MAIL, RCPT, DATA's 354, sending the body) is "transient": nothing can have been queued.
+    """
+
+    transport = "smtp"
 
     def __init__(self, settings: SmtpSettings) -> None:
         if not settings.host:
@@ -181,8 +239,10 @@ class SmtpMailer:
     def send(self, message: EmailMessage, recipients: list[str]) -> dict[str, RecipientResult]:
         if not recipients:
             return {}
+        client: _SMTP | _SMTP_SSL | None = None
         try:
-            return self._send(message, recipients)
+            client = self._connect()
+            return self._send(client, message, recipients)
         except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused at RCPT
             return {r: self._by_code(*exc.recipients.get(r, (451, b"refused"))) for r in recipients}
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:  # MAIL FROM or DATA refused
@@ -191,30 +251,34 @@ class SmtpMailer:
         except smtplib.SMTPAuthenticationError as exc:
             return self._all(recipients, f"authentication failed ({exc.smtp_code}); check the SMTP username and password")
         except (smtplib.SMTPException, OSError) as exc:  # refused/lost connection, timeout, TLS, HELO
+            if client is not None and client.data_sent:  # the reply was lost: the server may have queued it
+                return self._uncertain(client, recipients, exc)
             return self._all(recipients, f"{type(exc).__name__}: {exc}")
-
-    def _send(self, message: EmailMessage, recipients: list[str]) -> dict[str, RecipientResult]:
-        s = self.settings
-        host, port = str(s.host), s.effective_port
-        client: smtplib.SMTP
-        if s.security == "ssl":
-            client = smtplib.SMTP_SSL(host, port, timeout=s.timeout, context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(host, port, timeout=s.timeout)
-        try:
-            client.ehlo()
-            if s.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
-                client.ehlo()
-            if s.username:
-                client.login(s.username, s.password or "")
-            refused = client.send_message(message, from_addr=_envelope_sender(message), to_addrs=recipients)
         finally:
             # QUIT problems after a successful send must not turn "accepted" into an error.
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                client.close()
+            if client is not None:
+                try:
+                    client.quit()
+                except (smtplib.SMTPException, OSError):
+                    client.close()
+
+    def _connect(self) -> "_SMTP | _SMTP_SSL":
+        """Connected (the host is given to the constructor: TLS checks the certificate against it)."""
+        s = self.settings
+        if s.security == "ssl":
+            return _SMTP_SSL(str(s.host), s.effective_port, timeout=s.timeout, context=ssl.create_default_context())
+        return _SMTP(str(s.host), s.effective_port, timeout=s.timeout)
+
+    def _send(self, client: smtplib.SMTP, message: EmailMessage, recipients: list[str]) -> dict[str, RecipientResult]:
+        s = self.settings
+        host, port = str(s.host), s.effective_port
+        client.ehlo()
+        if s.security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+        if s.username:
+            client.login(s.username, s.password or "")
+        refused = client.send_message(message, from_addr=_envelope_sender(message), to_addrs=recipients)
         results = {}
         for r in recipients:
             if r in refused:
@@ -222,6 +286,13 @@ class SmtpMailer:
             else:
                 results[r] = RecipientResult("accepted", self._scrub(f"accepted by {host}:{port}"))
         return results
+
+    def _uncertain(self, client: _SMTP | _SMTP_SSL, recipients: list[str],
+                   exc: Exception) -> dict[str, RecipientResult]:
+        detail = self._scrub(f"no reply after the message was sent ({type(exc).__name__}: {exc}); "
+                             "the server may have queued it")
+        return {r: self._by_code(*client.rcpt_refused[r]) if r in client.rcpt_refused
+                else RecipientResult("uncertain", detail) for r in recipients}
 
     def _by_code(self, code: int, reply: bytes | str) -> RecipientResult:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
@@ -253,6 +324,8 @@ class OutboxMailer:
     For machines without an SMTP server (and for reviewing emails before turning SMTP on). The file
     name comes from the deterministic Message-ID, so writing the same memo twice overwrites one file.
     """
+
+    transport = "outbox"
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)

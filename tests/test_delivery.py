@@ -1,7 +1,9 @@
 """Email delivery against a real SMTP server on loopback (aiosmtpd), with a real rendered memo.
 
 What matters: each recipient gets each memo once (reruns, outages, 4xx and 5xx replies, a crash
-between runs), a changed memo goes out again once, and the SMTP password never leaks.
+between runs), a changed memo goes out again once, and the SMTP password never leaks. The
+regression tests of the "Safety first" findings (re-rendered memos, replies lost after DATA, outbox
+then SMTP, bidi characters) are in test_email_safety.py, which reuses the helpers below.
 """
 
 from __future__ import annotations
@@ -186,12 +188,13 @@ def test_message_structure_as_received(server: Server, job: DeliveryJob, ledger:
     assert records[0].message_id == msg["Message-ID"]
 
 
-def test_message_id_is_deterministic_and_ignores_run_id(job: DeliveryJob) -> None:
+def test_message_id_is_deterministic_and_ignores_bookkeeping(job: DeliveryJob) -> None:
     memo = json.loads(job.memo_json_path.read_text())
     pdf = job.pdf_path.read_bytes()
     first = build_memo_email(memo, pdf, SENDER, [OWNER], TEMPLATES)
-    again = build_memo_email(dict(memo, run_id="run-2", generated_at="2026-11-29T02:00:00+00:00"),
-                             pdf, SENDER, [OWNER], TEMPLATES)
+    again = build_memo_email(dict(memo, run_id="run-2", generated_at="2026-11-29T02:00:00+00:00",
+                                  changes={"summary": "Re-rendered: same verdict, top model and scores."},
+                                  templates_sha256="0" * 64), pdf, SENDER, [OWNER], TEMPLATES)
     assert first["Message-ID"] == again["Message-ID"]
     changed = build_memo_email(dict(memo, risks=memo["risks"] + ["A new risk."]), pdf, SENDER, [OWNER], TEMPLATES)
     assert changed["Message-ID"] != first["Message-ID"]
@@ -343,6 +346,8 @@ def test_outbox_writes_one_eml_per_memo(job: DeliveryJob, ledger: Path, tmp_path
     assert [f.name for f in files] == [f"{PROJECT}-{memo_content_sha(memo)[:12]}.eml"]
     assert [r.status for r in first] == ["accepted", "accepted"]
     assert [r.status for r in second] == ["already-sent", "already-sent"]
+    assert second[0].detail.startswith("written to the outbox ")
+    assert [row["accepted_by"] for row in json.loads(ledger.read_text())["deliveries"]] == [["outbox"]] * 2
     msg = parse(files[0].read_bytes())
     assert msg["Message-ID"] == first[0].message_id
     assert next(msg.iter_attachments()).get_content() == job.pdf_path.read_bytes()
