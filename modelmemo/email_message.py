@@ -50,6 +50,14 @@ _CONTROLS_AND_BIDI = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u2
 def memo_content_sha(memo: dict[str, Any]) -> str:
     """sha256 of the memo's DECISION_KEYS: memos that say the same thing match, whatever the run."""
     decision = {key: memo.get(key) for key in DECISION_KEYS}
+    project = decision.get("project")
+    if isinstance(project, dict):
+        # Who receives the memo is not part of what it says: the ledger is per recipient, so adding
+        # a `notify` address sends the memo to that address only, not again to everyone.
+        owner = project.get("owner")
+        decision["project"] = {**{k: v for k, v in project.items() if k != "notify"},
+                               "owner": {k: v for k, v in owner.items() if k != "email"}
+                               if isinstance(owner, dict) else owner}
     return hashlib.sha256(json.dumps(decision, sort_keys=True).encode("utf-8")).hexdigest()
 
 

@@ -18,6 +18,7 @@ import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
 from .loading import InputError, JsonPath, LoadedDocument, load_document
+from .names import display_name
 from .settings import PROJECT_ROOT
 
 REQUIREMENTS_SCHEMA = PROJECT_ROOT / "schemas" / "requirements.schema.json"
@@ -147,6 +148,8 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, JsonPath]:
                 dupes.append(item)
             seen.add(key)
         return f"duplicate entries: {_short(dupes)}", "each entry once", path
+    if kind == "not" and isinstance(error.validator_value, dict) and "enum" in error.validator_value:
+        return f"{_short(value)} is reserved", description, path
     if kind == "not" and path and path[-1] == "weights":
         return "all weights are 0", "at least one factor weight above 0 (omitted factors count as 1)", path
     return error.message, description, path
@@ -164,10 +167,16 @@ def schema_problems(document: LoadedDocument, file_label: str, schema_path: Path
 
 
 def validate_file(path: Path, file_label: str | None = None) -> tuple[LoadedDocument | None, list[Problem]]:
-    """Load and validate one file. Returns the document (None if unreadable) and its problems."""
-    label = file_label or path.name
+    """Load and validate one file. Returns the document (None if unreadable) and its problems.
+
+    The file is someone else's: a symbolic link is not followed and only a regular file is read
+    (see loading.read_bytes_limited), so no problem message ever quotes what a link points to,
+    and a FIFO cannot block. `file_label` is how problems name the file; pass an escaped display
+    name (names.display_name); without one, the path's name is escaped here.
+    """
+    label = file_label or display_name(path.name)
     try:
-        document = load_document(path)
+        document = load_document(path, follow_symlinks=False)
     except InputError as exc:
         return None, [Problem(label, exc.message, "", exc.line, exc.column)]
     except OSError as exc:

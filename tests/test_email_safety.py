@@ -455,3 +455,20 @@ def test_finding10_bidi_override_removed_from_subject(job: DeliveryJob) -> None:
     assert "Decision memo: Support edoc Chatbot" in text and "Hello Dana Reyes," in text
     for value in (msg["Subject"], msg["From"], msg["To"], text, html):
         assert not set(value) & set(BIDI_AND_CONTROLS), repr(value)
+
+
+def test_finding3_new_notify_address_gets_the_memo_and_nobody_else_again(server: Server, job: DeliveryJob,
+                                                                          ledger: Path) -> None:
+    first = run(job, server.mailer(), ledger)
+    memo = json.loads(job.memo_json_path.read_text())
+    memo["project"]["notify"] = list(memo["project"]["notify"]) + ["new.reader@example.com"]
+    job.memo_json_path.write_text(json.dumps(memo, indent=2))
+    with_new = DeliveryJob(job.project_id, job.memo_json_path, job.pdf_path,
+                           list(job.recipients) + ["new.reader@example.com"])
+
+    second = run(with_new, server.mailer(), ledger)
+
+    assert statuses(first) == ["accepted"] * len(job.recipients)
+    assert statuses(second) == ["already-sent"] * len(job.recipients) + ["accepted"]
+    assert len(server.handler.messages) == 2
+    assert server.handler.messages[-1][0] == ["new.reader@example.com"]  # the envelope: the new reader only

@@ -575,7 +575,7 @@ def test_run_batch_honours_smtp_retry_settings(silent_server_run):
     assert rows[0]["attempts"] == 2 and connections == 2, (rows, connections)
 
 
-def test_smtp_connection_dropped_mid_data_is_transient_then_delivered_once(rendered_one, tmp_path, monkeypatch):
+def test_smtp_connection_dropped_mid_data_is_not_accepted_then_delivered_once(rendered_one, tmp_path, monkeypatch):
     inputs, output = copy_rendered(rendered_one, tmp_path)
     server = RawServer("drop-in-data")
     try:
@@ -584,8 +584,12 @@ def test_smtp_connection_dropped_mid_data_is_transient_then_delivered_once(rende
     finally:
         server.stop()
     assert server.reached_data >= 1, "the client never reached DATA: the fault was not exercised"
-    assert summary.delivery_counts == {"transient": 1}, summary.deliveries
-    assert [r["status"] for r in ledger_rows(output)] == ["transient"]  # nothing recorded as accepted
+    # Usually the whole message fits in the loopback socket buffers before the server hangs up, so
+    # the reply is what is lost: "uncertain" (the server may have queued it; test_email_safety covers
+    # that case deterministically). If the hang-up comes while sending, it is "transient".
+    (status,) = summary.delivery_counts
+    assert status in ("uncertain", "transient") and summary.delivery_counts[status] == 1, summary.deliveries
+    assert [r["status"] for r in ledger_rows(output)] == [status]  # nothing recorded as accepted
     assert not list(output.glob("*/outbox"))
     deliver_once_with_good_server(monkeypatch, inputs, output)
 

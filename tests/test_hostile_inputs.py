@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from email import policy
@@ -543,6 +545,226 @@ def test_random_free_text_is_rejected_cleanly_or_rendered_escaped(scratch, name,
     assert "<script" not in lowered and '<img src="file:' not in lowered
     if prefix == "{{ 7*7 }}{% raw %}":
         assert "{{ 7*7 }}" in html  # data is never evaluated as a template
+
+
+# --- (7) file names and what is opened (issue "Safety first", findings 2 and 10) ---------------------
+
+LATIN1_NAME = b"r\xe9sum\xe9.yaml"  # Latin-1 bytes: not valid UTF-8
+ANSI_NAME = "evil\x1b[2J\x1b[31m.yaml"  # clears the screen and turns it red if printed raw
+RLO_NAME = "invoice\u202efdp.yaml"  # shows as "invoicelmay.pdf" if printed raw
+ISOLATE_NAME = "note\u2066\x9b.txt"  # a bidi isolate and a C1 CSI
+RAW_UNSAFE = ("\x1b", "\u202e", "\u2066", "\x9b")
+SECRET = "TOP-SECRET-4711: first line of a file outside the drop folder"
+
+
+def _valid_yaml(project_id: str) -> bytes:
+    data = copy.deepcopy(BASE_REQUIREMENTS)
+    data["project"]["id"] = project_id
+    return yaml.safe_dump(data, sort_keys=False).encode("utf-8")
+
+
+def _folders(tmp_path: Path) -> tuple[Path, Path]:
+    drop, out = tmp_path / "inputs", tmp_path / "output"
+    drop.mkdir()
+    return drop, out
+
+
+def _batch(drop: Path, out: Path, deliver: bool = False):
+    from modelmemo.pipeline import run_batch
+
+    return run_batch(drop, out, catalog_files=(CATALOG,), templates_dir=TEMPLATES, deliver=deliver)
+
+
+def _output_texts(out: Path) -> dict[Path, str]:
+    """Every file the run wrote except PDFs, decoded as strict UTF-8 (which must never fail)."""
+    return {path: path.read_bytes().decode("utf-8") for path in sorted(out.rglob("*"))
+            if path.is_file() and path.suffix != ".pdf" and path.name != "run.lock"}
+
+
+def _modelmemo(*args: str | bytes, timeout: float = 30, env: dict | None = None) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).parent / "modelmemo"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "modelmemo.cli"]
+    return subprocess.run([*command, *args], cwd=ROOT, capture_output=True, timeout=timeout, env=env)
+
+
+def test_finding2_non_utf8_name_reported_and_run_completes(tmp_path, capsys):
+    from modelmemo.cli import _report
+
+    drop, out = _folders(tmp_path)
+    with open(os.path.join(os.fsencode(drop), LATIN1_NAME), "wb") as handle:
+        handle.write(_valid_yaml("latin1-name"))
+    summary = _batch(drop, out)
+    shown = "r\\xe9sum\\xe9.yaml"
+    assert summary.projects == [] and summary.rejected == []  # never processed: rename it
+    [notice] = summary.notices
+    assert (notice.file, notice.kind) == (shown, "ignored")
+    assert "not valid UTF-8" in notice.reason and "rename" in notice.reason
+    run_dir = out / summary.run_id
+    assert (out / "LATEST").read_text() == summary.run_id + "\n"
+    texts = _output_texts(out)  # strict UTF-8
+    assert json.loads(texts[run_dir / "summary.json"])["not_processed"][0]["file"] == shown
+    assert shown in texts[run_dir / "index.html"]
+    assert _report(summary, out) == 0
+    printed = capsys.readouterr().out
+    printed.encode("utf-8")
+    assert f"not processed {shown}: the file name is not valid UTF-8" in printed
+
+
+def test_finding2_validate_prints_non_utf8_name_escaped(tmp_path):
+    path = os.path.join(os.fsencode(tmp_path), LATIN1_NAME)
+    with open(path, "wb") as handle:
+        handle.write(_valid_yaml("latin1-name"))
+    result = _modelmemo("validate", path, env={**os.environ, "PYTHONIOENCODING": "utf-8"})  # a UTF-8 terminal
+    assert result.returncode == 0, result.stderr.decode("utf-8", "replace")[-500:]
+    assert result.stdout.decode("utf-8") == f"{tmp_path}/r\\xe9sum\\xe9.yaml: valid\n"
+
+
+def test_finding10_ansi_and_bidi_in_names_escaped(tmp_path, capsys, monkeypatch):
+    import flows.batch
+    from modelmemo.cli import _print_progress, _report
+    from modelmemo.pipeline import ProjectOutcome
+
+    drop, out = _folders(tmp_path)
+    (drop / ANSI_NAME).write_bytes(_valid_yaml("ansi-name"))  # valid: processed, with an escaped name
+    (drop / RLO_NAME).write_text("schema_version: 1\n")  # rejected
+    (drop / ISOLATE_NAME).write_text("x")  # not processed
+    shown_ansi, shown_rlo, shown_isolate = "evil\\x1b[2J\\x1b[31m.yaml", "invoice\\u202efdp.yaml", "note\\u2066\\u009b.txt"
+
+    summary = _batch(drop, out, deliver=True)  # .eml files in the outbox
+
+    assert [(p.file, p.status) for p in summary.projects] == [(shown_ansi, "memo")]
+    assert [r.file for r in summary.rejected] == [shown_rlo]
+    assert all(p.file == shown_rlo for p in summary.rejected[0].problems)
+    assert [n.file for n in summary.notices] == [shown_isolate]
+    run_dir = out / summary.run_id
+    texts = _output_texts(out)
+    assert any(path.suffix == ".eml" for path in texts)
+    for path, text in texts.items():  # index, summary, memo JSON and HTML, email, state
+        assert not any(char in text for char in RAW_UNSAFE), path
+    assert json.loads(texts[run_dir / "ansi-name.json"])["input_file"] == shown_ansi
+    assert shown_ansi in texts[run_dir / "ansi-name.html"]
+    assert all(name in texts[run_dir / "index.html"] for name in (shown_ansi, shown_rlo, shown_isolate))
+    saved = json.loads(texts[run_dir / "summary.json"])
+    assert [p["file"] for p in saved["projects"]] + [r["file"] for r in saved["rejected"]] \
+        + [n["file"] for n in saved["not_processed"]] == [shown_ansi, shown_rlo, shown_isolate]
+
+    _report(summary, out)  # the console
+    _print_progress(1, 1, ProjectOutcome("x", "X", shown_rlo, "failed", error="content says \x1b[2J\u202e"))
+    printed = capsys.readouterr().out
+    assert not any(char in printed for char in RAW_UNSAFE), printed
+    assert f"rejected {shown_rlo}:" in printed and f"not processed {shown_isolate}:" in printed
+
+    artifacts: list[dict] = []  # the Prefect artifact
+    monkeypatch.setattr(flows.batch, "create_table_artifact", lambda **kwargs: artifacts.append(kwargs))
+    flows.batch._artifact(summary)
+    [artifact] = artifacts
+    assert [row["file"] for row in artifact["table"]] == [shown_ansi, shown_rlo]
+    assert not any(char in json.dumps(artifact, ensure_ascii=False) for char in RAW_UNSAFE)
+
+
+@pytest.mark.parametrize("when", ["after-scan", "after-planning"])
+def test_finding10_symlink_swapped_after_scan_not_followed(tmp_path, capsys, monkeypatch, when):
+    """A regular file replaced by a symlink between the scan and the read (in planning, or before the
+    render re-reads it) is refused as a symlink: its target's first line is never quoted anywhere."""
+    from modelmemo import pipeline
+    from modelmemo.cli import _print_progress, _report
+
+    drop, out = _folders(tmp_path)
+    secret = tmp_path / "secret.yaml"
+    secret.write_text(SECRET + "\n")
+    target = drop / "swap.yaml"
+    target.write_bytes(_valid_yaml("swapped"))
+
+    def swap() -> None:
+        link = drop / ".link"
+        link.symlink_to(secret)
+        os.replace(link, target)
+
+    stage = pipeline.scan_drop_folder if when == "after-scan" else pipeline.plan_batch
+
+    def stage_then_swap(*args, **kwargs):
+        result = stage(*args, **kwargs)
+        swap()
+        return result
+
+    monkeypatch.setattr(pipeline, stage.__name__, stage_then_swap)
+    summary = pipeline.run_batch(drop, out, catalog_files=(CATALOG,), templates_dir=TEMPLATES, deliver=False,
+                                 progress=_print_progress)
+    if when == "after-scan":
+        [rejection] = summary.rejected
+        reported = str(rejection.problems[0])
+    else:
+        [outcome] = summary.projects
+        assert outcome.status == "failed"
+        reported = outcome.error
+    assert "swap.yaml: is a symbolic link: not followed; copy the file in instead" in reported
+    _report(summary, out)
+    printed = capsys.readouterr().out
+    assert "symbolic link" in printed
+    for text in [printed, *_output_texts(out).values()]:
+        assert "4711" not in text
+
+
+def test_finding10_validate_fifo_does_not_block(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    result = _modelmemo("validate", str(fifo))  # raises TimeoutExpired if it blocks
+    assert result.returncode == 1
+    assert result.stdout.decode() == f"{fifo}: not a regular file but a named pipe (FIFO); only regular files are read\n"
+    assert result.stderr == b""
+
+
+def test_finding10_fifo_swapped_in_after_planning_does_not_block(tmp_path, monkeypatch):
+    from modelmemo import pipeline
+    from modelmemo.state import batch_lock
+
+    drop, out = _folders(tmp_path)
+    target = drop / "pipe.yaml"
+    target.write_bytes(_valid_yaml("piped"))
+    plan = pipeline.plan_batch
+
+    def plan_then_swap(*args, **kwargs):
+        result = plan(*args, **kwargs)
+        os.mkfifo(drop / ".fifo")
+        os.replace(drop / ".fifo", target)
+        return result
+
+    monkeypatch.setattr(pipeline, "plan_batch", plan_then_swap)
+    done: dict = {}
+    worker = threading.Thread(target=lambda: done.update(summary=_batch(drop, out)), daemon=True)
+    worker.start()
+    worker.join(10)
+    blocked = worker.is_alive()
+    if blocked:  # let the stuck read finish (end of file) so the test fails instead of hanging
+        os.close(os.open(target, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(10)
+    assert not blocked, "the render blocked on a FIFO while holding the lock"
+    [outcome] = done["summary"].projects
+    assert outcome.status == "failed" and "not a regular file but a named pipe (FIFO)" in outcome.error
+    with batch_lock(out):  # the lock was released
+        pass
+
+
+def test_finding10_duplicate_ids_message_is_bounded(tmp_path):
+    from modelmemo.pipeline import plan_batch
+
+    content = _valid_yaml("same-id")
+    for index in range(200):
+        (tmp_path / f"copy-{index:03}.yaml").write_bytes(content)
+    plan = plan_batch(tmp_path)
+    assert plan.projects == () and len(plan.rejected) == 200
+    messages = [str(problem) for rejection in plan.rejected for problem in rejection.problems]
+    assert max(map(len, messages)) < 200 and sum(map(len, messages)) < 200 * 200
+    assert plan.rejected[0].problems[0].message == (
+        "project id 'same-id' is also used by copy-001.yaml, copy-002.yaml, copy-003.yaml and 196 more; "
+        "each project needs its own id")
+    pair = tmp_path / "pair"
+    pair.mkdir()
+    for name in ("a.yaml", "b.yaml"):
+        (pair / name).write_bytes(content)
+    assert [r.problems[0].message for r in plan_batch(pair).rejected] == [
+        "project id 'same-id' is also used by b.yaml; each project needs its own id",
+        "project id 'same-id' is also used by a.yaml; each project needs its own id"]
 
 
 # --- the count for the closing note ---------------------------------------------------------------------

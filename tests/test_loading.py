@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from modelmemo.loading import InputError, load_document, parse_json, parse_yaml
 from modelmemo.settings import MAX_INPUT_BYTES, MAX_NESTING_DEPTH
+from modelmemo.validation import validate_file
 
 
 def write(tmp_path: Path, name: str, content: bytes | str) -> Path:
@@ -98,3 +101,63 @@ def test_yaml_syntax_error_has_position():
     with pytest.raises(InputError, match="not valid YAML") as info:
         parse_yaml("a: [1, 2\nb: 3\n")
     assert info.value.line is not None
+
+
+# --- what is opened (issue "Safety first", finding 10) ---------------------------------------
+
+
+def _finishes(call, fifo: Path, seconds: float = 10.0):
+    """call() in a thread; if it is still blocked on the FIFO after `seconds`, unblock it (open the
+    FIFO for writing and close it) so the test fails instead of hanging."""
+    result: dict = {}
+
+    def target():
+        try:
+            result["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    blocked = thread.is_alive()
+    if blocked:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(seconds)
+    assert not blocked, f"reading {fifo.name} blocked for {seconds} s"
+    return result
+
+
+def test_finding10_symlink_is_not_followed_for_inputs(tmp_path):
+    secret = write(tmp_path, "secret.yaml", "TOP-SECRET-4711\n")
+    link = tmp_path / "link.yaml"
+    link.symlink_to(secret)
+    with pytest.raises(InputError, match="symbolic link: not followed; copy the file in instead") as info:
+        load_document(link, follow_symlinks=False)
+    assert "4711" not in info.value.message
+    _, problems = validate_file(link)  # validate_file is how inputs are read: never follows
+    assert len(problems) == 1 and "symbolic link" in problems[0].message and "4711" not in str(problems[0])
+    assert load_document(link).data == "TOP-SECRET-4711"  # the operator's own files (catalog) may be links
+
+
+def test_finding10_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    result = _finishes(lambda: validate_file(fifo), fifo)
+    _, problems = result["value"]
+    assert [p.message for p in problems] == ["not a regular file but a named pipe (FIFO); only regular files are read"]
+
+
+def test_finding10_folder_and_device_are_not_read(tmp_path):
+    with pytest.raises(InputError, match="not a regular file but a folder"):
+        load_document(tmp_path)
+    with pytest.raises(InputError, match="not a regular file but a device"):
+        load_document(Path("/dev/null"))
+
+
+def test_size_limit_is_checked_on_the_open_file_before_reading(tmp_path):
+    path = tmp_path / "sparse.yaml"
+    with open(path, "wb") as handle:
+        handle.truncate(10 * 1024**3)  # 10 GiB, sparse: refused from fstat, not read
+    with pytest.raises(InputError, match=f"file is {10 * 1024**3:,} bytes; the limit is {MAX_INPUT_BYTES:,}"):
+        load_document(path)
