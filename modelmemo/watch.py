@@ -10,9 +10,19 @@ Why it is built this way:
 * events buffered while waiting or running (a second write chunk, say) are dropped when the file
   is exactly as it was handed to `on_change`, so one copy gives one run;
 * `on_change` errors are logged and the watcher keeps going: one bad run must not end the service.
-  The failed run is retried with backoff (1 min, doubling up to 1 h) without waiting for another
-  change: a run that found the folder locked by the nightly run, or the disk full, must not leave
-  the file that triggered it unprocessed until the next night.
+  The failed run is retried with backoff (1 min, doubling up to 1 h; the first delay can be set
+  with MODELMEMO_WATCH_RETRY_SECONDS, meant for tests) without waiting for another change: a run
+  that found the folder locked by the nightly run, or the disk full, must not leave the file that
+  triggered it unprocessed until the next night;
+* the catch-up run at start (`initial_run`: whatever arrived while nobody was watching) goes
+  through the same loop, so it is retried the same way. It starts once the watch is set up, so
+  a file that lands during it triggers a run of its own;
+* nothing a run writes into the output folder (`output_dir`) triggers a run: not the output
+  folder itself when it is inside the drop folder, nor, if it IS the drop folder, the run folders,
+  state/ and LATEST (`modelmemo watch` refuses that arrangement outright: see ownership.py);
+  otherwise each run's own output would start the next run, for ever.
+Stopping: `stop_event`, or an exception from a signal handler (KeyboardInterrupt, and
+`modelmemo.shutdown.Stopped` for SIGTERM) which propagates out of the wait or out of the run.
 """
 
 from __future__ import annotations
@@ -22,23 +32,48 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from watchfiles import Change, watch
 
 from .discovery import IN_PROGRESS_SUFFIXES, OWN_ENTRIES
+from .ownership import is_output_entry, real_path
 
 log = logging.getLogger(__name__)
-RUST_TIMEOUT_MS = 5_000  # the Rust side returns this often, so Ctrl+C, stop_event and retries are seen
+# The Rust side returns this often when nothing happens, so the catch-up run, stop_event and retries
+# are seen (signals are seen every `step`, 50 ms).
+RUST_TIMEOUT_MS = 1_000
 RETRY_FIRST_SECONDS = 60.0
 RETRY_MAX_SECONDS = 3600.0
+RETRY_ENV = "MODELMEMO_WATCH_RETRY_SECONDS"
 
 
-def is_watched(input_dir: Path, path: str) -> bool:
-    """True for entries directly in the folder that a run would look at (same rules as the scan)."""
+def retry_seconds_from_env(env: Mapping[str, str] | None = None) -> float:
+    """The first retry delay: MODELMEMO_WATCH_RETRY_SECONDS, else 60 s. ValueError if not a positive number."""
+    text = (os.environ if env is None else env).get(RETRY_ENV, "").strip()
+    if not text:
+        return RETRY_FIRST_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= RETRY_MAX_SECONDS:
+        raise ValueError(f"{RETRY_ENV} must be a number of seconds above 0 and at most {RETRY_MAX_SECONDS:g}, "
+                         f"not {text!r}")
+    return seconds
+
+
+def is_watched(input_dir: Path, path: str, output_dir: Path | None = None) -> bool:
+    """True for entries directly in the folder that a run would look at (same rules as the scan),
+    but not what runs write to `output_dir` (resolved, like input_dir)."""
     candidate = Path(path)
     if candidate.parent != input_dir:  # rejected/ and anything else below the folder
         return False
+    if output_dir is not None:
+        if candidate == output_dir or candidate in output_dir.parents:  # the output folder is in here
+            return False
+        if output_dir == input_dir and is_output_entry(candidate.name):
+            return False
     name = candidate.name
     return not (name in OWN_ENTRIES or name.startswith((".", "~")) or name.lower().endswith(IN_PROGRESS_SUFFIXES))
 
@@ -65,18 +100,24 @@ def _wait_settled(input_dir: Path, names: list[str], settle_seconds: float, stop
 
 def watch_folder(input_dir: Path, on_change: Callable[[list[str]], None], debounce_seconds: float = 5.0,
                  stop_event: threading.Event | None = None, settle_seconds: float = 5.0,
-                 retry_seconds: float = RETRY_FIRST_SECONDS) -> None:
+                 retry_seconds: float = RETRY_FIRST_SECONDS, initial_run: bool = False,
+                 output_dir: Path | str | None = None) -> None:
     """Call on_change(sorted changed names) once per settled burst of changes, until stop_event is set.
+    With initial_run, first call on_change([]) (a run of whatever is already there) once watching.
     When on_change raises, call it again for the same names after retry_seconds, then twice as long
-    each time (at most RETRY_MAX_SECONDS), until a run succeeds."""
-    input_dir = Path(input_dir).resolve()
+    each time (at most RETRY_MAX_SECONDS), until a run succeeds. What runs write to output_dir
+    never calls it."""
+    input_dir = real_path(input_dir)
+    output = real_path(output_dir) if output_dir is not None else None
     stop = stop_event or threading.Event()
     handed: dict[str, tuple[int, int] | None] = {}  # name -> (mtime_ns, size) last given to on_change
     failed: set[str] = set()  # names of the last failed run, waiting for their retry
-    retry_delay, retry_due = retry_seconds, float("inf")
+    catch_up = initial_run  # a run of the whole folder is owed: the one at start, or its retry
+    retry_delay = retry_seconds
+    retry_due = float("-inf") if initial_run else float("inf")
     debounce_ms = max(1, int(debounce_seconds * 1000))
     rust_timeout_ms = max(1, min(RUST_TIMEOUT_MS, int(retry_seconds * 1000)))
-    for changes in watch(input_dir, watch_filter=lambda _change, path: is_watched(input_dir, path),
+    for changes in watch(input_dir, watch_filter=lambda _change, path: is_watched(input_dir, path, output),
                          debounce=debounce_ms, step=min(50, debounce_ms), rust_timeout=rust_timeout_ms,
                          yield_on_timeout=True, stop_event=stop, recursive=False):
         names = sorted({Path(path).name for change, path in changes if change != Change.deleted})
@@ -88,12 +129,13 @@ def watch_folder(input_dir: Path, on_change: Callable[[list[str]], None], deboun
             if not names:
                 continue  # already handled (events buffered during the previous wait or run), or gone
             handed.update((n, current[n]) for n in names)
-        elif failed and time.monotonic() >= retry_due:
+        elif (failed or catch_up) and time.monotonic() >= retry_due:
             names = sorted(n for n in failed if _stamp(input_dir / n) is not None)
             failed.clear()
-            if not names:
+            if not names and not catch_up:
                 continue  # the files that failed are gone: nothing left to retry
-            log.warning("modelmemo watch: retrying the run for %s", ", ".join(names))
+            if retry_due != float("-inf"):  # a retry (not the first attempt of the catch-up run)
+                log.warning("modelmemo watch: retrying the run for %s", _describe(names))
         else:
             continue  # deletions only, or a quiet interval
         try:
@@ -101,9 +143,14 @@ def watch_folder(input_dir: Path, on_change: Callable[[list[str]], None], deboun
         except Exception as exc:  # keep watching: the retry or the next change may well succeed
             failed.update(names)
             retry_due = time.monotonic() + retry_delay
-            log.error("modelmemo watch: the run for %s failed (%s); retrying in %.0f s", ", ".join(names),
+            log.error("modelmemo watch: the run for %s failed (%s); retrying in %.0f s", _describe(names),
                       exc or type(exc).__name__, retry_delay, exc_info=log.isEnabledFor(logging.DEBUG))
             retry_delay = min(retry_delay * 2, RETRY_MAX_SECONDS)
-        else:  # a run covers the whole folder, so earlier failed files were processed too
+        else:  # a run covers the whole folder, so earlier failed files (and the catch-up) were processed too
             failed.clear()
+            catch_up = False
             retry_delay, retry_due = retry_seconds, float("inf")
+
+
+def _describe(names: list[str]) -> str:
+    return ", ".join(names) if names else "the files already in the folder"

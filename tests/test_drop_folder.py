@@ -434,3 +434,124 @@ def test_watch_folder_retries_a_failed_run_without_a_new_change(drop_folder: Pat
     assert [names for _, names in calls] == [["late.yaml"]] * 3
     first_gap, second_gap = calls[1][0] - calls[0][0], calls[2][0] - calls[1][0]
     assert first_gap >= 0.5 and second_gap >= 1.0  # 0.5 s, then twice as long
+
+
+def test_watch_folder_retries_the_catch_up_run(drop_folder: Path):
+    """The run at start (initial_run: whatever arrived while nobody watched) is retried like any
+    failed run when it cannot process the folder (locked by the nightly run, say)."""
+    from modelmemo.watch import watch_folder
+
+    calls: list[tuple[float, list[str]]] = []
+
+    def on_change(names: list[str]) -> None:
+        calls.append((time.monotonic(), names))
+        if len(calls) <= 2:
+            raise RuntimeError("output folder locked by another run")
+
+    stop = threading.Event()
+    thread = threading.Thread(target=watch_folder, args=(drop_folder, on_change),
+                              kwargs={"debounce_seconds": 0.2, "settle_seconds": 0.2, "stop_event": stop,
+                                      "retry_seconds": 0.5, "initial_run": True},
+                              daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(calls) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.0)  # after a success, nothing more runs
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert [names for _, names in calls] == [[]] * 3  # no file changed: the catch-up run, twice retried
+    first_gap, second_gap = calls[1][0] - calls[0][0], calls[2][0] - calls[1][0]
+    assert first_gap >= 0.5 and second_gap >= 1.0
+
+
+def test_finding6_watch_ignores_its_output_folder(drop_folder: Path):
+    """What runs write to an output folder inside the drop folder never starts another run; with
+    output folder == drop folder (refused by `modelmemo watch`), its run folders, state/ and LATEST
+    do not either."""
+    from modelmemo.watch import is_watched, watch_folder
+
+    folder = drop_folder.resolve()
+    assert not is_watched(folder, str(folder / "out"), output_dir=folder / "out")
+    for own in ("20261129T122814Z-61b8", "state", "LATEST", ".pruning-20261129T122814Z-61b8"):
+        assert not is_watched(folder, str(folder / own), output_dir=folder), own
+    assert is_watched(folder, str(folder / "a.yaml"), output_dir=folder)
+    assert is_watched(folder, str(folder / "a.yaml"), output_dir=folder / "out")
+
+    calls: list[list[str]] = []
+    stop = threading.Event()
+    output = drop_folder / "out"
+    thread = threading.Thread(target=watch_folder, args=(drop_folder, calls.append),
+                              kwargs={"debounce_seconds": 0.2, "settle_seconds": 0.2, "stop_event": stop,
+                                      "output_dir": output},
+                              daemon=True)
+    thread.start()
+    try:
+        probe = drop_folder / "probe.txt"
+        for attempt in range(20):  # until the watcher is up
+            probe.write_text(str(attempt))
+            time.sleep(1.0)
+            if calls:
+                break
+        assert calls and calls[0] == ["probe.txt"]
+        calls.clear()
+        (output / "20261129T122814Z-61b8").mkdir(parents=True)  # what a run writes
+        (output / "20261129T122814Z-61b8" / "x.pdf").write_bytes(b"%PDF")
+        (output / "LATEST").write_text("20261129T122814Z-61b8\n")
+        time.sleep(2.0)
+        assert calls == []
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_check_folders_refuses_overlapping_drop_and_output_folders(tmp_path: Path):
+    from modelmemo.ownership import check_folders
+
+    drop, output = tmp_path / "in", tmp_path / "out"
+    drop.mkdir()
+    (tmp_path / "link").symlink_to(drop)
+    assert "is the drop folder" in check_folders(drop, drop)
+    assert "is the drop folder" in check_folders(drop, tmp_path / "link")  # the same folder by another name
+    assert "is the drop folder" in check_folders(str(drop) + "/", drop / "." / "x" / "..")
+    for inside in ("20261129T122814Z-61b8", "20261129T122814Z-61b8/sub", "state", ".pruning-20261129T122814Z-61b8"):
+        problem = check_folders(output / inside, output)
+        assert problem and "inside" in problem and "\n" not in problem, inside
+    assert check_folders(output / "inbox", output) is None  # not a folder modelmemo writes
+    assert check_folders(drop, drop / "out") is None  # the output folder may live in the drop folder
+    assert check_folders(drop, output) is None
+
+
+def test_finding6_watch_output_inside_input_refused(tmp_path: Path):
+    """`modelmemo watch IN --output IN` used to start a run every 2 s for ever (each run's folder
+    triggered the next); a drop folder inside a run folder would be cleaned up by the runs. Both are
+    refused at once, in one line, exit code 2, before anything is written."""
+    import signal
+
+    from .test_signals import session_processes
+
+    drop = tmp_path / "in"
+    drop.mkdir()
+    copy_examples(drop, ["marketing-images"])
+    run_folder = tmp_path / "out" / "20261129T122814Z-61b8"
+    run_folder.mkdir(parents=True)
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    env.pop("PREFECT_API_URL", None)
+    cli = ROOT / ".venv" / "bin" / "modelmemo"
+    for folder, output in ((drop, drop), (run_folder, tmp_path / "out")):
+        before = sorted(p.name for p in folder.iterdir())
+        watcher = subprocess.Popen([str(cli), "watch", str(folder), "--output", str(output), "--no-email"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                   start_new_session=True)
+        try:
+            out, err = watcher.communicate(timeout=30)
+        finally:
+            for pid in session_processes(watcher.pid):
+                os.kill(pid, signal.SIGKILL)
+        assert watcher.returncode == 2, out + err
+        assert len(err.splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err, err
+        assert sorted(p.name for p in folder.iterdir()) == before

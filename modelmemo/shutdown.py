@@ -1,0 +1,271 @@
+"""Stopping on SIGTERM, SIGINT (Ctrl-C) and SIGHUP without leaving anything behind.
+
+Python's default for SIGTERM and SIGHUP is to die on the spot: no `finally`, no context manager
+exit, no atexit handler runs, so Prefect's temporary server (a uvicorn subprocess stopped by an
+atexit handler) and the render workers were left running. `install()` turns these signals into
+a `Stopped` exception in the main thread instead. It unwinds the run like Ctrl-C does: the render
+task kills its workers and removes the memos they were writing, Prefect records the run as
+crashed, and `modelmemo.cli.main` prints one line and exits 128 + the signal number: 130 for
+SIGINT, 143 for SIGTERM, 129 for SIGHUP (the shell's convention). Interpreter exit then runs the
+atexit handlers (the temporary Prefect server stops), and the forkserver, whose "alive" pipe
+closes, exits. A SIGHUP that was ignored when modelmemo started (nohup) stays ignored. While a
+flow runs, Prefect swaps in its own SIGTERM handler; it records the crash, then hands the signal
+back to ours, so the outcome is the same.
+
+Stopping must not hang, whatever Prefect does. When the temporary server stops at the same time
+(Ctrl-C in a terminal reaches the whole process group, `systemctl stop` every process of the
+service), Prefect's client retries its calls to it for minutes. So every stop signal also starts
+a deadline thread (it learns of the signal through `signal.set_wakeup_fd`, even while Prefect's
+handler is the installed one): once the temporary server no longer accepts connections (after
+MIN_GRACE_SECONDS), or STOP_GRACE_SECONDS after the signal, it stops the server if it still
+runs, prints the same line and ends the process with the same exit code (`os._exit`). It first
+waits for a clean-up in progress (`critical()`: the render task removing the memos its workers
+were writing).
+
+A signal that arrives while stopping, or once the command's work is done (`finish()`: the
+atexit handlers run), raises nothing, so it cannot interrupt a clean-up half way; it only starts
+the deadline. SIGKILL still works; the next run removes what a killed run left
+(`pipeline.clean_up_after_crash`). In-process callers of `cli.main` (tests) get their own
+handlers back when it returns (`uninstall()`).
+
+Render workers (`init_render_worker`) ignore SIGINT: the parent decides how a worker stops. On
+Linux each worker also asks the kernel for SIGKILL when its parent, the forkserver, dies (prctl
+PR_SET_PDEATHSIG); the forkserver exits when the modelmemo process does, however that process
+ended, even by SIGKILL or `os._exit`. That is the backstop against orphaned workers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, Iterator
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_GRACE_SECONDS = 10.0  # for the whole orderly stop, atexit handlers included
+MIN_GRACE_SECONDS = 1.0  # the main thread's own clean-up starts well within this
+POLL_SECONDS = 0.2
+SERVER_STOP_SECONDS = 3.0  # after SIGTERM, then SIGKILL
+
+_received: int | None = None  # the first stop signal our handler saw (it raised Stopped for it)
+_stopping: int | None = None  # the first stop signal seen by any path (the deadline runs for it)
+_finished = False  # the command's work is done: signals no longer raise
+_announced = False
+_lock = threading.Lock()  # guards _stopping and _announced
+_critical = threading.Lock()
+_previous: dict[int, Any] = {}  # handlers and wakeup fd to restore in uninstall()
+_previous_wakeup = -1
+_wakeup: tuple[socket.socket, socket.socket] | None = None
+
+
+class Stopped(KeyboardInterrupt):
+    """Raised in the main thread by a stop signal. A KeyboardInterrupt, so that code which already
+    cleans up after Ctrl-C (Prefect's engine, concurrent.futures, watchfiles) does the same here."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _received
+    if _received is not None:
+        return  # already stopping: let the clean-up finish
+    if _finished:
+        _begin_stop(signum)  # exiting already: only bound how long that may take
+        return
+    _received = signum
+    _begin_stop(signum)
+    raise Stopped(signum)
+
+
+def install() -> bool:
+    """Turn SIGINT, SIGTERM and SIGHUP into `Stopped`. Call from the main thread before any work
+    (elsewhere signals cannot be handled: False)."""
+    global _received, _stopping, _finished, _announced, _wakeup, _previous_wakeup
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    uninstall()
+    _received, _stopping, _finished, _announced = None, None, False, False
+    for signum in STOP_SIGNALS:
+        if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
+            continue  # started with nohup: hanging up must not stop it
+        _previous[signum] = signal.signal(signum, _on_signal)
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    _previous_wakeup = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    _wakeup = (reader, writer)
+    threading.Thread(target=_watch_signals, args=(reader,), name="modelmemo-signal-watch", daemon=True).start()
+    return True
+
+
+def finish() -> None:
+    """The command's work is done and the process is about to exit: from now on a stop signal
+    raises nothing (it would interrupt an atexit handler), it only bounds how long exiting takes."""
+    global _finished
+    _finished = True
+
+
+def uninstall() -> None:
+    """Give back the signal handlers and wakeup fd that `install` replaced (in-process callers)."""
+    global _wakeup
+    if threading.current_thread() is not threading.main_thread():
+        return
+    while _previous:
+        signum, handler = _previous.popitem()
+        signal.signal(signum, handler)
+    if _wakeup is not None:
+        signal.set_wakeup_fd(_previous_wakeup)
+        for end in _wakeup:
+            end.close()  # ends _watch_signals
+        _wakeup = None
+
+
+def _watch_signals(reader: socket.socket) -> None:
+    """Python's C-level handler writes each signal's number to the wakeup fd, whichever Python
+    handler (ours, Prefect's) will run for it: start the deadline on the first stop signal."""
+    while True:
+        try:
+            data = reader.recv(64)
+        except OSError:
+            return
+        if not data:
+            return
+        for signum in data:
+            if signum in STOP_SIGNALS:
+                _begin_stop(signum)
+
+
+def _begin_stop(signum: int) -> None:
+    global _stopping
+    with _lock:
+        if _stopping is not None:
+            return
+        _stopping = signum
+    threading.Thread(target=_enforce_deadline, args=(signum, time.monotonic()), name="modelmemo-stop-deadline",
+                     daemon=True).start()
+
+
+def received() -> int | None:
+    """The stop signal received, if any (also when a library swapped our exception for its own)."""
+    return _received if _received is not None else _stopping
+
+
+def exit_code(signum: int) -> int:
+    """128 + the signal number: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP."""
+    return 128 + signum
+
+
+def message(signum: int) -> str:
+    return f"modelmemo: stopped by {signal.Signals(signum).name}; memos already written are complete"
+
+
+def announce(signum: int) -> int:
+    """Print the one-line message (once per process) and return the exit code."""
+    global _announced
+    with _lock:
+        if not _announced:
+            _announced = True
+            print(message(signum), file=sys.stderr, flush=True)
+    return exit_code(signum)
+
+
+@contextmanager
+def critical() -> Iterator[None]:
+    """A clean-up that the deadline's hard stop must not cut short (keep it to seconds)."""
+    with _critical:
+        yield
+
+
+def _temporary_server_processes() -> list[tuple[subprocess.Popen, int | None]]:
+    """(process, port) of Prefect's temporary server, if Prefect started one in this process."""
+    module = sys.modules.get("prefect.server.api.server")  # imported by Prefect before it starts one
+    if module is None:
+        return []
+    found = []
+    for server in list(module.SubprocessASGIServer._instances.values()):
+        process = getattr(server, "server_process", None)
+        if process is not None:
+            found.append((process, getattr(server, "port", None)))
+    return found
+
+
+def _temporary_server_gone() -> bool:
+    """True once the temporary server has exited or closed its port (it is shutting down)."""
+    for process, port in _temporary_server_processes():
+        if process.poll() is not None:
+            return True
+        if port:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+            except ConnectionRefusedError:
+                return True
+            except OSError:
+                pass  # slow, not gone
+    return False
+
+
+def stop_temporary_server(timeout: float = SERVER_STOP_SECONDS) -> None:
+    """Stop Prefect's temporary server subprocess if it still runs (what its atexit handler does)."""
+    for process, _port in _temporary_server_processes():
+        if process.poll() is not None:
+            continue
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _enforce_deadline(signum: int, started: float) -> None:
+    while time.monotonic() < started + STOP_GRACE_SECONDS:
+        if not _announced and time.monotonic() >= started + MIN_GRACE_SECONDS and _temporary_server_gone():
+            break  # Prefect's client would retry against the vanished server for minutes
+        time.sleep(POLL_SECONDS)
+    _critical.acquire(timeout=STOP_GRACE_SECONDS)
+    try:
+        stop_temporary_server()
+    finally:
+        announce(signum)
+        os._exit(exit_code(signum))
+
+
+# --- render workers --------------------------------------------------------------------------
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(signum: int = signal.SIGKILL) -> bool:
+    """Linux: have the kernel send `signum` to this process when its parent dies. False elsewhere
+    (or if prctl is unavailable). If the parent died before the call, exit at once."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent or parent == 1:  # orphaned already: nobody will ever collect our work
+        os._exit(1)
+    return True
+
+
+def init_render_worker() -> None:
+    """ProcessPoolExecutor initializer for render workers: memory cap, no Ctrl-C of its own,
+    and death with the forkserver (see the module docstring)."""
+    from .limits import limit_worker_memory
+
+    limit_worker_memory()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
