@@ -13,8 +13,8 @@ flow runs, Prefect swaps in its own SIGTERM handler; it records the crash, then 
 back to ours, so the outcome is the same.
 
 Stopping must not hang, whatever Prefect does. When the temporary server stops at the same time
-(Ctrl-C in a terminal reaches the whole process group, `systemctl stop` every process of the
-service), Prefect's client retries its calls to it for minutes. So every stop signal also starts
+(Ctrl-C in a terminal reaches the whole process group, and `systemctl stop` every process of
+the service), Prefect's client retries its calls to it for minutes. So every stop signal also starts
 a deadline thread (it learns of the signal through `signal.set_wakeup_fd`, even while Prefect's
 handler is the installed one): once the temporary server no longer accepts connections (after
 MIN_GRACE_SECONDS), or STOP_GRACE_SECONDS after the signal, it stops the server if it still
@@ -28,10 +28,14 @@ the deadline. SIGKILL still works; the next run removes what a killed run left
 (`pipeline.clean_up_after_crash`). In-process callers of `cli.main` (tests) get their own
 handlers back when it returns (`uninstall()`).
 
-Render workers (`init_render_worker`) ignore SIGINT: the parent decides how a worker stops. On
-Linux each worker also asks the kernel for SIGKILL when its parent, the forkserver, dies (prctl
-PR_SET_PDEATHSIG); the forkserver exits when the modelmemo process does, however that process
-ended, even by SIGKILL or `os._exit`. That is the backstop against orphaned workers.
+Render workers (`init_render_worker`) ignore SIGINT: the command decides how a worker stops. As
+a backstop against orphans, each worker also ends itself as soon as the command's process has
+ended, however it ended, even by SIGKILL or `os._exit` (`exit_with`: a thread waiting on a pidfd).
+(prctl PR_SET_PDEATHSIG is no help here: a worker's parent is the forkserver, and the forkserver
+only exits once every process holding its "alive" pipe is gone, workers included.) Once the
+workers are gone, the forkserver and multiprocessing's resource tracker exit by themselves. A
+worker killed mid-memo leaves an incomplete memo; the next run removes it (its JSON, written last,
+is missing). Prefect's temporary server cannot be helped after a SIGKILL: it stays until killed.
 """
 
 from __future__ import annotations
@@ -239,33 +243,42 @@ def _enforce_deadline(signum: int, started: float) -> None:
 
 # --- render workers --------------------------------------------------------------------------
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
-
-def die_with_parent(signum: int = signal.SIGKILL) -> bool:
-    """Linux: have the kernel send `signum` to this process when its parent dies. False elsewhere
-    (or if prctl is unavailable). If the parent died before the call, exit at once."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    parent = os.getppid()
+def exit_with(pid: int) -> None:
+    """End this process as soon as process `pid` (the modelmemo command) has ended, however it
+    ended. A daemon thread waits on a pidfd (Linux 5.3+), else polls once a second."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
-            return False
-    except (OSError, AttributeError):
-        return False
-    if os.getppid() != parent or parent == 1:  # orphaned already: nobody will ever collect our work
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)  # gone already: nobody will collect this worker's results
+    except (AttributeError, OSError):
+        handle = None
+
+    def wait() -> None:
+        if handle is not None:
+            import select
+
+            select.select([handle], [], [])  # readable once the process has ended (even as a zombie)
+        else:
+            while True:
+                time.sleep(1.0)
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:
+                    pass
         os._exit(1)
-    return True
+
+    threading.Thread(target=wait, name="modelmemo-exit-with-parent", daemon=True).start()
 
 
-def init_render_worker() -> None:
-    """ProcessPoolExecutor initializer for render workers: memory cap, no Ctrl-C of its own,
-    and death with the forkserver (see the module docstring)."""
+def init_render_worker(command_pid: int | None = None) -> None:
+    """ProcessPoolExecutor initializer for render workers: memory cap, no Ctrl-C of their own
+    (the command stops them), and no life after the command (see the module docstring)."""
     from .limits import limit_worker_memory
 
     limit_worker_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
+    if command_pid is not None:
+        exit_with(command_pid)

@@ -92,16 +92,17 @@ class Command:
         pytest.fail(f"no {text!r} on {stream} within {timeout:.0f} s (exit code {self.process.poll()}):\n"
                     + self.output()[-3000:])
 
-    def stop(self, signum: int, whole_group: bool = False) -> tuple[int, float]:
+    def stop(self, signum: int, whole_group: bool = False, read_all: bool = True) -> tuple[int, float]:
         """Send the signal (to the process, or to its whole process group as Ctrl-C in a terminal
-        does); return its exit code and how long it took to exit."""
+        does); return its exit code and how long it took to exit. read_all: wait until its output
+        pipes close (every process that inherited them has ended too)."""
         assert len(session_processes(self.process.pid)) > 1, "nothing running to stop"
         sent = time.monotonic()
         (os.killpg if whole_group else os.kill)(self.process.pid, signum)
         code = self.process.wait(timeout=60)
         took = time.monotonic() - sent
-        for reader in self._readers:
-            reader.join(timeout=GONE_SECONDS)  # both pipes closed: nobody who inherited them is left
+        for reader in self._readers if read_all else ():
+            reader.join(timeout=GONE_SECONDS)
         return code, took
 
     def leftovers(self, timeout: float = GONE_SECONDS) -> dict[int, str]:
@@ -216,6 +217,26 @@ def test_finding6_sigterm_run_stops_render_workers(start, tmp_path: Path):
     assert again.process.wait(timeout=START_SECONDS + 60) == 0, again.output()[-3000:]
     assert sorted(p.stem for p in output.glob("*/signal-test-*.json")) == sorted(ids)
     assert again.leftovers() == {}  # a normal run leaves nothing running either
+
+
+def test_finding6_sigkill_run_leaves_no_render_worker(start, tmp_path: Path):
+    """The backstop: even a run killed outright (SIGKILL: nothing of it runs any more) leaves no
+    render worker, forkserver or resource tracker behind. (Prefect's temporary server does stay:
+    nothing can stop it after a SIGKILL; the test's clean-up kills it.)"""
+    drop, output = tmp_path / "in", tmp_path / "out"
+    drop.mkdir()
+    write_inputs(drop, 12)
+    run = start("run", str(drop), "--output", str(output), "--no-email", "--workers", "2")
+    run.wait_for("[1/12]")
+
+    code, _ = run.stop(signal.SIGKILL, read_all=False)  # the server still holds the pipes
+
+    assert code == -signal.SIGKILL
+    deadline = time.monotonic() + GONE_SECONDS
+    while (left := [cmd for cmd in session_processes(run.process.pid).values() if "multiprocessing" in cmd]) \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == []
 
 
 # --- Ctrl-C ----------------------------------------------------------------------------------
