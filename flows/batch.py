@@ -8,6 +8,7 @@ would add scheduling and API traffic to every memo and, on threads, fight over t
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,12 @@ from prefect.artifacts import create_table_artifact
 from prefect.states import Cancelled, Completed, Failed
 
 from modelmemo import pipeline
+from modelmemo.atomic import remove_stale_temp_files
 from modelmemo.catalog import Catalog, load_catalog
-from modelmemo.limits import limit_worker_memory
+from modelmemo.ownership import check_folders
 from modelmemo.pipeline import ProgressCallback
 from modelmemo.settings import Settings
+from modelmemo.shutdown import critical, init_render_worker
 from modelmemo.state import BatchLocked, MemoState, batch_lock
 
 
@@ -44,15 +47,37 @@ MEMOS_PER_WORKER_PER_POOL = 50
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:
     # forkserver, not fork: forking a process that runs Prefect's client threads can deadlock.
-    # Preloading the renderer makes each worker start in milliseconds.
+    # Preloading the renderer makes each worker start in milliseconds. The initializer caps each
+    # worker's memory, leaves Ctrl-C to this process, and ends the worker as soon as this process
+    # has ended, however it ended: see modelmemo/shutdown.py.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["modelmemo.pipeline", "weasyprint"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=limit_worker_memory)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_render_worker,
+                               initargs=(os.getpid(),))
+
+
+WORKER_EXIT_SECONDS = 5.0  # after SIGTERM, then SIGKILL
+
+
+def _kill_workers(executor: ProcessPoolExecutor) -> None:
+    """Stop the pool's workers now, mid-memo (Python 3.11 has no public way: `_processes` it is)."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(WORKER_EXIT_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 @task(name="render-memos", cache_policy=NO_CACHE)
 def render_task(jobs: list[pipeline.RenderJob], workers: int, state: MemoState,
                 progress: ProgressCallback | None = None) -> list[pipeline.ProjectOutcome]:
+    """Render on a process pool (chunk by chunk). Interrupted (Ctrl-C, SIGTERM: anything that is
+    not an Exception), it kills the workers at once instead of letting them finish their memos,
+    and removes the parts of the memos they were writing: memos already complete stay."""
     outcomes: list[pipeline.ProjectOutcome] = []
     workers = max(1, min(workers, len(jobs)))
     chunk = workers * MEMOS_PER_WORKER_PER_POOL
@@ -62,6 +87,15 @@ def render_task(jobs: list[pipeline.RenderJob], workers: int, state: MemoState,
         executor = _process_pool(workers) if workers > 1 else None
         try:
             outcomes += pipeline.render_and_record(jobs[start:start + chunk], state, executor, report)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # stopping: no worker may outlive this process
+                with critical():  # a hard stop (modelmemo/shutdown.py) waits for this
+                    if executor:
+                        _kill_workers(executor)
+                    for job in jobs[start:start + chunk]:
+                        pipeline.remove_incomplete_memo(Path(job.run_dir), job.project.project_id)
+                    remove_stale_temp_files(Path(jobs[start].run_dir))
+            raise
         finally:
             if executor:
                 executor.shutdown(wait=True, cancel_futures=True)
@@ -152,6 +186,9 @@ def memo_batch(
         raise ValueError(f"unknown runner {runner!r}: use 'local' or 'dask'")
     settings = Settings.from_env()
     output_path = Path(output_dir or settings.output_dir)
+    overlap = check_folders(input_dir or settings.input_dir, output_path)
+    if overlap:  # the deployment path has no CLI in front of it: refuse here too, before writing anything
+        return Failed(message=overlap)
     catalog = load_catalog_task([str(p) for p in settings.catalog_files])
     try:
         with batch_lock(output_path):

@@ -52,7 +52,11 @@ class ApiWatchdog:
     is known only once it has started); None means "nothing to watch yet"."""
 
     def __init__(self, url_source: Callable[[], str | None], on_lost: Callable[[str, str], None],
-                 poll_seconds: float = POLL_SECONDS, give_up_seconds: float = GIVE_UP_SECONDS) -> None:
+                 poll_seconds: float = POLL_SECONDS, give_up_seconds: float = GIVE_UP_SECONDS,
+                 known_up: bool = False) -> None:
+        """known_up: the API already answered (checked before the run). Otherwise the countdown
+        starts only after a first good answer: a temporary server still starting is not lost."""
+        self._known_up = known_up
         self._url_source = url_source
         self._on_lost = on_lost
         self._poll = poll_seconds
@@ -69,14 +73,17 @@ class ApiWatchdog:
 
     def _watch(self) -> None:
         down_since: float | None = None
+        seen_up = self._known_up
         while not self._stop.wait(self._poll):
             url = self._url_source()
             if not url:
                 continue
             problem = api_problem(url)
             if problem is None:
-                down_since = None
+                seen_up, down_since = True, None
                 continue
+            if not seen_up:
+                continue  # still starting (Prefect itself gives up on a server that never starts)
             now = time.monotonic()
             down_since = now if down_since is None else down_since
             if now - down_since >= self._give_up and not self._stop.is_set():

@@ -6,12 +6,19 @@ Exit codes (also in README):
   2  the batch could not run or finish: bad catalog, brand or templates, missing folder, output
      not writable (disk full, read-only); memos already written are complete
   3  another run is working on the same output folder (nothing was done)
+  130  stopped by SIGINT (Ctrl-C)    } `run` and `watch` stop at once: the render workers and Prefect's
+  143  stopped by SIGTERM (`kill`)   } temporary server end too, memos already written are complete,
+  129  stopped by SIGHUP             } the ones being written are removed; one line on stderr says so
+                                       (SIGHUP only if it was not ignored at start, as nohup does)
+`watch` runs until stopped (130, 143, 129); it exits 2 at once if it cannot start (missing drop
+folder; output folder == drop folder, or a drop folder inside a run folder or state/ of the output).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -30,10 +37,19 @@ def prefect_environment(verbose: bool = False) -> None:
     # The command reports progress, results and errors itself, in one line each; Prefect's own
     # console lines (with tracebacks) are for --verbose. They still reach the Prefect UI.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "DEBUG" if verbose else "CRITICAL")
+    # Prefect's internal services (events, log shipping) print their own errors when the API is
+    # unreachable; the command says that in one line itself (api_watch.py).
+    os.environ.setdefault("PREFECT_LOGGING_INTERNAL_LEVEL", "DEBUG" if verbose else "CRITICAL")
+    if not verbose:
+        import logging
+
+        logging.raiseExceptions = False  # the standard production setting: no "--- Error logging to API ---"
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
 def _print_progress(done: int, total: int, outcome) -> None:
+    from .names import display_name as printable  # no terminal escapes or bidi controls reach the console
+
     if outcome.status == "memo":
         detail = f"{outcome.verdict_label}"
         if outcome.top_model_name:
@@ -42,31 +58,36 @@ def _print_progress(done: int, total: int, outcome) -> None:
         detail = "unchanged, memo kept"
     else:
         detail = f"FAILED: {outcome.error}"
-    print(f"[{done}/{total}] {outcome.project_id}: {detail}", flush=True)
+    print(printable(f"[{done}/{total}] {outcome.project_id}: {detail}"), flush=True)
 
 
 def _report(summary, output_dir: Path) -> int:
+    """The run's result, one line per item. Every line goes through display_name: file names are
+    already escaped, and problem messages or errors that quote content get the same treatment."""
+    from .names import display_name as printable
+
     counts = summary.counts
     for rejection in summary.rejected:
-        print(f"rejected {rejection.file}:")
+        print(printable(f"rejected {rejection.file}:"))
         for problem in rejection.problems:
-            print(f"  {problem}")
+            print(printable(f"  {problem}"))
     for notice in summary.notices:
-        print(f"not processed {notice.file}: {notice.reason}")
+        print(printable(f"not processed {notice.file}: {notice.reason}"))
     run_dir = output_dir / summary.run_id
     for record in summary.deliveries:
         if record["status"] not in ("accepted", "already-sent"):
-            print(f"email to {record['recipient']} for {record['project_id']}: {record['status']}: {record['detail']}")
+            print(printable(f"email to {record['recipient']} for {record['project_id']}: {record['status']}: "
+                            f"{record['detail']}"))
     if summary.deliveries:
         counts_text = ", ".join(f"{n} {status}" for status, n in sorted(summary.delivery_counts.items()))
         outbox = run_dir / "outbox"
         where = f" (written to {outbox})" if outbox.is_dir() else ""
-        print(f"emails: {counts_text}{where}")
+        print(printable(f"emails: {counts_text}{where}"))
     print(
         f"run {summary.run_id}: {counts['memos']} memos, {counts['skipped']} unchanged, "
         f"{counts['rejected']} rejected, {counts['failed']} failed, {counts['not_processed']} not processed"
     )
-    print(f"index: {run_dir / 'index.html'}")
+    print(printable(f"index: {run_dir / 'index.html'}"))
     return EXIT_OK if summary.ok else EXIT_PARTIAL
 
 
@@ -86,6 +107,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not input_dir.is_dir():
         print(f"error: input folder {input_dir} does not exist", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    from .ownership import check_folders
+
+    overlap = check_folders(input_dir, output_dir)
+    if overlap:
+        print(f"error: {overlap}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     try:
         load_catalog(list(settings.catalog_files))
         load_brand(settings.templates_dir)
@@ -93,19 +120,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     prefect_environment(args.verbose)
-    if not os.environ.get("PREFECT_API_URL"):
+    from .api_watch import ApiWatchdog, api_problem, temporary_server_url
+
+    api_url = os.environ.get("PREFECT_API_URL")
+    if api_url:
+        problem = api_problem(api_url, timeout=5.0)
+        if problem:
+            print(f"error: cannot reach the Prefect API at {api_url} ({problem}); start that server "
+                  "(`prefect server start`) or unset PREFECT_API_URL to use a temporary one", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+    else:
         print("starting Prefect's temporary local server (set PREFECT_API_URL to use a running one)...",
               flush=True)
     from flows.batch import memo_batch
 
     from .state import BatchLocked
 
-    state = memo_batch(
-        input_dir=str(input_dir), output_dir=str(output_dir), workers=args.workers, force=args.force,
-        send_email=not args.no_email, runner=args.runner, dask_address=args.dask_address,
-        progress=_print_progress, return_state=True,
-    )
-    summary = state.result(raise_on_failure=False)
+    try:
+        with ApiWatchdog(lambda: api_url or temporary_server_url(), _stop_when_api_lost, known_up=bool(api_url)):
+            state = memo_batch(
+                input_dir=str(input_dir), output_dir=str(output_dir), workers=args.workers, force=args.force,
+                send_email=not args.no_email, resend=getattr(args, "resend", False), runner=args.runner,
+                dask_address=args.dask_address, progress=_print_progress, return_state=True,
+            )
+        summary = state.result(raise_on_failure=False)
+    except Exception as exc:  # Prefect could not run the flow at all (API refused it, ...): one line, no traceback
+        summary = exc
     if isinstance(summary, BatchLocked):
         print(f"error: {summary}", file=sys.stderr)
         return EXIT_LOCKED
@@ -118,23 +158,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _report(summary, output_dir)
 
 
+def _stop_when_api_lost(api_url: str, problem: str) -> None:
+    """Called by the API watchdog's thread: the run cannot report to Prefect any more, and Prefect's
+    client would retry for minutes. Every memo file is written atomically, so stopping now loses
+    nothing that was complete; the next run renders and sends the rest."""
+    from . import shutdown
+
+    if shutdown.received() is not None:
+        return  # a stop signal is already ending the command (shutdown.py bounds how long that takes)
+    print(f"error: lost the Prefect API at {api_url} ({problem}); stopped. Memos already written are "
+          "complete; run again when the server is back", file=sys.stderr, flush=True)
+    shutdown.stop_temporary_server()  # if it is the one that stopped answering, it must not linger
+    os._exit(EXIT_CANNOT_RUN)  # render workers end with this process (shutdown.init_render_worker)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
+    """One line per problem. Files are read as a run reads them: a symbolic link is not followed,
+    and a FIFO, device or socket is refused in one line without being read (nothing blocks).
+    Names and problems are printed escaped (names.display_name)."""
+    from .names import display_name as printable
     from .validation import validate_file
 
     status = EXIT_OK
     for name in args.files:
         path = Path(name)
-        if path.is_dir() or not path.exists():
-            print(f"{name}: {'is a folder' if path.is_dir() else 'no such file'}")
+        label = printable(name)
+        if not os.path.lexists(path) or (path.is_dir() and not path.is_symlink()):
+            print(f"{label}: {'no such file' if not os.path.lexists(path) else 'is a folder'}")
             status = EXIT_PARTIAL
             continue
-        _, problems = validate_file(path, name)
+        _, problems = validate_file(path, label)
         if problems:
             status = EXIT_PARTIAL
             for problem in problems:
-                print(problem)
+                print(printable(str(problem)))
         else:
-            print(f"{name}: valid")
+            print(f"{label}: valid")
     return status
 
 
@@ -215,7 +274,13 @@ def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
     (exit code 2 or 3), so the watcher retries it later."""
 
     def on_change(names: list[str]) -> None:
-        print(f"change in {run_args.input_dir}: {', '.join(sorted(names))}; starting a run", flush=True)
+        if names:
+            from .names import display_name
+
+            changed = ", ".join(display_name(name) for name in sorted(names))
+            print(f"change in {display_name(str(run_args.input_dir))}: {changed}; starting a run", flush=True)
+        else:  # the catch-up run at start (or its retry)
+            print(f"catching up on {run_args.input_dir}: starting a run", flush=True)
         code = cmd_run(run_args)
         if code in (EXIT_CANNOT_RUN, EXIT_LOCKED):
             raise WatchRunNotDone(f"run ended with exit code {code}")
@@ -224,24 +289,33 @@ def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    """Runs until stopped by a signal (see `main`); the catch-up run at start is retried like any other."""
+    from .ownership import check_folders
     from .settings import Settings
-    from .watch import watch_folder
+    from .watch import retry_seconds_from_env, watch_folder
 
     settings = Settings.from_env()
     input_dir = Path(args.input_dir or settings.input_dir)
+    output_dir = Path(args.output or settings.output_dir)
     if not input_dir.is_dir():
         print(f"error: input folder {input_dir} does not exist", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    run_args = argparse.Namespace(input_dir=str(input_dir), output=args.output, workers=None, force=False,
+    try:
+        problem = check_folders(input_dir, output_dir)
+        retry_seconds = retry_seconds_from_env()
+    except ValueError as exc:
+        problem = str(exc)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    run_args = argparse.Namespace(input_dir=str(input_dir), output=str(output_dir), workers=None, force=False,
                                   no_email=args.no_email, verbose=args.verbose, catalog_extra=None,
                                   runner="local", dask_address=None)
-    on_change = watch_run(run_args)
-    print(f"watching {input_dir} (Ctrl-C stops); the nightly run still sweeps anything missed", flush=True)
-    cmd_run(run_args)  # catch up on whatever arrived while nobody was watching
-    try:
-        watch_folder(input_dir, on_change, debounce_seconds=args.debounce, settle_seconds=settings.settle_seconds)
-    except KeyboardInterrupt:
-        pass
+    print(f"watching {input_dir} (Ctrl-C or SIGTERM stops); the nightly run still sweeps anything missed",
+          flush=True)
+    watch_folder(input_dir, watch_run(run_args), debounce_seconds=args.debounce,
+                 settle_seconds=settings.settle_seconds, retry_seconds=retry_seconds, initial_run=True,
+                 output_dir=output_dir)
     return EXIT_OK
 
 
@@ -319,6 +393,17 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _at_least_one(text: str) -> int:
+    """argparse type: a whole number of at least 1 (argparse turns the error into one line, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelmemo", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -326,10 +411,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="process the drop folder: one memo per valid requirement file")
     run.add_argument("input_dir", nargs="?", help="drop folder (default: inputs/)")
     run.add_argument("--output", help="output folder (default: output/)")
-    run.add_argument("--workers", type=int, default=None, help="render processes (default: CPU count)")
+    run.add_argument("--workers", type=_at_least_one, default=None, help="render processes (default: CPU count)")
     run.add_argument("--catalog-extra", action="append", metavar="FILE",
                      help="extension catalog merged over the shipped one (repeatable; also MODELMEMO_CATALOG_EXTRA)")
-    run.add_argument("--force", action="store_true", help="re-render every memo, even unchanged ones")
+    run.add_argument("--force", action="store_true",
+                     help="re-render every memo, even unchanged ones (emails only decisions not yet sent)")
+    run.add_argument("--resend", action="store_true", help="email every memo of the run again, even if already sent")
     run.add_argument("--no-email", action="store_true", help="render only; send nothing")
     run.add_argument("--runner", choices=("local", "dask"), default="local",
                      help="where memos render: local process pool (default) or a Dask cluster")
@@ -382,7 +469,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    if args.command != "validate":  # every setting is checked before any input is touched
+        from .settings import SettingsError, check_environment
+
+        try:
+            check_environment()
+        except SettingsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+    # SIGINT, SIGTERM and SIGHUP stop any command with one line on stderr and exit code 130, 143 or
+    # 129, leaving no process behind (see shutdown.py).
+    from . import shutdown
+
+    if args.func is not cmd_serve:  # `serve` is Prefect's runner, which handles signals itself
+        shutdown.install()
+    try:
+        code = args.func(args)
+    except KeyboardInterrupt as exc:  # our Stopped, or a library's stand-in for it (watchfiles)
+        code = shutdown.announce(shutdown.received() or getattr(exc, "signum", None) or signal.SIGINT)
+    except Exception:
+        if shutdown.received() is None:
+            raise
+        code = shutdown.announce(shutdown.received())  # stopping made something else fail first
+    else:
+        if shutdown.received() is not None:  # a library turned the stop into a result
+            code = shutdown.announce(shutdown.received())
+    finally:
+        if argv is None:  # the command itself: exiting now; signals must not interrupt atexit handlers
+            shutdown.finish()
+        else:  # called in-process (tests): give the caller its signal handlers back
+            shutdown.uninstall()
+    return code
 
 
 if __name__ == "__main__":

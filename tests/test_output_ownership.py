@@ -88,3 +88,21 @@ def test_finding5_reserved_project_ids_rejected_with_a_clear_message(tmp_path: P
 
     assert [p.project_id for p in plan.projects] == ["index-2"]
     assert sorted(r.file for r in plan.rejected) == ["index.yaml", "summary.yaml"]
+
+
+def test_finding1_output_folder_equal_to_or_around_the_drop_folder_is_refused(tmp_path: Path):
+    from .test_cli import modelmemo
+
+    drop = tmp_path / "inputs"
+    drop.mkdir()
+    (drop / "upload.yaml.part").write_text("half a file")  # an upload in progress
+    inside_run = tmp_path / "out" / "20261129T020000Z-ab12" / "inputs"
+    inside_run.mkdir(parents=True)
+
+    same = modelmemo("run", str(drop), "--output", str(drop), timeout=60)
+    nested = modelmemo("run", str(inside_run), "--output", str(tmp_path / "out"), timeout=60)
+
+    assert same.returncode == nested.returncode == 2
+    assert len(same.stderr.splitlines()) == 1 and "is the drop folder" in same.stderr
+    assert len(nested.stderr.splitlines()) == 1 and "inside" in nested.stderr
+    assert sorted(p.name for p in drop.iterdir()) == ["upload.yaml.part"]
