@@ -30,6 +30,37 @@ class Source:
     url: str
     title: str
     as_of: date
+    stale_ok: str = ""  # why facts on this source cannot be refreshed from the stored sources
+
+
+@dataclass(frozen=True)
+class QualityScale:
+    """A scale quality evidence is measured on: `elo` (arena-style rating) or `percent` (0-100 score)."""
+
+    key: str
+    kind: str  # "elo" | "percent"
+    title: str
+    source: Source
+
+
+@dataclass(frozen=True)
+class QualityEvidence:
+    """A model's measured quality on one task; `value` None means unknown (scored conservatively)."""
+
+    value: float | None
+    scale: str
+    ci: float | None
+    source: Source
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Seed:
+    """The version the source article named, when the entry now describes the family's current version."""
+
+    name: str
+    status: str
+    source: Source
 
 
 @dataclass(frozen=True)
@@ -65,6 +96,8 @@ class Model:
     deployments: tuple[Deployment, ...]
     successor: str | None = None
     origin: str = ""
+    quality: dict[str, QualityEvidence] = field(default_factory=dict)
+    seed: Seed | None = None
 
     def value(self, name: str, default: Any = "unknown") -> Any:
         fact = self.facts.get(name)
@@ -102,6 +135,7 @@ class Catalog:
     assumptions: dict[str, Any]
     sha256: str
     files: tuple[str, ...] = field(default=())
+    quality_scales: dict[str, QualityScale] = field(default_factory=dict)
 
     @property
     def as_of(self) -> date:
@@ -153,6 +187,7 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
     sources: dict[str, Source] = {}
     source_origin: dict[str, str] = {}
     raw_models: dict[str, tuple[dict[str, Any], str]] = {}
+    raw_scales: dict[str, tuple[dict[str, Any], str]] = {}
     assumptions: dict[str, Any] = {}
     digest = hashlib.sha256()
     for path in paths:
@@ -161,7 +196,8 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
         data = loaded["data"]
         label = str(path)
         for key, raw in data["sources"].items():
-            source = Source(key, raw["url"], raw.get("title", raw["url"]), date.fromisoformat(raw["as_of"]))
+            source = Source(key, raw["url"], raw.get("title", raw["url"]), date.fromisoformat(raw["as_of"]),
+                            raw.get("stale_ok", ""))
             if key in sources and (sources[key].url != source.url):
                 raise CatalogError(
                     f"{label}: source '{key}' points to {source.url}, but {source_origin[key]} "
@@ -170,6 +206,11 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
             if key not in sources or source.as_of > sources[key].as_of:
                 sources[key] = source
                 source_origin[key] = label
+        for scale_key, raw in data.get("quality_scales", {}).items():
+            if scale_key in raw_scales and raw_scales[scale_key][0] != raw:
+                raise CatalogError(f"{label}: quality scale '{scale_key}' is already declared differently in "
+                                   f"{raw_scales[scale_key][1]}; use another key for another scale")
+            raw_scales[scale_key] = (raw, label)
         for model_id, raw in data["models"].items():
             if model_id in raw_models and not raw.get("override"):
                 raise CatalogError(
@@ -196,6 +237,30 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
             raise CatalogError(f"{where}: source '{key}' is not defined under `sources`")
         return Fact(raw["value"], sources[key], raw.get("note", ""))
 
+    def source_of(key: str, where: str) -> Source:
+        if key not in sources:
+            raise CatalogError(f"{where}: source '{key}' is not defined under `sources`")
+        return sources[key]
+
+    quality_scales = {
+        key: QualityScale(key, raw["kind"], raw["title"], source_of(raw["source"], f"{label}: quality_scales.{key}"))
+        for key, (raw, label) in raw_scales.items()
+    }
+
+    def quality(raw: dict[str, Any], where: str) -> dict[str, QualityEvidence]:
+        evidence = {}
+        for task, entry in raw.items():
+            at = f"{where}.quality.{task}"
+            if entry["scale"] not in quality_scales:
+                declared = ", ".join(sorted(quality_scales)) or "none"
+                raise CatalogError(f"{at}: scale '{entry['scale']}' is not declared under `quality_scales` "
+                                   f"(declared: {declared}); declare it once at the top of a catalog file")
+            value = entry["value"]
+            evidence[task] = QualityEvidence(None if value == "unknown" else float(value), entry["scale"],
+                                             float(entry["ci"]) if "ci" in entry else None,
+                                             source_of(entry["source"], at), entry.get("note", ""))
+        return evidence
+
     models: dict[str, Model] = {}
     for model_id, (raw, label) in raw_models.items():
         facts = {name: fact(value, f"{label}: models.{model_id}.facts.{name}") for name, value in raw["facts"].items()}
@@ -216,6 +281,9 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
             deployments=tuple(deployments),
             successor=raw.get("successor"),
             origin=label,
+            quality=quality(raw.get("quality", {}), f"{label}: models.{model_id}"),
+            seed=Seed(raw["seed"]["name"], raw["seed"]["status"],
+                      source_of(raw["seed"]["source"], f"{label}: models.{model_id}.seed")) if "seed" in raw else None,
         )
     for model in models.values():
         if model.successor and model.successor not in models:
@@ -228,4 +296,5 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
             for level, value in assumptions["ops_usd_per_month"].items()
         },
     }
-    return Catalog(models, sources, resolved_assumptions, digest.hexdigest(), tuple(str(p) for p in paths))
+    return Catalog(models, sources, resolved_assumptions, digest.hexdigest(), tuple(str(p) for p in paths),
+                   quality_scales)

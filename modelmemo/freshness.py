@@ -4,6 +4,12 @@ Every fact in the catalog (model facts, deployment facts and the methodology ass
 names a source with an `as_of` date. A fact is *stale* when its source was checked more than
 `max_age_days` days before `today`, i.e. when `as_of < today - max_age_days`.
 
+Quality evidence (`models.<id>.quality.<task>`) is checked like any fact.
+
+A source may carry `stale_ok: <reason>` when its facts cannot be refreshed from the stored
+sources (a dated licence text, a paper, a page no stored copy newer than the one used exists
+for). Such facts are still listed when old, with the reason, so a reader sees what is old and why.
+
 `modelmemo catalog --check [--max-age-days N]` prints `format_report(...)` and exits 1 when
 `stale_facts(...)` is not empty.
 """
@@ -35,6 +41,7 @@ class StaleFact:
     source_url: str
     as_of: date
     age_days: int
+    reason: str = ""  # the source's `stale_ok`: why it cannot be refreshed from the stored sources
 
     @property
     def label(self) -> str:
@@ -53,6 +60,10 @@ def _assumption_facts(node: Any, path: str) -> Iterator[tuple[str, Fact]]:
 def all_facts(catalog: Catalog) -> Iterator[tuple[str, str, str, Fact]]:
     """Every (model id, deployment id, fact name, Fact), assumptions included (model and deployment "")."""
     yield from catalog.facts()
+    for model in catalog.models.values():
+        for task, evidence in model.quality.items():
+            value = "unknown" if evidence.value is None else evidence.value
+            yield model.id, "", f"quality.{task}", Fact(value, evidence.source, evidence.note)
     for path, fact in _assumption_facts(catalog.assumptions, "assumptions"):
         yield "", "", path, fact
 
@@ -81,7 +92,7 @@ def stale_facts(catalog: Catalog, max_age_days: int = DEFAULT_MAX_AGE_DAYS,
         age = (today - fact.source.as_of).days
         if age > max_age_days:
             stale.append(StaleFact(model_id, deployment_id, name, fact.source.key, fact.source.url,
-                                   fact.source.as_of, age))
+                                   fact.source.as_of, age, fact.source.stale_ok))
     stale.sort(key=lambda s: (-s.age_days, s.model_id, s.deployment_id, s.fact))
     return stale
 
@@ -119,9 +130,16 @@ def format_report(stale: list[StaleFact], max_age_days: int, today: date, *,
         lines.append(f"source '{key}': {first.source_url}")
         lines.append(f"  checked {first.as_of.isoformat()}, {_plural(first.age_days, 'day')} ago; "
                      f"{_plural(len(items), 'fact')} {'relies' if len(items) == 1 else 'rely'} on it:")
+        if first.reason:
+            lines.append(f"  cannot be refreshed from the stored sources: {first.reason}")
         for item in sorted(items, key=lambda s: (s.model_id, s.deployment_id, s.fact)):
             lines.append(f"    - {item.label}")
     lines.append("")
-    lines.append(f"Re-check {_plural(len(ordered), 'source')} and update their as_of dates "
-                 "(and the facts, if the pages changed).")
+    open_keys = [key for key, items in ordered if not items[0].reason]
+    if open_keys:
+        lines.append(f"Re-check {_plural(len(open_keys), 'source')} and update their as_of dates "
+                     "(and the facts, if the pages changed).")
+    if len(open_keys) < len(ordered):
+        lines.append(f"{_plural(len(ordered) - len(open_keys), 'source')} cannot be refreshed from the stored "
+                     "sources (reason given above); find a newer copy to refresh them.")
     return "\n".join(lines)
