@@ -8,12 +8,30 @@ SCORE_EPSILON = 0.1  # totals are shown with one decimal; smaller moves are nois
 
 
 def _top(memo: dict[str, Any]) -> str | None:
+    """The top pick's model id (v2: a list of {task, model, deployment}; v1: a model id or task picks)."""
     recommended = memo.get("recommended")
     if isinstance(recommended, str):
         return recommended
-    if isinstance(recommended, list) and recommended:
-        return recommended[0]["model"]
+    if isinstance(recommended, list) and recommended and isinstance(recommended[0], dict):
+        return recommended[0].get("model")
     return None
+
+
+def _top_label(memo: dict[str, Any], name) -> str:
+    """The top pick in words; a tie names every tied model."""
+    top = _top(memo)
+    tied = [m for m in (memo.get("tied") or []) if m != top]
+    return " = ".join([name(top)] + [name(m) for m in tied]) + (" (tie)" if tied else "")
+
+
+def _model_ids(memo: dict[str, Any]) -> list[str]:
+    """Model ids in ranking order (v2 ranking lists candidates as dicts; v1 lists model ids)."""
+    ids = []
+    for entry in memo.get("ranking") or []:
+        model = entry.get("model") if isinstance(entry, dict) else entry
+        if isinstance(model, str):
+            ids.append(model)
+    return list(dict.fromkeys(ids))
 
 
 def causes(previous: dict[str, Any], current: dict[str, Any], forced: bool = False) -> list[str]:
@@ -39,12 +57,12 @@ def compare(previous: dict[str, Any], current: dict[str, Any], forced: bool = Fa
     items: list[str] = []
     if previous.get("verdict") != current.get("verdict"):
         items.append(f"Verdict: {previous.get('verdict_label')} → {current.get('verdict_label')}.")
-    old_top, new_top = _top(previous), _top(current)
+    old_top, new_top = _top_label(previous, name), _top_label(current, name)
     if old_top != new_top:
-        items.append(f"Top model: {name(old_top)} → {name(new_top)}.")
+        items.append(f"Top model: {old_top} → {new_top}.")
     old_scores = {m: s["total"] for m, s in previous.get("scores", {}).items()}
     new_scores = {m: s["total"] for m, s in current.get("scores", {}).items()}
-    for model_id in current.get("ranking", []):
+    for model_id in _model_ids(current):
         if model_id in old_scores and abs(new_scores[model_id] - old_scores[model_id]) >= SCORE_EPSILON:
             items.append(f"{name(model_id)} total: {old_scores[model_id]:.1f} → {new_scores[model_id]:.1f}.")
     for model_id in sorted(set(new_scores) - set(old_scores)):

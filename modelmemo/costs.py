@@ -16,6 +16,7 @@ from .catalog import Catalog, Deployment, Model
 from .requirements import Requirements
 
 IMAGE_TASK = "image-generation"
+EMBEDDINGS_TASK = "embeddings"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class CostEstimate:
             return self.low
         return (self.low + self.high) / 2
 
+    @property
+    def is_floor(self) -> bool:
+        return self.low is not None and self.high is None
+
     def label(self) -> str:
         if self.low is None:
             return "unknown"
@@ -61,12 +66,16 @@ class CostEstimate:
             "low_usd": None if self.low is None else round(self.low, 2),
             "high_usd": None if self.high is None else round(self.high, 2),
             "label": self.label(),
+            "is_floor": self.is_floor,
             "formula": list(self.lines),
             "inputs": self.inputs,
         }
 
 
 def usd(amount: float) -> str:
+    amount = amount + 0.0  # never "-0"
+    if abs(amount) < 0.005:
+        amount = 0.0
     if amount >= 100 or amount == int(amount):
         return f"${amount:,.0f}"
     return f"${amount:,.2f}"
@@ -77,7 +86,8 @@ def _num(value: Any) -> float | None:
 
 
 def text_tasks(tasks: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(t for t in tasks if t != IMAGE_TASK)
+    """Tasks priced at text-generation rates: everything but images and embeddings."""
+    return tuple(t for t in tasks if t not in (IMAGE_TASK, EMBEDDINGS_TASK))
 
 
 def estimate(model: Model, deployment: Deployment, req: Requirements, catalog: Catalog,
@@ -86,14 +96,16 @@ def estimate(model: Model, deployment: Deployment, req: Requirements, catalog: C
     tasks = tuple(t for t in (tasks or req.tasks) if t in model.tasks)
     needs_text = bool(text_tasks(tasks))
     needs_images = IMAGE_TASK in tasks
+    needs_embeddings = EMBEDDINGS_TASK in tasks
     volume = req.volume
     if deployment.is_api:
-        return _api_estimate(model, deployment, req, catalog, needs_text, needs_images)
-    return _self_hosted_estimate(model, deployment, req, catalog, needs_text, needs_images, volume)
+        return _api_estimate(model, deployment, req, catalog, needs_text, needs_images, needs_embeddings)
+    return _self_hosted_estimate(model, deployment, req, catalog, needs_text or needs_embeddings, needs_images,
+                                 volume, embeddings_only=needs_embeddings and not needs_text)
 
 
 def _api_estimate(model: Model, deployment: Deployment, req: Requirements, catalog: Catalog,
-                  needs_text: bool, needs_images: bool) -> CostEstimate:
+                  needs_text: bool, needs_images: bool, needs_embeddings: bool = False) -> CostEstimate:
     volume = req.volume
     lines: list[str] = []
     inputs: dict[str, Any] = {}
@@ -123,6 +135,21 @@ def _api_estimate(model: Model, deployment: Deployment, req: Requirements, catal
                 f"{share:.0%} input × {usd(price_in)}/1M + {1 - share:.0%} output × {usd(price_out)}/1M "
                 f"= {usd(cost_in + cost_out)}"
             )
+    if needs_embeddings:
+        # Embedding APIs charge per input token at their own rate; never at text-generation rates.
+        price = _num(deployment.value("embedding_usd_per_1m"))
+        tokens = volume.tokens_per_month if volume else None
+        inputs.update(embedding_usd_per_1m=price)
+        if tokens is None or price is None:
+            known = False
+            lines.append("embeddings: no volume given (requests and tokens per request)" if tokens is None
+                         else f"embeddings: {deployment.provider} price per embedding token is unknown "
+                              "(not priced at text-generation rates)")
+        else:
+            cost = tokens / 1e6 * price
+            total += cost
+            inputs.update(tokens_per_month=tokens)
+            lines.append(f"embeddings: {tokens:,} tokens/month × {usd(price)}/1M embedding tokens = {usd(cost)}")
     if needs_images:
         price = _num(deployment.value("usd_per_image"))
         images = volume.images_per_month if volume else None
@@ -140,7 +167,7 @@ def _api_estimate(model: Model, deployment: Deployment, req: Requirements, catal
 
 
 def _self_hosted_estimate(model: Model, deployment: Deployment, req: Requirements, catalog: Catalog,
-                          needs_text: bool, needs_images: bool, volume) -> CostEstimate:
+                          needs_text: bool, needs_images: bool, volume, embeddings_only: bool = False) -> CostEstimate:
     hour_price = float(deployment.value("gpu_hour_usd"))
     hours_per_month = float(catalog.assumption("hours_per_month").value)
     ops = float(catalog.assumption("ops_usd_per_month", req.ml_expertise).value)
@@ -156,7 +183,8 @@ def _self_hosted_estimate(model: Model, deployment: Deployment, req: Requirement
     gpu_hours_needed = 0.0
     open_ended = False
     if needs_text:
-        tps = _num(deployment.value("tokens_per_second"))
+        # Embedding throughput differs from generation throughput: only an embedding figure counts.
+        tps = _num(deployment.value("embedding_tokens_per_second" if embeddings_only else "tokens_per_second"))
         tokens = volume.tokens_per_month if volume else None
         if tokens is None or tps is None:
             open_ended = True

@@ -36,7 +36,7 @@ HTML_TEMPLATE = "email.html.j2"
 DECISION_KEYS: tuple[str, ...] = (
     "project", "requirements",
     "verdict", "verdict_label", "verdict_reason",
-    "recommended", "runner_up", "best_open", "best_closed", "ranking", "scores",
+    "recommended", "tied", "runner_up", "best_open", "best_closed", "ranking", "scores",
     "combination_cost", "cost_options",
     "risks", "excluded", "weights", "weight_shares", "sensitivity", "next_steps", "notes",
 )
@@ -78,30 +78,52 @@ def attachment_filename(project_id: str) -> str:
 
 
 def _picks(memo: dict[str, Any], picks: Any) -> list[dict[str, str]]:
-    """`recommended`/`runner_up` as [{name, task}]: they are a model id, a list of {task, model}, or empty."""
+    """`recommended`/`runner_up` as [{name, task}]: v2 lists of {task, model, deployment} (v1: a model
+    id or a list of {task, model}). For `recommended`, models tied with a pick follow it, marked tied."""
     names: dict[str, str] = memo.get("model_names") or {}
     if not picks:
         return []
     if isinstance(picks, str):
         picks = [picks]
+    if not isinstance(picks, list):
+        return []
+    name = lambda model: one_line(str(names.get(model, model)))  # noqa: E731
     result = []
     for pick in picks:
-        model, task = (str(pick.get("model", "")), str(pick.get("task") or "")) if isinstance(pick, dict) else (str(pick), "")
-        result.append({"name": one_line(str(names.get(model, model))), "task": one_line(task)})
+        if isinstance(pick, dict):
+            model, task = str(pick.get("model", "")), one_line(str(pick.get("task") or ""))
+            result.append({"name": name(model), "task": task})
+            for other in pick.get("tied") or []:
+                result.append({"name": name(str(other)), "task": task, "tied": "yes"})
+        else:
+            result.append({"name": name(str(pick)), "task": ""})
+    if picks is memo.get("recommended") and not any(isinstance(p, dict) and p.get("task") for p in picks):
+        shown = {r["name"] for r in result}
+        for other in memo.get("tied") or []:
+            if name(str(other)) not in shown:
+                result.append({"name": name(str(other)), "task": "", "tied": "yes"})
     return result
 
 
 def memo_subject(memo: dict[str, Any]) -> str:
-    """"<project name>: <verdict label> — <top model name(s)>" (or "no eligible model")."""
-    top = " + ".join(pick["name"] for pick in _picks(memo, memo.get("recommended"))) or "no eligible model"
+    """"<project name>: <verdict label> — <top model name(s)>" ("tie: A / B" for a tie; or "no eligible model")."""
+    picks = _picks(memo, memo.get("recommended"))
+    if any(p.get("tied") for p in picks) and not any(p["task"] for p in picks):
+        top = "tie: " + " / ".join(p["name"] for p in picks)
+    else:
+        top = " + ".join(p["name"] + (" (tie)" if p.get("tied") else "") for p in picks) or "no eligible model"
     return one_line(f"{memo['project']['name']}: {memo.get('verdict_label') or 'No verdict'} — {top}")
 
 
 def _top_score(memo: dict[str, Any]) -> float | None:
+    """The total of the single recommended candidate (None for a combination or no pick)."""
     recommended = memo.get("recommended")
+    if isinstance(recommended, list) and len(recommended) == 1 and isinstance(recommended[0], dict) \
+            and not recommended[0].get("task"):
+        recommended = recommended[0].get("model")
     if isinstance(recommended, str):
-        total = (memo.get("scores") or {}).get(recommended, {}).get("total")
-        return float(total) if isinstance(total, (int, float)) else None
+        total = ((memo.get("scores") or {}).get(recommended) or {}).get("total")
+        return float(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
     return None
 
 

@@ -10,17 +10,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import Catalog, Fact, Model
-from .costs import estimate, usd
+from .costs import usd
 from .requirements import FACTOR_LABELS, FACTORS, Requirements
-from .scoring import Decision, ModelScore, deployment_exclusions
+from .scoring import Decision, ModelScore, canonical
 from .sensitivity import analyse
 
-MEMO_VERSION = 1
+MEMO_VERSION = 2
 
 # Catalog facts a reader needs to check the recommendation; shown with source and date.
 MODEL_FACTS_SHOWN = ("openness", "license", "commercial_use", "open_weights", "tasks", "languages",
-                     "context_tokens", "parameters", "lifecycle")
-DEPLOYMENT_FACTS_SHOWN = ("input_usd_per_1m", "output_usd_per_1m", "usd_per_image", "gpu_class", "gpu_hour_usd",
+                     "context_tokens", "max_output_tokens", "parameters", "lifecycle")
+DEPLOYMENT_FACTS_SHOWN = ("input_usd_per_1m", "output_usd_per_1m", "embedding_usd_per_1m", "usd_per_image",
+                          "context_tokens", "max_output_tokens", "gpu_class", "gpu_hour_usd",
                           "tokens_per_second", "images_per_hour", "vendor_fine_tuning", "data_residency",
                           "trains_on_prompts", "retention", "soc2", "hipaa_baa", "sla", "vendor_support")
 FACT_LABELS = {
@@ -32,6 +33,7 @@ FACT_LABELS = {
     "images_per_hour": "Throughput (images/hour)", "vendor_fine_tuning": "Vendor fine-tuning",
     "data_residency": "Data residency", "trains_on_prompts": "Trains on prompts", "retention": "Retention",
     "soc2": "SOC 2", "hipaa_baa": "HIPAA BAA", "sla": "Uptime SLA", "vendor_support": "Vendor support",
+    "embedding_usd_per_1m": "Embedding price per 1M tokens", "max_output_tokens": "Max output (tokens)",
 }
 FACTOR_COLORS = {"requirements": "#1f4e79", "budget": "#2e86ab", "support": "#7fb069",
                  "security": "#e4a11b", "long_term": "#c8553d"}
@@ -84,7 +86,36 @@ def _score_entry(score: ModelScore, weights: dict[str, float]) -> dict[str, Any]
         "total": round(score.total, 1),
         "cost": score.cost.as_dict(),
         "over_budget": score.over_budget,
+        "cost_is_floor": score.cost_is_floor,
+        "monthly_cost_usd": _money(score.cost.planning_figure),
     }
+
+
+def _money(amount: float | None) -> float | None:
+    return None if amount is None else round(amount, 2) + 0.0
+
+
+def _ranking_entry(score: ModelScore) -> dict[str, Any]:
+    """One candidate of the v2 `ranking`: the (model, deployment) option that was scored."""
+    return {
+        "model": score.model_id,
+        "deployment": score.deployment_id,
+        "total": round(score.total, 1),
+        "factors": {f: score.factors[f].score for f in FACTORS},
+        "monthly_cost_usd": _money(score.cost.planning_figure),
+        "cost_is_floor": score.cost_is_floor,
+    }
+
+
+def _no_negative_zero(value: Any) -> Any:
+    """-0.0 never appears in a memo."""
+    if isinstance(value, float):
+        return 0.0 if value == 0 else value
+    if isinstance(value, dict):
+        return {k: _no_negative_zero(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_negative_zero(v) for v in value]
+    return value
 
 
 def _chart(decision: Decision, names: dict[str, str], limit: int = 8) -> dict[str, Any]:
@@ -105,16 +136,19 @@ def _chart(decision: Decision, names: dict[str, str], limit: int = 8) -> dict[st
 
 def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]:
     risks: list[str] = []
-    for model_id in decision.recommended_ids:
+    for model_id in list(dict.fromkeys(decision.recommended_ids + list(decision.tied))):
         score = decision.scores[model_id]
         model, dep = score.model, score.deployment
         if score.over_budget:
             risks.append(f"{model.name} is over budget: {score.cost.label()} against {usd(req.monthly_usd)}/month.")
         if not score.cost.known:
-            risks.append(f"The cost of {model.name} cannot be estimated without a volume; add `budget.volume` "
-                         "to the requirement file.")
+            risks.append(f"The cost of {model.name} cannot be estimated"
+                         + (" without a volume; add `budget.volume` to the requirement file." if req.volume is None
+                            else f": {score.cost.lines[0] if score.cost.lines else 'a price is unknown'}."))
         elif score.cost.high is None:
-            risks.append(f"The cost of {model.name} is a floor ({score.cost.label()}); more capacity may be needed.")
+            risks.append(f"The cost of {model.name} is a floor ({score.cost.label()}): it may exceed the "
+                         f"{usd(req.monthly_usd)}/month budget; more capacity may be needed.")
+        risks.extend(score.risks)
         if dep.is_api:
             trains = dep.value("trains_on_prompts")
             if trains != "no" and req.sensitivity_level >= 1:
@@ -150,7 +184,7 @@ def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list
     steps: list[str] = []
     top = decision.recommended_ids
     if top:
-        names = " and ".join(decision.scores[m].model.name for m in top)
+        names = " and ".join(decision.scores[m].model.name for m in dict.fromkeys(top + list(decision.tied)))
         runner = decision.scores[decision.runner_up].model.name if decision.runner_up else None
         steps.append(f"Run a two-week pilot of {names}" + (f" against {runner}" if runner else "")
                      + " on a sample of real tasks, measuring quality, latency and cost.")
@@ -174,23 +208,43 @@ def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list
 
 
 def _cost_options(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[str, Any]]:
-    """Every eligible model on every eligible deployment option, cheapest first, with its formula."""
+    """Every eligible candidate (model on a deployment option), cheapest first, with its formula."""
     options = []
-    for model_id, score in decision.scores.items():
-        for deployment in score.model.deployments:
-            if deployment_exclusions(deployment, score.model, req):
-                continue
-            cost = estimate(score.model, deployment, req, catalog, score.tasks)
-            figure = cost.planning_figure
-            options.append({
-                "model": model_id, "name": score.model.name, "openness": score.model.openness,
-                "provider": deployment.provider, "kind": deployment.kind,
-                "chosen": deployment.id == score.deployment.id,
-                "over_budget": None if figure is None else figure > req.monthly_usd,
-                **cost.as_dict(),
-            })
+    for candidate in decision.candidates:
+        best = decision.scores[candidate.model_id]
+        options.append({
+            "model": candidate.model_id, "name": candidate.model.name, "openness": candidate.model.openness,
+            "provider": candidate.deployment.provider, "kind": candidate.deployment.kind,
+            "chosen": candidate.deployment_id == best.deployment_id,
+            "over_budget": candidate.over_budget,
+            "total": round(candidate.total, 1),
+            **candidate.cost.as_dict(),
+        })
     options.sort(key=lambda o: (o["low_usd"] is None, o["low_usd"] or 0, o["model"], o["deployment"]))
     return options
+
+
+def _quality_rows(score: ModelScore, catalog: Catalog) -> list[dict[str, Any]]:
+    """The quality evidence used for a model's tasks, as fact rows with their sources."""
+    rows = []
+    quality = getattr(score.model, "quality", None) or {}
+    scales = getattr(catalog, "quality_scales", None) or {}
+    for task in score.tasks:
+        evidence = quality.get(task) if isinstance(quality, dict) else None
+        source = getattr(evidence, "source", None)
+        if evidence is None or source is None:
+            continue
+        scale = scales.get(getattr(evidence, "scale", ""))
+        value = getattr(evidence, "value", None)
+        ci = getattr(evidence, "ci", None)
+        text = "unknown" if value is None else f"{value:g}" + (f" ±{ci:g}" if isinstance(ci, (int, float)) else "")
+        rows.append({
+            "model": score.model_id, "deployment": "", "deployment_label": "", "fact": f"quality.{task}",
+            "label": f"Quality: {task} ({getattr(scale, 'title', None) or getattr(evidence, 'scale', '')})",
+            "value": text, "note": getattr(evidence, "note", "") or "",
+            "source_title": source.title, "source_url": source.url, "as_of": source.as_of.isoformat(),
+        })
+    return rows
 
 
 def _number_sources(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -216,7 +270,7 @@ def _combination_cost(decision: Decision) -> dict[str, Any] | None:
     if low is None:
         label = "unknown"
     elif high is None:
-        label = f"at least {usd(low)}/month"
+        label = f"at least {usd(low)}/month (may exceed the budget)"
     else:
         label = f"{usd(low)}/month" if low == high else f"{usd(low)} to {usd(high)}/month"
     return {"low_usd": None if low is None else round(low, 2), "high_usd": None if high is None else round(high, 2),
@@ -224,24 +278,38 @@ def _combination_cost(decision: Decision) -> dict[str, Any] | None:
 
 
 def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: RunContext) -> dict[str, Any]:
+    ordered = canonical(req)  # the order of tasks and languages in the file never changes what is said
     names = {m.id: m.name for m in catalog.models.values()}
     scores = {m: _score_entry(s, decision.weights) for m, s in decision.scores.items()}
+    def pick(task: str | None, model_id: str) -> dict[str, Any]:
+        return {"task": task, "model": model_id, "deployment": decision.scores[model_id].deployment_id}
+
     if decision.combination:
-        recommended: Any = [{"task": p.task, "model": p.model_id} for p in decision.combination]
-        runner_up: Any = [{"task": p.task, "model": p.runner_up} for p in decision.combination if p.runner_up]
-        runner_up = runner_up or None
+        recommended = [dict(pick(p.task, p.model_id), tied=list(p.tied)) for p in decision.combination]
+        runner_up = [pick(p.task, m) for p in decision.combination if p.runner_up
+                     for m in (p.runner_up, *p.runner_up_tied)]
     else:
-        recommended, runner_up = decision.recommended, decision.runner_up
-    shown_models = list(dict.fromkeys(decision.recommended_ids + ([decision.runner_up] if decision.runner_up else [])))
+        recommended = [pick(None, decision.recommended)] if decision.recommended else []
+        runner_up = [pick(None, m) for m in ((decision.runner_up, *decision.runner_up_tied)
+                                             if decision.runner_up else ())]
+    shown_models = list(dict.fromkeys(decision.recommended_ids + list(decision.tied) + [r["model"] for r in runner_up]))
+    picked = set(decision.recommended_ids) | set(decision.tied)
     facts = []
     for model_id in shown_models:
         score = decision.scores[model_id]
+        if model_id not in picked and len(picked) > 1:
+            # A tie already shows two or more models' facts: the runner-up shows its model facts only.
+            facts.extend(fact_row(score.model, "", n, score.model.facts[n]) for n in MODEL_FACTS_SHOWN[:7]
+                         if n in score.model.facts)
+            facts.extend(_quality_rows(score, catalog))
+            continue
         for name in MODEL_FACTS_SHOWN:
             if name in score.model.facts:
                 facts.append(fact_row(score.model, "", name, score.model.facts[name]))
         for name in DEPLOYMENT_FACTS_SHOWN:
             if name in score.deployment.facts:
                 facts.append(fact_row(score.model, score.deployment.id, name, score.deployment.facts[name]))
+        facts.extend(_quality_rows(score, catalog))
     for extra in ("input_token_share", "hours_per_month"):
         fact = catalog.assumption(extra)
         facts.append({"model": "", "deployment": "", "deployment_label": "", "fact": extra, "label": extra.replace("_", " ").capitalize(),
@@ -249,7 +317,7 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
                       "source_url": fact.source.url, "as_of": fact.source.as_of.isoformat()})
     sources = _number_sources(facts)
     weight_sum = sum(decision.weights[f] for f in FACTORS)
-    return {
+    return _no_negative_zero({
         "memo_version": MEMO_VERSION,
         "run_id": ctx.run_id,
         "generated_at": ctx.generated_at,
@@ -281,22 +349,24 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         "verdict_label": decision.verdict_label,
         "verdict_reason": decision.verdict_reason,
         "combination_cost": _combination_cost(decision),
-        "cost_options": _cost_options(req, decision, catalog),
+        "cost_options": _cost_options(ordered, decision, catalog),
         "recommended": recommended,
+        "tied": list(decision.tied),
+        "tie_separation": decision.separation,
         "runner_up": runner_up,
         "best_open": decision.best_open,
         "best_closed": decision.best_closed,
-        "ranking": decision.ranking,
+        "ranking": [_ranking_entry(c) for c in decision.candidates],
         "scores": scores,
         "excluded": {m: reasons for m, reasons in decision.excluded.items()},
         "weights": dict(decision.weights),
         "weight_shares": {f: round(decision.weights[f] / weight_sum, 4) for f in FACTORS},
         "notes": list(decision.notes),
-        "sensitivity": analyse(req, catalog, decision).as_dict(),
-        "risks": _risks(req, decision, catalog),
-        "next_steps": _next_steps(req, decision, catalog),
+        "sensitivity": analyse(ordered, catalog, decision).as_dict(),
+        "risks": _risks(ordered, decision, catalog),
+        "next_steps": _next_steps(ordered, decision, catalog),
         "facts": facts,
         "sources": sources,
         "chart": _chart(decision, names),
         "model_names": names,
-    }
+    })

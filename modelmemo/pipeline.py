@@ -338,13 +338,17 @@ def render_project(job: RenderJob) -> ProjectOutcome:
         remove_incomplete_memo(run_dir, pid)
         return _replace(base, error=f"could not write the memo: {exc.strerror or exc}")
     top = decision.recommended_ids[0] if decision.recommended_ids else None
+    # A tie names every tied model (never an id-order winner); a combination names each pick.
+    top_names = [catalog.models[m].name for m in dict.fromkeys(decision.recommended_ids + list(decision.tied))]
+    top_name = None if not top else (" = ".join(top_names) + " (tie)" if decision.tied and not decision.combination
+                                     else " + ".join(top_names))
     return _replace(
         base,
         status="memo",
         verdict=decision.verdict,
         verdict_label=decision.verdict_label,
         top_model=top,
-        top_model_name=catalog.models[top].name if top else None,
+        top_model_name=top_name,
         top_score=round(decision.scores[top].total, 1) if top else None,
         html=f"{pid}.html",
         pdf=f"{pid}.pdf",

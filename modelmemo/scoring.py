@@ -1,21 +1,36 @@
-"""Scoring v1: hard constraints first, then five factor scores (0-100) per eligible model.
+"""Scoring v2: hard constraints first, then five factor scores (0-100) per eligible *candidate*.
 
-Deterministic and explainable: every exclusion and every factor score carries a sentence that
-names the catalog facts and input fields it used. The rules (and their point values) are
-documented in README's "Methodology" section; change them there too.
+A candidate is one (model, deployment option) pair. Every eligible candidate is scored and
+ranked; a model's place in the scorecard is its best candidate. Deterministic and explainable:
+every exclusion and every factor score carries a sentence that names the catalog facts and input
+fields it used. The rules (and their point values) are documented in README's "Methodology"
+section; change them there too.
+
+Ranking key (documented in README): higher total first, then the cheaper monthly planning figure
+(unknown cost last), then model id, then the deployment's position in the catalog. Candidates
+within TIE_MARGIN of the top (or statistically indistinguishable on quality evidence, see
+`is_tie`) are reported as a tie, never as a winner decided by that key.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .catalog import Catalog, Deployment, Model
-from .costs import CostEstimate, estimate, usd
-from .requirements import FACTORS, Requirements
+from .costs import EMBEDDINGS_TASK, IMAGE_TASK, CostEstimate, estimate, usd
+from .requirements import FACTOR_LABELS, FACTORS, Requirements
 from .settings import CLOSE_CALL_MARGIN
 
 VERDICT_LABELS = {"open-source": "Open source", "closed-source": "Closed source", "close-call": "Close call"}
+# The requirement schema's task enum, in its order: tasks are handled in this order whatever the file's order.
+TASK_ORDER = ("chat", "text-generation", "summarization", "code", "translation", "image-generation",
+              "classification", "embeddings")
+
+TIE_MARGIN = 0.5  # points: candidates this close to the top are a tie
+QUALITY_SHARE = 0.5  # requirements = (1 - QUALITY_SHARE) x fit + QUALITY_SHARE x mean task quality
+UNKNOWN_QUALITY = 40.0  # task quality score when no public evidence is known: conservative
 
 
 @dataclass(frozen=True)
@@ -26,17 +41,29 @@ class FactorScore:
 
 @dataclass(frozen=True)
 class ModelScore:
+    """One scored candidate: a model on one deployment option, for the given tasks."""
+
     model: Model
     deployment: Deployment
     factors: dict[str, FactorScore]
     total: float
     cost: CostEstimate
-    over_budget: bool | None  # None: cost unknown
+    over_budget: bool | None  # None: cost unknown, or only a floor below the budget (may exceed it)
     tasks: tuple[str, ...]
+    deployment_index: int = 0
+    risks: tuple[str, ...] = ()
 
     @property
     def model_id(self) -> str:
         return self.model.id
+
+    @property
+    def deployment_id(self) -> str:
+        return self.deployment.id
+
+    @property
+    def cost_is_floor(self) -> bool:
+        return self.cost.low is not None and self.cost.high is None
 
 
 @dataclass(frozen=True)
@@ -44,21 +71,28 @@ class TaskPick:
     task: str
     model_id: str
     runner_up: str | None
+    deployment_id: str = ""
+    tied: tuple[str, ...] = ()
+    runner_up_tied: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Decision:
     verdict: str
-    recommended: str | None  # single-model recommendation
+    recommended: str | None  # single-model recommendation (the top candidate's model)
     combination: tuple[TaskPick, ...]  # non-empty when no single model covers every task
     runner_up: str | None
-    scores: dict[str, ModelScore]  # best deployment per eligible model, ranked by total
+    scores: dict[str, ModelScore]  # best candidate per eligible model, ranked
     excluded: dict[str, list[str]]
     weights: dict[str, float]
     notes: tuple[str, ...] = ()
     best_open: str | None = None
     best_closed: str | None = None
     verdict_reason: str = ""
+    candidates: tuple[ModelScore, ...] = ()  # every eligible candidate, ranked
+    tied: tuple[str, ...] = ()  # model ids tied with the top pick
+    runner_up_tied: tuple[str, ...] = ()  # model ids tied with the runner-up (not with the top)
+    separation: str = ""  # what would separate a tie
 
     @property
     def verdict_label(self) -> str:
@@ -73,6 +107,10 @@ class Decision:
         if self.combination:
             return list(dict.fromkeys(pick.model_id for pick in self.combination))
         return [self.recommended] if self.recommended else []
+
+    @property
+    def is_tie(self) -> bool:
+        return bool(self.tied) or any(p.tied for p in self.combination)
 
 
 # --- hard constraints ------------------------------------------------------------------------
@@ -106,7 +144,69 @@ def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True) 
     return reasons
 
 
-def deployment_exclusions(deployment: Deployment, model: Model, req: Requirements) -> list[str]:
+def _known_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def _needs_context(tasks: tuple[str, ...]) -> bool:
+    return any(t != IMAGE_TASK for t in tasks)
+
+
+def context_limits(model: Model, deployment: Deployment) -> tuple[int | None, int | None]:
+    """(context window, max output tokens): the deployment's fact if it has one, else the model's."""
+    context = _known_int(deployment.value("context_tokens", None))
+    if context is None:
+        context = _known_int(model.value("context_tokens", None))
+    output = _known_int(deployment.value("max_output_tokens", None))
+    if output is None:
+        output = _known_int(model.value("max_output_tokens", None))
+    return context, output
+
+
+def _output_tokens(req: Requirements, catalog: Catalog | None) -> int | None:
+    if req.volume is None or not req.volume.tokens_per_request:
+        return None
+    share = 0.75
+    if catalog is not None:
+        try:
+            share = float(catalog.assumption("input_token_share").value)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return math.ceil(req.volume.tokens_per_request * (1 - share))
+
+
+def context_exclusions(model: Model, deployment: Deployment, req: Requirements, tasks: tuple[str, ...],
+                       catalog: Catalog | None = None) -> list[str]:
+    """Hard limit: a request must fit the context window (and the output share the output limit)."""
+    if not _needs_context(tasks) or req.volume is None or not req.volume.tokens_per_request:
+        return []
+    reasons = []
+    per_request = req.volume.tokens_per_request
+    context, max_output = context_limits(model, deployment)
+    if context is not None and context < per_request:
+        reasons.append(f"context {context:,} tokens < {per_request:,} tokens per request")
+    output = _output_tokens(req, catalog)
+    if max_output is not None and output is not None and max_output < output:
+        reasons.append(f"max output {max_output:,} tokens < {output:,} output tokens per request "
+                       f"(the output share of {per_request:,})")
+    return reasons
+
+
+def context_risk(model: Model, deployment: Deployment, req: Requirements, tasks: tuple[str, ...]) -> str | None:
+    """Unknown context is no exclusion, but a stated risk."""
+    if not _needs_context(tasks) or req.volume is None or not req.volume.tokens_per_request:
+        return None
+    context, _ = context_limits(model, deployment)
+    if context is None:
+        return (f"The context window of {model.name} is not documented in the catalog; confirm that "
+                f"{req.volume.tokens_per_request:,}-token requests fit.")
+    return None
+
+
+def deployment_exclusions(deployment: Deployment, model: Model, req: Requirements,
+                          tasks: tuple[str, ...] | None = None, catalog: Catalog | None = None) -> list[str]:
     """Reasons one deployment option cannot serve this project."""
     reasons: list[str] = []
     if req.on_premises_only and deployment.is_api:
@@ -120,7 +220,92 @@ def deployment_exclusions(deployment: Deployment, model: Model, req: Requirement
         if deployment.value("trains_on_prompts") != "no":
             reasons.append(f"{deployment.provider} API: regulated data must not be used for training "
                            f"(trains on prompts: {deployment.value('trains_on_prompts')})")
+    covered = tuple(t for t in (tasks if tasks is not None else req.tasks) if t in model.tasks)
+    reasons.extend(context_exclusions(model, deployment, req, covered, catalog))
     return reasons
+
+
+# --- quality evidence ------------------------------------------------------------------------
+
+
+def _evidence(model: Model, task: str) -> Any:
+    quality = getattr(model, "quality", None) or {}
+    return quality.get(task) if isinstance(quality, dict) else None
+
+
+def _value(evidence: Any) -> float | None:
+    value = getattr(evidence, "value", None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _scale(catalog: Catalog, key: str) -> Any:
+    return (getattr(catalog, "quality_scales", None) or {}).get(key)
+
+
+def _scale_kind(catalog: Catalog, key: str) -> str:
+    scale = _scale(catalog, key)
+    kind = getattr(scale, "kind", None)
+    if kind:
+        return kind
+    return "elo" if "elo" in key.lower() or "arena" in key.lower() else "percent"
+
+
+def _scale_title(catalog: Catalog, key: str) -> str:
+    return getattr(_scale(catalog, key), "title", None) or key
+
+
+def _peers(catalog: Catalog, task: str, scale: str) -> list[tuple[str, float]]:
+    """(model id, value) of every catalog model with a known value on `scale` for `task`, best first."""
+    found = []
+    for model in catalog.models.values():
+        evidence = _evidence(model, task)
+        value = _value(evidence)
+        if value is not None and getattr(evidence, "scale", None) == scale:
+            found.append((model.id, value))
+    return sorted(found, key=lambda p: (-p[1], p[0]))
+
+
+def task_quality(model: Model, task: str, catalog: Catalog) -> tuple[float, str]:
+    """(0-100 quality score, the evidence in words) for one task; see README "Methodology"."""
+    evidence = _evidence(model, task)
+    value = _value(evidence)
+    if value is None:
+        return UNKNOWN_QUALITY, f"no public quality evidence for {task}: {UNKNOWN_QUALITY:g}, conservative"
+    scale = getattr(evidence, "scale", "")
+    peers = _peers(catalog, task, scale)
+    best = peers[0][1] if peers else value
+    rank = 1 + sum(1 for _, v in peers if v > value)
+    if _scale_kind(catalog, scale) == "elo":
+        score = 100 * 2 / (1 + 10 ** ((best - value) / 400))
+    else:
+        score = 100 * value / best if best > 0 else UNKNOWN_QUALITY
+    ci = getattr(evidence, "ci", None)
+    ci_text = f" ±{ci:g}" if isinstance(ci, (int, float)) and not isinstance(ci, bool) else ""
+    ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(rank, f"{rank}th")
+    shown = f"{value:g}" if _scale_kind(catalog, scale) == "elo" else f"{value:g}%"
+    text = f"{task}: {_scale_title(catalog, scale)} {shown}{ci_text}, {ordinal} of {len(peers)} ({_clamp(score):g})"
+    return _clamp(score), text
+
+
+def quality_overlap(a: Model, b: Model, tasks: tuple[str, ...], catalog: Catalog) -> bool:
+    """True when, on every task, both have evidence on the same elo scale and the CIs overlap."""
+    if not tasks:
+        return False
+    for task in tasks:
+        ea, eb = _evidence(a, task), _evidence(b, task)
+        va, vb = _value(ea), _value(eb)
+        if va is None or vb is None or getattr(ea, "scale", None) != getattr(eb, "scale", None):
+            return False
+        if _scale_kind(catalog, getattr(ea, "scale", "")) != "elo":
+            return False
+        ca, cb = getattr(ea, "ci", None), getattr(eb, "ci", None)
+        if not isinstance(ca, (int, float)) or not isinstance(cb, (int, float)):
+            return False
+        if abs(va - vb) > ca + cb:
+            return False
+    return True
 
 
 # --- factor scores ---------------------------------------------------------------------------
@@ -132,17 +317,18 @@ def _sentence(notes: list[str], suffix: str = "") -> str:
 
 
 def _clamp(value: float) -> float:
-    return max(0.0, min(100.0, round(value, 1)))
+    return max(0.0, min(100.0, round(value, 1))) + 0.0  # + 0.0: never -0.0
 
 
-def requirements_fit(model: Model, deployment: Deployment, req: Requirements, tasks: tuple[str, ...]) -> FactorScore:
+def requirement_fit(model: Model, req: Requirements, tasks: tuple[str, ...]) -> tuple[float, list[str]]:
+    """Fit to the stated needs (languages, customization, legacy, toolkit): 0-100 and its notes."""
     score = 100.0
     notes = [f"covers {', '.join(tasks)}"]
     languages = model.value("languages")
     if req.languages:
         if languages == "any":
             notes.append("any language pair once trained")
-        elif languages == "unknown":
+        elif not isinstance(languages, list):
             score -= 10
             notes.append("language coverage undocumented (-10)")
         else:
@@ -169,10 +355,26 @@ def requirements_fit(model: Model, deployment: Deployment, req: Requirements, ta
     if model.is_toolkit:
         score -= 20
         notes.append("must be trained before use (-20)")
-    return FactorScore(_clamp(score), _sentence(notes))
+    return _clamp(score), notes
+
+
+def requirements_fit(model: Model, deployment: Deployment, req: Requirements, tasks: tuple[str, ...],
+                     catalog: Catalog | None = None) -> FactorScore:
+    """requirements = 50% fit + 50% mean task quality over the candidate's tasks (README "Methodology")."""
+    fit, notes = requirement_fit(model, req, tasks)
+    qualities = [task_quality(model, t, catalog) if catalog is not None
+                 else (UNKNOWN_QUALITY, f"no public quality evidence for {t}: {UNKNOWN_QUALITY:g}, conservative")
+                 for t in tasks]
+    quality = sum(q for q, _ in qualities) / len(qualities) if qualities else UNKNOWN_QUALITY
+    score = (1 - QUALITY_SHARE) * fit + QUALITY_SHARE * quality
+    evidence = "; ".join(text for _, text in qualities)
+    return FactorScore(_clamp(score), _sentence(
+        [f"fit {fit:g} ({'; '.join(notes)})", f"quality {_clamp(quality):g} ({evidence})"],
+        f"; {1 - QUALITY_SHARE:.0%} fit + {QUALITY_SHARE:.0%} quality"))
 
 
 def budget_fit(cost: CostEstimate, req: Requirements) -> tuple[FactorScore, bool | None]:
+    """Score and over-budget flag. A floor below the budget is never 'within budget' (flag None)."""
     figure = cost.planning_figure
     budget = req.monthly_usd
     if figure is None:
@@ -185,17 +387,20 @@ def budget_fit(cost: CostEstimate, req: Requirements) -> tuple[FactorScore, bool
         score = 100 - (ratio - 0.5) * 60  # 100 at half the budget, 70 at the budget
     else:
         score = max(0.0, 70 - (ratio - 1.0) * 70)  # 0 at twice the budget
-    over = figure > budget
-    uncertain = ""
+    over: bool | None = figure > budget
+    ratio_text = "" if budget == 0 else f", {figure / budget:.0%} of the budget"
     if cost.high is None:
         # A floor understates the cost (throughput or volume unknown): do not let it look cheap.
         score -= 10
-        uncertain = "; only a floor is known (-10)"
-    basis = "estimated" if cost.is_point else ("floor" if cost.high is None else "midpoint")
+        verdict = "over budget" if over else "may exceed the budget"
+        if not over:
+            over = None
+        return FactorScore(_clamp(score), f"At least {usd(figure)}/month vs {usd(budget)}/month budget "
+                                          f"({verdict}{ratio_text}); only a floor is known (-10)."), over
+    basis = "estimated" if cost.is_point else "midpoint"
     verdict = "over budget" if over else "within budget"
-    ratio_text = "" if budget == 0 else f", {figure / budget:.0%} of the budget"
     return FactorScore(_clamp(score), f"{basis[:1].upper() + basis[1:]} {usd(figure)}/month vs {usd(budget)}/month budget "
-                                      f"({verdict}{ratio_text}){uncertain}."), over
+                                      f"({verdict}{ratio_text})."), over
 
 
 def support_fit(model: Model, deployment: Deployment, req: Requirements) -> FactorScore:
@@ -205,7 +410,7 @@ def support_fit(model: Model, deployment: Deployment, req: Requirements) -> Fact
         notes = [f"managed API ({deployment.provider}), vendor support: {support}"]
         if req.vendor_sla_required:
             sla = deployment.value("sla")
-            score += {"yes": 10, "unknown": -20, "no": -40}[sla]
+            score += {"yes": 10, "unknown": -20, "no": -40}.get(sla, -20)
             notes.append(f"SLA required, published SLA: {sla}")
     else:
         score = {"strong": 85.0, "basic": 55.0, "none": 25.0}[req.ml_expertise]
@@ -279,13 +484,20 @@ def long_term_fit(model: Model, deployment: Deployment, req: Requirements) -> Fa
 def weighted_total(factors: dict[str, FactorScore], weights: dict[str, float]) -> float:
     """Unrounded, so rankings and the sensitivity analysis agree; memos show one decimal."""
     weight_sum = sum(weights[f] for f in FACTORS)
-    return sum(factors[f].score * weights[f] for f in FACTORS) / weight_sum
+    return sum(factors[f].score * weights[f] for f in FACTORS) / weight_sum + 0.0
 
 
 def rank_key(total: float) -> float:
     # Equal totals computed in different orders can differ by ~1e-14; they must tie exactly so
-    # that the documented tie-break (model id) decides, not float noise.
+    # that the documented tie-break decides, not float noise.
     return round(total, 9)
+
+
+def candidate_key(score: ModelScore) -> tuple:
+    """The documented ranking key: total, then the cheaper option, then model id, then catalog order."""
+    figure = score.cost.planning_figure
+    return (-rank_key(score.total), math.inf if figure is None else round(figure, 6), score.model_id,
+            score.deployment_index)
 
 
 def score_deployment(model: Model, deployment: Deployment, req: Requirements, catalog: Catalog,
@@ -293,35 +505,83 @@ def score_deployment(model: Model, deployment: Deployment, req: Requirements, ca
     cost = estimate(model, deployment, req, catalog, tasks)
     budget, over = budget_fit(cost, req)
     factors = {
-        "requirements": requirements_fit(model, deployment, req, tasks),
+        "requirements": requirements_fit(model, deployment, req, tasks, catalog),
         "budget": budget,
         "support": support_fit(model, deployment, req),
         "security": security_fit(model, deployment, req),
         "long_term": long_term_fit(model, deployment, req),
     }
-    return ModelScore(model, deployment, factors, weighted_total(factors, req.weights), cost, over, tasks)
+    index = next((i for i, d in enumerate(model.deployments) if d.id == deployment.id), 0)
+    risk = context_risk(model, deployment, req, tasks)
+    return ModelScore(model, deployment, factors, weighted_total(factors, req.weights), cost, over, tasks,
+                      index, (risk,) if risk else ())
 
 
-def best_deployment(model: Model, req: Requirements, catalog: Catalog, tasks: tuple[str, ...]
-                    ) -> tuple[ModelScore | None, list[str]]:
-    """Highest-scoring eligible deployment of a model, or the reasons none is eligible."""
+def model_candidates(model: Model, req: Requirements, catalog: Catalog, tasks: tuple[str, ...]
+                     ) -> tuple[list[ModelScore], list[str]]:
+    """Every eligible deployment of a model as a scored candidate, or the reasons none is eligible."""
     candidates: list[ModelScore] = []
     reasons: list[str] = []
     for deployment in model.deployments:
-        excluded = deployment_exclusions(deployment, model, req)
+        excluded = deployment_exclusions(deployment, model, req, tasks, catalog)
         if excluded:
             reasons.extend(excluded)
         else:
             candidates.append(score_deployment(model, deployment, req, catalog, tasks))
-    if not candidates:
-        return None, reasons
-    candidates.sort(key=lambda s: (-rank_key(s.total), s.deployment.id))
-    return candidates[0], []
+    return sorted(candidates, key=candidate_key), list(dict.fromkeys(reasons))
+
+
+def best_deployment(model: Model, req: Requirements, catalog: Catalog, tasks: tuple[str, ...]
+                    ) -> tuple[ModelScore | None, list[str]]:
+    """Best eligible candidate of a model (by the ranking key), or the reasons none is eligible."""
+    candidates, reasons = model_candidates(model, req, catalog, tasks)
+    return (candidates[0], []) if candidates else (None, reasons)
 
 
 def _rank(scores: list[ModelScore]) -> list[ModelScore]:
-    # Ties broken by model id so that the same input always gives the same memo.
-    return sorted(scores, key=lambda s: (-rank_key(s.total), s.model_id))
+    return sorted(scores, key=candidate_key)
+
+
+def _best_per_model(ranked: list[ModelScore]) -> dict[str, ModelScore]:
+    best: dict[str, ModelScore] = {}
+    for score in ranked:
+        best.setdefault(score.model_id, score)
+    return best
+
+
+def is_tie(top: ModelScore, other: ModelScore, catalog: Catalog) -> bool:
+    """Within TIE_MARGIN, or within the close-call margin with overlapping quality CIs on every task."""
+    gap = rank_key(top.total) - rank_key(other.total)
+    if gap <= TIE_MARGIN + 1e-9:
+        return True
+    return gap <= CLOSE_CALL_MARGIN + 1e-9 and quality_overlap(top.model, other.model, top.tasks, catalog)
+
+
+def _ties(best: list[ModelScore], lead: ModelScore, catalog: Catalog, skip: set[str]) -> list[ModelScore]:
+    return [s for s in best if s.model_id not in skip and s.model_id != lead.model_id and is_tie(lead, s, catalog)]
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def separation(scores: list[ModelScore]) -> str:
+    """What would separate tied candidates: the cheaper one, else the factor where they differ most."""
+    if len(scores) < 2:
+        return ""
+    names = [s.model.name for s in scores]
+    figures = [s.cost.planning_figure for s in scores]
+    if all(f is not None for f in figures) and len({round(f, 2) for f in figures}) > 1:
+        cheapest = min(scores, key=lambda s: s.cost.planning_figure)
+        others = ", ".join(f"{s.model.name} {s.cost.label()}" for s in scores if s is not cheapest)
+        return f"{cheapest.model.name} is cheaper ({cheapest.cost.label()} vs {others})"
+    diffs = [(max(s.factors[f].score for s in scores) - min(s.factors[f].score for s in scores), f) for f in FACTORS]
+    gap, factor = max(diffs, key=lambda d: (d[0], -FACTORS.index(d[1])))
+    if gap > 0:
+        parts = " vs ".join(f"{s.model.name} {s.factors[factor].score:g}" for s in scores)
+        return f"they differ most on {FACTOR_LABELS[factor]} ({parts})"
+    return (f"{_and(names)} score the same on every factor and cost the same; only a pilot on your own tasks "
+            "separates them")
 
 
 def _verdict(ranked: list[ModelScore]) -> tuple[str, str | None, str | None, str]:
@@ -350,63 +610,93 @@ def _verdict(ranked: list[ModelScore]) -> tuple[str, str | None, str | None, str
     return verdict, open_id, closed_id, f"A lead of {gap:.1f} points: {pair}."
 
 
+def canonical(req: Requirements) -> Requirements:
+    """Tasks in the schema's order and languages sorted: the order in the file never matters."""
+    tasks = tuple(sorted(req.tasks, key=lambda t: (TASK_ORDER.index(t) if t in TASK_ORDER else len(TASK_ORDER), t)))
+    return replace(req, tasks=tasks, languages=tuple(sorted(req.languages)))
+
+
 def decide(req: Requirements, catalog: Catalog) -> Decision:
-    """Score every model for the project and choose. Pure: same inputs, same decision."""
+    """Score every candidate for the project and choose. Pure: same inputs, same decision."""
+    req = canonical(req)
     excluded: dict[str, list[str]] = {}
     eligible: list[ModelScore] = []
     for model in catalog.models.values():
         reasons = model_exclusions(model, req)
         if not reasons:
-            scored, dep_reasons = best_deployment(model, req, catalog, req.tasks)
-            if scored:
-                eligible.append(scored)
+            candidates, reasons = model_candidates(model, req, catalog, req.tasks)
+            if candidates:
+                eligible.extend(candidates)
                 continue
-            reasons = dep_reasons
         excluded[model.id] = reasons
-    notes: list[str] = []
     ranked = _rank(eligible)
     if ranked:
-        verdict, best_open, best_closed, reason = _verdict(ranked)
+        best = _best_per_model(ranked)
+        models = list(best.values())
+        top = models[0]
+        tied = _ties(models, top, catalog, set())
+        rest = [s for s in models[1:] if s not in tied]
+        runner = rest[0] if rest else None
+        runner_tied = _ties(rest[1:], runner, catalog, set()) if runner else []
+        verdict, best_open, best_closed, reason = _verdict(models)
+        if tied:  # never name an order-decided winner: the tie is the best
+            group = [top, *tied]
+            totals = ", ".join(f"{s.total:.1f}" for s in group)
+            reason = reason.replace(f"the best is {top.model.name} ({top.total:.1f})",
+                                    f"the best are {_and([s.model.name for s in group])}, tied ({totals})")
         decision = Decision(
             verdict=verdict,
-            recommended=ranked[0].model_id,
+            recommended=top.model_id,
             combination=(),
-            runner_up=ranked[1].model_id if len(ranked) > 1 else None,
-            scores={s.model_id: s for s in ranked},
+            runner_up=runner.model_id if runner else None,
+            scores=best,
             excluded=excluded,
             weights=dict(req.weights),
             best_open=best_open,
             best_closed=best_closed,
             verdict_reason=reason,
+            candidates=tuple(ranked),
+            tied=tuple(s.model_id for s in tied),
+            runner_up_tied=tuple(s.model_id for s in runner_tied),
+            separation=separation([top, *tied]),
         )
     else:
         decision = _combination(req, catalog, excluded)
-    notes.extend(_tie_notes(decision))
-    notes.extend(_retired_notes(req, catalog, decision))
+    notes = _tie_notes(decision) + _retired_notes(req, catalog, decision)
     if notes:
-        decision = Decision(**{**decision.__dict__, "notes": tuple(notes)})
+        decision = replace(decision, notes=tuple(notes))
     return decision
 
 
 def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[str]]) -> Decision:
-    """No single model covers every task: pick the best eligible model per task."""
-    per_model: dict[str, ModelScore] = {}
+    """No single model covers every task: pick the best eligible candidate per task."""
+    candidates: list[ModelScore] = []
     for model in catalog.models.values():
         if model_exclusions(model, req, check_tasks=False):
             continue
         covered = tuple(t for t in req.tasks if t in model.tasks)
         if not covered:
             continue
-        scored, _ = best_deployment(model, req, catalog, covered)
-        if scored:
-            per_model[model.id] = scored
+        found, _ = model_candidates(model, req, catalog, covered)
+        candidates.extend(found)
+    ranked_all = _rank(candidates)
+    per_model = _best_per_model(ranked_all)
     picks: list[TaskPick] = []
+    separations: list[str] = []
     for task in req.tasks:
-        ranked = _rank([s for s in per_model.values() if task in s.tasks])
-        if ranked:
-            picks.append(TaskPick(task, ranked[0].model_id, ranked[1].model_id if len(ranked) > 1 else None))
+        ranked = [s for s in per_model.values() if task in s.tasks]
+        if not ranked:
+            continue
+        top = ranked[0]
+        tied = _ties(ranked, top, catalog, set())
+        rest = [s for s in ranked[1:] if s not in tied]
+        runner = rest[0] if rest else None
+        runner_tied = _ties(rest[1:], runner, catalog, set()) if runner else []
+        picks.append(TaskPick(task, top.model_id, runner.model_id if runner else None, top.deployment_id,
+                              tuple(s.model_id for s in tied), tuple(s.model_id for s in runner_tied)))
+        if tied:
+            separations.append(f"for {task}: " + separation([top, *tied]))
     chosen = {pick.model_id for pick in picks}
-    ranked_all = _rank(list(per_model.values()))
     openness = {per_model[m].model.is_open for m in chosen}
     uncovered = [t for t in req.tasks if t not in {p.task for p in picks}]
     names = ", ".join(f"{per_model[p.model_id].model.name} for {p.task}" for p in picks)
@@ -422,39 +712,43 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[s
     else:
         verdict = "close-call"
         reason = f"No single model covers every task; the combination mixes open- and closed-source models: {names}."
-    _, best_open, best_closed, _ = _verdict(ranked_all)
+    _, best_open, best_closed, _ = _verdict(list(per_model.values()))
+    tied_all = tuple(dict.fromkeys(m for p in picks for m in p.tied if m not in chosen))
     return Decision(
         verdict=verdict,
         recommended=None,
         combination=tuple(picks),
         runner_up=None,
-        scores={s.model_id: s for s in ranked_all},
+        scores=per_model,
         excluded={k: v for k, v in excluded.items() if k not in per_model},
         weights=dict(req.weights),
         best_open=best_open,
         best_closed=best_closed,
         verdict_reason=reason,
+        candidates=tuple(ranked_all),
+        tied=tied_all,
+        separation="; ".join(separations),
     )
 
 
-TIE_MARGIN = 0.5
-
-
 def _tie_notes(decision: Decision) -> list[str]:
-    """Call out ties and near-ties at the top: the order between them is not a real preference."""
-    ranked = list(decision.scores.values())
-    if decision.combination or len(ranked) < 2:
-        return []
-    top = ranked[0]
-    tied = [s for s in ranked[1:] if top.total - s.total <= TIE_MARGIN]
-    if not tied:
-        return []
-    names = ", ".join(s.model.name for s in tied)
-    if all(rank_key(s.total) == rank_key(top.total) for s in tied):
-        return [f"{top.model.name} is tied with {names} at {top.total:.1f}; the order among them is alphabetical, "
-                "so treat them as equal candidates."]
-    return [f"Near-tie: {top.model.name} ({top.total:.1f}) leads {names} by at most {TIE_MARGIN} points; "
-            "treat them as equal candidates."]
+    """Call out ties at the top: the order between them is not a real preference."""
+    notes = []
+    if decision.tied and not decision.combination:
+        top = decision.scores[decision.recommended]
+        tied = [decision.scores[m] for m in decision.tied]
+        names = _and([top.model.name] + [s.model.name for s in tied])
+        totals = ", ".join(f"{s.total:.1f}" for s in [top, *tied])
+        notes.append(f"Tie: {names} ({totals}) are within {TIE_MARGIN:g} points or statistically "
+                     f"indistinguishable; pilot both. What would separate them: {decision.separation}.")
+    for pick in decision.combination:
+        if pick.tied:
+            names = _and([decision.scores[m].model.name for m in (pick.model_id, *pick.tied)])
+            notes.append(f"Tie for {pick.task}: {names}; pilot both.")
+    if decision.runner_up_tied:
+        names = _and([decision.scores[m].model.name for m in (decision.runner_up, *decision.runner_up_tied)])
+        notes.append(f"The runner-up is a tie: {names}.")
+    return notes
 
 
 def _retired_notes(req: Requirements, catalog: Catalog, decision: Decision) -> list[str]:

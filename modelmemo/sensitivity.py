@@ -14,8 +14,9 @@ A_i + x s_if > A_j + x s_jf, so two pairs swap order at most once, at
 
     x* = (A_i - A_j) / (s_jf - s_if)      (no crossing when s_jf == s_if).
 
-A model's total is the maximum over its eligible deployments, and models rank by total, then by
-model id (as ``scoring._rank``). The top model can therefore only change at a crossing between a
+A model's total is the maximum over its eligible deployments (its candidates), and candidates
+rank by total, then by the documented tie-break (``scoring.candidate_key``: the cheaper option, then
+model id, then catalog order). The top model can therefore only change at a crossing between a
 pair of the leading model and a pair of another model. We collect every such x* >= 0, sort by the
 distance from the current weight, and verify each by recomputing the top model just beyond it
 (x* +/- 1e-6 in the direction of travel); the first verified crossing is the threshold.
@@ -31,7 +32,7 @@ from typing import Any, Callable, Hashable
 
 from .catalog import Catalog
 from .requirements import FACTOR_LABELS, FACTORS, Requirements
-from .scoring import TIE_MARGIN, Decision, deployment_exclusions, score_deployment
+from .scoring import Decision, candidate_key
 
 EPSILON = 1e-6
 TOTAL_DIGITS = 10  # totals are compared to 1e-10; crossings within 1e-9 of the current weight snap to it
@@ -56,9 +57,9 @@ class Threshold:
         return {
             "factor": self.factor,
             "current": self.current,
-            "threshold": None if self.threshold is None else round(self.threshold, 9),
+            "threshold": None if self.threshold is None else round(self.threshold, 9) + 0.0,
             "direction": self.direction,
-            "multiplier": None if self.multiplier is None else round(self.multiplier, 9),
+            "multiplier": None if self.multiplier is None else round(self.multiplier, 9) + 0.0,
             "new_leader": self.new_leader,
         }
 
@@ -106,21 +107,16 @@ class _Pair:
     model_id: str
     is_open: bool
     scores: tuple[float, ...]  # in FACTORS order
+    tiebreak: tuple = ()  # scoring.candidate_key without the total
 
 
 # --- the arithmetic --------------------------------------------------------------------------
 
 
 def _candidate_pairs(req: Requirements, catalog: Catalog, decision: Decision) -> list[_Pair]:
-    pairs: list[_Pair] = []
-    for model_id in decision.scores:
-        model = catalog.models[model_id]
-        for deployment in model.deployments:
-            if deployment_exclusions(deployment, model, req):
-                continue
-            scored = score_deployment(model, deployment, req, catalog, req.tasks)
-            pairs.append(_Pair(model_id, model.is_open, tuple(scored.factors[f].score for f in FACTORS)))
-    return pairs
+    """Every eligible candidate of the decision (its factor scores do not depend on the weights)."""
+    return [_Pair(s.model_id, s.model.is_open, tuple(s.factors[f].score for f in FACTORS), candidate_key(s)[1:])
+            for s in decision.candidates]
 
 
 class _FactorLine:
@@ -134,23 +130,26 @@ class _FactorLine:
         self.a = [sum(w * p.scores[i] for i, w in others) for p in pairs]
         self.s = [p.scores[index] for p in pairs]
 
+    def _keyed(self, x: float) -> list[tuple[float, tuple, str]]:
+        if self.b + x <= 0:
+            return []
+        # Rounded far below any real difference, so that totals equal in exact arithmetic compare
+        # equal despite floating-point noise, and the documented tie-break decides.
+        return [(round((a + x * s) / (self.b + x), TOTAL_DIGITS), pair.tiebreak, pair.model_id)
+                for pair, a, s in zip(self.pairs, self.a, self.s)]
+
     def totals(self, x: float) -> dict[str, float]:
         """Each model's best total at weight x (empty if no weight is left)."""
         best: dict[str, float] = {}
-        if self.b + x <= 0:
-            return best
-        for pair, a, s in zip(self.pairs, self.a, self.s):
-            # Rounded far below any real difference, so that totals equal in exact arithmetic
-            # compare equal despite floating-point noise, and the model id breaks the tie.
-            total = round((a + x * s) / (self.b + x), TOTAL_DIGITS)
-            if total > best.get(pair.model_id, float("-inf")):
-                best[pair.model_id] = total
+        for total, _, model_id in self._keyed(x):
+            if total > best.get(model_id, float("-inf")):
+                best[model_id] = total
         return best
 
     def top(self, x: float) -> str | None:
-        """Model id ranked first at weight x (higher total, then model id), None if undefined."""
-        best = self.totals(x)
-        return min(best, key=lambda m: (-best[m], m)) if best else None
+        """Model of the candidate ranked first at weight x (higher total, then the tie-break)."""
+        keyed = self._keyed(x)
+        return min(keyed, key=lambda k: (-k[0], k[1]))[2] if keyed else None
 
     def crossings(self, inside: Callable[[_Pair], bool]) -> list[float]:
         """Every x* >= 0 at which a pair inside the group and a pair outside it have equal totals."""
@@ -161,7 +160,7 @@ class _FactorLine:
             for j, pj in enumerate(self.pairs):
                 if inside(pj) or self.s[j] == self.s[i]:
                     continue
-                x = (self.a[i] - self.a[j]) / (self.s[j] - self.s[i])
+                x = (self.a[i] - self.a[j]) / (self.s[j] - self.s[i]) + 0.0  # + 0.0: never -0.0
                 if x >= 0:
                     points.add(x)
         return sorted(points)
@@ -187,7 +186,7 @@ def _threshold(line: _FactorLine, factor: str, current: float, label: Callable[[
         beyond = x + sign * EPSILON
         if beyond < 0:
             # A weight cannot go negative: "beyond" is the weight set to zero. A crossing at exactly
-            # zero still counts when, at zero, the tie-break by model id puts the other side first.
+            # zero still counts when, at zero, the tie-break puts the other side first.
             beyond = 0.0
         top = line.top(beyond)
         if top is not None and label(top) != reference:
@@ -210,7 +209,7 @@ def _num(value: float) -> str:
 def _change(t: Threshold) -> str:
     label = FACTOR_LABELS[t.factor]
     assert t.threshold is not None
-    if abs(t.threshold - t.current) < EPSILON:  # the pick is an exact tie broken by model id
+    if abs(t.threshold - t.current) < EPSILON:  # the pick is an exact tie broken by the tie-break
         verb = "rises" if t.direction == "more" else "falls"
         return f"the {label} weight {verb} at all (from {_num(t.current)})"
     if t.direction == "more":
@@ -223,7 +222,7 @@ def _change(t: Threshold) -> str:
 
 def _ties_only(line: _FactorLine, t: Threshold, reference: Callable[[str], bool]) -> bool:
     """True when the change is a weight dropped to zero that leaves the new leader exactly tied
-    with the best of the `reference` models, first only by the tie-break on model id."""
+    with the best of the `reference` models, first only by the tie-break."""
     if t.threshold != 0 or t.new_leader is None:
         return False
     totals = line.totals(0.0)
@@ -259,7 +258,7 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
     lines = {f: _FactorLine(pairs, weights, f) for f in FACTORS}
 
     ranked = list(decision.scores.values())
-    near_tie = ranked[0].total - ranked[1].total <= TIE_MARGIN
+    near_tie = bool(decision.tied)
     recommended = decision.recommended
     leader = lines[FACTORS[0]].top(weights[FACTORS[0]]) or recommended
     notes: list[str] = []
@@ -267,8 +266,10 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
         # Exact totals differ by less than the 0.1 the memo rounds to; the memo broke the tie by id.
         notes.append(f"{names[recommended]} and {names[leader]} are tied after rounding; before rounding "
                      f"{names[leader]} leads, and the thresholds are measured from that order.")
-    tie_text = (f"{names[ranked[0].model_id]} and {names[ranked[1].model_id]} are a near-tie "
-                f"({ranked[0].total:.1f} vs {ranked[1].total:.1f}): any change of weights may reorder them. ")
+    tied = [decision.scores[m] for m in decision.tied]
+    tie_text = (f"{' and '.join([names[ranked[0].model_id]] + [names[s.model_id] for s in tied])} are a tie "
+                f"({' vs '.join(f'{s.total:.1f}' for s in [ranked[0], *tied])}): any change of weights may "
+                "reorder them. ")
 
     # Top pick: the label of a model is its id; the group is the leading model's deployments.
     top_thresholds = [_threshold(lines[f], f, weights[f], lambda m: m, lambda p: p.model_id == leader)
@@ -277,7 +278,7 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
     if smallest is None:
         sentence = "No single weight change makes another model first."
     else:
-        outcome = ("would tie with it and come first only by the alphabetical tie-break"
+        outcome = ("would tie with it and come first only by the tie-break (cheaper option, then name)"
                    if _ties_only(lines[smallest.factor], smallest, lambda m: m == leader) else "would lead")
         sentence = (f"{names[leader]} stays first unless {_change(smallest)}, when "
                     f"{names[smallest.new_leader]} {outcome}.")
@@ -297,7 +298,8 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
             text = f"No single weight change makes {article} {other} model first; the {side} side stays ahead."
         else:
             tie = _ties_only(lines[smallest_v.factor], smallest_v, lambda m: is_open[m] == side_open)
-            outcome = (f"would tie with the best {side} model and come first only by the alphabetical tie-break"
+            outcome = (f"would tie with the best {side} model and come first only by the tie-break "
+                       "(cheaper option, then name)"
                        if tie else "would lead")
             text = (f"The {side} side stays ahead unless {_change(smallest_v)}, when "
                     f"{names[smallest_v.new_leader]} ({other}) {outcome}.")

@@ -26,10 +26,11 @@ def test_edited_input_shows_the_change_in_memo_pdf_and_index(drop_folder, tmp_pa
     changes = memo["changes"]
     assert changes["previous_run"] == first.run_id
     assert changes["causes"] == ["requirement file edited"]
-    old_total = first_memo["scores"][first_memo["recommended"]]["total"]
-    new_total = memo["scores"][first_memo["recommended"]]["total"]
+    top = first_memo["recommended"][0]["model"]
+    old_total = first_memo["scores"][top]["total"]
+    new_total = memo["scores"][top]["total"]
     assert old_total != new_total
-    expected = f"{first_memo['model_names'][first_memo['recommended']]} total: {old_total:.1f} → {new_total:.1f}."
+    expected = f"{first_memo['model_names'][top]} total: {old_total:.1f} → {new_total:.1f}."
     assert expected in changes["items"]
     text = " ".join(pdf_text(output / second.run_id / "support-chatbot.pdf").split())
     assert "what changed since the previous memo" in text.lower() and "requirement file edited" in text
@@ -50,3 +51,25 @@ def test_causes_name_the_catalog_and_the_format():
     assert "Claude is now eligible (82.0)." in result["items"]
     assert "Llama 2 is no longer eligible." in result["items"]
     assert compare(base, dict(base), forced=True)["causes"] == ["re-rendered on request (--force)"]
+
+
+def test_v2_memos_compare_by_top_pick_and_name_a_tie():
+    """Memo JSON v2: `recommended` is a list of picks, `ranking` a list of candidates, `tied` model ids."""
+    def memo(top, tied, totals):
+        return {"input_sha256": "a", "catalog_sha256": "c", "memo_version": 2, "verdict": "closed-source",
+                "verdict_label": "Closed source", "recommended": [{"task": None, "model": top, "deployment": "api"}],
+                "tied": tied, "scores": {m: {"total": t} for m, t in totals.items()},
+                "ranking": [{"model": m, "deployment": "api", "total": t} for m, t in totals.items()],
+                "model_names": {"chatgpt": "ChatGPT", "claude": "Claude"}}
+    v1 = {"input_sha256": "a", "catalog_sha256": "c", "memo_version": 1, "verdict": "closed-source",
+          "verdict_label": "Closed source", "recommended": "chatgpt", "scores": {"chatgpt": {"total": 85.0}},
+          "ranking": ["chatgpt"], "model_names": {"chatgpt": "ChatGPT"}}
+    tie = memo("chatgpt", ["claude"], {"chatgpt": 85.0, "claude": 85.0})
+    result = compare(v1, tie)
+    assert result["causes"] == ["memo format updated"]
+    assert "Top model: ChatGPT → ChatGPT = Claude (tie)." in result["items"]
+    assert "Claude is now eligible (85.0)." in result["items"]
+    same = compare(tie, dict(tie))
+    assert same["items"] == [] and same["summary"].endswith("same verdict, top model and scores.")
+    moved = compare(tie, memo("chatgpt", [], {"chatgpt": 86.0, "claude": 85.0}))
+    assert moved["items"][:2] == ["Top model: ChatGPT = Claude (tie) → ChatGPT.", "ChatGPT total: 85.0 → 86.0."]

@@ -64,7 +64,7 @@ def test_pdf_is_a4_with_metadata_page_numbers_and_embedded_fonts(catalog, tmp_pa
     assert "Metadata Check" in info["Title"]
     assert info["Author"]
     pages = int(info["Pages"])
-    assert 1 <= pages <= 6
+    assert 1 <= pages <= 7  # a tie shows every tied model's reasons and sourced facts
     text = pdf_text(pdf)
     assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
     import subprocess

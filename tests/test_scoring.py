@@ -1,19 +1,140 @@
-"""Scoring scenarios a reviewer can judge: each states a project and the decision it must get."""
+"""Scoring scenarios a reviewer can judge: each states a project and the decision it must get.
+
+Scenarios run twice where the shipped catalog matters: on a small fixture catalog written to
+tmp_path (the engine's behaviour, whatever the shipped data says), and on the shipped catalog
+(docstrings say "shipped data"): those follow catalog/models.yaml and change when it does.
+"""
 
 from __future__ import annotations
 
+import copy
+import math
+
 import pytest
 
+from modelmemo.memo import RunContext, build_memo
 from modelmemo.requirements import Requirements
-from modelmemo.scoring import decide
+from modelmemo.scoring import TIE_MARGIN, decide, task_quality
 
 from .helpers import requirements
 
 CLOSED_API_MODELS = ("chatgpt", "claude", "gemini", "cohere")
+CTX = RunContext("test-run", "2026-11-29T00:00:00+00:00", "x.yaml", "0" * 64)
 
 
 def decision_for(catalog, **overrides):
     return decide(Requirements.from_data(requirements(**overrides)), catalog)
+
+
+def memo_for(catalog, **overrides):
+    req = Requirements.from_data(requirements(**overrides))
+    return build_memo(req, decide(req, catalog), catalog, CTX)
+
+
+# --- a small, fully controlled catalog (engine behaviour independent of the shipped data) ------
+
+SRC = "fixture"
+
+
+def _f(value, note=""):
+    fact = {"value": value, "source": SRC}
+    if note:
+        fact["note"] = note
+    return fact
+
+
+def _model(name, vendor, openness, tasks, deployments, *, languages=("en",), context=8192, max_output=None,
+           open_weights=None, lifecycle="active", quality=None, toolkit=False):
+    facts = {
+        "openness": _f(openness), "license": _f("Fixture licence"), "commercial_use": _f("Allowed."),
+        "open_weights": _f(open_weights or ("yes" if openness == "open-source" else "no")),
+        "tasks": _f(list(tasks)), "languages": _f(languages if languages == "any" else list(languages)),
+        "context_tokens": _f(context), "parameters": _f("unknown"), "lifecycle": _f(lifecycle),
+    }
+    if max_output is not None:
+        facts["max_output_tokens"] = _f(max_output)
+    if toolkit:
+        facts["is_toolkit"] = _f("yes")
+    model = {"name": name, "vendor": vendor, "summary": f"{name} (test fixture).", "facts": facts,
+             "deployments": deployments}
+    if quality:
+        model["quality"] = {task: dict(q, source=SRC) for task, q in quality.items()}
+    return model
+
+
+def _self_hosted(dep_id, gpu_hour, tps="unknown", images_per_hour=None):
+    dep = {"id": dep_id, "kind": "self-hosted", "provider": "your infrastructure",
+           "gpu_class": _f("fixture GPU"), "gpu_hour_usd": _f(gpu_hour), "tokens_per_second": _f(tps)}
+    if images_per_hour is not None:
+        dep["images_per_hour"] = _f(images_per_hour)
+    return dep
+
+
+def _api(dep_id, provider, *, inp=2.0, out=10.0, embedding=None, image=None):
+    dep = {"id": dep_id, "kind": "api", "provider": provider, "input_usd_per_1m": _f(inp),
+           "output_usd_per_1m": _f(out), "vendor_fine_tuning": _f("no"), "data_residency": _f(["United States"]),
+           "trains_on_prompts": _f("no"), "retention": _f("30 days."), "soc2": _f("yes"), "hipaa_baa": _f("yes"),
+           "sla": _f("yes"), "vendor_support": _f("yes")}
+    if embedding is not None:
+        dep["embedding_usd_per_1m"] = _f(embedding)
+    if image is not None:
+        dep["usd_per_image"] = _f(image)
+    return dep
+
+
+TEXT = ["chat", "text-generation", "summarization", "classification", "code"]
+ARENA = lambda v, ci: {"value": v, "scale": "arena-text", "ci": ci}  # noqa: E731
+
+
+def fixture_catalog_data() -> dict:
+    """Two closed APIs that only a pilot can separate, open LLMs with short and long context and two
+    self-hosted sizes, a translation toolkit, and an open image model."""
+    return {
+        "catalog_version": 1,
+        "sources": {SRC: {"url": "https://example.org/fixture", "title": "Test fixture", "as_of": "2026-11-28"}},
+        "quality_scales": {
+            "arena-text": {"kind": "elo", "title": "Arena text", "source": SRC},
+            "bench": {"kind": "percent", "title": "Bench", "source": SRC},
+        },
+        "assumptions": {
+            "input_token_share": _f(0.75), "hours_per_month": _f(730),
+            "ops_usd_per_month": {"strong": _f(1500), "basic": _f(4000), "none": _f(8000)},
+        },
+        "models": {
+            "alpha-api": _model("Alpha", "Alpha Inc.", "closed-source", TEXT + ["embeddings", "image-generation"],
+                                [_api("alpha-api", "Alpha", embedding=0.10, image=0.04)], context=1_000_000,
+                                max_output=128_000, quality={t: ARENA(1402, 8) for t in TEXT}),
+            "beta-api": _model("Beta", "Beta Inc.", "closed-source", TEXT,
+                               [_api("beta-api", "Beta")], context=1_000_000, max_output=128_000,
+                               quality={t: ARENA(1385, 10) for t in TEXT}),
+            "open-llm": _model("Open LLM", "Open Lab", "open-source", TEXT,
+                               # ids chosen so that id order would favour the expensive option
+                               [_self_hosted("a-large-8x", 8.0), _self_hosted("b-small-1x", 1.0)],
+                               context=32_768, quality={t: ARENA(1300, 8) for t in TEXT}),
+            "short-llm": _model("Short LLM", "Old Lab", "open-source", ["chat", "text-generation", "summarization"],
+                                [_self_hosted("one-gpu", 1.0)], context=4096, lifecycle="legacy",
+                                quality={t: ARENA(1100, 9) for t in ("chat", "text-generation", "summarization")}),
+            "mystery-llm": _model("Mystery LLM", "Unknown Lab", "open-source", ["chat", "text-generation"],
+                                  [_self_hosted("one-gpu", 1.0)], context="unknown"),
+            "toolkit": _model("NMT Toolkit", "NMT Project", "open-source", ["translation", "summarization"],
+                              [_self_hosted("one-gpu", 1.0)], languages="any", context="unknown", toolkit=True),
+            "image-open": _model("Open Diffusion", "Image Lab", "open-source", ["image-generation"],
+                                 [_self_hosted("one-gpu", 1.5, images_per_hour="unknown")], context="unknown"),
+        },
+    }
+
+
+def fixture_catalog(tmp_path, data=None):
+    from modelmemo.catalog import load_catalog
+
+    from .helpers import write_yaml
+
+    return load_catalog([write_yaml(tmp_path / "fixture-catalog.yaml", data or fixture_catalog_data())])
+
+
+@pytest.fixture
+def fx(tmp_path):
+    return fixture_catalog(tmp_path)
 
 
 def test_on_premises_regulated_strong_team_gets_an_open_model(catalog):
@@ -60,13 +181,27 @@ def test_bard_is_never_recommended_whatever_the_weights(catalog, weights):
     assert "bard" not in d.recommended_ids and "bard" not in d.scores
 
 
-def test_image_generation_only_gets_stable_diffusion(catalog):
-    """Marketing images: only Stable Diffusion generates images; text models are excluded for the task."""
-    d = decision_for(catalog, **{"needs.tasks": ["image-generation"],
-                                 "budget.volume": {"images_per_month": 1000}, "budget.monthly_usd": 5000})
-    assert d.recommended == "stable-diffusion"
-    assert d.verdict == "open-source"
-    assert any("image-generation" in r for r in d.excluded["claude"])
+IMAGE_PROJECT = {"needs.tasks": ["image-generation"], "support.ml_expertise": "none",
+                 "budget.volume": {"images_per_month": 1000}, "budget.monthly_usd": 5000}
+
+
+def test_image_project_without_ml_team_has_closed_candidates_when_apis_allowed(fx):
+    """Images, no ML team, APIs allowed: the vendor's image API is a candidate, priced per image."""
+    d = decision_for(fx, **IMAGE_PROJECT)
+    assert "alpha-api" in d.scores and "image-open" in d.scores
+    assert d.recommended == "alpha-api"
+    cost = d.scores["alpha-api"].cost
+    assert cost.low == cost.high == pytest.approx(1000 * 0.04)
+    assert any("per image" not in line and "images" in line for line in cost.lines)
+
+
+def test_image_project_without_ml_team_has_closed_candidates_when_apis_allowed_shipped(catalog):
+    """Shipped data: at least one closed vendor sells an image API, and it is a candidate."""
+    d = decision_for(catalog, **IMAGE_PROJECT)
+    closed = [m for m, s in d.scores.items() if not s.model.is_open]
+    assert closed, d.excluded
+    assert all(d.scores[m].deployment.is_api and d.scores[m].cost.known for m in closed)
+    assert not catalog.models[d.recommended].is_open  # a team without ML skills gets a managed API
 
 
 def test_translation_with_full_control_and_strong_team_gets_opennmt(catalog):
@@ -103,16 +238,29 @@ def test_transparency_or_full_control_exclude_every_closed_model(catalog, constr
         assert model_id in d.excluded
 
 
-def test_text_and_images_get_a_combination_with_stable_diffusion_for_images(catalog):
-    """No single model writes copy and draws images: one model per task, and the memo says so."""
-    d = decision_for(catalog, **{"needs.tasks": ["text-generation", "image-generation"],
-                                 "budget.volume": {"requests_per_month": 1000, "tokens_per_request": 1000,
-                                                   "images_per_month": 100}})
+def test_text_and_images_get_a_combination_when_no_single_model_covers_both(fx):
+    """On premises, no self-hosted model writes copy and draws images: one model per task."""
+    d = decision_for(fx, **{"needs.tasks": ["text-generation", "image-generation"], "security.on_premises_only": True,
+                            "support.ml_expertise": "strong",
+                            "budget.volume": {"requests_per_month": 1000, "tokens_per_request": 1000,
+                                              "images_per_month": 100}})
     assert d.recommended is None
     picks = {p.task: p.model_id for p in d.combination}
-    assert picks["image-generation"] == "stable-diffusion"
-    assert picks["text-generation"] != "stable-diffusion"
+    assert picks == {"text-generation": "open-llm", "image-generation": "image-open"}
     assert set(d.recommended_ids) == set(picks.values())
+    assert {p.task: p.deployment_id for p in d.combination}["text-generation"] == "b-small-1x"
+
+
+def test_text_and_images_on_premises_get_a_combination_shipped(catalog):
+    """Shipped data: on premises, text and images come from two open models."""
+    d = decision_for(catalog, **{"needs.tasks": ["text-generation", "image-generation"],
+                                 "security.on_premises_only": True, "support.ml_expertise": "strong",
+                                 "budget.volume": {"requests_per_month": 1000, "tokens_per_request": 1000,
+                                                   "images_per_month": 100}})
+    picks = {p.task: p.model_id for p in d.combination}
+    assert set(picks) == {"text-generation", "image-generation"}
+    assert picks["image-generation"] != picks["text-generation"]
+    assert all(catalog.models[m].is_open for m in picks.values())
 
 
 def test_tiny_budget_flags_every_option_over_budget(catalog):
@@ -159,8 +307,9 @@ def test_without_volume_api_cost_is_unknown_and_self_hosting_is_a_floor(catalog)
             assert score.cost.label().startswith("at least")
 
 
-def test_no_eligible_model_gives_an_empty_recommendation_not_a_crash(catalog):
+def test_no_eligible_model_gives_an_empty_recommendation_not_a_crash(fx):
     """On-premises embeddings: no open model documents embeddings, so nothing is recommended."""
+    catalog = fx
     d = decision_for(catalog, **{"needs.tasks": ["embeddings"], "security.on_premises_only": True})
     assert d.recommended_ids == []
     assert set(d.excluded) == set(catalog.models)
@@ -180,3 +329,200 @@ def test_every_factor_reason_is_a_sentence_naming_its_facts(catalog):
             assert 0 <= value.score <= 100
             assert value.reason.endswith(".") and len(value.reason) > 20, (factor, value.reason)
         assert score.model.vendor in score.factors["long_term"].reason or score.model.has_open_weights
+
+
+# --- issue 11: context, candidates, quality, ties ----------------------------------------------
+
+LONG_REQUESTS = {"needs.tasks": ["chat"], "budget.monthly_usd": 5000,
+                 "budget.volume": {"requests_per_month": 1000, "tokens_per_request": 20000}}
+
+
+def test_long_requests_exclude_short_context_models(fx):
+    """20,000-token requests do not fit a 4,096-token context: excluded with the numbers; a model whose
+    context is unknown stays a candidate, with the risk stated."""
+    d = decision_for(fx, **LONG_REQUESTS)
+    assert d.excluded["short-llm"] == ["context 4,096 tokens < 20,000 tokens per request"]
+    assert "open-llm" in d.scores  # 32,768 tokens fit
+    mystery = d.scores["mystery-llm"]
+    assert any("context window of Mystery LLM is not documented" in r for r in mystery.risks)
+    short = decision_for(fx, **{**LONG_REQUESTS, "budget.volume": {"requests_per_month": 1000,
+                                                                    "tokens_per_request": 4000}})
+    assert "short-llm" in short.scores
+
+
+def test_output_limit_excludes_when_the_output_share_does_not_fit(fx, tmp_path):
+    data = fixture_catalog_data()
+    data["models"]["beta-api"]["facts"]["max_output_tokens"] = {"value": 4096, "source": "fixture"}
+    catalog = fixture_catalog(tmp_path, data)
+    d = decision_for(catalog, **{**LONG_REQUESTS, "budget.volume": {"requests_per_month": 1000,
+                                                                     "tokens_per_request": 40000}})
+    assert d.excluded["beta-api"] == ["max output 4,096 tokens < 10,000 output tokens per request "
+                                      "(the output share of 40,000)"]
+
+
+def test_long_requests_exclude_short_context_models_shipped(catalog):
+    """Shipped data: every model whose sourced context is below 20,000 tokens is excluded, saying so;
+    every candidate's known context holds the request."""
+    d = decision_for(catalog, **LONG_REQUESTS)
+    for model in catalog.models.values():
+        context = model.value("context_tokens")
+        if isinstance(context, int) and context < 20000 and "chat" in model.tasks:
+            assert f"context {context:,} tokens < 20,000 tokens per request" in d.excluded[model.id]
+    for score in d.candidates:
+        context = score.model.value("context_tokens")
+        assert context == "unknown" or context >= 20000
+
+
+def test_onprem_summarization_recommends_an_open_llm_not_a_translation_toolkit(fx):
+    """On premises, summarization, strong team: the toolkit is eligible but an open LLM wins."""
+    d = decision_for(fx, **{"needs.tasks": ["summarization"], "security.on_premises_only": True,
+                            "support.ml_expertise": "strong", "budget.monthly_usd": 10000})
+    assert "toolkit" in d.scores and d.recommended == "open-llm"
+    assert d.scores["open-llm"].total > d.scores["toolkit"].total
+
+
+def test_onprem_summarization_recommends_an_open_llm_not_a_translation_toolkit_shipped(catalog):
+    """Shipped data: on-premises summarization goes to a general open LLM, not OpenNMT."""
+    d = decision_for(catalog, **{"needs.tasks": ["summarization"], "security.on_premises_only": True,
+                                 "support.ml_expertise": "strong", "budget.monthly_usd": 10000})
+    assert d.recommended != "opennmt" and "opennmt" not in d.tied
+    assert catalog.models[d.recommended].is_open and not catalog.models[d.recommended].is_toolkit
+
+
+def test_quality_normalisation_by_hand(fx):
+    """Elo: 100 x 2 / (1 + 10^((best - v) / 400)); best = Alpha's 1402 for chat. Open LLM at 1300:
+    100 x 2 / (1 + 10^(102/400)) = 71.5. Unknown evidence: 40, conservative, said in the reason."""
+    assert task_quality(fx.models["alpha-api"], "chat", fx)[0] == 100
+    score, text = task_quality(fx.models["open-llm"], "chat", fx)
+    assert score == pytest.approx(round(200 / (1 + 10 ** (102 / 400)), 1)) == 71.5
+    assert text == "chat: Arena text 1300 ±8, 3rd of 4 (71.5)"
+    score, text = task_quality(fx.models["mystery-llm"], "chat", fx)
+    assert (score, text) == (40, "no public quality evidence for chat: 40, conservative")
+
+
+def test_quality_percent_scale_by_hand(tmp_path):
+    data = fixture_catalog_data()
+    for model_id, value in (("alpha-api", 80.0), ("beta-api", 60.0)):
+        data["models"][model_id]["quality"]["code"] = {"value": value, "scale": "bench", "source": "fixture"}
+    catalog = fixture_catalog(tmp_path, data)
+    assert task_quality(catalog.models["beta-api"], "code", catalog)[0] == 75.0  # 100 x 60 / 80
+
+
+def test_requirements_factor_is_half_fit_half_quality(fx):
+    d = decision_for(fx, **{"needs.tasks": ["chat"]})
+    reason = d.scores["open-llm"].factors["requirements"]
+    assert reason.score == pytest.approx(round(0.5 * 100 + 0.5 * 71.5, 1))
+    assert "Arena text 1300 ±8, 3rd of 4" in reason.reason and "50% fit + 50% quality" in reason.reason
+
+
+def test_every_deployment_is_a_candidate_and_ties_go_to_the_cheaper_option(fx):
+    """Both self-hosted sizes are candidates; at equal totals the cheaper one ranks first, even though
+    its id sorts after the expensive one's."""
+    d = decision_for(fx, **{"needs.tasks": ["chat"], "security.on_premises_only": True,
+                            "weights": {"requirements": 1, "budget": 0, "support": 1, "security": 1, "long_term": 1}})
+    options = [s for s in d.candidates if s.model_id == "open-llm"]
+    assert [s.deployment_id for s in options] == ["b-small-1x", "a-large-8x"]
+    assert options[0].total == options[1].total
+    assert d.scores["open-llm"].deployment_id == "b-small-1x"
+
+
+def test_genuine_tie_is_shown_as_a_tie_on_page_1_and_in_json(fx, tmp_path):
+    """Alpha and Beta are 0.5 points apart at most: a tie in `tied`, and on page 1 of the PDF."""
+    from modelmemo.rendering import render_memo_html, render_pdf
+
+    from .conftest import TEMPLATES
+    from .helpers import pdf_text
+
+    memo = memo_for(fx, **{"needs.tasks": ["chat"]})
+    assert memo["recommended"][0]["model"] in ("alpha-api", "beta-api")
+    assert {memo["recommended"][0]["model"], *memo["tied"]} == {"alpha-api", "beta-api"}
+    assert memo["tie_separation"]
+    pdf = tmp_path / "memo.pdf"
+    pdf.write_bytes(render_pdf(render_memo_html(memo, TEMPLATES), TEMPLATES))
+    page_1 = " ".join(pdf_text(pdf).split("\f")[0].split())
+    assert "Tie: Alpha and Beta, pilot both" in page_1
+    assert "What would separate them" in page_1
+    assert "Recommended" not in page_1.split("Tie:")[1].split("REQUIREMENTS")[0]
+
+
+def test_genuine_tie_is_shown_as_a_tie_on_page_1_and_in_json_shipped(catalog):
+    """Shipped data: with the requirements weight at 0, ChatGPT and Claude (same prices and terms) are
+    equal on every weighted factor: a tie, never an id-order winner."""
+    weights = {"requirements": 0, "budget": 1, "support": 1, "security": 1, "long_term": 1}
+    memo = memo_for(catalog, **{"needs.tasks": ["chat"], "weights": weights})
+    top = memo["recommended"][0]["model"]
+    group = {top, *memo["tied"]}
+    assert {"chatgpt", "claude"} <= group or memo["scores"]["chatgpt"]["total"] != memo["scores"]["claude"]["total"]
+    for model_id in memo["tied"]:
+        assert memo["scores"][top]["total"] - memo["scores"][model_id]["total"] <= TIE_MARGIN + 0.1
+
+
+def test_overlapping_confidence_intervals_are_a_tie_within_the_close_call_margin(fx, tmp_path):
+    """Requirements weight 3: Alpha leads Beta by about 1 point (more than the tie margin), but their
+    arena ratings (1402 ±8, 1385 ±10) overlap: a tie. With tight intervals it is a lead."""
+    weights = {"requirements": 3, "budget": 1, "support": 1, "security": 1, "long_term": 1}
+    d = decision_for(fx, **{"needs.tasks": ["chat"], "weights": weights})
+    gap = d.scores["alpha-api"].total - d.scores["beta-api"].total
+    assert TIE_MARGIN < gap < 3
+    assert d.recommended == "alpha-api" and d.tied == ("beta-api",)
+    data = fixture_catalog_data()
+    for model_id in ("alpha-api", "beta-api"):
+        for evidence in data["models"][model_id]["quality"].values():
+            evidence["ci"] = 2
+    tight = decision_for(fixture_catalog(tmp_path, data), **{"needs.tasks": ["chat"], "weights": weights})
+    assert tight.recommended == "alpha-api" and tight.tied == () and tight.runner_up == "beta-api"
+
+
+def test_runner_up_tie_is_reported(tmp_path):
+    """Two identical models behind a clear leader: the runner-up is a tie, and the memo says so."""
+    data = fixture_catalog_data()
+    data["models"]["mystery-twin"] = copy.deepcopy(dict(data["models"]["mystery-llm"], name="Mystery Twin"))
+    catalog = fixture_catalog(tmp_path, data)
+    d = decision_for(catalog, **{"needs.tasks": ["chat"], "security.on_premises_only": True})
+    assert d.recommended == "open-llm" and not d.tied
+    assert {d.runner_up, *d.runner_up_tied} == {"mystery-llm", "mystery-twin"}
+    assert any("runner-up is a tie" in n for n in d.notes)
+    memo = build_memo(Requirements.from_data(requirements(**{"needs.tasks": ["chat"], "security.on_premises_only": True})),
+                      d, catalog, CTX)
+    assert {p["model"] for p in memo["runner_up"]} == {"mystery-llm", "mystery-twin"}
+
+
+def test_floor_cost_is_never_within_budget(fx):
+    """A self-hosted floor below the budget: 'may exceed the budget', over_budget None, never 'within'."""
+    d = decision_for(fx, **{"needs.tasks": ["chat"], "budget.monthly_usd": 100000, "security.on_premises_only": True})
+    score = d.scores["open-llm"]
+    assert score.cost_is_floor and score.over_budget is None
+    reason = score.factors["budget"].reason
+    assert reason.startswith("At least $") and "may exceed the budget" in reason and "within budget" not in reason
+
+
+def test_no_negative_zero_anywhere_in_a_memo(fx):
+    memo = memo_for(fx, **{"needs.tasks": ["chat"], "budget.monthly_usd": 0,
+                           "weights": {"requirements": 0, "budget": 0, "support": 1, "security": 0, "long_term": 0}})
+
+    def walk(node):
+        if isinstance(node, float):
+            assert not (node == 0 and math.copysign(1, node) < 0)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(memo)
+    import json
+    assert "-0.0" not in json.dumps(memo) and "$-0" not in json.dumps(memo)
+
+
+def test_memo_json_v2_shape(fx):
+    memo = memo_for(fx, **{"needs.tasks": ["chat"], "budget.volume": {"requests_per_month": 1000,
+                                                                      "tokens_per_request": 20000}})
+    assert memo["memo_version"] == 2
+    assert memo["recommended"] == [{"task": None, "model": memo["recommended"][0]["model"],
+                                    "deployment": memo["recommended"][0]["model"]}]
+    first = memo["ranking"][0]
+    assert set(first) == {"model", "deployment", "total", "factors", "monthly_cost_usd", "cost_is_floor"}
+    assert [(c["model"], c["deployment"]) for c in memo["ranking"]].count(("open-llm", "a-large-8x")) == 1
+    assert memo["excluded"]["short-llm"] == ["context 4,096 tokens < 20,000 tokens per request"]
+    floor = next(c for c in memo["ranking"] if c["model"] == "open-llm")
+    assert floor["cost_is_floor"] is True and floor["monthly_cost_usd"] > 0

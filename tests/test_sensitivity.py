@@ -24,21 +24,49 @@ from modelmemo.validation import validate_file
 
 from .conftest import CATALOG, INPUTS
 from .helpers import requirements
+from .test_scoring import fixture_catalog, fixture_catalog_data
 
-# A tight budget for a busy chatbot (200,000 requests of 1,200 tokens, $300/month) prices out the
-# premium APIs: Cohere Command ($63/month) leads Mistral 7B ($60/month). Cohere covers the chat task
-# fully (requirements 100 vs 85), Mistral scores better on security (82 vs 75); all else is equal.
-CHAT_TIGHT_BUDGET = {"needs.tasks": ["chat"], "budget.monthly_usd": 300,
-                     "budget.volume": {"requests_per_month": 200000, "tokens_per_request": 1200}}
-# A closed model leads, an open one (Mistral) is the best of the other side.
+# The hand-computed tests run on the fixture catalog of test_scoring (written to a temp folder), with
+# Beta's quality lowered so that nothing ties at the top: the engine is tested, not the shipped data.
+# Tests marked "shipped data" use catalog/models.yaml.
+
+# A strong team with a $5,000 budget: Alpha's API (95.0) leads Open LLM self-hosted (91.4). Alpha is
+# better on requirements (100 vs 85.8), budget (100 vs 90: Open LLM's cost is only a floor) and support
+# (90 vs 85); Open LLM on long-term fit (96.2 vs 85: open weights are portable).
+CHAT_TIGHT_BUDGET = {"needs.tasks": ["chat"], "support.ml_expertise": "strong", "budget.monthly_usd": 5000,
+                     "security.data_sensitivity": "confidential"}
+# A closed model leads, an open one (Open LLM) is the best of the other side.
 CHAT_LOW_LOCK_IN = {"needs.tasks": ["chat"], "long_term.lock_in_tolerance": "low"}
 # A busy text service (1.5M requests of 1,000 tokens) run by a strong team: per-token API prices
-# ($6,000/month for ChatGPT) exceed the $5,000 budget, self-hosting does not. An open model leads,
+# ($6,000/month for Alpha) exceed the $5,000 budget, self-hosting does not. An open model leads,
 # closed models follow.
 TEXT_STRONG_TEAM = {"needs.tasks": ["text-generation"], "support.ml_expertise": "strong",
                     "security.data_sensitivity": "confidential", "budget.monthly_usd": 5000,
                     "budget.volume": {"requests_per_month": 1500000, "tokens_per_request": 1000},
                     "long_term.lock_in_tolerance": "low"}
+# On premises, regulated: only self-hosted open models; Open LLM and Mystery LLM differ only on
+# requirements fit (Mystery LLM has no quality evidence).
+ONPREM_REGULATED = {"needs.tasks": ["chat"], "security.on_premises_only": True,
+                    "security.data_sensitivity": "regulated", "support.ml_expertise": "strong"}
+
+
+def clear_fixture_data() -> dict:
+    data = fixture_catalog_data()
+    for evidence in data["models"]["beta-api"]["quality"].values():
+        evidence.update(value=1250, ci=5)
+    return data
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    return fixture_catalog(tmp_path_factory.mktemp("sensitivity"), clear_fixture_data())
+
+
+@pytest.fixture(scope="module")
+def shipped_catalog():
+    from modelmemo.catalog import load_catalog
+
+    return load_catalog([CATALOG])
 
 
 def req_for(weights=None, **overrides) -> Requirements:
@@ -57,84 +85,90 @@ def scores_of(model_score) -> dict[str, float]:
     return {f: model_score.factors[f].score for f in FACTORS}
 
 
-def exact_totals(req: Requirements, catalog, decision, weights: dict[str, float]) -> dict[str, float]:
-    """Test oracle: each model's best unrounded weighted mean over its eligible deployments."""
-    totals: dict[str, float] = {}
+def _exact(req: Requirements, catalog, decision, weights: dict[str, float]) -> dict[str, tuple]:
+    """Test oracle: each model's best (unrounded weighted mean, tie-break) over its eligible deployments.
+    The tie-break is the documented one: the cheaper option, then model id, then catalog order."""
+    best: dict[str, tuple] = {}
     for model_id in decision.scores:
         model = catalog.models[model_id]
-        for dep in model.deployments:
+        for index, dep in enumerate(model.deployments):
             if scoring.deployment_exclusions(dep, model, req):
                 continue
-            s = scores_of(scoring.score_deployment(model, dep, req, catalog, req.tasks))
+            scored = scoring.score_deployment(model, dep, req, catalog, req.tasks)
+            s = scores_of(scored)
             # Compared to 1e-10 like the module: equal totals must not differ by float noise.
             total = round(sum(weights[f] * s[f] for f in FACTORS) / sum(weights.values()), 10)
-            totals[model_id] = max(totals.get(model_id, float("-inf")), total)
-    return totals
+            figure = scored.cost.planning_figure
+            key = (-total, float("inf") if figure is None else round(figure, 6), model_id, index)
+            if model_id not in best or key < best[model_id]:
+                best[model_id] = key
+    return best
+
+
+def exact_totals(req: Requirements, catalog, decision, weights: dict[str, float]) -> dict[str, float]:
+    return {m: -key[0] for m, key in _exact(req, catalog, decision, weights).items()}
 
 
 def exact_ranking(req, catalog, decision, weights) -> list[str]:
-    totals = exact_totals(req, catalog, decision, weights)
-    return sorted(totals, key=lambda m: (-totals[m], m))
+    best = _exact(req, catalog, decision, weights)
+    return sorted(best, key=lambda m: best[m])
 
 
 # --- thresholds computed by hand -------------------------------------------------------------
 
 
 def test_top_pick_threshold_matches_the_closed_form_and_flips_decide(catalog):
-    """Cohere vs Mistral on a tight budget; the requirements weight decides between them.
+    """Alpha vs Open LLM; the long-term weight decides between them.
 
-    Other weights are 0.3 so that 0.01 of requirements weight moves the totals by more than the 0.1
-    the memo rounds to (checked below), and `decide` can confirm the exact threshold.
+    Probes 0.1 either side of the threshold move the totals by more than 0.1 (checked below), so
+    `decide` confirms the exact threshold.
     """
-    weights = {"requirements": 1.0, "budget": 0.3, "support": 0.3, "security": 0.3, "long_term": 0.3}
+    weights = {"requirements": 1.0, "budget": 1.0, "support": 1.0, "security": 1.0, "long_term": 1.0}
     req = req_for(weights, **CHAT_TIGHT_BUDGET)
     decision = scoring.decide(req, catalog)
-    winner, challenger = decision.recommended, decision.runner_up
-    assert (winner, challenger) == ("cohere", "mistral")
+    winner, challenger = decision.recommended, "open-llm"
+    assert winner == "alpha-api" and not decision.tied
     s_i, s_j = scores_of(decision.scores[winner]), scores_of(decision.scores[challenger])
 
-    f = "requirements"
+    f = "long_term"
     # A_k = sum over the other factors g of w_g * s_kg; totals are (A_k + x s_kf) / (B + x).
-    a_i = 0.3 * s_i["budget"] + 0.3 * s_i["support"] + 0.3 * s_i["security"] + 0.3 * s_i["long_term"]
-    a_j = 0.3 * s_j["budget"] + 0.3 * s_j["support"] + 0.3 * s_j["security"] + 0.3 * s_j["long_term"]
-    assert s_j[f] != s_i[f]
+    a_i = sum(weights[g] * s_i[g] for g in FACTORS if g != f)
+    a_j = sum(weights[g] * s_j[g] for g in FACTORS if g != f)
+    assert s_j[f] > s_i[f]
     x_star = (a_i - a_j) / (s_j[f] - s_i[f])
-    assert 0 <= x_star < weights[f]  # Cohere's fuller task coverage is what keeps it first: lowering flips
+    assert x_star > weights[f]  # Open LLM's portability is what could overtake: raising flips
 
     report = analyse(req, catalog, decision)
     t = report.top_pick.for_factor(f)
     assert t.threshold == pytest.approx(x_star, abs=1e-6)
-    assert t.direction == "less" and t.new_leader == challenger
+    assert t.direction == "more" and t.new_leader == challenger
     assert t.multiplier == pytest.approx(x_star / weights[f])
 
-    b = 0.3 * 4
-    for x in (x_star - 0.01, x_star + 0.01):  # rounding to 0.1 cannot hide the gap at these probes
+    b = 4.0
+    for x in (x_star - 0.1, x_star + 0.1):
         gap = abs((a_i + x * s_i[f]) - (a_j + x * s_j[f])) / (b + x)
         assert gap > 0.1
-    assert scoring.decide(with_weight(req, f, x_star - 0.01), catalog).recommended == challenger
-    assert scoring.decide(with_weight(req, f, x_star + 0.01), catalog).recommended == winner
-    # Budget scores are equal for the pair (both well within budget), but at these weights caring less
-    # about the budget lets a premium API that the budget priced out take the lead: a smaller move.
-    budget = report.top_pick.for_factor("budget")
-    assert budget.direction == "less" and not catalog.models[budget.new_leader].is_open
-    assert budget.distance < t.distance and report.top_pick.smallest.factor == "budget"
+    assert scoring.decide(with_weight(req, f, x_star + 0.1), catalog).recommended == challenger
+    assert scoring.decide(with_weight(req, f, x_star - 0.1), catalog).recommended == winner
 
 
-def test_default_weights_tight_budget_thresholds_by_hand(catalog):
-    """Same pair at the default weights (all 1). Requirements: x* = (330 - 337) / (85 - 100) = 7/15;
-    security: x* = (355 - 340) / (82 - 75) = 15/7, i.e. about 2.1x the current weight."""
+def test_default_weights_thresholds_by_hand(catalog):
+    """Alpha (100, 100, 90, 100, 85) vs Open LLM (85.8, 90, 85, 100, 96.2) at the default weights
+    (all 1). Requirements fit = 50% fit + 50% quality: Open LLM's arena rating 1300 vs the best 1402
+    gives 100 x 2 / (1 + 10^(102/400)) = 71.5, so 0.5 x 100 + 0.5 x 71.5 = 85.75. Budget: a floor (-10).
+    Long-term: x* = (A_a - A_o) / (96.25 - 85) = (390 - 360.75) / 11.25 = 2.6."""
     req = req_for(**CHAT_TIGHT_BUDGET)
     decision = scoring.decide(req, catalog)
-    s_i, s_j = scores_of(decision.scores["cohere"]), scores_of(decision.scores["mistral"])
-    assert (s_i["requirements"], s_j["requirements"], s_i["security"], s_j["security"]) == (100, 85, 75, 82)
+    s_i, s_j = scores_of(decision.scores["alpha-api"]), scores_of(decision.scores["open-llm"])
+    assert s_i == {"requirements": 100, "budget": 100, "support": 90, "security": 100, "long_term": 85}
+    assert s_j == {"requirements": 85.8, "budget": 90, "support": 85, "security": 100, "long_term": 96.2}
     report = analyse(req, catalog, decision)
-    requirements_fit = report.top_pick.for_factor("requirements")
-    assert (requirements_fit.threshold, requirements_fit.direction, requirements_fit.new_leader) == (
-        pytest.approx(7 / 15), "less", "mistral")
-    security = report.top_pick.for_factor("security")
-    assert (security.threshold, security.direction, security.new_leader) == (pytest.approx(15 / 7), "more", "mistral")
-    assert report.top_pick.sentence == ("Cohere Command stays first unless the Requirements fit weight falls below "
-                                        "0.5 (from 1), when Mistral 7B would lead.")
+    long_term = report.top_pick.for_factor("long_term")
+    x_star = (390 - (85.8 + 90 + 85 + 100)) / (96.2 - 85)
+    assert (long_term.threshold, long_term.direction, long_term.new_leader) == (pytest.approx(x_star), "more", "open-llm")
+    assert report.top_pick.smallest.factor == "long_term"
+    assert report.top_pick.sentence == ("Alpha stays first unless the Long-term fit weight rises from 1 to above "
+                                        f"{x_star:.1f} ({x_star:.1f}×), when Open LLM would lead.")
 
 
 def test_verdict_threshold_matches_the_closed_form_and_flips_the_verdict(catalog):
@@ -197,9 +231,9 @@ def test_no_threshold_means_no_weight_changes_the_pick(catalog, overrides):
 
 
 def test_a_dominant_winner_has_no_single_weight_change(catalog):
-    """Three self-hosted models with identical scores: the order is by id whatever the weights."""
-    req = req_for(**{"needs.tasks": ["text-generation"], "security.on_premises_only": True,
-                     "security.data_sensitivity": "regulated", "support.ml_expertise": "strong"})
+    """On premises, summarization: Open LLM scores at least as high as every other candidate on every
+    factor and higher on requirements and long-term fit, so no weight change makes another first."""
+    req = req_for(**{**ONPREM_REGULATED, "needs.tasks": ["summarization"]})
     report = analyse(req, catalog, scoring.decide(req, catalog))
     assert report.applicable
     assert all(t.threshold is None for t in report.top_pick.by_factor)
@@ -210,7 +244,7 @@ def test_a_dominant_winner_has_no_single_weight_change(catalog):
 
 
 def test_combination_is_not_applicable(catalog):
-    req = req_for(**{"needs.tasks": ["text-generation", "image-generation"],
+    req = req_for(**{"needs.tasks": ["text-generation", "image-generation"], "security.on_premises_only": True,
                      "budget.volume": {"requests_per_month": 1000, "tokens_per_request": 1000,
                                        "images_per_month": 100}})
     decision = scoring.decide(req, catalog)
@@ -222,24 +256,27 @@ def test_combination_is_not_applicable(catalog):
 
 def test_single_eligible_model_is_not_applicable(catalog):
     req = req_for(**{"needs.tasks": ["image-generation"], "budget.volume": {"images_per_month": 1000},
+                     "security.on_premises_only": True,
                      "budget.monthly_usd": 5000})
     decision = scoring.decide(req, catalog)
-    assert list(decision.scores) == ["stable-diffusion"]
+    assert list(decision.scores) == ["image-open"]
     out = analyse(req, catalog, decision).as_dict()
     assert out["applicable"] is False and out["reason_not_applicable"].startswith("Only one model")
 
 
-def test_near_tie_is_called_out(catalog):
-    req = req_for(**{"needs.tasks": ["chat", "summarization"], "support.ml_expertise": "none",
-                     "support.vendor_sla_required": True, "security.data_sensitivity": "confidential"})
-    decision = scoring.decide(req, catalog)
+def test_near_tie_is_called_out(tmp_path, shipped_catalog):
+    tie_catalog = fixture_catalog(tmp_path)  # Alpha and Beta within half a point
+    req = req_for(**{"needs.tasks": ["chat"]})
+    decision = scoring.decide(req, tie_catalog)
     ranked = list(decision.scores.values())
-    assert ranked[0].total - ranked[1].total <= scoring.TIE_MARGIN
-    report = analyse(req, catalog, decision)
-    assert report.near_tie and "a near-tie" in report.top_pick.sentence
+    assert ranked[0].total - ranked[1].total <= scoring.TIE_MARGIN and decision.tied == ("beta-api",)
+    report = analyse(req, tie_catalog, decision)
+    assert report.near_tie and report.top_pick.sentence.startswith("Alpha and Beta are a tie (95.0 vs 94.5)")
     assert "any change of weights may reorder them" in report.top_pick.sentence
-    clear_lead = req_for(**CHAT_TIGHT_BUDGET)  # 86.0 vs 84.4
-    assert not analyse(clear_lead, catalog, scoring.decide(clear_lead, catalog)).near_tie
+    for name, other in shipped():  # shipped data: a tie in the decision is a tie in the report, and only then
+        decided = scoring.decide(other, shipped_catalog)
+        if not decided.combination and len(decided.scores) > 1:
+            assert analyse(other, shipped_catalog, decided).near_tie == bool(decided.tied), name
 
 
 # --- the shipped inputs: shape, determinism, speed -------------------------------------------
@@ -253,7 +290,9 @@ def shipped():
             yield path.name, Requirements.from_data(document.data)
 
 
-def test_shipped_inputs_are_deterministic_fast_and_serialisable(catalog):
+def test_shipped_inputs_are_deterministic_fast_and_serialisable(shipped_catalog):
+    """Shipped data."""
+    catalog = shipped_catalog
     for name, req in shipped():
         decision = scoring.decide(req, catalog)
         first = analyse(req, catalog, decision).as_dict()
@@ -275,7 +314,9 @@ def _timed(call) -> float:
     return time.perf_counter() - start
 
 
-def test_support_chatbot_example(catalog):
+def test_support_chatbot_example(shipped_catalog):
+    """Shipped data."""
+    catalog = shipped_catalog
     req = dict(shipped())["support-chatbot.yaml"]
     decision = scoring.decide(req, catalog)
     out = analyse(req, catalog, decision).as_dict()
@@ -292,9 +333,10 @@ SCENARIOS = [CHAT_TIGHT_BUDGET, CHAT_LOW_LOCK_IN, TEXT_STRONG_TEAM]
 
 @functools.cache
 def _catalog():
-    from modelmemo.catalog import load_catalog
+    import tempfile
+    from pathlib import Path
 
-    return load_catalog([CATALOG])
+    return fixture_catalog(Path(tempfile.mkdtemp(prefix="modelmemo-sensitivity-")), clear_fixture_data())
 
 
 @settings(max_examples=30, deadline=None)
@@ -339,21 +381,21 @@ def test_every_threshold_verifies(scenario, weights):
 
 
 def test_a_weight_dropped_to_zero_that_only_ties_is_called_a_tie(catalog):
-    """clinical-notes-onprem (on-premises, regulated): Llama 2 and GPT-J score the same on every factor
-    but the budget, so with the budget weight at 0 they tie exactly and `decide` puts GPT-J first on
-    the model-id tie-break. The memo must say that, not "no weight change" and not a plain "would lead"."""
-    document, problems = validate_file(INPUTS / "clinical-notes-onprem.yaml")
-    assert not problems
-    req = Requirements.from_data(document.data)
+    """On premises, regulated: Open LLM and Mystery LLM score the same on every factor but requirements
+    fit, and cost the same, so with that weight at 0 they tie exactly and `decide` puts Mystery LLM first
+    on the documented tie-break (same cost, then model id). The memo must say that, not "no weight change"
+    and not a plain "would lead"."""
+    req = req_for(**ONPREM_REGULATED)
     decision = scoring.decide(req, catalog)
-    assert decision.recommended == "llama-2"
+    assert decision.recommended == "open-llm"
     report = analyse(req, catalog, decision)
     smallest = report.top_pick.smallest
-    assert (smallest.factor, smallest.threshold, smallest.new_leader) == ("budget", 0.0, "gpt-j")
-    at_zero = with_weight(req, "budget", 0.0)
+    assert (smallest.factor, smallest.threshold, smallest.new_leader) == ("requirements", 0.0, "mystery-llm")
+    at_zero = with_weight(req, "requirements", 0.0)
     totals = exact_totals(at_zero, catalog, decision, at_zero.weights)
-    assert totals["llama-2"] == totals["gpt-j"]
-    assert scoring.decide(at_zero, catalog).recommended == "gpt-j"
-    assert report.top_pick.sentence == ("Llama 2 stays first unless the Budget fit weight drops to 0 (from 1), when "
-                                        "GPT-J-6B would tie with it and come first only by the alphabetical "
-                                        "tie-break.")
+    assert totals["open-llm"] == totals["mystery-llm"]
+    assert scoring.decide(at_zero, catalog).recommended == "mystery-llm"
+    assert report.top_pick.sentence == ("Open LLM stays first unless the Requirements fit weight drops to 0 (from 1), "
+                                        "when Mystery LLM would tie with it and come first only by the tie-break "
+                                        "(cheaper option, then name).")
+    assert "-0" not in json.dumps(report.as_dict())
