@@ -253,7 +253,13 @@ def _scale_kind(catalog: Catalog, key: str) -> str:
 
 
 def _scale_title(catalog: Catalog, key: str) -> str:
-    return getattr(_scale(catalog, key), "title", None) or key
+    """A short name for the scale in a reason (the full title is in the memo's sourced facts)."""
+    title = getattr(_scale(catalog, key), "title", None) or key
+    short = title
+    for mark in (":", " (", ","):
+        short = short.split(mark)[0]
+    short = short.strip()
+    return short if short and len(short) <= 45 else key
 
 
 def _peers(catalog: Catalog, task: str, scale: str) -> list[tuple[str, float]]:
@@ -284,7 +290,7 @@ def task_quality(model: Model, task: str, catalog: Catalog) -> tuple[float, str]
     ci = getattr(evidence, "ci", None)
     ci_text = f" ±{ci:g}" if isinstance(ci, (int, float)) and not isinstance(ci, bool) else ""
     ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(rank, f"{rank}th")
-    shown = f"{value:g}" if _scale_kind(catalog, scale) == "elo" else f"{value:g}%"
+    shown = f"{value:g}" if _scale_kind(catalog, scale) == "elo" else f"{value:g}/100"
     text = f"{task}: {_scale_title(catalog, scale)} {shown}{ci_text}, {ordinal} of {len(peers)} ({_clamp(score):g})"
     return _clamp(score), text
 

@@ -526,3 +526,26 @@ def test_memo_json_v2_shape(fx):
     assert memo["excluded"]["short-llm"] == ["context 4,096 tokens < 20,000 tokens per request"]
     floor = next(c for c in memo["ranking"] if c["model"] == "open-llm")
     assert floor["cost_is_floor"] is True and floor["monthly_cost_usd"] > 0
+
+
+def test_memos_match_the_memo_schema_v2(catalog, fx):
+    """Every shipped example (shipped data) and a tie on the fixture catalog validate against
+    schemas/memo.schema.json, which downstream tools read."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from modelmemo.validation import validate_file
+
+    from .conftest import INPUTS, ROOT
+
+    validator = Draft202012Validator(json.loads((ROOT / "schemas" / "memo.schema.json").read_text()))
+    memos = [memo_for(fx, **{"needs.tasks": ["chat"]})]
+    for path in sorted(INPUTS.iterdir()):
+        if path.suffix in (".yaml", ".yml", ".json"):
+            document, _ = validate_file(path)
+            req = Requirements.from_data(document.data)
+            memos.append(build_memo(req, decide(req, catalog), catalog, CTX))
+    for memo in memos:
+        errors = [f"{e.json_path}: {e.message}" for e in validator.iter_errors(json.loads(json.dumps(memo)))]
+        assert not errors, (memo["project"]["id"], errors[:5])
