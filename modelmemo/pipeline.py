@@ -339,9 +339,10 @@ def render_project(job: RenderJob) -> ProjectOutcome:
         return _replace(base, error=f"could not write the memo: {exc.strerror or exc}")
     top = decision.recommended_ids[0] if decision.recommended_ids else None
     # A tie names every tied model (never an id-order winner); a combination names each pick.
-    top_names = [catalog.models[m].name for m in dict.fromkeys(decision.recommended_ids + list(decision.tied))]
-    top_name = None if not top else (" = ".join(top_names) + " (tie)" if decision.tied and not decision.combination
-                                     else " + ".join(top_names))
+    if decision.tied and not decision.combination:
+        top_name = " = ".join(catalog.models[m].name for m in [top, *decision.tied]) + " (tie)"
+    else:
+        top_name = " + ".join(catalog.models[m].name for m in decision.recommended_ids) or None
     return _replace(
         base,
         status="memo",

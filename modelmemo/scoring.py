@@ -705,7 +705,8 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[s
     chosen = {pick.model_id for pick in picks}
     openness = {per_model[m].model.is_open for m in chosen}
     uncovered = [t for t in req.tasks if t not in {p.task for p in picks}]
-    names = ", ".join(f"{per_model[p.model_id].model.name} for {p.task}" for p in picks)
+    names = ", ".join(f"{_and([per_model[m].model.name for m in (p.model_id, *p.tied)])}"
+                      f"{' (tied)' if p.tied else ''} for {p.task}" for p in picks)
     if not picks:
         verdict, reason = "close-call", "No model in the catalog meets every hard constraint."
     elif uncovered:

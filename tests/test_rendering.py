@@ -101,3 +101,27 @@ def test_template_typo_fails_loudly(tmp_path, catalog):
 
     with pytest.raises(UndefinedError):
         render_memo_html(memo_for(catalog, requirements()), copy)
+
+
+def test_combination_with_a_tie_for_one_task_renders_the_tie_on_page_1(tmp_path):
+    """No model covers text and images; Alpha and Beta tie for text: page 1 says so, the email too."""
+    from modelmemo.email_message import memo_subject
+
+    from .test_scoring import fixture_catalog, fixture_catalog_data
+
+    data = fixture_catalog_data()
+    data["models"]["alpha-api"]["facts"]["tasks"]["value"] = ["chat", "text-generation"]
+    catalog = fixture_catalog(tmp_path, data)
+    memo = memo_for(catalog, requirements(**{
+        "needs.tasks": ["text-generation", "image-generation"],
+        "budget.volume": {"requests_per_month": 1000, "tokens_per_request": 1000, "images_per_month": 100}}))
+    picks = {p["task"]: p for p in memo["recommended"]}
+    assert set(picks) == {"text-generation", "image-generation"}
+    text_pick = picks["text-generation"]
+    assert {text_pick["model"], *text_pick["tied"]} == {"alpha-api", "beta-api"}
+    assert memo["tied"] and memo["tie_separation"].startswith("for text-generation:")
+    pdf = tmp_path / "memo.pdf"
+    pdf.write_bytes(render_pdf(render_memo_html(memo, TEMPLATES), TEMPLATES))
+    page_1 = " ".join(pdf_text(pdf).split("\f")[0].split())
+    assert "Tie for a task, pilot both: text-generation: Alpha and Beta" in page_1
+    assert "(tie)" in memo_subject(memo)
