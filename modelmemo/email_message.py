@@ -116,7 +116,9 @@ def memo_subject(memo: dict[str, Any]) -> str:
 
 
 def _top_score(memo: dict[str, Any]) -> float | None:
-    """The total of the single recommended candidate (None for a combination or no pick)."""
+    """The total of the single recommended candidate (None for a combination, a tie or no pick)."""
+    if memo.get("tied"):
+        return None
     recommended = memo.get("recommended")
     if isinstance(recommended, list) and len(recommended) == 1 and isinstance(recommended[0], dict) \
             and not recommended[0].get("task"):

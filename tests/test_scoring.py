@@ -443,6 +443,12 @@ def test_genuine_tie_is_shown_as_a_tie_on_page_1_and_in_json(fx, tmp_path):
     assert "Tie: Alpha and Beta, pilot both" in page_1
     assert "What would separate them" in page_1
     assert "Recommended" not in page_1.split("Tie:")[1].split("REQUIREMENTS")[0]
+    from modelmemo.email_message import build_memo_email
+
+    email = build_memo_email(memo, b"%PDF-1.4", "memo@example.com", ["a@example.com"], TEMPLATES)
+    assert email["Subject"] == "Test Project: Closed source — tie: Alpha / Beta"
+    body = email.get_body(("plain",)).get_content()
+    assert "Top model:  Alpha, Beta (tie)\n" in body and "/100" not in body
 
 
 def test_genuine_tie_is_shown_as_a_tie_on_page_1_and_in_json_shipped(catalog):
