@@ -155,7 +155,7 @@ def test_finding3_every_decision_key_changes_the_content_sha(job: DeliveryJob) -
 def test_finding3_changed_score_is_sent_again_once(server: Server, job: DeliveryJob, ledger: Path) -> None:
     first = run(job, server.mailer(), ledger)
     memo = json.loads(job.memo_json_path.read_text())
-    top = memo["recommended"]
+    top = memo["recommended"][0]["model"]
     memo["scores"][top]["total"] = round(memo["scores"][top]["total"] - 2.5, 1)
     job.memo_json_path.write_text(json.dumps(memo, indent=2))
     second = run(job, server.mailer(), ledger)
