@@ -24,7 +24,7 @@ from modelmemo.catalog import Catalog, load_catalog
 from modelmemo.ownership import check_folders
 from modelmemo.pipeline import ProgressCallback
 from modelmemo.settings import Settings
-from modelmemo.shutdown import critical, init_render_worker
+from modelmemo.shutdown import critical, init_render_worker, start_forkserver_shielded
 from modelmemo.state import BatchLocked, MemoState, batch_lock
 
 
@@ -52,6 +52,7 @@ def _process_pool(workers: int) -> ProcessPoolExecutor:
     # has ended, however it ended: see modelmemo/shutdown.py.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["modelmemo.pipeline", "weasyprint"])
+    start_forkserver_shielded()
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_render_worker,
                                initargs=(os.getpid(),))
 

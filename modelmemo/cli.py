@@ -113,6 +113,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if overlap:
         print(f"error: {overlap}", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    from .state import BatchLocked, batch_lock
+
+    try:  # say so now, not after starting Prefect's temporary server (the flow takes the lock for real)
+        with batch_lock(output_dir):
+            pass
+    except BatchLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except OSError:
+        pass  # an output folder that cannot be written is reported by the run itself
     try:
         load_catalog(list(settings.catalog_files))
         load_brand(settings.templates_dir)
@@ -133,8 +143,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("starting Prefect's temporary local server (set PREFECT_API_URL to use a running one)...",
               flush=True)
     from flows.batch import memo_batch
-
-    from .state import BatchLocked
 
     try:
         with ApiWatchdog(lambda: api_url or temporary_server_url(), _stop_when_api_lost, known_up=bool(api_url)):
@@ -187,6 +195,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{label}: {'no such file' if not os.path.lexists(path) else 'is a folder'}")
             status = EXIT_PARTIAL
             continue
+        from .names import is_valid_utf8_name
+
+        if not is_valid_utf8_name(path.name):  # a run reports such a file as "not processed"
+            print(f"{label}: the file name is not valid UTF-8, so a run will not process it; rename the file")
+            status = EXIT_PARTIAL
+            continue
         _, problems = validate_file(path, label)
         if problems:
             status = EXIT_PARTIAL
@@ -210,7 +224,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     rows = [("id", "name", "vendor", "open/closed", "lifecycle", "tasks", "deployments")]
     for model in catalog.models.values():
-        rows.append((model.id, model.name, model.vendor, model.openness, model.lifecycle,
+        # The article named e.g. "Llama 2"; the entry describes the family's current version.
+        name = f"{model.name} (article: {model.seed.name})" if getattr(model, "seed", None) \
+            and model.seed.name not in model.name else model.name
+        rows.append((model.id, name, model.vendor, model.openness, model.lifecycle,
                      ", ".join(model.tasks), ", ".join(d.id for d in model.deployments) or "-"))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for index, row in enumerate(rows):
@@ -404,8 +421,16 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage errors in one line on stderr, exit code 2, like every other error of the command
+    (argparse prints the whole usage block first)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_CANNOT_RUN, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelmemo", description=__doc__.splitlines()[0])
+    parser = _OneLineErrors(prog="modelmemo", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="process the drop folder: one memo per valid requirement file")
@@ -485,6 +510,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutdown.install()
     try:
         code = args.func(args)
+    except BrokenPipeError:  # `modelmemo catalog | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        code = EXIT_PARTIAL
     except KeyboardInterrupt as exc:  # our Stopped, or a library's stand-in for it (watchfiles)
         code = shutdown.announce(shutdown.received() or getattr(exc, "signum", None) or signal.SIGINT)
     except Exception:

@@ -119,10 +119,16 @@ class SmtpSettings:
         timeout = get("TIMEOUT")
         try:
             port_number = int(port) if port else None
+        except ValueError:
+            port_number = 0
+        if port_number is not None and not 0 < port_number < 65536:
+            raise ValueError(f"MODELMEMO_SMTP_PORT must be a port number from 1 to 65535, not {port!r}")
+        try:
             timeout_seconds = float(timeout) if timeout else 30.0
         except ValueError:
-            raise ValueError(f"MODELMEMO_SMTP_PORT must be an integer and MODELMEMO_SMTP_TIMEOUT a number "
-                             f"(got {port!r}, {timeout!r})") from None
+            timeout_seconds = float("nan")
+        if not 0 < timeout_seconds < float("inf"):
+            raise ValueError(f"MODELMEMO_SMTP_TIMEOUT must be a number of seconds above 0, not {timeout!r}")
         return cls(
             host=get("HOST"),
             port=port_number,

@@ -47,6 +47,7 @@ def check_folders(input_dir: Path | str, output_dir: Path | str) -> str | None:
     if output in drop.parents:
         top = drop.relative_to(output).parts[0]
         if is_output_entry(top):
-            return (f"the drop folder {input_dir} is inside {Path(output_dir) / top}, which modelmemo writes, "
+            where = "is" if drop == output / top else "is inside"
+            return (f"the drop folder {input_dir} {where} {Path(output_dir) / top}, which modelmemo writes, "
                     "cleans up and prunes; use a drop folder outside it")
     return None

@@ -273,12 +273,55 @@ def exit_with(pid: int) -> None:
     threading.Thread(target=wait, name="modelmemo-exit-with-parent", daemon=True).start()
 
 
+def start_forkserver_shielded() -> None:
+    """Start multiprocessing's forkserver (and its resource tracker) with the stop signals blocked
+    and ignored, so that they start that way (an ignored signal stays ignored across exec).
+
+    Both are processes of the command's process group, so a terminal's Ctrl-C or hang-up reaches
+    them as well. Unshielded, the forkserver dies mid-import with a KeyboardInterrupt traceback
+    and the resource tracker with "leaked semaphore" warnings. They need no signal: they end when
+    this process ends (their pipes close). A stop signal that reaches this process meanwhile stays
+    pending and is handled as soon as the handlers are back (Linux keeps blocked signals pending)."""
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()  # signal handlers can only be changed in the main thread
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    warnings = os.environ.get("PYTHONWARNINGS")
+    try:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+        # After a hard stop (os._exit: no finalizers ran) the resource tracker unlinks the pool's
+        # semaphores itself, which is its job, and warns about "leaked semaphore objects" on the
+        # terminal; the warning tells the user nothing they can act on.
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [warnings, TRACKER_WARNING_FILTER]))
+        forkserver.ensure_running()
+    finally:
+        if warnings is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = warnings
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+TRACKER_WARNING_FILTER = "ignore:resource_tracker:UserWarning"
+
+
 def init_render_worker(command_pid: int | None = None) -> None:
     """ProcessPoolExecutor initializer for render workers: memory cap, no Ctrl-C of their own
-    (the command stops them), and no life after the command (see the module docstring)."""
+    (the command stops them), and no life after the command (see the module docstring).
+    SIGTERM is restored: workers inherit the forkserver's shielding, but the command stops a
+    worker with SIGTERM (`Process.terminate`)."""
     from .limits import limit_worker_memory
 
     limit_worker_memory()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     if command_pid is not None:
         exit_with(command_pid)

@@ -276,3 +276,24 @@ def test_finding6_catch_up_run_retried_when_locked(start, tmp_path: Path):
     assert [p.stem for p in output.glob("*/signal-test-*.json")] == ["signal-test-00"]
     watcher.stop(signal.SIGTERM)
     assert watcher.leftovers() == {}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP])
+def test_finding10_group_signal_while_the_forkserver_starts_prints_one_line(start, tmp_path: Path, signum):
+    """Ctrl-C, or a terminal closing (SIGHUP), reaches the whole process group, the forkserver and
+    its resource tracker included, possibly while the forkserver is still importing the renderer.
+    They start with stop signals ignored, so no traceback or 'leaked semaphore' warning appears."""
+    drop, output = tmp_path / "in", tmp_path / "out"
+    drop.mkdir()
+    write_inputs(drop, 6)
+    run = start("run", str(drop), "--output", str(output), "--no-email", "--workers", "2")
+    deadline = time.monotonic() + START_SECONDS
+    while not any("forkserver" in cmd for cmd in session_processes(run.process.pid).values()):
+        assert time.monotonic() < deadline and run.process.poll() is None, run.output()[-3000:]
+        time.sleep(0.02)
+
+    code, took = run.stop(signum, whole_group=True)
+
+    assert_stopped_cleanly(run, code, signum)
+    assert took < GONE_SECONDS
+    assert incomplete_memos(output) == []
