@@ -113,16 +113,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if overlap:
         print(f"error: {overlap}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    from .state import BatchLocked, batch_lock
+    from .state import BatchLocked, lock_holder
 
-    try:  # say so now, not after starting Prefect's temporary server (the flow takes the lock for real)
-        with batch_lock(output_dir):
-            pass
-    except BatchLocked as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    holder = lock_holder(output_dir)  # said now, not after Prefect's temporary server has started
+    if holder:
+        print(f"error: another modelmemo run is using {output_dir} ({holder}); try again when it ends",
+              file=sys.stderr)
         return EXIT_LOCKED
-    except OSError:
-        pass  # an output folder that cannot be written is reported by the run itself
     try:
         load_catalog(list(settings.catalog_files))
         load_brand(settings.templates_dir)

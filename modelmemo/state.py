@@ -78,6 +78,22 @@ class MemoState:
         atomic_write_text(self.path, json.dumps(self.entries, indent=2, sort_keys=True) + "\n")
 
 
+def lock_holder(output_dir: Path) -> str | None:
+    """Who holds the output folder's lock right now (None if nobody), without creating anything:
+    a quick early check; the run still takes the lock for real with `batch_lock`."""
+    path = state_dir(output_dir) / "run.lock"
+    try:
+        handle = open(path, "r", encoding="utf-8")
+    except OSError:
+        return None  # no lock file yet (or unreadable: the run itself reports that)
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "another process"
+        return None
+
+
 @contextmanager
 def batch_lock(output_dir: Path) -> Iterator[None]:
     """Exclusive, non-blocking lock on the output folder for the duration of a run."""

@@ -520,7 +520,8 @@ def test_check_folders_refuses_overlapping_drop_and_output_folders(tmp_path: Pat
     assert "is the drop folder" in check_folders(str(drop) + "/", drop / "." / "x" / "..")
     for inside in ("20261129T122814Z-61b8", "20261129T122814Z-61b8/sub", "state", ".pruning-20261129T122814Z-61b8"):
         problem = check_folders(output / inside, output)
-        assert problem and "inside" in problem and "\n" not in problem, inside
+        assert problem and f"{output / inside.split('/')[0]}, which modelmemo writes" in problem \
+            and "\n" not in problem, inside
     assert check_folders(output / "inbox", output) is None  # not a folder modelmemo writes
     assert check_folders(drop, drop / "out") is None  # the output folder may live in the drop folder
     assert check_folders(drop, output) is None

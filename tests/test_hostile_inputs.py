@@ -615,8 +615,9 @@ def test_finding2_validate_prints_non_utf8_name_escaped(tmp_path):
     with open(path, "wb") as handle:
         handle.write(_valid_yaml("latin1-name"))
     result = _modelmemo("validate", path, env={**os.environ, "PYTHONIOENCODING": "utf-8"})  # a UTF-8 terminal
-    assert result.returncode == 0, result.stderr.decode("utf-8", "replace")[-500:]
-    assert result.stdout.decode("utf-8") == f"{tmp_path}/r\\xe9sum\\xe9.yaml: valid\n"
+    assert result.returncode == 1, result.stderr.decode("utf-8", "replace")[-500:]  # a run would not process it
+    assert result.stdout.decode("utf-8") == (f"{tmp_path}/r\\xe9sum\\xe9.yaml: the file name is not valid UTF-8, "
+                                             "so a run will not process it; rename the file\n")
 
 
 def test_finding10_ansi_and_bidi_in_names_escaped(tmp_path, capsys, monkeypatch):
