@@ -78,6 +78,8 @@ def usd(amount: float) -> str:
         amount = 0.0
     if amount >= 100 or amount == int(amount):
         return f"${amount:,.0f}"
+    if abs(amount) < 1:  # unit prices ($0.042 per image): enough digits that the printed product adds up
+        return f"${amount:.4f}".rstrip("0").rstrip(".") if round(amount, 2) != amount else f"${amount:.2f}"
     return f"${amount:,.2f}"
 
 

@@ -139,6 +139,9 @@ def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True) 
     if model.is_toolkit and req.ml_expertise != "strong":
         reasons.append(f"a toolkit you must train on your own data; that needs strong ML expertise "
                        f"(the team has {req.expertise_phrase})")
+    if model.is_toolkit and req.customization == "prompting":
+        reasons.append("a toolkit you must train on your own data, and the project asks for prompting only "
+                       "(no training)")
     if not model.deployments:
         reasons.append("no deployment option is available")
     return reasons
@@ -213,6 +216,9 @@ def deployment_exclusions(deployment: Deployment, model: Model, req: Requirement
         reasons.append(f"{deployment.provider} API: data would leave your infrastructure (on-premises only)")
     if deployment.kind == "self-hosted" and not model.has_open_weights:
         reasons.append("self-hosting needs open weights")
+    if req.customization == "full-control" and deployment.is_api:
+        reasons.append(f"{deployment.provider} API: full control of the weights needs them on your own "
+                       "infrastructure, not behind a hosted API")
     if req.data_sensitivity == "regulated" and deployment.is_api:
         if deployment.value("soc2") != "yes":
             reasons.append(f"{deployment.provider} API: regulated data needs a SOC 2 report "
@@ -460,8 +466,9 @@ def security_fit(model: Model, deployment: Deployment, req: Requirements) -> Fac
             penalty = 20 if baa == "no" else 10
             score -= penalty
             notes.append(f"HIPAA BAA: {baa} (-{penalty})")
-    if len(notes) == 1:
-        notes.append("no training on prompts, SOC 2 report available")
+    if len(notes) == 1:  # no penalty applied: say what the facts are, not what a penalty-free case usually means
+        notes.append(f"trains on prompts: {trains}, SOC 2: {soc2}"
+                     + ("" if soc2 == "yes" else " (no penalty for public data)"))
     return FactorScore(_clamp(score), _sentence(notes))
 
 

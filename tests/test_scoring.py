@@ -374,11 +374,16 @@ def test_long_requests_exclude_short_context_models_shipped(catalog):
 
 
 def test_onprem_summarization_recommends_an_open_llm_not_a_translation_toolkit(fx):
-    """On premises, summarization, strong team: the toolkit is eligible but an open LLM wins."""
-    d = decision_for(fx, **{"needs.tasks": ["summarization"], "security.on_premises_only": True,
-                            "support.ml_expertise": "strong", "budget.monthly_usd": 10000})
-    assert "toolkit" in d.scores and d.recommended == "open-llm"
-    assert d.scores["open-llm"].total > d.scores["toolkit"].total
+    """On premises, summarization, strong team, prompting only: a toolkit you must train is no
+    candidate at all; with fine-tuning it is eligible, but an open LLM still wins."""
+    onprem = {"needs.tasks": ["summarization"], "security.on_premises_only": True,
+              "support.ml_expertise": "strong", "budget.monthly_usd": 10000}
+    d = decision_for(fx, **onprem)
+    assert d.recommended == "open-llm" and "toolkit" not in d.scores
+    assert any("prompting only" in reason for reason in d.excluded["toolkit"])
+    tuned = decision_for(fx, **onprem, **{"needs.customization": "fine-tuning"})
+    assert "toolkit" in tuned.scores and tuned.recommended == "open-llm"
+    assert tuned.scores["open-llm"].total > tuned.scores["toolkit"].total
 
 
 def test_onprem_summarization_recommends_an_open_llm_not_a_translation_toolkit_shipped(catalog):
