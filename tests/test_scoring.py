@@ -204,12 +204,14 @@ def test_image_project_without_ml_team_has_closed_candidates_when_apis_allowed_s
     assert not catalog.models[d.recommended].is_open  # a team without ML skills gets a managed API
 
 
-def test_translation_with_full_control_and_strong_team_gets_opennmt(catalog):
-    """Domain translation, full control of weights, on-premises, strong team -> OpenNMT (a toolkit you train)."""
+def test_translation_with_full_control_and_strong_team_gets_a_self_hosted_open_model(catalog):
+    """Domain translation, full control of weights, on-premises, strong team -> an open model you
+    host; OpenNMT (a toolkit you train) is a candidate, but multilingual open LLMs translate too."""
     d = decision_for(catalog, **{"needs.tasks": ["translation"], "needs.customization": "full-control",
                                  "support.ml_expertise": "strong", "security.on_premises_only": True,
                                  "budget.monthly_usd": 10000})
-    assert d.recommended == "opennmt" and d.verdict == "open-source"
+    assert d.verdict == "open-source" and "opennmt" in d.scores
+    assert catalog.models[d.recommended].is_open and not d.scores[d.recommended].deployment.is_api
 
 
 def test_translation_without_ml_team_excludes_the_opennmt_toolkit(catalog):
