@@ -162,9 +162,12 @@ def check_memos(output: Path, inputs: Path, projects: tuple[str, ...]) -> tuple[
     return state, problems
 
 
-def check_emails(output: Path, state: dict[str, Any], allow_duplicate: set[str] = frozenset()) -> tuple[int, list[str]]:
+def check_emails(output: Path, state: dict[str, Any], allow_duplicate: set[str] = frozenset(),
+                 failed_attempts_allowed: int = 0) -> tuple[int, list[str]]:
     """Invariant (c) and (e): one .eml per project (of its current memo) and one accepted ledger
-    entry per recipient. `allow_duplicate`: projects whose message was in flight at the kill.
+    entry per recipient, sent in one attempt. `allow_duplicate`: projects whose message was in
+    flight at the kill. `failed_attempts_allowed`: attempts that failed before the accepted one
+    (a full disk makes writing to the outbox fail: "transient", nothing written, retried).
 
     Returns (number of .eml files, violations)."""
     from modelmemo.email_message import memo_content_sha, memo_message_id
@@ -200,9 +203,10 @@ def check_emails(output: Path, state: dict[str, Any], allow_duplicate: set[str] 
         for recipient in entry.get("recipients", []):
             expected_rows += 1
             mine = [r for r in rows if r["project_id"] == pid and r["recipient"].lower() == recipient.lower()]
-            if len(mine) != 1 or mine[0]["status"] != "accepted" or mine[0]["attempts"] != 1 \
-                    or mine[0]["content_sha"] != sha:
-                problems.append(f"(c) {pid} -> {recipient}: ledger rows {mine}, expected one accepted, 1 attempt")
+            if len(mine) != 1 or mine[0]["status"] != "accepted" \
+                    or not 1 <= mine[0]["attempts"] <= 1 + failed_attempts_allowed or mine[0]["content_sha"] != sha:
+                problems.append(f"(c) {pid} -> {recipient}: ledger rows {mine}, expected one accepted, "
+                                f"{1 + failed_attempts_allowed if failed_attempts_allowed else 1} attempt(s) at most")
     if by_project:
         problems.append(f"(c) emails of unknown projects: {sorted(by_project)}")
     if len(rows) != expected_rows:
@@ -670,7 +674,7 @@ def run_expecting_disk_full(inputs: Path, output: Path) -> OSError:
 
 @pytest.fixture(scope="module")
 def disk_full_run(tmp_path_factory: pytest.TempPathFactory):
-    """Three memos into a 200 KiB tmpfs (one memo is 90-140 KiB): the disk fills during the second.
+    """Three memos into a 200 KiB tmpfs (one memo is 140-180 KiB): the disk fills during the second.
 
     Real tmpfs mounts ran on the development machine (root may mount); where mounting is not
     permitted, os.replace is patched to fail with ENOSPC after the first memo instead."""
@@ -687,7 +691,8 @@ def disk_full_run(tmp_path_factory: pytest.TempPathFactory):
             remount(output, "size=20m")  # space freed: the next run completes the batch
             recovered = run_in_process(inputs, output)
             final_state, final_problems = check_memos(output, inputs, PROJECTS)
-            emails, email_problems = check_emails(output, final_state)
+            # The full disk may also have made the first run's outbox writes fail (3 transient attempts).
+            emails, email_problems = check_emails(output, final_state, failed_attempts_allowed=3)
             final_stray = stray_files(output)
         how = "tmpfs size=200k"
     else:
