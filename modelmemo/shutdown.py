@@ -297,7 +297,18 @@ def start_forkserver_shielded() -> None:
         # semaphores itself, which is its job, and warns about "leaked semaphore objects" on the
         # terminal; the warning tells the user nothing they can act on.
         os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [warnings, TRACKER_WARNING_FILTER]))
-        forkserver.ensure_running()
+        # Their stderr goes to /dev/null: a worker being forked when the command stops dies in the
+        # forkserver's fd handshake with an EOFError traceback. Nothing is lost: a render worker's
+        # errors reach the command through its future (pipeline.render_all reports them).
+        saved_stderr = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            forkserver.ensure_running()
+        finally:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+            os.close(devnull)
     finally:
         if warnings is None:
             os.environ.pop("PYTHONWARNINGS", None)
