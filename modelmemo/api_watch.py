@@ -36,14 +36,9 @@ def api_problem(api_url: str, timeout: float = HEALTH_TIMEOUT_SECONDS) -> str | 
 
 def temporary_server_url() -> str | None:
     """The API URL of the temporary server Prefect started in this process, if one is running."""
-    try:
-        from prefect.server.api.server import SubprocessASGIServer
-    except ImportError:
-        return None
-    for server in list(SubprocessASGIServer._instances.values()):
-        if server.running:
-            return server.api_url
-    return None
+    from .shutdown import temporary_servers
+
+    return next((server.api_url for server in temporary_servers() if server.running), None)
 
 
 class ApiWatchdog:

@@ -113,12 +113,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if overlap:
         print(f"error: {overlap}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    from .state import BatchLocked, lock_holder
+    from .state import BatchLocked, lock_holder, locked_message
 
     holder = lock_holder(output_dir)  # said now, not after Prefect's temporary server has started
     if holder:
-        print(f"error: another modelmemo run is using {output_dir} ({holder}); try again when it ends",
-              file=sys.stderr)
+        print(f"error: {locked_message(output_dir, holder)}", file=sys.stderr)
         return EXIT_LOCKED
     try:
         load_catalog(list(settings.catalog_files))

@@ -187,13 +187,16 @@ def critical() -> Iterator[None]:
         yield
 
 
+def temporary_servers() -> list[Any]:
+    """Prefect's temporary server objects (SubprocessASGIServer) created in this process, if any."""
+    module = sys.modules.get("prefect.server.api.server")  # imported by Prefect before it starts one
+    return [] if module is None else list(module.SubprocessASGIServer._instances.values())
+
+
 def _temporary_server_processes() -> list[tuple[subprocess.Popen, int | None]]:
     """(process, port) of Prefect's temporary server, if Prefect started one in this process."""
-    module = sys.modules.get("prefect.server.api.server")  # imported by Prefect before it starts one
-    if module is None:
-        return []
     found = []
-    for server in list(module.SubprocessASGIServer._instances.values()):
+    for server in temporary_servers():
         process = getattr(server, "server_process", None)
         if process is not None:
             found.append((process, getattr(server, "port", None)))

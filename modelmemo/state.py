@@ -78,6 +78,10 @@ class MemoState:
         atomic_write_text(self.path, json.dumps(self.entries, indent=2, sort_keys=True) + "\n")
 
 
+def locked_message(output_dir: Path, holder: str) -> str:
+    return f"another modelmemo run is using {output_dir} ({holder}); try again when it ends"
+
+
 def lock_holder(output_dir: Path) -> str | None:
     """Who holds the output folder's lock right now (None if nobody), without creating anything:
     a quick early check; the run still takes the lock for real with `batch_lock`."""
@@ -107,7 +111,7 @@ def batch_lock(output_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise BatchLocked(f"another modelmemo run is using {output_dir} ({holder}); try again when it ends") from None
+            raise BatchLocked(locked_message(output_dir, holder)) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}, started {datetime.now(timezone.utc).isoformat(timespec='seconds')}")
