@@ -52,6 +52,14 @@ class ModelScore:
     tasks: tuple[str, ...]
     deployment_index: int = 0
     risks: tuple[str, ...] = ()
+    # Totals if unknowns turned out at their best: `best_case_total` for missing quality evidence
+    # (only a pilot can settle it, so a lead it could close is reported as a tie), `confirmed_total`
+    # for unknown vendor facts (SOC 2, residency, BAA, training on prompts, SLA: a question to the
+    # vendor settles them, so a lead they could close is a stated risk, not a tie).
+    best_case_total: float | None = None
+    unknown_quality: tuple[str, ...] = ()  # tasks without quality evidence
+    confirmed_total: float | None = None
+    unknown_facts: tuple[str, ...] = ()  # vendor facts that cost points, in words
 
     @property
     def model_id(self) -> str:
@@ -93,6 +101,7 @@ class Decision:
     tied: tuple[str, ...] = ()  # model ids tied with the top pick
     runner_up_tied: tuple[str, ...] = ()  # model ids tied with the runner-up (not with the top)
     separation: str = ""  # what would separate a tie
+    tie_reasons: tuple[str, ...] = ()  # why each tied model is tied with the top pick (scoring.tie_reason)
 
     @property
     def verdict_label(self) -> str:
@@ -302,15 +311,13 @@ def task_quality(model: Model, task: str, catalog: Catalog) -> tuple[float, str]
 
 
 def quality_overlap(a: Model, b: Model, tasks: tuple[str, ...], catalog: Catalog) -> bool:
-    """True when, on every task, both have evidence on the same elo scale and the CIs overlap."""
+    """True when, on every task, both have evidence on the same scale with published intervals that overlap."""
     if not tasks:
         return False
     for task in tasks:
         ea, eb = _evidence(a, task), _evidence(b, task)
         va, vb = _value(ea), _value(eb)
         if va is None or vb is None or getattr(ea, "scale", None) != getattr(eb, "scale", None):
-            return False
-        if _scale_kind(catalog, getattr(ea, "scale", "")) != "elo":
             return False
         ca, cb = getattr(ea, "ci", None), getattr(eb, "ci", None)
         if not isinstance(ca, (int, float)) or not isinstance(cb, (int, float)):
@@ -371,12 +378,18 @@ def requirement_fit(model: Model, req: Requirements, tasks: tuple[str, ...]) -> 
 
 
 def requirements_fit(model: Model, deployment: Deployment, req: Requirements, tasks: tuple[str, ...],
-                     catalog: Catalog | None = None) -> FactorScore:
-    """requirements = 50% fit + 50% mean task quality over the candidate's tasks (README "Methodology")."""
+                     catalog: Catalog | None = None, best_case: bool = False) -> FactorScore:
+    """requirements = 50% fit + 50% mean task quality over the candidate's tasks (README "Methodology").
+
+    best_case: unknown quality counts as the best score on its scale (100) instead of UNKNOWN_QUALITY.
+    """
     fit, notes = requirement_fit(model, req, tasks)
     qualities = [task_quality(model, t, catalog) if catalog is not None
                  else (UNKNOWN_QUALITY, f"no public quality evidence for {t}: {UNKNOWN_QUALITY:g}, conservative")
                  for t in tasks]
+    if best_case:
+        qualities = [(100.0, text) if _value(_evidence(model, t)) is None else (q, text)
+                     for t, (q, text) in zip(tasks, qualities)]
     quality = sum(q for q, _ in qualities) / len(qualities) if qualities else UNKNOWN_QUALITY
     score = (1 - QUALITY_SHARE) * fit + QUALITY_SHARE * quality
     evidence = "; ".join(text for _, text in qualities)
@@ -415,13 +428,19 @@ def budget_fit(cost: CostEstimate, req: Requirements) -> tuple[FactorScore, bool
                                       f"({verdict}{ratio_text})."), over
 
 
-def support_fit(model: Model, deployment: Deployment, req: Requirements) -> FactorScore:
+def _fact(deployment: Deployment, name: str, best_case: bool, best: str = "yes") -> Any:
+    """A deployment fact; in the best case an unknown one counts as its best value."""
+    value = deployment.value(name)
+    return best if best_case and value == "unknown" else value
+
+
+def support_fit(model: Model, deployment: Deployment, req: Requirements, best_case: bool = False) -> FactorScore:
     if deployment.is_api:
-        support = deployment.value("vendor_support")
+        support = _fact(deployment, "vendor_support", best_case)
         score = 90.0 if support == "yes" else 70.0
         notes = [f"managed API ({deployment.provider}), vendor support: {support}"]
         if req.vendor_sla_required:
-            sla = deployment.value("sla")
+            sla = _fact(deployment, "sla", best_case)
             score += {"yes": 10, "unknown": -20, "no": -40}.get(sla, -20)
             notes.append(f"SLA required, published SLA: {sla}")
     else:
@@ -436,7 +455,7 @@ def support_fit(model: Model, deployment: Deployment, req: Requirements) -> Fact
     return FactorScore(_clamp(score), _sentence(notes))
 
 
-def security_fit(model: Model, deployment: Deployment, req: Requirements) -> FactorScore:
+def security_fit(model: Model, deployment: Deployment, req: Requirements, best_case: bool = False) -> FactorScore:
     level = req.sensitivity_level
     if not deployment.is_api:
         notes = ["data stays on your infrastructure"]
@@ -445,23 +464,23 @@ def security_fit(model: Model, deployment: Deployment, req: Requirements) -> Fac
         return FactorScore(100.0, _sentence(notes, f" ({req.data_sensitivity} data)"))
     score = 100.0
     notes = [f"{req.data_sensitivity} data sent to {deployment.provider}"]
-    trains = deployment.value("trains_on_prompts")
+    trains = _fact(deployment, "trains_on_prompts", best_case, best="no")
     if trains != "no":
         penalty = (10 + 15 * level) if trains == "yes" else (5 + 8 * level)
         score -= penalty
         notes.append(f"trains on prompts: {trains} (-{penalty})")
-    soc2 = deployment.value("soc2")
+    soc2 = _fact(deployment, "soc2", best_case)
     if soc2 != "yes" and level:
         penalty = 10 * level if soc2 == "no" else 5 * level
         score -= penalty
         notes.append(f"SOC 2: {soc2} (-{penalty})")
     if level >= 2:
-        residency = deployment.value("data_residency")
+        residency = _fact(deployment, "data_residency", best_case)
         if residency == "unknown":
             score -= 5 * level
             notes.append(f"data residency unknown (-{5 * level})")
     if level == 3:
-        baa = deployment.value("hipaa_baa")
+        baa = _fact(deployment, "hipaa_baa", best_case)
         if baa != "yes":
             penalty = 20 if baa == "no" else 10
             score -= penalty
@@ -526,8 +545,30 @@ def score_deployment(model: Model, deployment: Deployment, req: Requirements, ca
     }
     index = next((i for i, d in enumerate(model.deployments) if d.id == deployment.id), 0)
     risk = context_risk(model, deployment, req, tasks)
+    quality_best = {**factors, "requirements": requirements_fit(model, deployment, req, tasks, catalog, best_case=True)}
+    facts_best = {**factors, "support": support_fit(model, deployment, req, best_case=True),
+                  "security": security_fit(model, deployment, req, best_case=True)}
     return ModelScore(model, deployment, factors, weighted_total(factors, req.weights), cost, over, tasks,
-                      index, (risk,) if risk else ())
+                      index, (risk,) if risk else (),
+                      best_case_total=weighted_total(quality_best, req.weights),
+                      unknown_quality=tuple(t for t in tasks if _value(_evidence(model, t)) is None),
+                      confirmed_total=weighted_total(facts_best, req.weights),
+                      unknown_facts=tuple(unknown_facts(deployment, req, factors, facts_best)))
+
+
+def unknown_facts(deployment: Deployment, req: Requirements, factors: dict[str, FactorScore],
+                  best_factors: dict[str, FactorScore]) -> list[str]:
+    """The unknown vendor facts that cost this candidate points, in words (empty when none did)."""
+    found = []
+    if best_factors["support"].score > factors["support"].score:
+        found.append("SLA")
+    if best_factors["security"].score > factors["security"].score:
+        # (fact, label, lowest data-sensitivity level at which security_fit charges for it unknown)
+        for key, label, level in (("trains_on_prompts", "training on prompts", 0), ("soc2", "SOC 2", 1),
+                                  ("data_residency", "data residency", 2), ("hipaa_baa", "HIPAA BAA", 3)):
+            if deployment.value(key) == "unknown" and req.sensitivity_level >= level:
+                found.append(label)
+    return found
 
 
 def model_candidates(model: Model, req: Requirements, catalog: Catalog, tasks: tuple[str, ...]
@@ -562,12 +603,32 @@ def _best_per_model(ranked: list[ModelScore]) -> dict[str, ModelScore]:
     return best
 
 
+def rests_on_missing_evidence(top: ModelScore, other: ModelScore) -> bool:
+    """True when `other` would come within TIE_MARGIN of `top` if its unknown facts were at their best."""
+    if other.best_case_total is None:
+        return False
+    return rank_key(top.total) - rank_key(other.best_case_total) <= TIE_MARGIN + 1e-9
+
+
 def is_tie(top: ModelScore, other: ModelScore, catalog: Catalog) -> bool:
-    """Within TIE_MARGIN, or within the close-call margin with overlapping quality CIs on every task."""
+    """Within TIE_MARGIN; or within the close-call margin with overlapping quality CIs on every task;
+    or a lead that rests on missing evidence (the other's unknown facts at their best would close it)."""
     gap = rank_key(top.total) - rank_key(other.total)
     if gap <= TIE_MARGIN + 1e-9:
         return True
-    return gap <= CLOSE_CALL_MARGIN + 1e-9 and quality_overlap(top.model, other.model, top.tasks, catalog)
+    if gap <= CLOSE_CALL_MARGIN + 1e-9 and quality_overlap(top.model, other.model, top.tasks, catalog):
+        return True
+    return rests_on_missing_evidence(top, other)
+
+
+def tie_reason(top: ModelScore, other: ModelScore, catalog: Catalog) -> str:
+    """Why `other` is tied with `top`, in words (for a pair that `is_tie`)."""
+    gap = rank_key(top.total) - rank_key(other.total)
+    if gap <= TIE_MARGIN + 1e-9:
+        return f"within {TIE_MARGIN:g} points"
+    if gap <= CLOSE_CALL_MARGIN + 1e-9 and quality_overlap(top.model, other.model, top.tasks, catalog):
+        return "their quality evidence overlaps within its published intervals"
+    return f"{other.model.name}'s deficit rests on missing quality evidence"
 
 
 def _ties(best: list[ModelScore], lead: ModelScore, catalog: Catalog, skip: set[str]) -> list[ModelScore]:
@@ -579,9 +640,19 @@ def _and(names: list[str]) -> str:
 
 
 def separation(scores: list[ModelScore]) -> str:
-    """What would separate tied candidates: the cheaper one, else the factor where they differ most."""
+    """What would separate tied candidates: the missing evidence a lead rests on, else the cheaper
+    one, else the factor where they differ most."""
     if len(scores) < 2:
         return ""
+    top = scores[0]
+    missing = [s for s in scores[1:] if rank_key(top.total) - rank_key(s.total) > TIE_MARGIN + 1e-9
+               and rests_on_missing_evidence(top, s)]
+    if missing:
+        return "; ".join(
+            f"{top.model.name} leads {s.model.name} by {top.total - s.total:.1f} points only because "
+            f"{s.model.name} has no published quality score for {_and(list(s.unknown_quality))} (scored "
+            f"{UNKNOWN_QUALITY:g}); with scores at the best peer's level it would reach {s.best_case_total:.1f}: "
+            "a pilot on your own tasks decides" for s in missing)
     names = [s.model.name for s in scores]
     figures = [s.cost.planning_figure for s in scores]
     if all(f is not None for f in figures) and len({round(f, 2) for f in figures}) > 1:
@@ -621,6 +692,41 @@ def _verdict(ranked: list[ModelScore]) -> tuple[str, str | None, str | None, str
             f"Within {CLOSE_CALL_MARGIN:g} points: {pair}; the weights decide, so pilot both.")
     verdict = "open-source" if best_open.total > best_closed.total else "closed-source"
     return verdict, open_id, closed_id, f"A lead of {gap:.1f} points: {pair}."
+
+
+def side_combination(req: Requirements, catalog: Catalog, is_open: bool) -> list[ModelScore] | None:
+    """The best candidate per task among models of one openness (each scored on its task alone),
+    or None when that side cannot cover every task."""
+    picks = []
+    for task in req.tasks:
+        found: list[ModelScore] = []
+        for model in catalog.models.values():
+            if model.is_open != is_open or task not in model.tasks or model_exclusions(model, req, check_tasks=False):
+                continue
+            found.extend(model_candidates(model, req, catalog, (task,))[0])
+        if not found:
+            return None
+        picks.append(_rank(found)[0])
+    return picks
+
+
+def _other_side_note(req: Requirements, catalog: Catalog, models: list[ModelScore]) -> str:
+    """When every single-model candidate is of one openness, say whether the other side could still
+    serve the project as a combination of models (one per task)."""
+    sides = {s.model.is_open for s in models}
+    if len(sides) != 1 or len(req.tasks) < 2:
+        return ""
+    other_open = not sides.pop()
+    picks = side_combination(req, catalog, other_open)
+    side = "open-source" if other_open else "closed-source"
+    if picks is None or len({p.model_id for p in picks}) < 2:
+        return ""
+    parts = ", ".join(f"{p.model.name} for {p.tasks[0]} ({p.total:.1f} on that task alone, {p.cost.label()})"
+                      for p in picks)
+    article = "an" if other_open else "a"
+    return (f"No single {side} model covers every task, but {article} {side} combination does: {parts}. It means "
+            "running and paying for several models; scores on one task are not comparable with the "
+            "single-model totals above.")
 
 
 def canonical(req: Requirements) -> Requirements:
@@ -672,10 +778,22 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
             tied=tuple(s.model_id for s in tied),
             runner_up_tied=tuple(s.model_id for s in runner_tied),
             separation=separation([top, *tied]),
+            tie_reasons=tuple(tie_reason(top, s, catalog) for s in tied),
         )
+        if any(s.model.is_open != top.model.is_open for s in tied):
+            # A tie across the open/closed line is no verdict for either side.
+            sides = _and([f"{s.model.name} ({'open' if s.model.is_open else 'closed'} source)" for s in [top, *tied]])
+            decision = replace(decision, verdict="close-call",
+                               verdict_reason=f"{sides} are tied, so neither side wins: pilot both.")
     else:
         decision = _combination(req, catalog, excluded)
-    notes = _tie_notes(decision) + _retired_notes(req, catalog, decision)
+    notes = _tie_notes(decision) + _unconfirmed_notes(decision) + _retired_notes(req, catalog, decision)
+    if not decision.combination and decision.scores:
+        other_side = _other_side_note(req, catalog, list(decision.scores.values()))
+        if other_side:
+            notes.append(other_side)
+            decision = replace(decision, verdict_reason=decision.verdict_reason.replace(
+                "models meet the hard constraints", "models cover every task in one model"))
     if notes:
         decision = replace(decision, notes=tuple(notes))
     return decision
@@ -753,8 +871,9 @@ def _tie_notes(decision: Decision) -> list[str]:
         tied = [decision.scores[m] for m in decision.tied]
         names = _and([top.model.name] + [s.model.name for s in tied])
         totals = ", ".join(f"{s.total:.1f}" for s in [top, *tied])
-        notes.append(f"Tie: {names} ({totals}) are within {TIE_MARGIN:g} points or statistically "
-                     f"indistinguishable; pilot both. What would separate them: {decision.separation}.")
+        reasons = "; ".join(dict.fromkeys(decision.tie_reasons)) or "within the tie margin"
+        notes.append(f"Tie: {names} ({totals}): {reasons}; pilot both. "
+                     f"What would separate them: {decision.separation}.")
     for pick in decision.combination:
         if pick.tied:
             names = _and([decision.scores[m].model.name for m in (pick.model_id, *pick.tied)])
@@ -762,6 +881,33 @@ def _tie_notes(decision: Decision) -> list[str]:
     if decision.runner_up_tied:
         names = _and([decision.scores[m].model.name for m in (decision.runner_up, *decision.runner_up_tied)])
         notes.append(f"The runner-up is a tie: {names}.")
+    return notes
+
+
+def _unconfirmed_notes(decision: Decision) -> list[str]:
+    """A lead that unknown vendor facts could overturn: a question to the vendors, stated as a risk.
+
+    Facts are compared with every vendor's unknowns confirmed at their best (the pick's too), so a
+    fact nobody has published (often the SLA) does not favour anyone."""
+    if decision.combination or decision.recommended is None:
+        return []
+    top = decision.scores[decision.recommended]
+    if top.confirmed_total is None:
+        return []
+    tied = set(decision.tied)
+    overtakers = [s for s in decision.scores.values()
+                  if s is not top and s.model_id not in tied and s.unknown_facts and s.confirmed_total is not None
+                  and rank_key(s.confirmed_total) >= rank_key(top.confirmed_total) - TIE_MARGIN - 1e-9]
+    notes = []
+    for other in overtakers:
+        outcome = ("lead" if rank_key(other.confirmed_total) > rank_key(top.confirmed_total) + TIE_MARGIN + 1e-9
+                   else "tie")
+        ours = f" ({_and(list(top.unknown_facts))} unknown for it too)" if top.unknown_facts else ""
+        notes.append(f"Unconfirmed facts could change the pick: {other.deployment.provider} has not published "
+                     f"its {_and(list(other.unknown_facts))} for this offer. If every vendor's unknown facts "
+                     f"were confirmed, {other.model.name} would score {other.confirmed_total:.1f} vs "
+                     f"{top.model.name}'s {top.confirmed_total:.1f}{ours} and {outcome}: ask "
+                     f"{other.model.vendor} before you decide.")
     return notes
 
 

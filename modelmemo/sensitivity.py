@@ -48,6 +48,9 @@ class Threshold:
     direction: str | None  # "more" | "less" | None
     multiplier: float | None  # threshold / current; None when current is 0 or no threshold
     new_leader: str | None  # model id that would rank first just beyond the threshold
+    # True when, just beyond the threshold, the new leader only ties with the old side's best and
+    # comes first by the documented tie-break: the change is "becomes a tie", not "X leads".
+    tie: bool = False
 
     @property
     def distance(self) -> float:
@@ -61,6 +64,7 @@ class Threshold:
             "direction": self.direction,
             "multiplier": None if self.multiplier is None else round(self.multiplier, 9) + 0.0,
             "new_leader": self.new_leader,
+            "tie": self.tie,
         }
 
 
@@ -190,8 +194,10 @@ def _threshold(line: _FactorLine, factor: str, current: float, label: Callable[[
             beyond = 0.0
         top = line.top(beyond)
         if top is not None and label(top) != reference:
+            totals = line.totals(beyond)
+            kept = max((v for m, v in totals.items() if label(m) == reference), default=None)
             return Threshold(factor, current, x, "more" if sign > 0 else "less",
-                             x / current if current else None, top)
+                             x / current if current else None, top, tie=kept is not None and totals[top] == kept)
     return Threshold(factor, current, None, None, None, None)
 
 
@@ -218,15 +224,6 @@ def _change(t: Threshold) -> str:
     if t.threshold == 0:
         return f"the {label} weight drops to 0 (from {_num(t.current)})"
     return f"the {label} weight falls below {_num(t.threshold)} (from {_num(t.current)})"
-
-
-def _ties_only(line: _FactorLine, t: Threshold, reference: Callable[[str], bool]) -> bool:
-    """True when the change is a weight dropped to zero that leaves the new leader exactly tied
-    with the best of the `reference` models, first only by the tie-break."""
-    if t.threshold != 0 or t.new_leader is None:
-        return False
-    totals = line.totals(0.0)
-    return totals[t.new_leader] == max(v for m, v in totals.items() if reference(m))
 
 
 def _smallest(thresholds: list[Threshold]) -> Threshold | None:
@@ -279,7 +276,7 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
         sentence = "No single weight change makes another model first."
     else:
         outcome = ("would tie with it and come first only by the tie-break (cheaper option, then name)"
-                   if _ties_only(lines[smallest.factor], smallest, lambda m: m == leader) else "would lead")
+                   if smallest.tie else "would lead")
         sentence = (f"{names[leader]} stays first unless {_change(smallest)}, when "
                     f"{names[smallest.new_leader]} {outcome}.")
     top_pick = Sensitivity((tie_text if near_tie else "") + sentence, smallest, tuple(top_thresholds))
@@ -297,7 +294,7 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
             article = "an" if other.startswith("o") else "a"
             text = f"No single weight change makes {article} {other} model first; the {side} side stays ahead."
         else:
-            tie = _ties_only(lines[smallest_v.factor], smallest_v, lambda m: is_open[m] == side_open)
+            tie = smallest_v.tie
             outcome = (f"would tie with the best {side} model and come first only by the tie-break "
                        "(cheaper option, then name)"
                        if tie else "would lead")

@@ -487,8 +487,10 @@ def test_overlapping_confidence_intervals_are_a_tie_within_the_close_call_margin
 
 
 def test_runner_up_tie_is_reported(tmp_path):
-    """Two identical models behind a clear leader: the runner-up is a tie, and the memo says so."""
+    """Two identical models behind a clear leader: the runner-up is a tie, and the memo says so. (The
+    twins get a low rating: without one, their deficit would rest on missing evidence, a tie at the top.)"""
     data = fixture_catalog_data()
+    data["models"]["mystery-llm"]["quality"] = {"chat": dict(ARENA(1150, 9), source=SRC)}
     data["models"]["mystery-twin"] = copy.deepcopy(dict(data["models"]["mystery-llm"], name="Mystery Twin"))
     catalog = fixture_catalog(tmp_path, data)
     d = decision_for(catalog, **{"needs.tasks": ["chat"], "security.on_premises_only": True})
@@ -562,3 +564,86 @@ def test_memos_match_the_memo_schema_v2(catalog, fx):
     for memo in memos:
         errors = [f"{e.json_path}: {e.message}" for e in validator.iter_errors(json.loads(json.dumps(memo)))]
         assert not errors, (memo["project"]["id"], errors[:5])
+
+
+# --- missing evidence never decides a pick ---------------------------------------------------
+
+
+def test_a_lead_that_rests_on_missing_quality_evidence_is_a_tie(tmp_path):
+    """A new closed model with no published quality score, otherwise identical to a rated one: it
+    trails only because its quality counts as 40. Until a score exists, that is a tie (pilot both),
+    and the memo says what would separate them: the missing score."""
+    data = fixture_catalog_data()
+    data["models"]["new-api"] = _model("Newcomer", "New Inc.", "closed-source", TEXT, [_api("new-api", "New")],
+                                       context=1_000_000, max_output=128_000)
+    d = decision_for(fixture_catalog(tmp_path, data), **{"needs.tasks": ["chat"]})
+    top = d.scores[d.recommended]
+    new = d.scores["new-api"]
+    assert top.total - new.total > 3  # far beyond the tie and close-call margins on the numbers alone
+    assert new.unknown_quality == ("chat",) and new.best_case_total >= top.total - TIE_MARGIN
+    assert "new-api" in d.tied
+    assert "Newcomer's deficit rests on missing quality evidence" in " ".join(d.notes)
+    assert "no published quality score for chat" in d.separation
+
+
+def test_a_lead_beyond_the_best_case_of_missing_evidence_stays_a_lead(tmp_path):
+    """The same newcomer with a far higher price: even at the best quality score it stays behind, so
+    the rated model is recommended and the newcomer is no tie."""
+    data = fixture_catalog_data()
+    data["models"]["new-api"] = _model("Newcomer", "New Inc.", "closed-source", TEXT,
+                                       [_api("new-api", "New", inp=400.0, out=2000.0)],
+                                       context=1_000_000, max_output=128_000)
+    d = decision_for(fixture_catalog(tmp_path, data), **{"needs.tasks": ["chat"], "budget.monthly_usd": 500})
+    new = d.scores["new-api"]
+    assert new.best_case_total < d.scores[d.recommended].total - TIE_MARGIN
+    assert "new-api" not in d.tied
+
+
+def test_a_tie_across_the_open_closed_line_is_a_close_call(tmp_path):
+    """An unrated open model trailing a rated closed one only on the missing score: tied, so the
+    verdict cannot name a side."""
+    data = fixture_catalog_data()
+    data["models"] = {k: v for k, v in data["models"].items() if k in ("alpha-api", "mystery-llm")}
+    d = decision_for(fixture_catalog(tmp_path, data),
+                     **{"needs.tasks": ["chat"], "support.ml_expertise": "strong", "weights": {"budget": 0}})
+    assert d.recommended == "alpha-api" and d.tied == ("mystery-llm",)
+    assert d.verdict == "close-call" and "are tied, so neither side wins" in d.verdict_reason
+
+
+def test_unknown_vendor_facts_that_could_overturn_the_pick_are_a_stated_risk(tmp_path):
+    """Confidential data, SLA required: Beta has not published SOC 2, residency or SLA, which costs it
+    the lead. Confirming facts is a question to the vendor, not a pilot: a note says so and names them;
+    the pick is not a tie. A fact unknown for both (the SLA) does not count for either."""
+    data = fixture_catalog_data()
+    for fact in ("soc2", "data_residency", "sla"):
+        data["models"]["beta-api"]["deployments"][0][fact] = _f("unknown")
+    data["models"]["alpha-api"]["deployments"][0]["sla"] = _f("unknown")
+    d = decision_for(fixture_catalog(tmp_path, data),
+                     **{"needs.tasks": ["chat"], "security.data_sensitivity": "confidential",
+                        "support.vendor_sla_required": True, "weights": {"security": 5}})
+    assert d.recommended == "alpha-api" and "beta-api" not in d.tied
+    beta = d.scores["beta-api"]
+    assert beta.unknown_facts == ("SLA", "SOC 2", "data residency")
+    note = next(n for n in d.notes if n.startswith("Unconfirmed facts could change the pick"))
+    assert "Beta has not published its SLA, SOC 2 and data residency" in note and "ask Beta Inc." in note
+    assert "(SLA unknown for it too)" in note
+    # Once both publish them, there is nothing left to confirm.
+    for fact, value in (("soc2", "yes"), ("data_residency", ["United States"]), ("sla", "yes")):
+        data["models"]["beta-api"]["deployments"][0][fact] = _f(value)
+    data["models"]["alpha-api"]["deployments"][0]["sla"] = _f("yes")
+    confirmed = decision_for(fixture_catalog(tmp_path, data),
+                             **{"needs.tasks": ["chat"], "security.data_sensitivity": "confidential",
+                                "support.vendor_sla_required": True, "weights": {"security": 5}})
+    assert not any(n.startswith("Unconfirmed facts") for n in confirmed.notes)
+
+
+def test_text_and_images_from_one_closed_model_still_name_the_open_combination(fx):
+    """Only Alpha (closed) covers text and images in one model; Open LLM + Open Image together also
+    meet the hard constraints. The verdict must not claim only closed models do, and a note names
+    the open combination with each part's cost."""
+    d = decision_for(fx, **{"needs.tasks": ["text-generation", "image-generation"],
+                            "budget.volume.images_per_month": 1000, "support.ml_expertise": "strong"})
+    assert not d.combination and d.recommended == "alpha-api"
+    assert "meet the hard constraints" not in d.verdict_reason
+    note = next(n for n in d.notes if "open-source combination does" in n)
+    assert "for text-generation" in note and "for image-generation" in note and "/month" in note

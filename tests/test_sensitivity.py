@@ -395,7 +395,8 @@ def test_a_weight_dropped_to_zero_that_only_ties_is_called_a_tie(catalog):
     totals = exact_totals(at_zero, catalog, decision, at_zero.weights)
     assert totals["open-llm"] == totals["mystery-llm"]
     assert scoring.decide(at_zero, catalog).recommended == "mystery-llm"
-    assert report.top_pick.sentence == ("Open LLM stays first unless the Requirements fit weight drops to 0 (from 1), "
+    assert smallest.tie and smallest.as_dict()["tie"] is True
+    assert report.top_pick.sentence.endswith("Open LLM stays first unless the Requirements fit weight drops to 0 (from 1), "
                                         "when Mystery LLM would tie with it and come first only by the tie-break "
                                         "(cheaper option, then name).")
     assert "-0" not in json.dumps(report.as_dict())
