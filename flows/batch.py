@@ -7,25 +7,117 @@ would add scheduling and API traffic to every memo and, on threads, fight over t
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import multiprocessing
 import os
+import re
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Iterator
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (create_markdown_artifact, create_progress_artifact, create_table_artifact,
+                               update_progress_artifact)
 from prefect.cache_policies import NO_CACHE
-from prefect.artifacts import create_table_artifact
 from prefect.states import Cancelled, Completed, Failed
+from pydantic import Field
 
 from modelmemo import pipeline
 from modelmemo.atomic import remove_stale_temp_files
-from modelmemo.catalog import Catalog, load_catalog
+from modelmemo.brand import BrandError
+from modelmemo.catalog import Catalog, CatalogError, load_catalog
+from modelmemo.names import display_name
 from modelmemo.ownership import check_folders
 from modelmemo.pipeline import ProgressCallback
+from modelmemo.retention import RUN_ID_PATTERN
 from modelmemo.settings import Settings
 from modelmemo.shutdown import critical, init_render_worker, start_forkserver_shielded
 from modelmemo.state import BatchLocked, MemoState, batch_lock
+
+
+# --- what a Prefect user sees: run name, log lines, artifacts ---------------------------------------
+
+# The command's console progress (a bar or plain lines): set by `reporting_progress`, never a flow
+# parameter, because a deployment's parameters must be data a Prefect user can type into the UI.
+_console_progress: ProgressCallback | None = None
+
+
+@contextlib.contextmanager
+def reporting_progress(callback: ProgressCallback | None) -> Iterator[None]:
+    """Call `callback(done, total, outcome)` for each memo rendered by flow runs in this process."""
+    global _console_progress
+    previous, _console_progress = _console_progress, callback
+    try:
+        yield
+    finally:
+        _console_progress = previous
+
+
+def artifact_key(output_dir: Path | str) -> str:
+    """`modelmemo-<folder name>-<8 hex of the absolute path>`: runs on different output folders
+    (the nightly's, a colleague's test folder) keep separate artifact histories on one server.
+    Prefect keys allow lowercase letters, digits and dashes only."""
+    path = Path(output_dir).absolute()
+    slug = re.sub(r"[^a-z0-9]+", "-", path.name.lower()).strip("-")[:40] or "output"
+    return f"modelmemo-{slug}-{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
+
+
+def flow_run_name() -> str:
+    """`<run id> <output folder>`: the run id names the run folder, so a flow run in the UI and
+    `output/<run id>/` match at a glance. A run id is made here when the caller gave none (a
+    deployment run); the flow reads it back from the name, so a retried run keeps its folder."""
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters or {}
+    run_id = parameters.get("run_id") or pipeline.new_run_id()
+    output = Path(parameters.get("output_dir") or Settings().output_dir)
+    return f"{run_id} {display_name(output.absolute().name or str(output))}"
+
+
+def _run_id_from_name() -> str | None:
+    from prefect.runtime import flow_run
+
+    first = (flow_run.name or "").split(" ", 1)[0]
+    return first if RUN_ID_PATTERN.match(first) else None
+
+
+def _outcome_line(outcome: pipeline.ProjectOutcome) -> str:
+    if outcome.status == "memo":
+        detail = outcome.verdict_label or "memo"
+        if outcome.top_model_name:
+            detail += f", top model {outcome.top_model_name} ({outcome.top_score:.1f})"
+    elif outcome.status == "skipped":
+        detail = "unchanged, memo kept"
+    else:
+        detail = f"FAILED: {outcome.error}"
+    return display_name(f"{outcome.project_id} ({outcome.file}): {detail}")
+
+
+class _ProgressReporter:
+    """One log line per memo, a progress artifact updated as memos complete (at most about once a
+    second, so a 1,000-memo batch does not make 1,000 API calls), and the command's console."""
+
+    UPDATE_SECONDS = 1.0
+
+    def __init__(self, key: str, run_id: str, total: int) -> None:
+        self.logger = get_run_logger()
+        self.total = total
+        self.last_update = 0.0
+        self.artifact_id = create_progress_artifact(
+            progress=0.0 if total else 100.0, key=f"{key}-progress",
+            description=f"modelmemo run {run_id}: memos rendered of {total}")
+
+    def __call__(self, done: int, total: int, outcome: pipeline.ProjectOutcome) -> None:
+        log = self.logger.warning if outcome.status == "failed" else self.logger.info
+        log("[%d/%d] %s", done, total, _outcome_line(outcome))
+        now = time.monotonic()
+        if done == total or now - self.last_update >= self.UPDATE_SECONDS:
+            self.last_update = now
+            update_progress_artifact(self.artifact_id, progress=round(100.0 * done / max(total, 1), 1))
+        if _console_progress:
+            _console_progress(done, total, outcome)
 
 
 @task(name="load-catalog", cache_policy=NO_CACHE)
@@ -36,7 +128,16 @@ def load_catalog_task(catalog_files: list[str]) -> Catalog:
 
 @task(name="plan-batch", cache_policy=NO_CACHE)
 def plan_task(input_dir: Path, settle_seconds: float) -> pipeline.BatchPlan:
-    return pipeline.plan_batch(input_dir, settle_seconds)
+    plan = pipeline.plan_batch(input_dir, settle_seconds)
+    logger = get_run_logger()
+    logger.info("%d valid requirement files, %d rejected, %d not processed in %s", len(plan.projects),
+                len(plan.rejected), len(plan.notices), display_name(str(input_dir)))
+    for rejection in plan.rejected:  # a user error, not a failure of the run: a warning
+        logger.warning("%s", display_name(f"rejected {rejection.file}: "
+                                          + "; ".join(str(problem) for problem in rejection.problems)[:1000]))
+    for notice in plan.notices:
+        logger.info("%s", display_name(f"not processed {notice.file}: {notice.reason}"))
+    return plan
 
 
 # A render worker's memory grows by about 0.3 MB per memo (WeasyPrint and Pango caches), so a long
@@ -103,11 +204,57 @@ def render_task(jobs: list[pipeline.RenderJob], workers: int, state: MemoState,
     return outcomes
 
 
-@task(name="email-memos", cache_policy=NO_CACHE)
+DELIVERED = ("accepted", "already-sent")
+
+
+class TransientDeliveryFailures(Exception):
+    """Some emails could not be sent for a reason that may pass (connection refused, 4xx): the
+    only kind of failure a later attempt can fix. Raised so that Prefect retries the task."""
+
+
+def _retry_transient_in_deployments(task, task_run, state) -> bool:
+    """Retry the email task only for transient failures, and only in deployment runs: nobody waits
+    for those, while `modelmemo run` has already retried with backoff inside the task
+    (MODELMEMO_SMTP_RETRIES) and reports at once; the next run retries again either way."""
+    from prefect.runtime import deployment
+
+    try:
+        state.result()
+    except TransientDeliveryFailures:
+        return deployment.id is not None
+    except Exception:
+        return False
+    return False
+
+
+# Minutes, not seconds: a mail server that refuses connections is usually restarting or throttling.
+EMAIL_RETRY_DELAYS = [60, 300]
+
+
+@task(name="email-memos", cache_policy=NO_CACHE, retries=len(EMAIL_RETRY_DELAYS),
+      retry_delay_seconds=EMAIL_RETRY_DELAYS, retry_condition_fn=_retry_transient_in_deployments)
 def deliver_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path,
                  resend: bool = False) -> None:
-    """Sends are recorded in the ledger one by one, so a retry of this task never re-sends."""
-    pipeline.deliver_summary(summary, run_dir, output_dir, templates_dir, resend)
+    """Sends are recorded in the ledger one by one, so a retry of this task never re-sends: only
+    the first attempt honours `resend`; a retry sends what the ledger still lacks."""
+    from prefect.runtime import task_run
+
+    earlier = {(r["project_id"], r["recipient"]): r for r in summary.deliveries}
+    first_attempt = (task_run.run_count or 1) <= 1
+    pipeline.deliver_summary(summary, run_dir, output_dir, templates_dir, resend and first_attempt)
+    # What an earlier attempt of this task sent shows as sent in this run, not as "already-sent".
+    summary.deliveries = [earlier[key] if r["status"] == "already-sent" and earlier.get(key, {}).get("status")
+                          == "accepted" else r for r in summary.deliveries
+                          for key in [(r["project_id"], r["recipient"])]]
+    logger = get_run_logger()
+    for record in summary.deliveries:
+        line = display_name(f"email to {record['recipient']} for {record['project_id']}: {record['status']}"
+                            + (f": {record['detail']}" if record.get("detail") else ""))
+        (logger.info if record["status"] in DELIVERED else logger.warning)("%s", line)
+    failed = [r for r in summary.deliveries if r["status"] not in DELIVERED]
+    if failed and all(r["status"] == "transient" for r in failed):
+        raise TransientDeliveryFailures(f"{len(failed)} emails could not be sent yet (transient): "
+                                        + display_name(failed[0]["detail"] or "")[:200])
 
 
 @task(name="render-memo", cache_policy=NO_CACHE)
@@ -137,7 +284,7 @@ def index_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, 
     pipeline.publish_run(summary, run_dir, output_dir, templates_dir)
 
 
-def _artifact(summary: pipeline.BatchSummary) -> None:
+def _artifact(summary: pipeline.BatchSummary, key: str = "modelmemo-batch") -> None:
     rows: list[dict[str, Any]] = []
     for p in summary.projects:
         rows.append({"file": p.file, "project": p.project_id, "status": p.status, "verdict": p.verdict_label or "",
@@ -147,7 +294,7 @@ def _artifact(summary: pipeline.BatchSummary) -> None:
                      "score": None, "error": "; ".join(str(problem) for problem in r.problems)[:500]})
     counts = summary.counts
     create_table_artifact(
-        key="modelmemo-batch",
+        key=key,
         table=rows,
         description=(f"modelmemo run {summary.run_id}: {counts['memos']} memos, {counts['skipped']} unchanged, "
                      f"{counts['rejected']} rejected, {counts['failed']} failed, "
@@ -155,59 +302,131 @@ def _artifact(summary: pipeline.BatchSummary) -> None:
     )
 
 
-def _stages(workers: int, runner: str, dask_address: str | None) -> pipeline.BatchStages:
+def _index_artifact(summary: pipeline.BatchSummary, run_dir: Path, key: str, public_base_url: str | None) -> None:
+    """Where the run's index is: a link when the run folders are published on the web
+    (MODELMEMO_PUBLIC_BASE_URL), else its path on the machine that ran the flow."""
+    index = run_dir / "index.html"
+    where = (f"[{summary.run_id}/index.html]({public_base_url}{summary.run_id}/index.html)" if public_base_url
+             else f"`{display_name(str(index))}`")
+    counts = summary.counts
+    undelivered = sum(n for status, n in summary.delivery_counts.items() if status not in DELIVERED)
+    lines = [f"# modelmemo run {summary.run_id}", "", f"**Index:** {where}", "",
+             "| memos | unchanged | rejected | failed | not processed | emails not delivered |",
+             "|---|---|---|---|---|---|",
+             f"| {counts['memos']} | {counts['skipped']} | {counts['rejected']} | {counts['failed']} | "
+             f"{counts['not_processed']} | {undelivered} |"]
+    create_markdown_artifact(key=f"{key}-index", markdown="\n".join(lines),
+                             description=f"modelmemo run {summary.run_id}: index and counts")
+
+
+def _stages(workers: int, runner: str, dask_address: str | None, key: str, run_id: str) -> pipeline.BatchStages:
     """The batch's stages as Prefect tasks (the order and data flow live in `pipeline.run_locked_batch`)."""
 
     def render(jobs: list[pipeline.RenderJob], state: MemoState,
                progress: ProgressCallback | None) -> list[pipeline.ProjectOutcome]:
+        reporter = _ProgressReporter(key, run_id, len(jobs))
         if runner == "local":
-            return render_task(jobs, workers, state, progress)
+            return render_task(jobs, workers, state, reporter)
         rendered = render_on_dask.with_options(task_runner=dask_task_runner(dask_address, workers))(jobs)
-        return pipeline.record_each(rendered, state, len(jobs), progress)
+        return pipeline.record_each(rendered, state, len(jobs), reporter)
 
-    return pipeline.BatchStages(plan=plan_task, render=render, deliver=deliver_task, publish=index_task)
+    def deliver(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path,
+                resend: bool) -> None:
+        try:
+            deliver_task(summary, run_dir, output_dir, templates_dir, resend)
+        except TransientDeliveryFailures:
+            pass  # reported in the summary, the final state and the exit code; the next run retries
+
+    return pipeline.BatchStages(plan=plan_task, render=render, deliver=deliver, publish=index_task)
 
 
-@flow(name="modelmemo-batch", description="Requirement files in, decision memos (HTML, PDF, JSON) out.")
-def memo_batch(
-    input_dir: str | None = None,
-    output_dir: str | None = None,
-    run_id: str | None = None,
-    workers: int | None = None,
-    force: bool = False,
-    send_email: bool = True,
-    resend: bool = False,
-    runner: str = "local",
-    dask_address: str | None = None,
-    progress: ProgressCallback | None = None,
-):
-    """runner: "local" (a process pool on this machine, the default) or "dask" (a Dask cluster at
-    dask_address, or a local Dask cluster when no address is given)."""
-    if runner not in ("local", "dask"):
-        raise ValueError(f"unknown runner {runner!r}: use 'local' or 'dask'")
-    settings = Settings.from_env()
-    output_path = Path(output_dir or settings.output_dir)
-    overlap = check_folders(input_dir or settings.input_dir, output_path)
-    if overlap:  # the deployment path has no CLI in front of it: refuse here too, before writing anything
-        return Failed(message=overlap)
-    catalog = load_catalog_task([str(p) for p in settings.catalog_files])
-    try:
-        with batch_lock(output_path):
-            summary = pipeline.run_locked_batch(
-                _stages(workers or settings.workers, runner, dask_address), catalog, settings.catalog_files,
-                Path(input_dir or settings.input_dir), output_path, settings.templates_dir, run_id=run_id,
-                force=force, settle_seconds=settings.settle_seconds, deliver=send_email, resend=resend,
-                keep_runs=settings.keep_runs, progress=progress)
-    except BatchLocked as exc:
-        # Not an error of this run: another one is doing the work. No traceback, no partial output.
-        return Cancelled(message=str(exc), data=exc)
-    _artifact(summary)
+def final_state(summary: pipeline.BatchSummary):
+    """Failed only when a memo failed (a fault of modelmemo or its machine). Rejected files and
+    undelivered emails are the users' or the mail server's business: the run is Completed, and
+    the state's *name* says what needs attention, so the UI's run list shows it."""
     counts = summary.counts
     message = (f"{counts['memos']} memos, {counts['skipped']} unchanged, {counts['rejected']} rejected, "
                f"{counts['failed']} failed")
-    undelivered = {k: v for k, v in summary.delivery_counts.items() if k not in ("accepted", "already-sent")}
+    undelivered = {k: v for k, v in summary.delivery_counts.items() if k not in DELIVERED}
     if undelivered:
         message += ", emails not delivered: " + ", ".join(f"{n} {k}" for k, n in sorted(undelivered.items()))
     if counts["failed"]:
         return Failed(message=message, data=summary)
-    return Completed(message=message, data=summary)
+    attention = [label for label, present in (("rejected files", counts["rejected"]),
+                                              ("undelivered email", undelivered)) if present]
+    name = "Completed with " + " and ".join(attention) if attention else "Completed"
+    return Completed(name=name, message=message, data=summary)
+
+
+@flow(name="modelmemo-batch", description="Requirement files in, decision memos (HTML, PDF, JSON) out.",
+      flow_run_name=flow_run_name, retries=1, retry_delay_seconds=600)
+def memo_batch(
+    input_dir: str | None = None,
+    output_dir: str | None = None,
+    run_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")] = None,
+    workers: Annotated[int | None, Field(ge=1)] = None,
+    force: bool = False,
+    send_email: bool = True,
+    resend: bool = False,
+    runner: Annotated[str, Field(json_schema_extra={"enum": ["local", "dask"]})] = "local",
+    dask_address: str | None = None,
+):
+    """Process the drop folder: one decision memo (HTML, PDF, JSON) per valid requirement file, a
+    batch index, and email to each project's owner.
+
+    A run that raises for an infrastructure reason (disk full, output folder not writable, the API
+    lost) is retried once after 10 minutes; the retry continues the same run folder. Bad input and
+    a broken catalog or brand file are not retried: retrying cannot fix them. The command
+    (`modelmemo run`) runs this flow without retries and reports at once.
+
+    Args:
+        input_dir: The drop folder to read (absolute path on the machine that runs the flow;
+            default MODELMEMO_INPUT_DIR, else ./inputs).
+        output_dir: Where run folders, state and the outbox go (default MODELMEMO_OUTPUT_DIR, else ./output).
+        run_id: Name of this run's folder (default: a new UTC timestamp id, also in the flow run's name).
+        workers: Render processes (default MODELMEMO_WORKERS, else the CPU count).
+        force: Re-render every memo, even unchanged ones (emails only decisions not yet sent).
+        send_email: Email each memo's PDF to its owner and notify list.
+        resend: Email every memo of the run again, even to recipients who already have it.
+        runner: Where memos render: "local" (a process pool on this machine) or "dask" (a Dask cluster).
+        dask_address: Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786
+            (runner "dask" only; default: a local Dask cluster).
+    """
+    if runner not in ("local", "dask"):
+        return Failed(message=f"unknown runner {runner!r}: use 'local' or 'dask'",
+                      data=ValueError(f"unknown runner {runner!r}: use 'local' or 'dask'"))
+    logger = get_run_logger()
+    settings = Settings.from_env()
+    input_path = Path(input_dir or settings.input_dir)
+    output_path = Path(output_dir or settings.output_dir)
+    overlap = check_folders(input_path, output_path)
+    if overlap:  # the deployment path has no CLI in front of it: refuse here too, before writing anything
+        logger.error("%s", overlap)
+        return Failed(message=overlap)
+    run_id = run_id or _run_id_from_name() or pipeline.new_run_id()
+    key = artifact_key(output_path)
+    logger.info("run %s: %s -> %s", run_id, display_name(str(input_path)), display_name(str(output_path / run_id)))
+    try:
+        catalog = load_catalog_task([str(p) for p in settings.catalog_files])
+        with batch_lock(output_path):
+            summary = pipeline.run_locked_batch(
+                _stages(workers or settings.workers, runner, dask_address, key, run_id), catalog,
+                settings.catalog_files, input_path, output_path, settings.templates_dir, run_id=run_id,
+                force=force, settle_seconds=settings.settle_seconds, deliver=send_email, resend=resend,
+                keep_runs=settings.keep_runs)
+    except BatchLocked as exc:
+        # Not an error of this run: another one is doing the work. No traceback, no partial output.
+        logger.warning("%s", exc)
+        return Cancelled(message=str(exc), data=exc)
+    except (CatalogError, BrandError) as exc:  # a file to fix, not an outage: failed, not retried
+        logger.error("%s", display_name(str(exc)))
+        return Failed(message=str(exc), data=exc)
+    for outcome in summary.projects:  # rendered memos were logged as they completed
+        if outcome.status == "skipped":
+            logger.info("%s", _outcome_line(outcome))
+    _artifact(summary, key)
+    _index_artifact(summary, output_path / summary.run_id, key, settings.public_base_url)
+    state = final_state(summary)
+    logger.info("run %s: %s; index %s", summary.run_id, state.message,
+                display_name(str(output_path / summary.run_id / "index.html")))
+    return state

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prefect.schedules import Cron
 
-from flows.batch import memo_batch
+from modelmemo.flows.batch import memo_batch
 
 DEPLOYMENT_NAME = "nightly"
 DEFAULT_CRON = "0 2 * * *"

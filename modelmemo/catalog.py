@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .loading import InputError, load_document
-from .settings import PROJECT_ROOT
+from .resources import schema_file
 from .validation import schema_problems
 
-CATALOG_SCHEMA = PROJECT_ROOT / "schemas" / "catalog.schema.json"
+CATALOG_SCHEMA = schema_file("catalog.schema.json")
 
 
 class CatalogError(Exception):

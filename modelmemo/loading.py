@@ -279,7 +279,7 @@ def parse_yaml(text: str) -> tuple[Any, dict, dict]:
 
 
 def _refuse_unpaired_surrogates(data: Any, positions: dict, path: JsonPath = ()) -> None:
-    """Escapes like "\ud800" decode to text no encoder can write; refuse them at the source."""
+    r"""Escapes like "\ud800" decode to text no encoder can write; refuse them at the source."""
     def bad(text: str) -> bool:
         return any("\ud800" <= char <= "\udfff" for char in text)
 

@@ -19,9 +19,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from .loading import InputError, JsonPath, LoadedDocument, load_document
 from .names import display_name
-from .settings import PROJECT_ROOT
+from .resources import schema_file
 
-REQUIREMENTS_SCHEMA = PROJECT_ROOT / "schemas" / "requirements.schema.json"
+REQUIREMENTS_SCHEMA = schema_file("requirements.schema.json")
 
 # Deliberately strict: addresses end up in email headers, so no spaces, angle brackets,
 # quotes, commas or line breaks (header injection) and a dotted domain.
