@@ -530,3 +530,61 @@ def test_stale_ok_reason_reaches_the_report(catalog):
     assert f"cannot be refreshed from the stored sources: {catalog.sources['gptj-model-card'].stale_ok}" in report
     # Every stale shipped source says why it cannot be refreshed.
     assert all(s.reason for s in stale), sorted({s.source_key for s in stale if not s.reason})
+
+
+# Source keys a note names in parentheses, e.g. "(vllm-llama4-pr)" or "(groq-llama4-limits; ...)". These
+# parenthesised hyphenated words in the shipped notes are product names, not source keys.
+NOT_SOURCE_KEYS = {"08-2024", "image-text-to-text", "text-embedding-3-large", "text-to-image"}
+
+
+def _cited_keys(text: str) -> set[str]:
+    import re
+    return set(re.findall(r"\(([a-z][a-z0-9]*(?:-[a-z0-9]+)+)[;,)]", text))
+
+
+def test_source_keys_named_in_notes_are_declared():
+    """A note that points the reader to another source ('(vllm-llama4-pr)') must name a declared source."""
+    data = yaml.safe_load(CATALOG.read_text())
+    declared = set(data["sources"])
+    missing = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("note", "title", "status", "stale_ok") and isinstance(value, str):
+                    missing.extend(f"{path}.{key}: {k}" for k in _cited_keys(value) - declared - NOT_SOURCE_KEYS)
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{path}[{item.get('id', i) if isinstance(item, dict) else i}]")
+
+    walk(data, "catalog")
+    assert not missing, missing
+
+
+def test_third_party_sources_say_so_and_the_article_url_is_marked_unconfirmed(catalog):
+    """Refresh 2: sources deciding picks that are not the vendor's own page say 'third party' in the title."""
+    assert "NOT CONFIRMED" in catalog.sources["article"].title
+    for key in ("groq-llama4-price", "groq-llama4-limits", "gemini-image-price", "gemini-pricing-transcript",
+                "tygart-claude-compliance", "aiprovidertrust-gemini-vertex", "cohere-puter-pricing",
+                "cloud-gpu-pricing-2026", "vercel-llama4-scout-providers"):
+        assert "third party" in catalog.sources[key].title.lower(), key
+
+
+def test_gemini_developer_api_security_facts_stay_unknown_with_googles_reason(catalog):
+    """No stored source puts the Gemini Developer API in SOC 2 / BAA / SLA scope or pins it to a region:
+    the facts stay unknown, each citing the Google (or Vertex) statement that was checked."""
+    dep = next(d for d in catalog.models["gemini"].deployments if d.id == "gemini-developer-api")
+    for name in ("soc2", "hipaa_baa", "sla", "data_residency"):
+        fact = dep.facts[name]
+        assert fact.value == "unknown", name
+        assert fact.note, name
+    assert dep.facts["sla"].source.key == "vertex-genai-sla"
+    assert dep.facts["data_residency"].source.key == "firebase-ai-logic-locations"
+
+
+def test_gpt_62_sol_text_quality_is_not_copied_from_its_predecessor(catalog):
+    for task, evidence in catalog.models["chatgpt"].quality.items():
+        if evidence.scale == "whatmodel-text":
+            assert evidence.value is None, task  # unknown: GPT-6.1 Sol's 83.0 stays in the note only
+            assert "83.0" in evidence.note
