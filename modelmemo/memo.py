@@ -174,7 +174,8 @@ def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]
         if isinstance(languages, list):
             missing = [lang for lang in req.languages if lang not in languages]
             if missing:
-                risks.append(f"{model.name} does not document {', '.join(missing)}; test output quality in those languages.")
+                risks.append(f"{model.name} does not document {', '.join(language_name(m) for m in missing)}; "
+                             "test output quality in those languages.")
     if decision.verdict == "close-call":
         risks.append(f"Close call: {decision.verdict_reason}")
     return list(dict.fromkeys(risks))
@@ -370,3 +371,306 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         "chart": _chart(decision, names),
         "model_names": names,
     })
+
+
+# --- what page 1, the index and the email say (derived from a memo dict; never stored) ---------
+# Computed from the memo JSON alone, so a memo read back from disk (an unchanged memo in the
+# index, an email built from a stored memo) gets the same page-1 statements as a fresh one.
+
+STALE_AFTER_DAYS = 180  # the catalog's own freshness rule (freshness.DEFAULT_MAX_AGE_DAYS)
+# A pick is "fragile" when halving or doubling one factor weight puts another model first: a
+# disagreement about priorities that small is well within what a steering meeting might change.
+FRAGILE_LESS = 0.5
+FRAGILE_MORE = 2.0
+TASK_LABELS = {"text-generation": "text generation", "image-generation": "image generation"}
+LANGUAGE_NAMES = {
+    "af": "Afrikaans", "am": "Amharic", "ar": "Arabic", "az": "Azerbaijani", "be": "Belarusian",
+    "bg": "Bulgarian", "bn": "Bengali", "bs": "Bosnian", "ca": "Catalan", "cs": "Czech", "cy": "Welsh",
+    "da": "Danish", "de": "German", "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian",
+    "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French", "ga": "Irish", "gl": "Galician",
+    "gu": "Gujarati", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian", "hy": "Armenian",
+    "id": "Indonesian", "is": "Icelandic", "it": "Italian", "ja": "Japanese", "ka": "Georgian",
+    "kk": "Kazakh", "km": "Khmer", "kn": "Kannada", "ko": "Korean", "lt": "Lithuanian", "lv": "Latvian",
+    "mk": "Macedonian", "ml": "Malayalam", "mn": "Mongolian", "mr": "Marathi", "ms": "Malay",
+    "my": "Burmese", "ne": "Nepali", "nl": "Dutch", "no": "Norwegian", "pa": "Punjabi", "pl": "Polish",
+    "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "si": "Sinhala", "sk": "Slovak",
+    "sl": "Slovenian", "sq": "Albanian", "sr": "Serbian", "sv": "Swedish", "sw": "Swahili", "ta": "Tamil",
+    "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu",
+    "uz": "Uzbek", "vi": "Vietnamese", "zh": "Chinese", "zu": "Zulu",
+}
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(str(code).lower(), f"language code {code}")
+
+
+def task_label(task: str | None) -> str:
+    return TASK_LABELS.get(task or "", task or "")
+
+
+def _share(amount: float | None, budget: float | None) -> float | None:
+    if amount is None or not budget:
+        return None
+    return amount / budget
+
+
+def _where(score: dict[str, Any]) -> str:
+    if score.get("deployment_kind") == "api":
+        return f"managed API via {score.get('provider')}"
+    provider = score.get("provider")
+    return "self-hosted on your infrastructure" if provider in (None, "", "your infrastructure") \
+        else f"self-hosted via {provider}"
+
+
+def _pct(share: float) -> str:
+    """A share of the budget; never "100%" for a cost just over it, never "0%" for a real cost."""
+    text = f"{share:.0%}"
+    if share > 1 and text == "100%":
+        return "just over 100%"
+    if 0 < share < 0.005:
+        return "under 1%"
+    return text
+
+
+def _cost_statement(low: float | None, high: float | None, planning: float | None, budget: float | None,
+                    label: str, unknown_why: str) -> dict[str, Any]:
+    """Cost vs budget as money and share; a floor is never 'within budget', unknown is said."""
+    budget_text = f"{usd(budget)}/month budget" if budget else "no stated budget"
+    if low is None:
+        return {"status": "unknown", "label": "unknown", "share": None,
+                "text": f"Cost unknown ({unknown_why}); budget {usd(budget) + '/month' if budget else 'not stated'}."}
+    share = _share(planning, budget)
+    if high is None:
+        pct = f"at least {_pct(share)} of the {budget_text}" if share is not None else budget_text
+        if budget and low > budget:  # even the minimum is over: certainly over budget
+            return {"status": "over", "floor": True, "label": label, "share": share,
+                    "text": f"At least {usd(low)}/month ({pct}): over budget by at least {usd(low - budget)}/month."}
+        return {"status": "floor", "floor": True, "label": label, "share": share,
+                "text": f"At least {usd(low)}/month ({pct}): a floor, so the real cost may exceed the budget."}
+    pct = f"{_pct(share)} of the {budget_text}" if share is not None else budget_text
+    if budget and planning is not None and planning > budget:
+        return {"status": "over", "label": label, "share": share,
+                "text": f"{label}: {pct}, over by {usd(planning - budget)}/month."}
+    return {"status": "within", "label": label, "share": share, "text": f"{label}: {pct}, within budget."}
+
+
+def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
+    """Page 1 in data: headline, picks, cost vs budget, flags, top risks, next step."""
+    from datetime import date as _date
+
+    names: dict[str, str] = memo.get("model_names") or {}
+    scores: dict[str, Any] = memo.get("scores") or {}
+    req = memo.get("requirements") or {}
+    budget = req.get("monthly_usd")
+    recommended = memo.get("recommended") or []
+    tied_ids = list(memo.get("tied") or [])
+    combination = bool(recommended) and recommended[0].get("task") is not None
+    name = lambda m: names.get(m, m)  # noqa: E731
+
+    def pick_view(model_id: str, task: str | None = None) -> dict[str, Any]:
+        s = scores.get(model_id) or {}
+        return {"model": model_id, "name": name(model_id), "task": task, "task_label": task_label(task),
+                "openness": s.get("openness"), "where": _where(s) if s else "", "total": s.get("total"),
+                "cost_label": (s.get("cost") or {}).get("label", "unknown")}
+
+    if not recommended:
+        kind = "none"
+        picks: list[dict[str, Any]] = []
+        headline = "No catalog model meets the requirements"
+    elif combination:
+        kind = "combination"
+        picks = [dict(pick_view(p["model"], p.get("task")), tied=[pick_view(t, p.get("task")) for t in p.get("tied") or []])
+                 for p in recommended]
+        parts = [(" or ".join([p["name"]] + [t["name"] for t in p["tied"]])) + f" for {p['task_label']}" for p in picks]
+        headline = "Use " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+    elif tied_ids:
+        kind = "tie"
+        picks = [dict(pick_view(m), tied=[]) for m in [recommended[0]["model"], *tied_ids]]
+        headline = "Pilot both: " + " and ".join(p["name"] for p in picks) + " are tied"
+    else:
+        kind = "single"
+        picks = [dict(pick_view(recommended[0]["model"]), tied=[])]
+        headline = f"Choose {picks[0]['name']}, {picks[0]['where']}"
+
+    # Cost vs budget: a combination adds its picks; a tie states each tied option's cost.
+    unknown_why = "no volume in the requirement file" if not req.get("volume") else "a price the catalog does not know"
+    costs = []
+    if kind == "combination" and memo.get("combination_cost"):
+        cc = memo["combination_cost"]
+        low, high = cc.get("low_usd"), cc.get("high_usd")
+        planning = None if low is None else (low if high is None else (low + high) / 2)
+        costs.append(dict(_cost_statement(low, high, planning, budget, cc.get("label", "unknown").split(" (")[0],
+                                          unknown_why), who="together"))
+    else:
+        for p in picks:
+            s = scores.get(p["model"]) or {}
+            c = s.get("cost") or {}
+            costs.append(dict(_cost_statement(c.get("low_usd"), c.get("high_usd"), s.get("monthly_cost_usd"), budget,
+                                              c.get("label", "unknown"), unknown_why), who=p["name"]))
+
+    flags: list[dict[str, str]] = []
+
+    def flag(key: str, label: str, detail: str) -> None:
+        flags.append({"key": key, "label": label, "detail": detail})
+
+    if kind == "tie":
+        flag("tie", "Tie", memo.get("tie_separation") or "no factor separates them")
+    elif kind == "combination" and tied_ids:
+        flag("tie", "Tie for a task", memo.get("tie_separation") or "")
+    statuses = {c["status"] for c in costs}
+    if "over" in statuses:
+        flag("over-budget", "Over budget", "; ".join(c["text"] for c in costs if c["status"] == "over"))
+    if any(c.get("floor") for c in costs):
+        flag("cost-floor", "Cost is a floor", "only a minimum is known; the real cost may exceed the budget")
+    if "unknown" in statuses:
+        flag("cost-unknown", "Cost unknown", unknown_why)
+    sens = memo.get("sensitivity") or {}
+    smallest = (sens.get("top_pick") or {}).get("smallest") or {}
+    multiplier = smallest.get("multiplier")
+    fragile = sens.get("applicable") and isinstance(multiplier, (int, float)) and (
+        (smallest.get("direction") == "less" and multiplier >= FRAGILE_LESS)
+        or (smallest.get("direction") == "more" and multiplier <= FRAGILE_MORE))
+    if fragile:
+        flag("fragile", "Fragile pick", sens["top_pick"].get("sentence", ""))
+    picked = {p["model"] for p in picks} | {t["model"] for p in picks for t in p.get("tied", [])}
+    superseded = sorted({name(f["model"]) for f in memo.get("facts") or []
+                         if f.get("fact") == "lifecycle" and f.get("model") in picked
+                         and str(f.get("value")).lower() in ("legacy", "retired", "deprecated", "superseded")})
+    if superseded:
+        flag("superseded", "Superseded model", ", ".join(superseded) + " is superseded by newer releases")
+    if memo.get("verdict") == "close-call" and kind != "none":
+        flag("close-call", "Close call", memo.get("verdict_reason", ""))
+    missing = []
+    if kind == "combination":
+        covered = {p["task"] for p in picks}
+        missing = [task_label(t) for t in req.get("tasks") or [] if t not in covered]
+        if missing:
+            flag("not-covered", "Task not covered", ", ".join(missing) + ": no eligible model")
+    dates = [f.get("as_of") for f in memo.get("facts") or [] if f.get("as_of")]
+    stale_days = None
+    if dates:
+        try:
+            today = _date.fromisoformat(str(memo.get("generated_at", ""))[:10])
+            oldest = _date.fromisoformat(min(dates))
+            stale_days = (today - oldest).days
+        except ValueError:
+            stale_days = None
+        if stale_days is not None and stale_days > STALE_AFTER_DAYS:
+            flag("stale", "Stale facts", f"oldest fact used was checked {min(dates)}, {stale_days} days before this memo")
+
+    # What could make the pick wrong, most decision-relevant first, three at most.
+    risks = list(memo.get("risks") or [])
+    cost_words = ("over budget", "cannot be estimated", "is a floor")
+    ordered: list[str] = []
+    if kind == "tie":
+        ordered.append(f"{' and '.join(p['name'] for p in picks)} are tied: the scores do not choose between them"
+                       + (f"; what would separate them: {memo.get('tie_separation')}." if memo.get("tie_separation") else "."))
+    ordered += [r for r in risks if any(w in r for w in cost_words)]
+    if fragile:
+        ordered.append("Fragile: " + sens["top_pick"]["sentence"])
+    if superseded:
+        ordered += [r for r in risks if "superseded" in r]
+    ordered += risks
+    top_risks = list(dict.fromkeys(ordered))[:3]
+    if not top_risks and sens.get("applicable"):
+        top_risks = [sens["top_pick"].get("sentence", "")]
+
+    runner = []
+    for r in memo.get("runner_up") or []:
+        runner.append(pick_view(r["model"], r.get("task")))
+    # The cost working for every model page 1 names (picks, tied, runner-up), each with its formula.
+    cost_rows = []
+    for model_id in dict.fromkeys([p["model"] for p in picks] + [t["model"] for p in picks for t in p.get("tied", [])]
+                                  + [r["model"] for r in runner]):
+        s = scores.get(model_id) or {}
+        c = s.get("cost") or {}
+        role = "runner-up" if model_id not in picked else ("tied first" if kind == "tie" or model_id in tied_ids
+                                                             else "recommended")
+        cost_rows.append(dict(_cost_statement(c.get("low_usd"), c.get("high_usd"), s.get("monthly_cost_usd"), budget,
+                                              c.get("label", "unknown"), unknown_why),
+                              model=model_id, name=name(model_id), where=_where(s) if s else "", role=role,
+                              openness=s.get("openness"), formula=list(c.get("formula") or [])))
+    subject_flags = [f["label"].lower() for f in flags if f["key"] in
+                     ("over-budget", "cost-floor", "cost-unknown", "fragile", "superseded", "not-covered")]
+    return {
+        "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs,
+        "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
+        "next_step": (memo.get("next_steps") or [""])[0], "robustness": (sens.get("top_pick") or {}).get("sentence")
+        if sens.get("applicable") else sens.get("reason_not_applicable"),
+        "budget": budget, "missing_tasks": missing, "cost_rows": cost_rows,
+        "picked": sorted(picked), "runner_ids": [r["model"] for r in runner], "pairs": _pairs(kind, picks, runner, scores),
+    }
+
+
+def dot_plot(memo: dict[str, Any], digest: dict[str, Any], limit: int = 10) -> dict[str, Any] | None:
+    """Small multiples on one 0-100 baseline: a row per factor plus the total, a dot per model (its
+    best candidate), the pick(s) highlighted. None below three models: a chart of one or two dots
+    says nothing the scorecard does not."""
+    scores: dict[str, Any] = memo.get("scores") or {}
+    order = list(dict.fromkeys(c["model"] for c in memo.get("ranking") or [] if c["model"] in scores))[:limit]
+    if len(order) < 3:
+        return None
+    picked = {p["model"] for p in digest["picks"]} | {t["model"] for p in digest["picks"] for t in p.get("tied", [])}
+    weights = memo.get("weights") or {}
+    labels = {"requirements": "Requirements fit", "budget": "Budget fit", "support": "Support fit",
+              "security": "Security fit", "long_term": "Long-term fit"}
+    rows = []
+    for factor in list(weights) + ["total"]:
+        points = []
+        for model_id in order:
+            s = scores[model_id]
+            value = s["total"] if factor == "total" else (s["factors"].get(factor) or {}).get("score")
+            if value is None:
+                continue
+            points.append({"model": model_id, "name": (memo.get("model_names") or {}).get(model_id, model_id),
+                           "value": float(value), "open": s.get("openness") == "open-source",
+                           "pick": model_id in picked})
+        # Draw the picks last so they sit on top of any dot they overlap.
+        points.sort(key=lambda p: p["pick"])
+        label = "Total" if factor == "total" else labels.get(factor, factor)
+        rows.append({"factor": factor, "label": label, "weight": weights.get(factor), "points": points})
+    alt_rows = []
+    for row in rows:
+        values = ", ".join(f"{p['name']} {p['value']:g}" for p in sorted(row["points"], key=lambda p: -p["value"]))
+        alt_rows.append(f"{row['label']}: {values}")
+    pick_names = " and ".join(p["name"] for p in digest["picks"]) or "none"
+    alt = (f"Scores out of 100 for {len(order)} models; the pick ({pick_names}) is highlighted. "
+           + ". ".join(alt_rows) + ".")
+    return {"rows": rows, "alt": alt, "models": len(order)}
+
+
+def _pairs(kind: str, picks: list[dict[str, Any]], runner: list[dict[str, Any]],
+           scores: dict[str, Any]) -> list[tuple[str, str]]:
+    """Which two models the "pick vs runner-up" table compares: the pick and its runner-up (for a
+    combination, per task), or the first two tied models."""
+    if kind == "tie":
+        return [(picks[0]["model"], picks[1]["model"])] if len(picks) > 1 else []
+    pairs = []
+    for p in picks:
+        other = next((r["model"] for r in runner if r["task"] == p["task"] and r["model"] != p["model"]), None)
+        if other is None and p.get("tied"):
+            other = p["tied"][0]["model"]
+        if other and p["model"] in scores and other in scores:
+            pairs.append((p["model"], other))
+    return pairs
+
+
+def fact_groups(memo: dict[str, Any], digest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Facts grouped by (model, deployment) in memo order; `own_date` when a fact's as-of date
+    differs from its numbered source's check date (then the date is printed beside the fact).
+    `web_only`: a runner-up's facts, which the HTML and JSON carry but the PDF leaves out."""
+    source_dates = {s["n"]: s["as_of"] for s in memo.get("sources") or []}
+    picked = set(digest["picked"])
+    groups: list[dict[str, Any]] = []
+    for fact in memo.get("facts") or []:
+        key = (fact.get("model", ""), fact.get("deployment", ""))
+        if not groups or groups[-1]["key"] != key:
+            groups.append({"key": key, "model": key[0], "deployment_label": fact.get("deployment_label")
+                           or key[1], "facts": [], "web_only": bool(key[0]) and key[0] not in picked})
+        groups[-1]["facts"].append({**fact, "own_date": source_dates.get(fact.get("source_ref")) != fact.get("as_of")})
+    return groups
+
+
+def pdf_sources(memo: dict[str, Any], groups: list[dict[str, Any]]) -> set[int]:
+    """Numbers of the sources a fact printed in the PDF cites (the others are HTML-only)."""
+    return {f["source_ref"] for g in groups if not g["web_only"] for f in g["facts"]}

@@ -10,6 +10,9 @@
 from __future__ import annotations
 
 import logging
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 
+from . import memo as memo_module
 from .brand import Brand, load_brand
 
 MEMO_TEMPLATE = "memo.html.j2"
@@ -28,10 +32,62 @@ class RenderError(Exception):
 
 
 def _quiet_weasyprint() -> None:
-    # WeasyPrint logs one warning per unsupported CSS property or missing glyph; those are
-    # template bugs caught by tests, not something to print in every nightly run.
-    for name in ("weasyprint", "fontTools", "fontTools.subset"):
+    # fontTools logs subsetting chatter; WeasyPrint's own warnings are not silenced but captured
+    # per render (see _capture_warnings): a missing glyph becomes a warning on that memo.
+    for name in ("fontTools", "fontTools.subset"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+_NOTDEF = re.compile(r'^\.notdef glyph rendered for Unicode string unsupported by fonts: "(.*)" \(U\+([0-9A-F]+)\)$',
+                     re.S)
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _capture_warnings():
+    """WeasyPrint's warnings during one render, kept off the console and returned to the caller.
+
+    A glyph no installed font has is drawn as an empty box and logged once per occurrence; that
+    is the only trace of it, so it must reach the memo's report rather than stderr (or nowhere)."""
+    logger = logging.getLogger("weasyprint")
+    collector = _Collector()
+    saved = (logger.level, logger.propagate)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    logger.addHandler(collector)
+    try:
+        yield collector.messages
+    finally:
+        logger.removeHandler(collector)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def glyph_warnings(messages: list[str]) -> list[str]:
+    """One reader-facing warning for all missing glyphs of a render (characters listed once)."""
+    missing: dict[str, str] = {}
+    others: list[str] = []
+    for message in messages:
+        match = _NOTDEF.match(message)
+        if match:
+            missing.setdefault(match.group(2), match.group(1))
+        else:
+            others.append(message)
+    warnings = []
+    if missing:
+        chars = ", ".join(f"U+{code}" for code in sorted(missing)[:12]) + (" ..." if len(missing) > 12 else "")
+        warnings.append(f"{len(missing)} character(s) have no glyph in the installed fonts and print as empty boxes "
+                        f"in the PDF ({chars}); install a font that covers them (scripts/setup installs Noto)")
+    warnings.extend(f"renderer: {m}" for m in dict.fromkeys(others))
+    return warnings
 
 
 @lru_cache(maxsize=4)
@@ -45,6 +101,7 @@ def jinja_environment(templates_dir: Path) -> jinja2.Environment:
     )
     env.filters["usd"] = _usd_filter
     env.filters["pct"] = lambda value: f"{value:.0%}"
+    env.filters["where"] = memo_module._where
     return env
 
 
@@ -69,11 +126,76 @@ def _load_brand_once(templates_dir: Path, stamp: tuple) -> Brand:
 def render_html(template: str, templates_dir: Path, **context: Any) -> str:
     env = jinja_environment(templates_dir)
     css = (templates_dir / "memo.css").read_text(encoding="utf-8")
-    return env.get_template(template).render(brand=brand_for(templates_dir), css=css, **context)
+    # Rules after the "/* @phone" marker apply to narrow screens only; the templates put them in a
+    # <style media=...> element (WeasyPrint cannot parse media features inside the stylesheet).
+    css, marker, phone = css.partition("/* @phone")
+    return env.get_template(template).render(brand=brand_for(templates_dir), css=css,
+                                             css_phone=(marker + phone) if marker else "", **context)
+
+
+@lru_cache(maxsize=32)
+def _font_cmap(family: str) -> frozenset[int] | None:
+    """The code points an installed font family covers (None when fontconfig does not have it:
+    fc-match substitutes another family then, which must not be mistaken for coverage)."""
+    import subprocess
+
+    try:
+        found = subprocess.run(["fc-match", "-f", "%{file}|%{family}|%{index}", family], capture_output=True,
+                               text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path, families, index = (found.split("|") + ["", "", ""])[:3]
+    if family.lower() not in [f.strip().lower() for f in families.split(",")]:
+        return None
+    try:
+        from fontTools.ttLib import TTFont
+
+        font = TTFont(path, fontNumber=int(index or 0), lazy=True)
+        return frozenset(font.getBestCmap() or ())
+    except Exception:  # an unreadable font file: treat the family as absent
+        return None
+
+
+def font_stack(text: str, families: list[str]) -> list[str]:
+    """The brand's first family plus only those fallback families this text needs.
+
+    Every family in the CSS stack costs layout time for every run of text (the full Noto stack
+    tripled a memo's render CPU), so a memo lists a CJK, Devanagari, Thai or emoji font only when
+    its own text has a character the families before it lack. Characters no listed family covers
+    are left to fontconfig's fallback and, failing that, reported as missing glyphs."""
+    if not families:
+        return []
+    chars = {ord(ch) for ch in set(text) if ord(ch) > 0x7E}
+    first = _font_cmap(families[0])
+    need = {c for c in chars if first is None or c not in first}
+    stack = [families[0]]
+    for family in families[1:]:
+        if not need:
+            break
+        cmap = _font_cmap(family)
+        if cmap is None:
+            continue
+        covered = {c for c in need if c in cmap}
+        if covered:
+            stack.append(family)
+            need -= covered
+    return stack
+
+
+def brand_families(brand: Brand) -> list[str]:
+    return [f.strip() for f in brand.font_family.split(",") if f.strip()]
 
 
 def render_memo_html(memo: dict[str, Any], templates_dir: Path) -> str:
-    return render_html(MEMO_TEMPLATE, templates_dir, memo=memo)
+    import json
+
+    digest = memo_module.decision_digest(memo)
+    fonts = font_stack(json.dumps(memo, ensure_ascii=False), brand_families(brand_for(templates_dir)))
+    groups = memo_module.fact_groups(memo, digest)
+    return render_html(MEMO_TEMPLATE, templates_dir, memo=memo, d=digest, fonts=fonts,
+                       chart=memo_module.dot_plot(memo, digest), fact_groups=groups,
+                       pdf_sources=memo_module.pdf_sources(memo, groups),
+                       task_label=memo_module.task_label, language_name=memo_module.language_name)
 
 
 def locked_url_fetcher(templates_dir: Path):
@@ -101,18 +223,36 @@ def locked_url_fetcher(templates_dir: Path):
     return LockedURLFetcher()
 
 
-def render_pdf(html: str, templates_dir: Path) -> bytes:
-    """PDF bytes from memo HTML. Raises RenderError on any refused fetch or rendering failure."""
+@dataclass
+class RenderedPDF:
+    pdf: bytes
+    warnings: list[str] = field(default_factory=list)  # reader-facing: missing glyphs, renderer warnings
+
+
+# Tagged PDF/UA-1: a structure tree (headings, tables, lists, figures with alt text) for screen
+# readers, the document title shown instead of the file name, the language, and bookmarks from h1-h3.
+PDF_VARIANT = "pdf/ua-1"
+
+
+def render_pdf_checked(html: str, templates_dir: Path) -> RenderedPDF:
+    """PDF bytes and the render's warnings. Raises RenderError on any refused fetch or failure."""
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
     _quiet_weasyprint()
     try:
-        document = HTML(string=html, base_url=templates_dir.resolve().as_uri() + "/",
-                        url_fetcher=locked_url_fetcher(templates_dir))
-        return document.write_pdf(uncompressed_pdf=False)
+        with _capture_warnings() as messages:
+            document = HTML(string=html, base_url=templates_dir.resolve().as_uri() + "/",
+                            url_fetcher=locked_url_fetcher(templates_dir))
+            pdf = document.write_pdf(uncompressed_pdf=False, pdf_variant=PDF_VARIANT)
     except FatalURLFetchingError as exc:  # a BaseException: must be caught by name
         cause = exc.__cause__ or exc
         raise RenderError(f"rendering tried to load a forbidden resource: {cause}") from None
     except Exception as exc:  # WeasyPrint raises many kinds; one failed memo must not stop the batch
         raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+    return RenderedPDF(pdf, glyph_warnings(messages))
+
+
+def render_pdf(html: str, templates_dir: Path) -> bytes:
+    """PDF bytes from memo HTML (warnings dropped: callers that report use render_pdf_checked)."""
+    return render_pdf_checked(html, templates_dir).pdf
