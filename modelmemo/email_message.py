@@ -105,14 +105,41 @@ def _picks(memo: dict[str, Any], picks: Any) -> list[dict[str, str]]:
     return result
 
 
+def _digest(memo: dict[str, Any]) -> dict[str, Any] | None:
+    from .memo import decision_digest
+
+    try:
+        return decision_digest(memo)
+    except (KeyError, TypeError, AttributeError, ValueError):  # an old or partial memo: no summary lines
+        return None
+
+
 def memo_subject(memo: dict[str, Any]) -> str:
-    """"<project name>: <verdict label> — <top model name(s)>" ("tie: A / B" for a tie; or "no eligible model")."""
+    """"<project name>: <verdict label> — <top model name(s)>" ("tie: A / B" for a tie; or "no eligible
+    model"), then the flags a reader must see before opening it: "[over budget, fragile pick]"."""
     picks = _picks(memo, memo.get("recommended"))
     if any(p.get("tied") for p in picks) and not any(p["task"] for p in picks):
         top = "tie: " + " / ".join(p["name"] for p in picks)
     else:
         top = " + ".join(p["name"] + (" (tie)" if p.get("tied") else "") for p in picks) or "no eligible model"
-    return one_line(f"{memo['project']['name']}: {memo.get('verdict_label') or 'No verdict'} — {top}")
+    digest = _digest(memo)
+    flags = f" [{', '.join(digest['subject_flags'])}]" if digest and digest["subject_flags"] else ""
+    return one_line(f"{memo['project']['name']}: {memo.get('verdict_label') or 'No verdict'} — {top}{flags}")
+
+
+def _public_base_url(explicit: str | None) -> str | None:
+    """MODELMEMO_PUBLIC_BASE_URL (Settings.public_base_url, issue 14) when set and http(s)."""
+    url = explicit
+    if url is None:
+        try:
+            from .settings import Settings
+
+            url = getattr(Settings.from_env(), "public_base_url", None)
+        except Exception:  # settings are checked when a command starts; never fail an email here
+            url = None
+    if not url or not str(url).startswith(("https://", "http://")):
+        return None
+    return str(url).rstrip("/")
 
 
 def _top_score(memo: dict[str, Any]) -> float | None:
@@ -136,10 +163,29 @@ def build_memo_email(
     recipients: list[str],
     templates_dir: Path,
     now: datetime | None = None,
+    public_base_url: str | None = None,
 ) -> EmailMessage:
-    """multipart/mixed: [multipart/alternative (text, html), the PDF memo as an attachment]."""
+    """multipart/mixed: [multipart/alternative (text, html), the PDF memo as an attachment].
+
+    The body is a five-line summary (pick, cost vs budget, flags, top risk, next step) and never a
+    server path the recipient cannot open; with a public base URL the memo's name links to its HTML."""
+    from urllib.parse import quote
+
     project = memo["project"]
     project_id = one_line(str(project["id"]))
+    digest = _digest(memo)
+    base = _public_base_url(public_base_url)
+    run_id = one_line(str(memo.get("run_id", "")))
+    memo_url = f"{base}/{quote(run_id)}/{quote(project_id)}.html" if base and run_id else None
+    summary = None
+    if digest:
+        summary = {
+            "pick": one_line(digest["headline"]),
+            "cost": one_line(" ".join(c["text"] for c in digest["costs"])) or "no eligible model, no cost",
+            "flags": one_line(", ".join(f["label"] for f in digest["flags"])) or "none",
+            "risk": one_line(digest["top_risks"][0]) if digest["top_risks"] else "none found in the data",
+            "next": one_line(digest["next_step"]) or "see the memo",
+        }
     context = {
         "project_name": one_line(str(project["name"])),
         "owner_name": one_line(str((project.get("owner") or {}).get("name", ""))),
@@ -148,7 +194,9 @@ def build_memo_email(
         "runner_up": _picks(memo, memo.get("runner_up")),
         "top_score": _top_score(memo),
         "filename": attachment_filename(project_id),
-        "run_id": one_line(str(memo.get("run_id", ""))),
+        "run_id": run_id,
+        "summary": summary,
+        "memo_url": memo_url,
     }
     env = jinja_environment(Path(templates_dir))
     brand = brand_for(Path(templates_dir))

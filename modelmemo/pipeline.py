@@ -25,7 +25,7 @@ from .catalog import Catalog, load_catalog
 from .delivery import DeliveryJob
 from .discovery import scan_drop_folder
 from .memo import MEMO_VERSION, RunContext, build_memo
-from .rendering import RenderError, render_html, render_memo_html, render_pdf, INDEX_TEMPLATE
+from .rendering import RenderError, render_index_html, render_memo_html, render_pdf_checked
 from .requirements import Requirements
 from .retention import is_run_folder, prune_runs
 from .scoring import decide
@@ -102,10 +102,12 @@ class ProjectOutcome:
     input_sha256: str | None = None
     fingerprint: str | None = None
     change: str | None = None  # what changed since the previous memo, in one line
+    warnings: tuple[str, ...] = ()  # a memo that was written but has a fault (e.g. missing glyphs)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["recipients"] = list(self.recipients)
+        data["warnings"] = list(self.warnings)
         return data
 
 
@@ -321,7 +323,8 @@ def render_project(job: RenderJob) -> ProjectOutcome:
         memo["changes"] = _changes_since(job, memo)
         with time_limit(job.time_limit_seconds):
             html = render_memo_html(memo, templates)
-            pdf = render_pdf(html, templates)
+            rendered = render_pdf_checked(html, templates)
+            pdf = rendered.pdf
     except (RenderError, RenderTimeout) as exc:
         return _replace(base, error=str(exc))
     except MemoryError:
@@ -356,6 +359,7 @@ def render_project(job: RenderJob) -> ProjectOutcome:
         json=f"{pid}.json",
         recipients=req.recipients,
         change=memo["changes"]["summary"] if memo["changes"] else None,
+        warnings=tuple(rendered.warnings),
     )
 
 
@@ -463,7 +467,7 @@ def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, te
 def write_index(summary: BatchSummary, run_dir: Path, templates_dir: Path) -> None:
     """index.html and summary.json for the run (atomically; summary.json last)."""
     data = summary.as_dict()
-    html = render_html(INDEX_TEMPLATE, templates_dir, summary=data)
+    html = render_index_html(data, run_dir, templates_dir)
     atomic_write_text(run_dir / "index.html", html)
     atomic_write_text(run_dir / "summary.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 

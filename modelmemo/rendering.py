@@ -256,3 +256,31 @@ def render_pdf_checked(html: str, templates_dir: Path) -> RenderedPDF:
 def render_pdf(html: str, templates_dir: Path) -> bytes:
     """PDF bytes from memo HTML (warnings dropped: callers that report use render_pdf_checked)."""
     return render_pdf_checked(html, templates_dir).pdf
+
+
+def _index_row(project: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """A project of the index with its memo's page-1 digest (cost vs budget, flags, every pick),
+    read from the memo JSON the row links to (this run's, or an earlier run's for an unchanged
+    memo). A memo that cannot be read still gets its row, without the digest."""
+    import json
+
+    row = dict(project, digest=None)
+    link = project.get("json")
+    if project.get("status") in ("memo", "skipped") and link:
+        path = (run_dir / link).resolve()
+        if run_dir.resolve().parent in path.parents:  # only memos inside the output folder
+            try:
+                row["digest"] = memo_module.decision_digest(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                row["digest"] = None
+    flags = len((row["digest"] or {}).get("flags") or [])
+    # Attention first: failed memos, then memos with warnings (missing glyphs), then flagged
+    # decisions (most flags first), then clean ones; by name within each group.
+    rank = 0 if project.get("status") == "failed" else 1 if project.get("warnings") else 2 if flags else 3
+    row["attention"] = (rank, -flags, str(project.get("name") or project.get("project_id")))
+    return row
+
+
+def render_index_html(summary: dict[str, Any], run_dir: Path, templates_dir: Path) -> str:
+    rows = sorted((_index_row(p, run_dir) for p in summary.get("projects") or []), key=lambda r: r["attention"])
+    return render_html(INDEX_TEMPLATE, templates_dir, summary=summary, rows=rows)

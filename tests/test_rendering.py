@@ -123,5 +123,6 @@ def test_combination_with_a_tie_for_one_task_renders_the_tie_on_page_1(tmp_path)
     pdf = tmp_path / "memo.pdf"
     pdf.write_bytes(render_pdf(render_memo_html(memo, TEMPLATES), TEMPLATES))
     page_1 = " ".join(pdf_text(pdf).split("\f")[0].split())
-    assert "Tie for a task, pilot both: text-generation: Alpha and Beta" in page_1
+    assert "Use Alpha or Beta for text generation" in page_1  # the headline names both tied picks
+    assert "Tie for a task: for text-generation:" in page_1  # the flag strip, with what separates them
     assert "(tie)" in memo_subject(memo)
