@@ -167,14 +167,15 @@ def _needs_context(tasks: tuple[str, ...]) -> bool:
 
 
 def context_limits(model: Model, deployment: Deployment) -> tuple[int | None, int | None]:
-    """(context window, max output tokens): the deployment's fact if it has one, else the model's."""
-    context = _known_int(deployment.value("context_tokens", None))
-    if context is None:
-        context = _known_int(model.value("context_tokens", None))
-    output = _known_int(deployment.value("max_output_tokens", None))
-    if output is None:
-        output = _known_int(model.value("max_output_tokens", None))
-    return context, output
+    """(context window, max output tokens): the deployment's fact if it has one, else the model's.
+
+    A deployment that states `unknown` (a quantized build whose context no source gives) is unknown,
+    a stated risk: it does not inherit the family's figure."""
+    limits = []
+    for name in ("context_tokens", "max_output_tokens"):
+        value = deployment.value(name, None)
+        limits.append(_known_int(value if value is not None else model.value(name, None)))
+    return limits[0], limits[1]
 
 
 def _output_tokens(req: Requirements, catalog: Catalog | None) -> int | None:
@@ -212,7 +213,8 @@ def context_risk(model: Model, deployment: Deployment, req: Requirements, tasks:
         return None
     context, _ = context_limits(model, deployment)
     if context is None:
-        return (f"The context window of {model.name} is not documented in the catalog; confirm that "
+        where = f"{model.name} on {deployment.id}" if deployment.value("context_tokens", None) else model.name
+        return (f"The context window of {where} is not documented in the catalog; confirm that "
                 f"{req.volume.tokens_per_request:,}-token requests fit.")
     return None
 
@@ -476,9 +478,9 @@ def security_fit(model: Model, deployment: Deployment, req: Requirements, best_c
         notes.append(f"SOC 2: {soc2} (-{penalty})")
     if level >= 2:
         residency = _fact(deployment, "data_residency", best_case)
-        if residency == "unknown":
+        if residency in ("unknown", "no"):
             score -= 5 * level
-            notes.append(f"data residency unknown (-{5 * level})")
+            notes.append(f"data residency {'unknown' if residency == 'unknown' else 'not offered'} (-{5 * level})")
     if level == 3:
         baa = _fact(deployment, "hipaa_baa", best_case)
         if baa != "yes":

@@ -572,13 +572,15 @@ def test_third_party_sources_say_so_and_the_article_url_is_marked_unconfirmed(ca
 
 
 def test_gemini_developer_api_security_facts_stay_unknown_with_googles_reason(catalog):
-    """No stored source puts the Gemini Developer API in SOC 2 / BAA / SLA scope or pins it to a region:
-    the facts stay unknown, each citing the Google (or Vertex) statement that was checked."""
+    """No stored source puts the Gemini Developer API in SOC 2 / BAA / SLA scope: those stay unknown,
+    each citing the Google (or Vertex) statement that was checked. Residency is documented as absent
+    (a global pool, no choice of region): `no`, not unknown."""
     dep = next(d for d in catalog.models["gemini"].deployments if d.id == "gemini-developer-api")
-    for name in ("soc2", "hipaa_baa", "sla", "data_residency"):
+    for name in ("soc2", "hipaa_baa", "sla"):
         fact = dep.facts[name]
         assert fact.value == "unknown", name
         assert fact.note, name
+    assert dep.facts["data_residency"].value == "no" and "global pool" in dep.facts["data_residency"].note
     assert dep.facts["sla"].source.key == "vertex-genai-sla"
     assert dep.facts["data_residency"].source.key == "firebase-ai-logic-locations"
 
