@@ -375,6 +375,25 @@ def test_long_requests_exclude_short_context_models_shipped(catalog):
         assert context == "unknown" or context >= 20000
 
 
+def test_a_hosts_smaller_context_excludes_that_option_not_the_model_shipped(catalog):
+    """200,000-token requests: Groq serves Llama 4 Scout with 131,072 tokens, so that option is out
+    (its reason names the figure); Maverick on 8x H100 (~430K) stays a candidate; Scout INT4 on one
+    H100 has no sourced context: a candidate with a stated risk, never the family's 1M."""
+    from modelmemo.scoring import model_candidates
+
+    req = Requirements.from_data(requirements(**{"needs.tasks": ["chat"], "support.ml_expertise": "strong",
+                                                 "budget.volume": {"requests_per_month": 1000,
+                                                                   "tokens_per_request": 200000}}))
+    model = catalog.models["llama-2"]
+    candidates, reasons = model_candidates(model, req, catalog, ("chat",))
+    options = {c.deployment_id: c for c in candidates}
+    assert "groq-api-scout" not in options
+    assert "context 131,072 tokens < 200,000 tokens per request" in reasons
+    assert "self-hosted-maverick-8x-h100" in options and not options["self-hosted-maverick-8x-h100"].risks
+    single = options["self-hosted-scout-1x-h100"]
+    assert single.risks and "self-hosted-scout-1x-h100 is not documented" in single.risks[0]
+
+
 def test_onprem_summarization_recommends_an_open_llm_not_a_translation_toolkit(fx):
     """On premises, summarization, strong team, prompting only: a toolkit you must train is no
     candidate at all; with fine-tuning it is eligible, but an open LLM still wins."""
