@@ -97,6 +97,30 @@ _TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a numbe
                "object": "a mapping of fields", "array": "a list", "null": "nothing"}
 
 
+def _accepts(schema: dict) -> str:
+    """What a field accepts, from its constraints (a description says what a field is *for*,
+    which is no answer to "what is allowed")."""
+    if not isinstance(schema, dict):
+        return ""
+    if "const" in schema:
+        return _short(schema["const"])
+    if "enum" in schema:
+        return ", ".join(map(str, schema["enum"]))
+    kinds = schema.get("type")
+    names = [_TYPE_NAMES.get(t, t) for t in (kinds if isinstance(kinds, list) else [kinds] if kinds else [])]
+    text = " or ".join(names)
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        text += f" from {low} to {high}"
+    elif low is not None:
+        text += f" of at least {low}"
+    elif high is not None:
+        text += f" of at most {high}"
+    if schema.get("type") == "object" and schema.get("required"):
+        text = "a mapping with the fields " + ", ".join(schema["required"])
+    return text.strip()
+
+
 def _describe(error: jsonschema.ValidationError) -> tuple[str, str, JsonPath]:
     """(message, allowed, path to point at) for one jsonschema error."""
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -110,8 +134,7 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, JsonPath]:
         missing = [name for name in error.validator_value if isinstance(value, dict) and name not in value]
         props = schema.get("properties", {})
         field_name = named.group(1) if named else (missing[0] if missing else "?")
-        hint = props.get(field_name, {}).get("description", "")
-        return f"missing required field '{field_name}'", hint, path
+        return f"missing required field '{field_name}'", _accepts(props.get(field_name, {})), path
     if kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         extra = sorted(k for k in value if k not in schema.get("properties", {})) if isinstance(value, dict) else []
@@ -120,11 +143,12 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, JsonPath]:
     if kind == "enum":
         return f"{_short(value)} is not an accepted value", ", ".join(map(str, error.validator_value)), path
     if kind == "const":
-        return f"{_short(value)} is not accepted; it must be {_short(error.validator_value)}", description, path
+        return f"{_short(value)} is not accepted; it must be {_short(error.validator_value)}", \
+            _short(error.validator_value), path
     if kind == "type":
         expected = error.validator_value
         names = [_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])]
-        return f"expected {' or '.join(names)}, got {_short(value)}", description, path
+        return f"expected {' or '.join(names)}, got {_short(value)}", _accepts(schema) or description, path
     if kind == "format" and error.validator_value == "email":
         return f"{_short(value)} is not a valid email address", "an address like name@example.com", path
     if kind == "pattern":
