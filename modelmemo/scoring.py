@@ -925,12 +925,3 @@ def _retired_notes(req: Requirements, catalog: Catalog, decision: Decision) -> l
             text += f" and was replaced by {successor.name}, which is scored in its place"
         notes.append(text + ".")
     return notes
-
-
-def summary_row(decision: Decision) -> dict[str, Any]:
-    top = decision.recommended_ids[0] if decision.recommended_ids else None
-    return {
-        "verdict": decision.verdict,
-        "top_model": top,
-        "top_score": round(decision.scores[top].total, 1) if top else None,
-    }

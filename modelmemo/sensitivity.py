@@ -21,13 +21,14 @@ pair of the leading model and a pair of another model. We collect every such x* 
 distance from the current weight, and verify each by recomputing the top model just beyond it
 (x* +/- 1e-6 in the direction of travel); the first verified crossing is the threshold.
 
-Totals here are exact: ``scoring.weighted_total`` rounds to 0.1 before ranking, so the memo's pick
-can switch a little before or after the exact threshold (within the rounding of the totals).
+Totals here are exact, as in ``scoring`` (which ranks unrounded totals, compared to 1e-9 so that
+float noise never decides); the memo shows them to one decimal, so a pick near a threshold may
+print the same total as the model that would replace it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
 from .catalog import Catalog
@@ -94,7 +95,6 @@ class SensitivityReport:
     top_pick: Sensitivity | None = None
     verdict: Sensitivity | None = None  # None when only one openness has eligible models
     near_tie: bool = False
-    notes: tuple[str, ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -258,11 +258,6 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
     near_tie = bool(decision.tied)
     recommended = decision.recommended
     leader = lines[FACTORS[0]].top(weights[FACTORS[0]]) or recommended
-    notes: list[str] = []
-    if leader != recommended:
-        # Exact totals differ by less than the 0.1 the memo rounds to; the memo broke the tie by id.
-        notes.append(f"{names[recommended]} and {names[leader]} are tied after rounding; before rounding "
-                     f"{names[leader]} leads, and the thresholds are measured from that order.")
     tied = [decision.scores[m] for m in decision.tied]
     tie_text = (f"{' and '.join([names[ranked[0].model_id]] + [names[s.model_id] for s in tied])} are a tie "
                 f"({' vs '.join(f'{s.total:.1f}' for s in [ranked[0], *tied])}): any change of weights may "
@@ -302,4 +297,4 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
                     f"{names[smallest_v.new_leader]} ({other}) {outcome}.")
         verdict = Sensitivity(text, smallest_v, tuple(verdict_thresholds))
 
-    return SensitivityReport(True, "", top_pick, verdict, near_tie, tuple(notes))
+    return SensitivityReport(True, "", top_pick, verdict, near_tie)
