@@ -102,7 +102,6 @@ class _ProgressReporter:
     UPDATE_SECONDS = 1.0
 
     def __init__(self, key: str, run_id: str, total: int) -> None:
-        self.logger = get_run_logger()
         self.total = total
         self.last_update = 0.0
         self.artifact_id = create_progress_artifact(
@@ -110,7 +109,8 @@ class _ProgressReporter:
             description=f"modelmemo run {run_id}: memos rendered of {total}")
 
     def __call__(self, done: int, total: int, outcome: pipeline.ProjectOutcome) -> None:
-        log = self.logger.warning if outcome.status == "failed" else self.logger.info
+        logger = get_run_logger()  # called in the render task: its lines are filed under that task
+        log = logger.warning if outcome.status == "failed" else logger.info
         log("[%d/%d] %s", done, total, _outcome_line(outcome))
         now = time.monotonic()
         if done == total or now - self.last_update >= self.UPDATE_SECONDS:

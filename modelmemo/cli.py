@@ -521,9 +521,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .flows.deployment import nightly_deployment
 
-    # Absolute paths: the deployment's parameters are read by flow runs, whatever their folder.
-    input_dir = str(Path(args.input_dir).absolute()) if args.input_dir else None
-    output_dir = str(Path(args.output).absolute()) if args.output else None
+    from .settings import Settings
+
+    # Absolute paths, shown as the deployment's parameters in the UI: flow runs read them, whatever
+    # folder they run in.
+    settings = Settings.from_env()
+    input_dir = str(Path(args.input_dir or settings.input_dir).absolute())
+    output_dir = str(Path(args.output or settings.output_dir).absolute())
     deployment = nightly_deployment(args.cron, args.timezone, input_dir, output_dir, args.name)
     print(f"serving deployment 'modelmemo-batch/{args.name}' on cron '{args.cron}' ({args.timezone}) at {url}; "
           "Ctrl-C stops serving and pauses its schedule", flush=True)

@@ -22,7 +22,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import getaddresses
+from email.utils import formataddr, getaddresses
 from pathlib import Path
 from typing import Any, Literal, Mapping, Protocol
 
@@ -135,7 +135,7 @@ class SmtpSettings:
             security=(get("SECURITY") or "starttls").lower(),  # type: ignore[arg-type]
             username=get("USERNAME"),
             password=password,
-            sender=get("FROM") or DEFAULT_SENDER,
+            sender=sender_identity(get("FROM"), get("FROM_NAME"), env),
             allow_plain=_parse_bool("MODELMEMO_SMTP_ALLOW_PLAIN", get("ALLOW_PLAIN")),
             timeout=timeout_seconds,
         )
@@ -321,7 +321,7 @@ def _envelope_sender(message: EmailMessage) -> str:
 
 # --- outbox ----------------------------------------------------------------------------------
 
-_MESSAGE_ID = re.compile(r"^<memo-([a-z0-9][a-z0-9-]*)-([0-9a-f]{12})[0-9a-f]*@modelmemo>$")
+_MESSAGE_ID = re.compile(r"^<memo-([a-z0-9][a-z0-9-]*)-([0-9a-f]{12})[0-9a-f]*@[a-z0-9.-]+>$")
 
 
 class OutboxMailer:
@@ -356,12 +356,41 @@ class OutboxMailer:
         return f"{match.group(1)}-{match.group(2)}.eml"
 
 
+def sender_identity(address: str | None, name: str | None, env: Mapping[str, str] | None = None) -> str:
+    """The From header: "Name <address>". The address is MODELMEMO_SMTP_FROM (default
+    modelmemo@localhost); the name MODELMEMO_SMTP_FROM_NAME, else "<organisation> memos" from the
+    brand file, so readers see who sent the memo rather than a bare technical address."""
+    address = address or DEFAULT_SENDER
+    if "<" in address:  # already "Name <address>"
+        return address
+    if not name:
+        try:
+            from .brand import load_brand
+            from .settings import Settings
+
+            name = f"{load_brand(Settings.from_env(env or {}).templates_dir).organisation} memos"
+        except Exception:  # a broken brand file is reported by the run itself; the address alone still works
+            name = "modelmemo"
+    return formataddr((name, address))
+
+
+def message_id_domain(sender: str) -> str | None:
+    """The domain of the sender's address, for the right-hand side of Message-IDs (RFC 5322 wants
+    a domain the sender controls); None for an address without a dotted domain (localhost).
+    For email_message.memo_message_id, which builds the Message-ID before the ledger records it."""
+    address = (getaddresses([sender]) or [("", "")])[0][1]
+    domain = address.rpartition("@")[2].lower()
+    return domain if "." in domain and re.fullmatch(r"[a-z0-9.-]+", domain) else None
+
+
 def configured_smtp(env: Mapping[str, str]) -> SmtpSettings:
     """SMTP settings from MODELMEMO_SMTP_BLOCK (a prefect-email EmailServerCredentials block name,
     the Prefect ecosystem's convention) when set, else from the MODELMEMO_SMTP_* variables."""
     block = (env.get("MODELMEMO_SMTP_BLOCK") or "").strip()
     if block:
-        return SmtpSettings.from_prefect_block(block, sender=(env.get("MODELMEMO_SMTP_FROM") or DEFAULT_SENDER))
+        return SmtpSettings.from_prefect_block(block, sender=sender_identity(
+            (env.get("MODELMEMO_SMTP_FROM") or "").strip() or None,
+            (env.get("MODELMEMO_SMTP_FROM_NAME") or "").strip() or None, env))
     return SmtpSettings.from_env(env)
 
 
