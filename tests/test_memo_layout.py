@@ -1,0 +1,191 @@
+"""The memo as a printed document: every shipped example and a set of stress inputs lay out inside
+the page's content area, keep each cost row with its formula, put at most 3 pages before the
+Appendix (which starts its own page), and come out as tagged PDF/UA-1 with title, language and
+bookmarks. Layout is checked on WeasyPrint's own box tree, not by eye."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from modelmemo.memo import RunContext, build_memo, decision_digest
+from modelmemo.rendering import render_memo_html, render_pdf_checked
+from modelmemo.requirements import Requirements
+from modelmemo.scoring import decide
+from modelmemo.validation import validate_file
+
+from .conftest import INPUTS, TEMPLATES
+from .helpers import requirements
+
+TOLERANCE_PT = 0.5 * 4 / 3  # half a point, in CSS px (WeasyPrint's unit)
+
+
+def _memo(catalog, data: dict) -> dict:
+    req = Requirements.from_data(data)
+    return build_memo(req, decide(req, catalog), catalog,
+                      RunContext("layout", "2026-11-28T02:00:00+00:00", "x.yaml", "0" * 64))
+
+
+def _examples(catalog) -> list[tuple[str, dict]]:
+    memos = []
+    for path in sorted(INPUTS.iterdir()):
+        document, problems = validate_file(path)
+        assert not problems, problems
+        memos.append((path.stem, _memo(catalog, document.data)))
+    return memos
+
+
+def _stress(catalog) -> list[tuple[str, dict]]:
+    long_word = "Supercalifragilisticexpialidocious" * 3
+    return [
+        ("long-names", _memo(catalog, requirements(**{
+            "project.name": "Enterprise-wide multilingual knowledge assistant for regulated customer operations " * 2,
+            "project.summary": f"{long_word} " + "A long summary that goes on. " * 20,
+            "project.owner.name": "Maximiliana Konstantinopoulou-Vanderbilt-Featherstonehaugh",
+            "needs.languages": ["en", "de", "fr", "es", "it", "pt", "nl", "ja", "zh", "ko", "ar", "hi"],
+        }))),
+        ("many-models", _memo(catalog, requirements(**{
+            "needs.tasks": ["chat"], "budget.monthly_usd": 100000,
+            "budget.volume": {"requests_per_month": 1000000, "tokens_per_request": 4000}}))),
+        ("combination", _memo(catalog, requirements(**{
+            "needs.tasks": ["chat", "image-generation", "embeddings", "translation"],
+            "needs.languages": ["en", "de"],
+            "budget.volume": {"requests_per_month": 50000, "tokens_per_request": 1200, "images_per_month": 5000}}))),
+        ("no-volume-tiny-budget", _memo(catalog, requirements(**{
+            "budget.monthly_usd": 1, "budget.volume": None}))),
+    ]
+
+
+def _boxes(box):
+    yield box
+    for child in getattr(box, "children", ()) or ():
+        yield from _boxes(child)
+
+
+def _layout(html: str):
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=TEMPLATES.resolve().as_uri() + "/").render()
+
+
+def _check_document(name: str, html: str, max_pages_before_appendix: int | None = 3) -> list[str]:
+    """Every fault of one laid-out memo: boxes past the content area, cost rows split from their
+    formulas, the Appendix not on a new page, more than 3 pages before it."""
+    from weasyprint.formatting_structure.boxes import MarginBox
+
+    document = _layout(html)
+    faults = []
+    cost_pages: dict[int, set[int]] = {}
+    appendix_page = None
+    for number, page in enumerate(document.pages, start=1):
+        page_box = page._page_box
+        left, top = page_box.content_box_x(), page_box.content_box_y()
+        right, bottom = left + page_box.width, top + page_box.height
+        for child in page_box.children:
+            if isinstance(child, MarginBox):
+                continue  # running headers and footers live in the margin by design
+            for box in _boxes(child):
+                if box.width is None or not hasattr(box, "border_box_x"):
+                    continue
+                x0, y0 = box.border_box_x(), box.border_box_y()
+                x1, y1 = x0 + box.border_width(), y0 + box.border_height()
+                if x0 < left - TOLERANCE_PT or x1 > right + TOLERANCE_PT or y1 > bottom + TOLERANCE_PT:
+                    what = getattr(box, "text", None) or getattr(box.element, "tag", "?") if box.element is not None else "?"
+                    faults.append(f"{name} p{number}: {type(box).__name__} {str(what)[:40]!r} at x {x0:.0f}-{x1:.0f}, "
+                                  f"y to {y1:.0f} outside {left:.0f}-{right:.0f} x {top:.0f}-{bottom:.0f}")
+                element = box.element
+                if element is not None and "cost-block" in (element.get("class") or "").split():
+                    cost_pages.setdefault(id(element), set()).add(number)
+                if element is not None and element.get("id") == "appendix" and appendix_page is None:
+                    appendix_page = number
+                    if box.border_box_y() > top + 2:
+                        faults.append(f"{name}: the Appendix heading is not at the top of page {number}")
+    faults += [f"{name}: a cost row is split from its formula across pages {sorted(pages)}"
+               for pages in cost_pages.values() if len(pages) > 1]
+    if appendix_page is None:
+        faults.append(f"{name}: no Appendix")
+    elif max_pages_before_appendix is not None and appendix_page - 1 > max_pages_before_appendix:
+        faults.append(f"{name}: {appendix_page - 1} pages before the Appendix (at most 3)")
+    return faults
+
+
+def test_every_shipped_example_and_stress_input_stays_inside_the_margins(catalog):
+    examples, stress = _examples(catalog), _stress(catalog)
+    assert len(examples) == 9
+    faults = []
+    for name, memo in examples:  # the shipped examples: also at most 3 pages before the Appendix
+        faults += _check_document(name, render_memo_html(memo, TEMPLATES))
+    for name, memo in stress:  # a 12-language, 600-character-summary project may run longer
+        faults += _check_document(name, render_memo_html(memo, TEMPLATES), max_pages_before_appendix=None)
+    assert not faults, "\n".join(faults)
+
+
+def test_the_layout_check_catches_a_box_past_the_margin_and_a_split_cost_row(catalog):
+    """The checker itself can fail: a too-wide table and a cost block forced across a page break."""
+    name, memo = _examples(catalog)[0]
+    html = render_memo_html(memo, TEMPLATES)
+    wide = html.replace("<h2>Cost vs budget</h2>", '<table style="width: 130%"><tr><td>wide</td></tr></table>'
+                        "<h2>Cost vs budget</h2>", 1)
+    split = html.replace('<div class="cost-block">',
+                         '<div class="cost-block" style="break-inside: auto"><div style="height: 700pt"></div>', 1)
+    assert any("outside" in f for f in _check_document("wide", wide))
+    assert any("split" in f for f in _check_document("split", split))
+
+
+def test_page_1_alone_says_what_to_do_what_it_costs_and_what_could_make_it_wrong(catalog, tmp_path):
+    from .helpers import pdf_text
+
+    for name, memo in _examples(catalog):
+        digest = decision_digest(memo)
+        pdf = tmp_path / f"{name}.pdf"
+        pdf.write_bytes(render_pdf_checked(render_memo_html(memo, TEMPLATES), TEMPLATES).pdf)
+        page_1 = " ".join(pdf_text(pdf).split("\f")[0].split())
+        assert " ".join(digest["headline"].split()) in page_1, name
+        assert "Cost vs budget" in page_1 and "What could make this wrong" in page_1 and "Next step" in page_1, name
+        for flag in digest["flags"]:
+            assert flag["label"] in page_1, (name, flag)
+        if any(c["status"] == "floor" for c in digest["costs"]):
+            assert "within budget" not in page_1.lower(), name  # a floor is never within budget
+
+
+def test_pdf_is_tagged_pdf_ua_with_title_language_and_bookmarks(catalog):
+    from pypdf import PdfReader
+
+    name, memo = _examples(catalog)[-1]
+    reader = PdfReader(io.BytesIO(render_pdf_checked(render_memo_html(memo, TEMPLATES), TEMPLATES).pdf))
+    root = reader.trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert str(root["/Lang"]).startswith("en")
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
+    assert memo["project"]["name"] in reader.metadata.title
+    assert reader.xmp_metadata is not None and b"pdfuaid" in reader.xmp_metadata.stream.get_data()
+    def flat(items):
+        for item in items:
+            yield from flat(item) if isinstance(item, list) else [item.title]
+
+    titles = list(flat(reader.outline))
+    assert memo["project"]["name"] in titles[0] and "Appendix" in titles
+
+    found: dict[str, int] = {}
+    alts = []
+
+    def walk(node, depth=0):
+        node = node.get_object()
+        if isinstance(node, dict):
+            tag = node.get("/S")
+            if tag is not None:
+                found[str(tag)] = found.get(str(tag), 0) + 1
+                if str(tag) == "/Figure" and "/Alt" in node:
+                    alts.append(str(node["/Alt"]))
+            kids = node.get("/K")
+            if kids is not None and depth < 60:
+                for kid in (kids if isinstance(kids, list) else [kids]):
+                    if hasattr(kid, "get_object") or isinstance(kid, (dict, list)):
+                        walk(kid, depth + 1)
+
+    walk(root["/StructTreeRoot"])
+    for tag in ("/H1", "/H2", "/Table", "/TR", "/TH", "/TD", "/L", "/LI", "/P", "/Caption"):
+        assert found.get(tag), (tag, sorted(found))
+    assert any("Scores out of 100" in alt for alt in alts), alts  # the chart's alt text carries the values
