@@ -1,0 +1,69 @@
+"""Every script renders: project names in Latin, Cyrillic, Greek, Arabic, Hebrew, CJK, Devanagari,
+Thai and emoji print with real glyphs (no missing-glyph warning, an embedded font that covers
+them, the text extractable), and a character no font has is reported as a warning on the memo."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+
+import pytest
+
+from modelmemo.rendering import render_memo_html, render_pdf_checked
+
+from .conftest import TEMPLATES
+from .helpers import requirements
+from .test_memo_layout import _memo
+
+NAMES = {
+    "latin": "Crème brûlée Überprüfung",
+    "cyrillic": "Проверка договоров",
+    "greek": "Έλεγχος συμβάσεων",
+    "arabic": "مراجعة العقود",
+    "hebrew": "בדיקת חוזים",
+    "chinese": "合同审查助手",
+    "japanese": "契約書レビュー",
+    "korean": "계약 검토 도우미",
+    "devanagari": "अनुबंध समीक्षा",
+    "thai": "ตรวจสอบสัญญา",
+    "emoji": "Launch 🚀 kit",
+}
+
+
+@pytest.fixture(scope="module")
+def all_scripts_pdf(catalog):
+    memo = _memo(catalog, requirements(**{"project.name": " · ".join(NAMES.values())}))
+    return render_pdf_checked(render_memo_html(memo, TEMPLATES), TEMPLATES)
+
+
+def test_every_script_renders_with_real_glyphs(all_scripts_pdf, tmp_path):
+    assert all_scripts_pdf.warnings == []  # WeasyPrint drew no .notdef box
+    pdf = tmp_path / "scripts.pdf"
+    pdf.write_bytes(all_scripts_pdf.pdf)
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    for family in ("DejaVu-Sans", "Noto-Sans-CJK", "Noto-Sans-Devanagari", "Noto-Sans-Thai", "Noto-Color-Emoji"):
+        assert family in fonts, fonts
+    from pypdf import PdfReader
+
+    text = " ".join(PdfReader(io.BytesIO(all_scripts_pdf.pdf)).pages[0].extract_text().split())
+    for script, name in NAMES.items():
+        if script not in ("arabic", "hebrew", "devanagari", "thai", "emoji"):  # shaping reorders these in extraction
+            assert name.split()[0] in text, (script, name)
+
+
+def test_a_memo_without_other_scripts_lists_only_the_brand_font():
+    """The fallback fonts cost layout time, so they are listed only when the memo's text needs them."""
+    from modelmemo.rendering import font_stack
+
+    families = ["DejaVu Sans", "Noto Sans CJK SC", "Noto Sans Thai"]
+    assert font_stack("Plain English, Ελληνικά, Русский", families) == ["DejaVu Sans"]
+    assert font_stack("合同 and ตรวจ", families) == families
+
+
+def test_a_missing_glyph_is_reported_as_a_warning_on_the_memo(catalog):
+    # U+E000 is in the Private Use Area: no installed font has a glyph for it.
+    memo = _memo(catalog, requirements(**{"project.name": "Private \ue000 glyph"}))
+    rendered = render_pdf_checked(render_memo_html(memo, TEMPLATES), TEMPLATES)
+    assert rendered.pdf.startswith(b"%PDF")
+    assert len(rendered.warnings) == 1 and "U+E000" in rendered.warnings[0], rendered.warnings
+    assert "empty boxes" in rendered.warnings[0]
