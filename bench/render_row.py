@@ -1,0 +1,79 @@
+"""The bench's render row: median render CPU per memo, the current memos against the memo HTML of
+before issue 12 (bench/fixtures/memos-before-issue12/), in the same process and run.
+
+    .venv/bin/python bench/render_row.py [--repeats 3]
+
+Each shipped example is rendered to PDF as the pipeline does (render_memo_html + the tagged
+PDF/UA-1 render_pdf_checked); each old HTML file with the same WeasyPrint call. Old and new are
+interleaved so both see the same machine state; each memo's figure is its fastest of the repeats
+(the least disturbed), the row's figure the median over the nine memos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FIXTURE = ROOT / "bench" / "fixtures" / "memos-before-issue12"
+TARGET = 0.35
+
+
+def measure(repeats: int = 3) -> tuple[float, float]:
+    from modelmemo.catalog import load_catalog
+    from modelmemo.memo import RunContext, build_memo
+    from modelmemo.rendering import render_memo_html, render_pdf, render_pdf_checked
+    from modelmemo.requirements import Requirements
+    from modelmemo.scoring import decide
+    from modelmemo.settings import Settings
+    from modelmemo.validation import validate_file
+
+    settings = Settings.from_env()
+    templates = settings.templates_dir
+    catalog = load_catalog(list(settings.catalog_files))
+    new_html = []
+    for path in sorted((ROOT / "inputs").iterdir()):
+        document, problems = validate_file(path)
+        if problems:
+            continue
+        req = Requirements.from_data(document.data)
+        memo = build_memo(req, decide(req, catalog), catalog,
+                          RunContext("bench", "2026-11-29T00:00:00+00:00", path.name, document.sha256))
+        new_html.append(memo)
+    old_html = [p.read_text(encoding="utf-8") for p in sorted(FIXTURE.glob("*.html"))]
+    render_pdf(old_html[0], templates)  # warm-up: fonts, WeasyPrint's caches
+    render_pdf_checked(render_memo_html(new_html[0], templates), templates)
+    old_t = [float("inf")] * len(old_html)
+    new_t = [float("inf")] * len(new_html)
+    for _ in range(repeats):
+        for i in range(max(len(old_html), len(new_html))):
+            if i < len(old_html):
+                start = time.process_time()
+                render_pdf(old_html[i], templates)
+                old_t[i] = min(old_t[i], time.process_time() - start)
+            if i < len(new_html):
+                start = time.process_time()
+                render_pdf_checked(render_memo_html(new_html[i], templates), templates)
+                new_t[i] = min(new_t[i], time.process_time() - start)
+    return statistics.median(old_t), statistics.median(new_t)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    old, new = measure(args.repeats)
+    print(f"{'render, memo before issue 12 (cpu/memo)':<44} {old:8.3f} s")
+    print(f"{'render, current memo (cpu/memo)':<44} {new:8.3f} s")
+    ratio = new / old
+    print(f"{'render: current / before issue 12':<52} {ratio:6.3f}  (target <= {TARGET:.2f})  "
+          f"{'ok' if ratio <= TARGET else 'MISSED'}")
+    return 0 if ratio <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
