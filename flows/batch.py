@@ -359,7 +359,7 @@ def final_state(summary: pipeline.BatchSummary):
 
 
 @flow(name="modelmemo-batch", description="Requirement files in, decision memos (HTML, PDF, JSON) out.",
-      flow_run_name=flow_run_name, retries=1, retry_delay_seconds=600)
+      flow_run_name=flow_run_name)
 def memo_batch(
     input_dir: str | None = None,
     output_dir: str | None = None,
@@ -374,10 +374,9 @@ def memo_batch(
     """Process the drop folder: one decision memo (HTML, PDF, JSON) per valid requirement file, a
     batch index, and email to each project's owner.
 
-    A run that raises for an infrastructure reason (disk full, output folder not writable, the API
-    lost) is retried once after 10 minutes; the retry continues the same run folder. Bad input and
-    a broken catalog or brand file are not retried: retrying cannot fix them. The command
-    (`modelmemo run`) runs this flow without retries and reports at once.
+    No flow-level retries: Prefect also retries a flow that *returns* a Failed state (a failed memo),
+    which would re-render a batch for a memo that fails deterministically. The email task retries
+    transient failures in deployment runs; the next run picks up anything unfinished.
 
     Args:
         input_dir: The drop folder to read (absolute path on the machine that runs the flow;

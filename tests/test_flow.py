@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -22,8 +23,17 @@ def batch_run(prefect_api, tmp_path_factory):
     (inputs / "broken.yaml").write_text("schema_version: 1\nproject: [unclosed\n")
     write_yaml(inputs / "bad-email.yaml", requirements(**{"project.owner.email": "nobody"}))
     (inputs / "notes.txt").write_text("not an input")
-    state = memo_batch(input_dir=str(inputs), output_dir=str(root / "output"), run_id="test-run",
-                       workers=2, return_state=True)
+    # The session logs at WARNING (conftest); the run's INFO lines are what a Prefect user reads.
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.INFO)
+    try:
+        state = memo_batch(input_dir=str(inputs), output_dir=str(root / "output"), run_id="test-run",
+                           workers=2, return_state=True)
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
     return state, root / "output" / "test-run", inputs
 
 
@@ -73,20 +83,110 @@ def test_index_lists_projects_and_rejections(batch_run):
     assert "support-chatbot.pdf" in index
 
 
-def test_flow_run_and_artifact_are_recorded_in_prefect(batch_run):
-    from prefect.client.orchestration import get_client
+def _flow_run_record(state):
+    """The flow run, its logs and artifacts as the Prefect API (and so the UI) has them."""
+    import asyncio
 
-    state, _, _ = batch_run
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (ArtifactFilter, ArtifactFilterFlowRunId, LogFilter,
+                                                LogFilterFlowRunId)
 
     async def read():
         async with get_client() as client:
-            artifact = await client.read_latest_artifacts()
-            return [a for a in artifact if a.key == "modelmemo-batch"]
+            run = await client.read_flow_run(state.state_details.flow_run_id)
+            for _ in range(40):  # logs reach the API in batches, a moment after the run ends
+                logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])), limit=200)
+                if any(log.message.startswith(f"run {run.name.split()[0]}: ") and "index" in log.message
+                       for log in logs):
+                    break
+                await asyncio.sleep(0.5)
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+            return run, [log.message for log in logs], artifacts
 
-    import asyncio
+    return asyncio.run(read())
 
-    artifacts = asyncio.run(read())
-    assert artifacts and "rejected" in (artifacts[0].description or "")
+
+def test_flow_run_is_named_by_run_id_and_says_what_needs_attention(batch_run):
+    state, run_dir, _ = batch_run
+    run, _, _ = _flow_run_record(state)
+    assert run.name.split()[0] == "test-run" == run_dir.name
+    assert run.state.is_completed() and run.state.name == "Completed with rejected files"
+    assert "2 rejected" in run.state.message
+
+
+def test_flow_run_logs_name_every_project_rejection_and_email(batch_run):
+    state, run_dir, _ = batch_run
+    _, logs, _ = _flow_run_record(state)
+    text = "\n".join(logs)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert f"run test-run: " in text and str(run_dir) in text
+    for project in summary["projects"]:
+        assert any(project["project_id"] in line and project["verdict_label"] in line for line in logs), project
+    assert any(line.startswith("rejected broken.yaml:") for line in logs)
+    assert any(line.startswith("rejected bad-email.yaml:") and "project.owner.email" in line for line in logs)
+    assert any("not processed notes.txt" in line for line in logs)
+    assert sum("email to " in line and ": accepted" in line for line in logs) == len(summary["deliveries"])
+
+
+def test_flow_run_has_result_table_progress_and_index_artifacts_keyed_by_output_folder(batch_run):
+    from flows.batch import artifact_key
+
+    state, run_dir, _ = batch_run
+    _, _, artifacts = _flow_run_record(state)
+    key = artifact_key(run_dir.parent)
+    by_key = {a.key: a for a in artifacts}
+    assert set(by_key) == {key, f"{key}-progress", f"{key}-index"}, sorted(by_key)
+    assert by_key[key].type == "table" and "rejected" in by_key[key].description
+    assert by_key[f"{key}-progress"].type == "progress" and float(by_key[f"{key}-progress"].data) == 100.0
+    assert by_key[f"{key}-index"].type == "markdown" and str(run_dir / "index.html") in by_key[f"{key}-index"].data
+
+
+def test_artifact_keys_differ_per_output_folder_and_are_valid_prefect_keys(tmp_path):
+    import re
+
+    from flows.batch import artifact_key
+
+    first, second = artifact_key(tmp_path / "a" / "output"), artifact_key(tmp_path / "b" / "output")
+    assert first != second and first.startswith("modelmemo-output-")
+    assert artifact_key(tmp_path / "Nightly Output!") .startswith("modelmemo-nightly-output-")
+    for key in (first, second, artifact_key(tmp_path / "ÜBER")):
+        assert re.fullmatch(r"[a-z0-9-]+", key), key
+
+
+def test_deployment_parameters_are_typed_and_described():
+    """What the UI's run form shows: no Python callables, an enum for the runner, every field described."""
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.batch import memo_batch
+
+    schema = parameter_schema(memo_batch).model_dump_for_openapi()
+    properties = schema["properties"]
+    assert "progress" not in properties
+    assert properties["runner"]["enum"] == ["local", "dask"]
+    assert all(p.get("description") for p in properties.values()), properties
+
+
+def test_email_task_retries_only_transient_failures_in_deployment_runs(monkeypatch):
+    """Prefect retries the email task (ledger: each recipient at most once) for transient failures
+    in deployment runs; `modelmemo run` reports at once, and nothing else is retried."""
+    from types import SimpleNamespace
+
+    import flows.batch as batch
+
+    def state_raising(exc):
+        def result():
+            raise exc
+        return SimpleNamespace(result=result)
+
+    transient = state_raising(batch.TransientDeliveryFailures("1 emails could not be sent yet"))
+    # Prefect's documented way to mock runtime values: PREFECT__RUNTIME__<MODULE>__<NAME>
+    monkeypatch.delenv("PREFECT__RUNTIME__DEPLOYMENT__ID", raising=False)
+    assert not batch._retry_transient_in_deployments(None, None, transient)
+    monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", "d0e1")
+    assert batch._retry_transient_in_deployments(None, None, transient)
+    assert not batch._retry_transient_in_deployments(None, None, state_raising(OSError("disk full")))
+    assert batch.deliver_task.retries == len(batch.EMAIL_RETRY_DELAYS) and batch.EMAIL_RETRY_DELAYS[0] >= 60
 
 
 def test_long_batches_render_on_fresh_pools_without_losing_or_hanging(prefect_api, tmp_path, monkeypatch):
@@ -99,9 +199,9 @@ def test_long_batches_render_on_fresh_pools_without_losing_or_hanging(prefect_ap
     inputs.mkdir()
     copy_examples(inputs, ["research-digest", "ticket-triage", "legal-translation"])
     seen = []
-    state = batch.memo_batch(input_dir=str(inputs), output_dir=str(tmp_path / "out"), run_id="chunks", workers=2,
-                             send_email=False, progress=lambda done, total, o: seen.append((done, total, o.status)),
-                             return_state=True)
+    with batch.reporting_progress(lambda done, total, o: seen.append((done, total, o.status))):
+        state = batch.memo_batch(input_dir=str(inputs), output_dir=str(tmp_path / "out"), run_id="chunks",
+                                 workers=2, send_email=False, return_state=True)
     assert state.is_completed(), state.message
     assert seen == [(1, 3, "memo"), (2, 3, "memo"), (3, 3, "memo")]
     assert sorted(p.name for p in (tmp_path / "out" / "chunks").glob("*.pdf")) == [
