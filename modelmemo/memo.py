@@ -454,6 +454,13 @@ def _cost_statement(low: float | None, high: float | None, planning: float | Non
     return {"status": "within", "label": label, "share": share, "text": f"{label}: {pct}, within budget."}
 
 
+UNCONFIRMED_NOTE = "Unconfirmed facts could change the pick"  # scoring._unconfirmed_notes' opening
+
+
+def unconfirmed_notes(memo: dict[str, Any]) -> list[str]:
+    return [str(n) for n in memo.get("notes") or [] if str(n).startswith(UNCONFIRMED_NOTE)]
+
+
 def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     """Page 1 in data: headline, picks, cost vs budget, flags, top risks, next step."""
     from datetime import date as _date
@@ -563,8 +570,12 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     cost_words = ("over budget", "cannot be estimated", "is a floor")
     ordered: list[str] = []
     if kind == "tie":
-        ordered.append(f"{' and '.join(p['name'] for p in picks)} are tied: the scores do not choose between them"
-                       + (f"; what would separate them: {memo.get('tie_separation')}." if memo.get("tie_separation") else "."))
+        # The Tie flag above carries what would separate them; the risk says what it means.
+        ordered.append(f"{' and '.join(p['name'] for p in picks)} are tied: the scores do not choose between "
+                       "them; a pilot on your own tasks does.")
+    # Vendor facts nobody has confirmed that, once known, could overturn the pick (scoring's
+    # unconfirmed-facts note): literally "what could make this wrong", so it comes right after a tie.
+    ordered += unconfirmed_notes(memo)
     ordered += [r for r in risks if any(w in r for w in cost_words)]
     if fragile:
         ordered.append("Fragile: " + sens["top_pick"]["sentence"])
@@ -592,7 +603,10 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                               openness=s.get("openness"), formula=list(c.get("formula") or [])))
     subject_flags = [f["label"].lower() for f in flags if f["key"] in
                      ("over-budget", "cost-floor", "cost-unknown", "fragile", "superseded", "not-covered")]
+    # Notes page 1 already states (the tie note's content is the Tie flag; a note among the top risks).
+    page1_notes = [n for n in memo.get("notes") or [] if n in top_risks or (kind == "tie" and str(n).startswith("Tie:"))]
     return {
+        "page1_notes": page1_notes,
         "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs,
         "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
         "next_step": (memo.get("next_steps") or [""])[0], "robustness": (sens.get("top_pick") or {}).get("sentence")
@@ -667,10 +681,47 @@ def fact_groups(memo: dict[str, Any], digest: dict[str, Any]) -> list[dict[str, 
         if not groups or groups[-1]["key"] != key:
             groups.append({"key": key, "model": key[0], "deployment_label": fact.get("deployment_label")
                            or key[1], "facts": [], "web_only": bool(key[0]) and key[0] not in picked})
-        groups[-1]["facts"].append({**fact, "own_date": source_dates.get(fact.get("source_ref")) != fact.get("as_of")})
+        groups[-1]["facts"].append({**fact, "own_date": source_dates.get(fact.get("source_ref")) != fact.get("as_of"),
+                                    **_pdf_fact_text(fact, memo)})
+    for group in groups:
+        shown = [f for f in group["facts"] if f["in_pdf"]]
+        group["web_only"] = group["web_only"] or not shown  # nothing of it in the PDF's compact list
+        for f in group["facts"]:  # the PDF's last fact of a group ends without a separator
+            f["pdf_last"] = bool(shown) and f is shown[-1]
     return groups
+
+
+def _pdf_fact_text(fact: dict[str, Any], memo: dict[str, Any]) -> dict[str, str]:
+    """The PDF's compact wording of a fact (the HTML prints the full label and value): a quality
+    fact without its scale's description, a long language list as the asked languages plus a count."""
+    label, value = str(fact.get("label", "")), str(fact.get("value", ""))
+    name = str(fact.get("fact", ""))
+    if name.startswith("quality."):
+        label = f"Quality, {task_label(name.split('.', 1)[1])}"
+    if name == "languages" and value.count(", ") >= 6:
+        codes = value.split(", ")
+        asked = [language_name(c) for c in (memo.get("requirements") or {}).get("languages") or [] if c in codes]
+        value = f"{len(codes)} languages" + (f", including {', '.join(asked)}" if asked else "")
+    return {"pdf_label": label, "pdf_value": value, "in_pdf": name in PDF_FACTS or name.startswith("quality.")}
+
+
+# The facts the PDF's compact list prints for each pick: what the scores and costs turn on (price,
+# capacity, licence, data handling, SLA, quality). The rest (openness, tasks, languages, lifecycle,
+# ...) is stated on pages 1-3 already or is background; the HTML and JSON list every fact.
+PDF_FACTS = frozenset({"license", "commercial_use", "context_tokens", "input_usd_per_1m", "output_usd_per_1m",
+                       "embedding_usd_per_1m", "usd_per_image", "gpu_class", "gpu_hour_usd", "tokens_per_second",
+                       "images_per_hour", "data_residency", "trains_on_prompts", "soc2", "hipaa_baa", "sla",
+                       "input_token_share", "hours_per_month"})
 
 
 def pdf_sources(memo: dict[str, Any], groups: list[dict[str, Any]]) -> set[int]:
     """Numbers of the sources a fact printed in the PDF cites (the others are HTML-only)."""
-    return {f["source_ref"] for g in groups if not g["web_only"] for f in g["facts"]}
+    return {f["source_ref"] for g in groups if not g["web_only"] for f in g["facts"] if f.get("in_pdf", True)}
+
+
+def short_reason(reasons: list[str]) -> str:
+    """An exclusion's first reason without its parenthesised detail, for the PDF's one-paragraph
+    list of excluded models (the HTML and JSON keep every reason in full)."""
+    first = str(reasons[0]) if reasons else "excluded"
+    head = first.split(" (", 1)[0].split("; ", 1)[0].rstrip(" .:")
+    return head

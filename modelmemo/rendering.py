@@ -195,7 +195,8 @@ def render_memo_html(memo: dict[str, Any], templates_dir: Path) -> str:
     return render_html(MEMO_TEMPLATE, templates_dir, memo=memo, d=digest, fonts=fonts,
                        chart=memo_module.dot_plot(memo, digest), fact_groups=groups,
                        pdf_sources=memo_module.pdf_sources(memo, groups),
-                       task_label=memo_module.task_label, language_name=memo_module.language_name)
+                       task_label=memo_module.task_label, language_name=memo_module.language_name,
+                       short_reason=memo_module.short_reason)
 
 
 def locked_url_fetcher(templates_dir: Path):
