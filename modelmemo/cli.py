@@ -402,9 +402,7 @@ def _catalog_table(rows: list[dict[str, Any]], width: int) -> list[str]:
         table.append((row["id"], row["name"], row["openness"], row["lifecycle"], str(len(row["deployments"])),
                       ", ".join(row["tasks"])))
     widths = [max(len(r[i]) for r in table) for i in range(5)]
-    used = sum(widths) + 2 * 5
-    name_room = max(len(table[0][1]), widths[1] - max(0, used + 12 - width))  # keep >= 12 columns for tasks
-    widths[1] = name_room
+    widths[1] = min(widths[1], 30)  # long names end in "…"; `catalog MODEL_ID` has the full one
     tasks_room = max(12, width - (sum(widths) + 2 * 5))
     lines = []
     for index, row in enumerate(table):
@@ -476,7 +474,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         width = shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 100
         print("\n".join(_catalog_table([_model_row(m) for m in models], width)))
         print(f"\n{len(catalog.models)} models, {len(catalog.sources)} sources; facts checked "
-              f"{catalog.oldest_as_of} to {catalog.as_of}; `modelmemo catalog MODEL_ID` shows one model's facts")
+              f"{catalog.oldest_as_of} to {catalog.as_of}")
+        print("`modelmemo catalog MODEL_ID` shows one model's facts; --json all of them")
         print(f"files: {', '.join(catalog.files)}")
     if not args.check:
         return EXIT_OK

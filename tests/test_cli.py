@@ -110,3 +110,86 @@ def test_watch_run_raises_when_the_run_could_not_process_the_folder(tmp_path, ca
     with pytest.raises(WatchRunNotDone, match="exit code 2"):
         watch_run(run_args)(["a.yaml"])
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_version_and_exit_codes_in_help():
+    version = modelmemo("--version")
+    assert version.returncode == 0 and re.match(r"modelmemo \d+\.\d+\.\d+ \(Prefect 3\.9\.\d+, Python 3\.1[1-3]", version.stdout)
+    help_text = modelmemo("run", "--help").stdout
+    for code in ("0 ", "1 ", "2 ", "3 ", "4 ", "130, 143, 129"):
+        assert f"\n  {code}" in help_text, help_text
+
+
+def test_empty_drop_folder_says_nothing_to_do_with_exit_4_and_no_run_folder(tmp_path):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    result = modelmemo("run", "--input-dir", str(inputs), "--output", str(tmp_path / "output"), timeout=60)
+    assert result.returncode == 4, result.stderr
+    assert result.stdout == "" and result.stderr.startswith("nothing to do: the drop folder") and \
+        len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "output").exists()
+
+
+def test_catalog_fits_100_columns_and_shows_one_model_on_demand():
+    table = modelmemo("catalog")
+    assert table.returncode == 0
+    assert max(len(line) for line in table.stdout.splitlines()) <= 100, table.stdout
+    details = modelmemo("catalog", "claude")
+    assert details.returncode == 0 and "deployment " in details.stdout and "tasks:" in details.stdout
+    unknown = modelmemo("catalog", "nope")
+    assert unknown.returncode == 2 and "no model nope" in unknown.stderr
+
+
+def test_json_outputs_are_machine_readable(tmp_path):
+    import json
+
+    catalog = json.loads(modelmemo("catalog", "--json").stdout)
+    assert len(catalog["models"]) >= 10 and {"id", "tasks", "deployments", "details"} <= set(catalog["models"][0])
+    bad = tmp_path / "bad.yaml"
+    write_yaml(bad, requirements(**{"needs.customization": "retrain"}))
+    result = modelmemo("validate", "--json", str(bad), str(ROOT / "inputs" / "ticket-triage.yaml"))
+    data = json.loads(result.stdout)
+    assert result.returncode == 1 and data["exit_code"] == 1 and not data["valid"]
+    [invalid, valid] = data["files"]
+    assert valid["valid"] and not invalid["valid"]
+    assert invalid["problems"][0]["path"] == "needs.customization" and "fine-tuning" in invalid["problems"][0]["allowed"]
+
+
+def test_old_option_spellings_still_work(tmp_path):
+    old = modelmemo("catalog", "--extra", str(ROOT / "examples" / "catalog-extension.yaml"))
+    new = modelmemo("catalog", "--catalog-extra", str(ROOT / "examples" / "catalog-extension.yaml"))
+    assert old.returncode == new.returncode == 0 and old.stdout == new.stdout
+    clash = modelmemo("run", str(tmp_path / "a"), "--input-dir", str(tmp_path / "b"), timeout=60)
+    assert clash.returncode == 2 and "differ" in clash.stderr and len(clash.stderr.splitlines()) == 1
+
+
+def test_init_lays_out_a_working_folder_without_overwriting(tmp_path):
+    first = subprocess.run([sys.executable, "-m", "modelmemo.cli", "init", str(tmp_path / "w")], capture_output=True,
+                           text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "w" / "inputs" / "support-chatbot.yaml").is_file()
+    assert (tmp_path / "w" / "templates" / "brand.yaml").is_file()
+    (tmp_path / "w" / "templates" / "brand.yaml").write_text("organisation: Mine\n")
+    again = subprocess.run([sys.executable, "-m", "modelmemo.cli", "init", str(tmp_path / "w")], capture_output=True,
+                           text=True, timeout=60)
+    assert again.returncode == 0 and "kept" in again.stdout
+    assert (tmp_path / "w" / "templates" / "brand.yaml").read_text() == "organisation: Mine\n"
+    from modelmemo.settings import default_templates_dir
+
+    assert default_templates_dir(tmp_path / "w") == tmp_path / "w" / "templates"
+    assert default_templates_dir(tmp_path).name == "templates" and default_templates_dir(tmp_path) != tmp_path / "templates"
+
+
+def test_the_users_prefect_profile_is_respected(tmp_path):
+    """`prefect config set PREFECT_API_URL=...` writes the active profile; modelmemo must use it and
+    keep the user's PREFECT_HOME. Without any configured server, a private home for the temporary one."""
+    from modelmemo.cli import user_prefect_api_url
+
+    home = tmp_path / ".prefect"
+    home.mkdir()
+    (home / "profiles.toml").write_text('active = "work"\n[profiles.work]\nPREFECT_API_URL = "http://prefect:4200/api"\n'
+                                        '[profiles.other]\n')
+    assert user_prefect_api_url({"PREFECT_HOME": str(home)}) == "http://prefect:4200/api"
+    assert user_prefect_api_url({"PREFECT_HOME": str(home), "PREFECT_PROFILE": "other"}) is None
+    assert user_prefect_api_url({"PREFECT_HOME": str(home), "PREFECT_API_URL": "http://x/api"}) == "http://x/api"
+    assert user_prefect_api_url({"PREFECT_HOME": str(tmp_path / "none")}) is None

@@ -51,3 +51,20 @@ def test_finding8_bad_setting_stops_the_run_at_once_in_one_line(tmp_path: Path, 
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
     assert not output.exists()  # nothing rendered, nothing written
+
+
+def test_public_base_url_is_validated_and_ends_with_one_slash():
+    assert Settings.from_env({}).public_base_url is None
+    assert Settings.from_env({"MODELMEMO_PUBLIC_BASE_URL": "https://memos.example.com/mm"}).public_base_url == \
+        "https://memos.example.com/mm/"
+    for bad in ("memos.example.com", "ftp://x.example/", "https://x.example/?a=1", "https://"):
+        with pytest.raises(SettingsError, match="MODELMEMO_PUBLIC_BASE_URL"):
+            Settings.from_env({"MODELMEMO_PUBLIC_BASE_URL": bad})
+    assert check_environment({"MODELMEMO_PUBLIC_BASE_URL": "https://m.example/"}).public_base_url
+
+
+def test_folders_default_to_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({})
+    assert settings.input_dir == tmp_path / "inputs" and settings.output_dir == tmp_path / "output"
+    assert settings.catalog_files[0].is_file()  # the shipped catalog, wherever the command runs
