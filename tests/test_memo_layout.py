@@ -20,6 +20,7 @@ from .conftest import INPUTS, TEMPLATES
 from .helpers import requirements
 
 TOLERANCE_PT = 0.5 * 4 / 3  # half a point, in CSS px (WeasyPrint's unit)
+ORPHANS = ("h1", "h2", "h3", "h4", "caption")  # never the last thing on a page
 
 
 def _memo(catalog, data: dict) -> dict:
@@ -73,7 +74,7 @@ def _layout(html: str):
 def _check_document(name: str, html: str, max_pages_before_appendix: int | None = 3) -> list[str]:
     """Every fault of one laid-out memo: boxes past the content area, cost rows split from their
     formulas, the Appendix not on a new page, more than 3 pages before it."""
-    from weasyprint.formatting_structure.boxes import MarginBox
+    from weasyprint.formatting_structure.boxes import BlockLevelBox, MarginBox
 
     document = _layout(html)
     faults = []
@@ -83,10 +84,13 @@ def _check_document(name: str, html: str, max_pages_before_appendix: int | None 
         page_box = page._page_box
         left, top = page_box.content_box_x(), page_box.content_box_y()
         right, bottom = left + page_box.width, top + page_box.height
+        last_block = None  # the page's last block-level box in document order (its deepest)
         for child in page_box.children:
             if isinstance(child, MarginBox):
                 continue  # running headers and footers live in the margin by design
             for box in _boxes(child):
+                if isinstance(box, BlockLevelBox) and box.element is not None:
+                    last_block = box
                 if box.width is None or not hasattr(box, "border_box_x"):
                     continue
                 x0, y0 = box.border_box_x(), box.border_box_y()
@@ -102,6 +106,10 @@ def _check_document(name: str, html: str, max_pages_before_appendix: int | None 
                     appendix_page = number
                     if box.border_box_y() > top + 2:
                         faults.append(f"{name}: the Appendix heading is not at the top of page {number}")
+        # A heading (or a table's caption) must never end a page with what it introduces on the next.
+        if last_block is not None and number < len(document.pages) and last_block.element_tag in ORPHANS:
+            text = " ".join("".join(b.text for b in _boxes(last_block) if getattr(b, "text", None)).split())
+            faults.append(f"{name} p{number}: ends with an orphaned {last_block.element_tag} {text[:50]!r}")
     faults += [f"{name}: a cost row is split from its formula across pages {sorted(pages)}"
                for pages in cost_pages.values() if len(pages) > 1]
     if appendix_page is None:
@@ -122,15 +130,18 @@ def test_every_shipped_example_and_stress_input_stays_inside_the_margins(catalog
     assert not faults, "\n".join(faults)
 
 
-def test_the_layout_check_catches_a_box_past_the_margin_and_a_split_cost_row(catalog):
-    """The checker itself can fail: a too-wide table and a cost block forced across a page break."""
+def test_the_layout_check_catches_a_box_past_the_margin_a_split_cost_row_and_an_orphaned_heading(catalog):
+    """The checker itself can fail: a too-wide table, a cost block forced across a page break, and a
+    heading forced to end a page."""
     name, memo = _examples(catalog)[0]
     html = render_memo_html(memo, TEMPLATES)
     wide = html.replace("<h2>Cost vs budget</h2>", '<table style="width: 130%"><tr><td>wide</td></tr></table>'
                         "<h2>Cost vs budget</h2>", 1)
     split = html.replace('<div class="cost-block">',
                          '<div class="cost-block" style="break-inside: auto"><div style="height: 700pt"></div>', 1)
+    orphan = html.replace("<h2>Cost vs budget</h2>", '<h2>Cost vs budget</h2><div style="break-before: page"></div>', 1)
     assert any("outside" in f for f in _check_document("wide", wide))
+    assert any("orphaned h2 'Cost vs budget'" in f for f in _check_document("orphan", orphan))
     assert any("split" in f for f in _check_document("split", split))
 
 
