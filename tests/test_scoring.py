@@ -466,15 +466,17 @@ def test_genuine_tie_is_shown_as_a_tie_on_page_1_and_in_json(fx, tmp_path):
     pdf = tmp_path / "memo.pdf"
     pdf.write_bytes(render_pdf(render_memo_html(memo, TEMPLATES), TEMPLATES))
     page_1 = " ".join(pdf_text(pdf).split("\f")[0].split())
-    assert "Tie: Alpha and Beta, pilot both" in page_1
-    assert "What would separate them" in page_1
-    assert "Recommended" not in page_1.split("Tie:")[1].split("REQUIREMENTS")[0]
+    # Page 1 (issue 12 design): the headline names both, the Tie flag says what would separate them,
+    # and neither is called the recommendation.
+    assert "Pilot both: Alpha and Beta are tied" in page_1
+    assert "Tie: " + " ".join(memo["tie_separation"].split())[:60] in page_1
+    assert "Recommended" not in page_1 and "Runner-up Alpha" not in page_1 and "Runner-up Beta" not in page_1
     from modelmemo.email_message import build_memo_email
 
     email = build_memo_email(memo, b"%PDF-1.4", "memo@example.com", ["a@example.com"], TEMPLATES)
     assert email["Subject"] == "Test Project: Closed source — tie: Alpha / Beta"
     body = email.get_body(("plain",)).get_content()
-    assert "Top model:  Alpha, Beta (tie)\n" in body and "/100" not in body
+    assert "Pick:       Pilot both: Alpha and Beta are tied\n" in body and "/100" not in body  # no single score
 
 
 def test_genuine_tie_is_shown_as_a_tie_on_page_1_and_in_json_shipped(catalog):
