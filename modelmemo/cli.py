@@ -126,6 +126,9 @@ def _outcome_detail(outcome) -> str:
         detail = "unchanged, memo kept"
     else:
         detail = f"FAILED: {outcome.error}"
+    warnings = getattr(outcome, "warnings", ())
+    if warnings:  # a memo written with a fault (e.g. a glyph no font has) is said, never silent
+        detail += "; warning: " + "; ".join(warnings)
     return detail
 
 

@@ -193,3 +193,22 @@ def test_the_users_prefect_profile_is_respected(tmp_path):
     assert user_prefect_api_url({"PREFECT_HOME": str(home), "PREFECT_PROFILE": "other"}) is None
     assert user_prefect_api_url({"PREFECT_HOME": str(home), "PREFECT_API_URL": "http://x/api"}) == "http://x/api"
     assert user_prefect_api_url({"PREFECT_HOME": str(tmp_path / "none")}) is None
+
+
+def test_a_missing_glyph_is_a_warning_on_the_console_and_in_the_summary(tmp_path, prefect_api):
+    """A project name with a character no installed font has (U+E000, private use): the memo is
+    written, and the run says so on its progress line, in summary.json and in the index, never silently."""
+    import json
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    write_yaml(inputs / "glyph.yaml", requirements(**{"project.id": "glyph", "project.name": "Private \ue000 glyph"}))
+    result = modelmemo("run", str(inputs), "--output", str(tmp_path / "output"), "--no-email", env=harness_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(l for l in result.stdout.splitlines() if l.startswith("[1/1] glyph:"))
+    assert "warning:" in line and "U+E000" in line
+    run_dir = next(p for p in (tmp_path / "output").iterdir() if (p / "summary.json").exists())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    row = next(r for r in summary["projects"] if r["project_id"] == "glyph")
+    assert any("U+E000" in w for w in row["warnings"])
+    assert "U+E000" in (run_dir / "index.html").read_text()
