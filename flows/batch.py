@@ -3,10 +3,14 @@
 Design: one task per batch stage, not one task per memo. Rendering is CPU-bound (WeasyPrint),
 so it runs on a bounded process pool inside the `render-memos` task; a Prefect task per memo
 would add scheduling and API traffic to every memo and, on threads, fight over the GIL.
+On a Dask cluster (runner "dask") the unit is a chunk of memos: one Prefect task per chunk, run in
+this process (so every task run reports to this flow's API), each sending self-contained work
+units to a Dask worker and writing what comes back (see modelmemo/scaleout.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import multiprocessing
@@ -35,6 +39,7 @@ from modelmemo.retention import RUN_ID_PATTERN
 from modelmemo.settings import Settings
 from modelmemo.shutdown import critical, init_render_worker, start_forkserver_shielded
 from modelmemo.state import BatchLocked, MemoState, batch_lock
+from modelmemo.work_unit import ClusterError, RenderBundle, UnitResult, WorkUnit, failed_outcome
 
 
 # --- what a Prefect user sees: run name, log lines, artifacts ---------------------------------------
@@ -104,14 +109,16 @@ class _ProgressReporter:
     def __init__(self, key: str, run_id: str, total: int) -> None:
         self.total = total
         self.last_update = 0.0
+        self.log_each = True
         self.artifact_id = create_progress_artifact(
             progress=0.0 if total else 100.0, key=f"{key}-progress",
             description=f"modelmemo run {run_id}: memos rendered of {total}")
 
     def __call__(self, done: int, total: int, outcome: pipeline.ProjectOutcome) -> None:
-        logger = get_run_logger()  # called in the render task: its lines are filed under that task
-        log = logger.warning if outcome.status == "failed" else logger.info
-        log("[%d/%d] %s", done, total, _outcome_line(outcome))
+        if self.log_each:
+            logger = get_run_logger()  # called in the render task: its lines are filed under that task
+            log = logger.warning if outcome.status == "failed" else logger.info
+            log("[%d/%d] %s", done, total, _outcome_line(outcome))
         now = time.monotonic()
         if done == total or now - self.last_update >= self.UPDATE_SECONDS:
             self.last_update = now
@@ -257,26 +264,83 @@ def deliver_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path
                                         + display_name(failed[0]["detail"] or "")[:200])
 
 
-@task(name="render-memo", cache_policy=NO_CACHE)
-def render_one_task(job: pipeline.RenderJob) -> pipeline.ProjectOutcome:
-    return pipeline.render_project(job)
+# --- the Dask runner: chunks of self-contained work units (modelmemo/work_unit.py, scaleout.py) ----
 
 
-@flow(name="modelmemo-render-on-dask")
-def render_on_dask(jobs: list[pipeline.RenderJob]) -> list[pipeline.ProjectOutcome]:
-    """Scale-out path: one Prefect task per memo on a Dask cluster (prefect-dask's DaskTaskRunner).
-    Per-task overhead is worth paying only when the cluster has more cores than this machine."""
-    return [future.result() for future in render_one_task.map(jobs)]
+@task(name="render-chunk", task_run_name="render-chunk-{number}-of-{count}", cache_policy=NO_CACHE)
+def render_chunk_task(number: int, count: int, jobs: list[pipeline.RenderJob], client: Any, digest: str,
+                      submitted: list) -> list[pipeline.ProjectOutcome]:
+    """One chunk of memos: read its inputs here, render them on a Dask worker, check and write the
+    results here (atomically, JSON last), and log each project. This task runs in the flow's
+    process, so it reports to the flow's Prefect API; the Dask worker only renders."""
+    from modelmemo.scaleout import render_chunk
+
+    units: list[WorkUnit] = []
+    outcomes: dict[str, pipeline.ProjectOutcome] = {}
+    for job in jobs:
+        unit = pipeline.unit_from_job(job)
+        if isinstance(unit, WorkUnit):
+            units.append(unit)
+        else:
+            outcomes[job.project.project_id] = unit
+    if units:
+        future = client.submit(render_chunk, units, digest, pure=False)
+        submitted.append(future)  # so that a stop can cancel it
+        try:
+            results = future.result()
+        except (Exception, asyncio.CancelledError) as exc:  # a worker died or left, or the run is stopping
+            error = f"render worker failed ({type(exc).__name__}: {exc}"[:300] + "); retried on the next run"
+            results = [UnitResult(failed_outcome(unit.project, unit.run_id, unit.fingerprint, error))
+                       for unit in units]
+        for unit, result in zip(units, results):
+            outcomes[unit.project.project_id] = pipeline.write_unit_result(unit, result, Path(jobs[0].run_dir))
+    ordered = [outcomes[job.project.project_id] for job in jobs]
+    logger = get_run_logger()
+    for outcome in ordered:
+        (logger.warning if outcome.status == "failed" else logger.info)(
+            "[chunk %d/%d] %s", number, count, _outcome_line(outcome))
+    return ordered
 
 
-def dask_task_runner(address: str | None, workers: int):
-    """A DaskTaskRunner for an existing cluster (`tcp://host:8786`) or, without one, a local cluster."""
-    from prefect_dask import DaskTaskRunner
+def render_on_dask(jobs: list[pipeline.RenderJob], state: MemoState, progress: ProgressCallback,
+                   address: str | None, workers: int) -> list[pipeline.ProjectOutcome]:
+    """Render on the Dask cluster at `address` (or a local one of `workers` processes): the
+    catalog and templates go to each worker once, as a bundle; memos go in chunks, at most a few
+    per worker thread in flight; each finished chunk's memos are recorded and counted at once."""
+    from prefect.futures import as_completed
+    from prefect.task_runners import ThreadPoolTaskRunner
+    from prefect.utilities.annotations import quote
 
-    if address:
-        return DaskTaskRunner(address=address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
-                                          "dashboard_address": None})
+    from modelmemo import scaleout
+
+    bundle = RenderBundle.from_paths(jobs[0].catalog_files, jobs[0].templates_dir)
+    outcomes: list[pipeline.ProjectOutcome] = []
+    with scaleout.connect(address, workers) as client:
+        threads = scaleout.worker_threads(client)
+        scaleout.install_bundle(client, bundle)
+        chunks = scaleout.split(jobs, scaleout.memos_per_chunk(len(jobs), threads))
+        get_run_logger().info("rendering %d memos on Dask (%s, %d worker threads) in %d chunks",
+                              len(jobs), display_name(address or "a local cluster"), threads, len(chunks))
+        submitted: list = []
+        with ThreadPoolTaskRunner(max_workers=min(len(chunks), scaleout.chunks_in_flight(threads))) as runner:
+            try:
+                futures = [runner.submit(render_chunk_task, {
+                    "number": number, "count": len(chunks), "jobs": quote(chunk), "client": quote(client),
+                    "digest": bundle.digest, "submitted": quote(submitted)}) for number, chunk in enumerate(chunks, 1)]
+                for future in as_completed(futures):
+                    for outcome in future.result():
+                        pipeline.record_outcome(state, outcome)
+                        outcomes.append(outcome)
+                        progress(len(outcomes), len(jobs), outcome)
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # stopping: render nothing more, leave no partial memo
+                    with critical():
+                        client.cancel(list(submitted), force=True)
+                        for job in jobs:
+                            pipeline.remove_incomplete_memo(Path(job.run_dir), job.project.project_id)
+                        remove_stale_temp_files(Path(jobs[0].run_dir))
+                raise
+    return outcomes
 
 
 @task(name="write-index", cache_policy=NO_CACHE)
@@ -327,8 +391,8 @@ def _stages(workers: int, runner: str, dask_address: str | None, key: str, run_i
         reporter = _ProgressReporter(key, run_id, len(jobs))
         if runner == "local":
             return render_task(jobs, workers, state, reporter)
-        rendered = render_on_dask.with_options(task_runner=dask_task_runner(dask_address, workers))(jobs)
-        return pipeline.record_each(rendered, state, len(jobs), reporter)
+        reporter.log_each = False  # each chunk task logs its own projects
+        return render_on_dask(jobs, state, reporter, dask_address, workers)
 
     def deliver(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path,
                 resend: bool) -> None:
@@ -417,7 +481,7 @@ def memo_batch(
         # Not an error of this run: another one is doing the work. No traceback, no partial output.
         logger.warning("%s", exc)
         return Cancelled(message=str(exc), data=exc)
-    except (CatalogError, BrandError) as exc:  # a file to fix, not an outage: failed, not retried
+    except (CatalogError, BrandError, ClusterError) as exc:  # a file or cluster to fix: failed, not retried
         logger.error("%s", display_name(str(exc)))
         return Failed(message=str(exc), data=exc)
     for outcome in summary.projects:  # rendered memos were logged as they completed

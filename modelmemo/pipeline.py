@@ -14,23 +14,24 @@ from collections import defaultdict
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .atomic import atomic_write_bytes, atomic_write_text, remove_stale_temp_files
+from .atomic import atomic_write_text, remove_stale_temp_files
 from .failpoints import failpoint
-from .limits import RENDER_SECONDS, RenderTimeout, time_limit
+from .limits import RENDER_SECONDS
 from .catalog import Catalog, load_catalog
 from .delivery import DeliveryJob
 from .discovery import scan_drop_folder
-from .memo import MEMO_VERSION, RunContext, build_memo
-from .rendering import RenderError, render_index_html, render_memo_html, render_pdf_checked
-from .requirements import Requirements
+from .memo import MEMO_VERSION
+from .rendering import render_index_html
 from .retention import is_run_folder, prune_runs
-from .scoring import decide
 from .state import STATE_DIRNAME, MemoState, render_fingerprint
 from .validation import Problem, validate_file
+# The work unit every runner renders through; its types are re-exported as part of the batch's API.
+from .work_unit import (BundlePaths, PlannedProject, ProjectOutcome, WorkUnit, cached_catalog, failed_outcome,
+                        file_stamp, input_format, read_input, read_previous_memo, remove_incomplete_memo,
+                        render_unit, write_unit_result)
 
 # The schema's project id pattern, and the ids it reserves because they name the run's own files
 # (index.html, summary.json): a memo can never overwrite them.
@@ -44,17 +45,6 @@ def new_run_id(now: datetime | None = None) -> str:
     """Sortable, unique run id: UTC timestamp plus a short random suffix."""
     now = now or datetime.now(timezone.utc)
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
-
-
-@dataclass(frozen=True)
-class PlannedProject:
-    """A valid input file, ready to render."""
-
-    file: str
-    path: str
-    project_id: str
-    name: str
-    input_sha256: str
 
 
 @dataclass(frozen=True)
@@ -80,35 +70,6 @@ class BatchPlan:
     projects: tuple[PlannedProject, ...]
     rejected: tuple[Rejection, ...]
     notices: tuple[Notice, ...]
-
-
-@dataclass(frozen=True)
-class ProjectOutcome:
-    project_id: str
-    name: str
-    file: str
-    status: str  # "memo" | "failed" | "skipped"
-    verdict: str | None = None
-    verdict_label: str | None = None
-    top_model: str | None = None
-    top_model_name: str | None = None
-    top_score: float | None = None
-    html: str | None = None
-    pdf: str | None = None
-    json: str | None = None
-    error: str | None = None
-    recipients: tuple[str, ...] = ()
-    memo_run_id: str | None = None
-    input_sha256: str | None = None
-    fingerprint: str | None = None
-    change: str | None = None  # what changed since the previous memo, in one line
-    warnings: tuple[str, ...] = ()  # a memo that was written but has a fault (e.g. missing glyphs)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["recipients"] = list(self.recipients)
-        data["warnings"] = list(self.warnings)
-        return data
 
 
 @dataclass
@@ -254,25 +215,6 @@ def record_outcome(state: MemoState, outcome: ProjectOutcome) -> None:
 # --- rendering one project -------------------------------------------------------------------
 
 
-def file_stamp(paths: Iterable[Path | str]) -> tuple[tuple[str, int, int], ...]:
-    """(path, mtime, size) of each file: a cache key that changes when a file is edited in place."""
-    stamps = []
-    for path in paths:
-        info = Path(path).stat()
-        stamps.append((str(path), info.st_mtime_ns, info.st_size))
-    return tuple(stamps)
-
-
-def cached_catalog(catalog_files: tuple[str, ...]) -> Catalog:
-    """The catalog, parsed once per worker process, re-read when a file changes (watch mode)."""
-    return _load_catalog_once(catalog_files, file_stamp(catalog_files))
-
-
-@lru_cache(maxsize=4)
-def _load_catalog_once(catalog_files: tuple[str, ...], stamp: tuple) -> Catalog:
-    return load_catalog([Path(p) for p in catalog_files])
-
-
 def templates_fingerprint(templates_dir: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(templates_dir.rglob("*")):
@@ -299,89 +241,28 @@ class RenderJob:
     time_limit_seconds: float = RENDER_SECONDS
 
 
+def unit_from_job(job: RenderJob) -> WorkUnit | ProjectOutcome:
+    """The job as a self-contained work unit (input bytes, previous memo as data), or the failed
+    outcome when the input is gone or changed since planning. Reads the coordinator's files."""
+    raw, problem = read_input(job.project)
+    if raw is None:
+        return failed_outcome(job.project, job.run_id, job.fingerprint, problem)
+    return WorkUnit(job.project, raw, input_format(job.project.path), job.run_id, job.generated_at, job.fingerprint,
+                    job.templates_sha256, read_previous_memo(job.previous_memo), job.forced, job.time_limit_seconds)
+
+
 def render_project(job: RenderJob) -> ProjectOutcome:
     """Score and render one project to <run_dir>/<id>.{pdf,html,json}. Never raises for bad data.
 
-    Files are written atomically, the JSON last: a memo whose JSON exists is complete.
+    The local runner's in-place path: the same work unit a Dask worker renders (`render_unit`),
+    with the catalog and templates where they are, written from this process. Files are written
+    atomically, the JSON last: a memo whose JSON exists is complete.
     """
-    planned = job.project
-    base = ProjectOutcome(planned.project_id, planned.name, planned.file, "failed",
-                          input_sha256=planned.input_sha256, memo_run_id=job.run_id, fingerprint=job.fingerprint)
-    try:
-        document, problems = validate_file(Path(planned.path), planned.file)
-        if problems or document is None:  # the file changed since planning
-            return _replace(base, error="file changed during the run: " + "; ".join(str(p) for p in problems))
-        if document.sha256 != planned.input_sha256:
-            return _replace(base, error="file changed during the run; it will be processed next run")
-        catalog = cached_catalog(job.catalog_files)
-        templates = Path(job.templates_dir)
-        req = Requirements.from_data(document.data)
-        decision = decide(req, catalog)
-        ctx = RunContext(job.run_id, job.generated_at, planned.file, planned.input_sha256)
-        memo = build_memo(req, decision, catalog, ctx)
-        memo["templates_sha256"] = job.templates_sha256
-        memo["changes"] = _changes_since(job, memo)
-        with time_limit(job.time_limit_seconds):
-            html = render_memo_html(memo, templates)
-            rendered = render_pdf_checked(html, templates)
-            pdf = rendered.pdf
-    except (RenderError, RenderTimeout) as exc:
-        return _replace(base, error=str(exc))
-    except MemoryError:
-        return _replace(base, error="rendering ran out of its memory limit")
-    except Exception as exc:  # one broken project must not stop the batch; the error is reported
-        return _replace(base, error=f"{type(exc).__name__}: {exc}")
-    run_dir = Path(job.run_dir)
-    pid = req.project_id
-    try:
-        atomic_write_bytes(run_dir / f"{pid}.pdf", pdf)
-        atomic_write_text(run_dir / f"{pid}.html", html)
-        atomic_write_text(run_dir / f"{pid}.json", json.dumps(memo, indent=2, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        remove_incomplete_memo(run_dir, pid)
-        return _replace(base, error=f"could not write the memo: {exc.strerror or exc}")
-    top = decision.recommended_ids[0] if decision.recommended_ids else None
-    # A tie names every tied model (never an id-order winner); a combination names each pick.
-    if decision.tied and not decision.combination:
-        top_name = " = ".join(catalog.models[m].name for m in [top, *decision.tied]) + " (tie)"
-    else:
-        top_name = " + ".join(catalog.models[m].name for m in decision.recommended_ids) or None
-    return _replace(
-        base,
-        status="memo",
-        verdict=decision.verdict,
-        verdict_label=decision.verdict_label,
-        top_model=top,
-        top_model_name=top_name,
-        top_score=round(decision.scores[top].total, 1) if top else None,
-        html=f"{pid}.html",
-        pdf=f"{pid}.pdf",
-        json=f"{pid}.json",
-        recipients=req.recipients,
-        change=memo["changes"]["summary"] if memo["changes"] else None,
-        warnings=tuple(rendered.warnings),
-    )
-
-
-def _changes_since(job: RenderJob, memo: dict[str, Any]) -> dict[str, Any] | None:
-    """Compare with the project's previous memo; a missing or unreadable one means 'first memo'."""
-    from .changes import compare
-
-    if not job.previous_memo:
-        return None
-    try:
-        previous = json.loads(Path(job.previous_memo).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return compare(previous, memo, job.forced)
-
-
-def remove_incomplete_memo(run_dir: Path, project_id: str) -> None:
-    """A memo is complete when its JSON (written last) exists; remove the parts of one that is not."""
-    if (run_dir / f"{project_id}.json").exists():
-        return
-    for suffix in (".pdf", ".html"):
-        (run_dir / f"{project_id}{suffix}").unlink(missing_ok=True)
+    unit = unit_from_job(job)
+    if isinstance(unit, ProjectOutcome):
+        return unit
+    result = render_unit(unit, BundlePaths(job.catalog_files, job.templates_dir))
+    return write_unit_result(unit, result, Path(job.run_dir))
 
 
 def clean_up_after_crash(output_dir: Path) -> None:
@@ -403,10 +284,6 @@ def clean_up_after_crash(output_dir: Path) -> None:
         for part in list(run_dir.glob("*.pdf")) + list(run_dir.glob("*.html")):
             if PROJECT_ID_PATTERN.match(part.stem) and part.stem not in RESERVED_PROJECT_IDS:
                 remove_incomplete_memo(run_dir, part.stem)
-
-
-def _replace(outcome: ProjectOutcome, **changes: Any) -> ProjectOutcome:
-    return ProjectOutcome(**{**outcome.__dict__, **changes})
 
 
 def render_all(jobs: Iterable[RenderJob], executor: Executor | None = None) -> Iterator[ProjectOutcome]:

@@ -1,0 +1,152 @@
+"""Rendering on a Dask cluster without a shared disk (the coordinator side and the worker side).
+
+What travels: once per worker, the `RenderBundle` (catalog files and templates, about 0.3 MB,
+named by its content hash), installed by a worker plugin that also preloads the renderer; per
+memo, a `WorkUnit` out (the input's bytes, the previous memo's JSON when there is one) and a
+`UnitResult` back (memo JSON, HTML and PDF, about 0.15-0.3 MB). Workers never see the drop folder or
+the output folder, and they never import Prefect: the flow process creates the Prefect task runs
+(one per chunk, see flows/batch.py) and writes every file, so all task runs report to the flow's
+own API and no worker can start a temporary Prefect server of its own.
+
+Memos are sent in chunks (one Dask task renders several memos) so the per-task cost of Dask and
+Prefect is paid per chunk, not per memo. Nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import shutil
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from distributed import Client, LocalCluster
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from .work_unit import (BUNDLE_PREFIX, RENDERER, BundlePaths, ClusterError, RenderBundle, UnitResult, WorkUnit,
+                        render_unit)
+
+# At least this many chunks per worker thread, so that the last chunks finish close together
+# (the run waits for the slowest worker), and at most this many memos per chunk (about 15-20 s of
+# rendering here), so the progress artifact moves and a lost worker costs little.
+CHUNKS_PER_THREAD = 4
+MAX_MEMOS_PER_CHUNK = 10
+# Chunks in flight per worker thread: one rendering, one queued, so a worker never waits for the
+# coordinator between chunks, and the units not yet sent do not sit in the scheduler's memory.
+CHUNKS_IN_FLIGHT_PER_THREAD = 2
+CONNECT_SECONDS = 30
+
+
+# --- worker side ---------------------------------------------------------------------------------
+
+# Bundles this worker process has materialised, by digest (set by the plugin, read by render_chunk).
+_materialised: dict[str, BundlePaths] = {}
+
+
+class RenderBundlePlugin(WorkerPlugin):
+    """Installs a run's bundle on every worker, present and future (Dask applies registered
+    plugins to workers that join later): checks the worker's modelmemo version, writes the bundle
+    into the worker's own local directory once, and preloads WeasyPrint, the catalog and the
+    templates, so a chunk starts rendering at once."""
+
+    def __init__(self, bundle: RenderBundle) -> None:
+        self.bundle = bundle
+        self.name = plugin_name(bundle.digest)  # the same bundle registered twice is installed once
+
+    def setup(self, worker) -> None:
+        if self.bundle.renderer != RENDERER:
+            raise ClusterError(f"Dask worker {worker.address} runs {RENDERER}, the flow {self.bundle.renderer}: "
+                               "install the same modelmemo version on every worker")
+        paths = self.bundle.materialise(Path(worker.local_directory))
+        _preload(paths)
+        _materialised[self.bundle.digest] = paths
+
+    def teardown(self, worker) -> None:
+        paths = _materialised.pop(self.bundle.digest, None)
+        if paths:
+            shutil.rmtree(Path(paths.templates_dir).parent, ignore_errors=True)
+
+
+def _preload(paths: BundlePaths) -> None:
+    import weasyprint  # noqa: F401  (the import alone is about a second per process)
+
+    from .brand import load_brand
+    from .rendering import jinja_environment
+    from .work_unit import cached_catalog
+
+    templates = Path(paths.templates_dir)
+    cached_catalog(paths.catalog_files)
+    jinja_environment(templates)
+    load_brand(templates)  # fails here, once, rather than in every memo
+
+
+def plugin_name(digest: str) -> str:
+    return BUNDLE_PREFIX + digest[:24]
+
+
+def render_chunk(units: Sequence[WorkUnit], digest: str) -> list[UnitResult]:
+    """The Dask task: render a chunk of units with the bundle this worker materialised."""
+    paths = _materialised.get(digest)
+    if paths is None:
+        raise ClusterError("this Dask worker has no render bundle " + plugin_name(digest)
+                           + " (the worker plugin did not run here)")
+    return [render_unit(unit, paths) for unit in units]
+
+
+# --- coordinator side ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def connect(address: str | None, workers: int) -> Iterator[Client]:
+    """A client of the cluster at `address`, or of a local cluster of `workers` processes with one
+    thread each (WeasyPrint is CPU-bound and holds the GIL) that ends with the block."""
+    try:
+        if address:
+            client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+            cluster = None
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+            client = Client(cluster, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def worker_threads(client: Client, wait_seconds: float = CONNECT_SECONDS) -> int:
+    """Threads across the cluster's workers (waits for a first worker: a cluster may be scaling up)."""
+    try:
+        client.wait_for_workers(1, timeout=wait_seconds)
+    except TimeoutError:
+        raise ClusterError(f"the Dask cluster has no workers (waited {wait_seconds:g} s)") from None
+    return max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+
+
+def install_bundle(client: Client, bundle: RenderBundle) -> None:
+    """Register the bundle's plugin: every worker materialises it once; a worker with another
+    modelmemo version fails here, before any memo is rendered, with one clear message."""
+    try:
+        client.register_plugin(RenderBundlePlugin(bundle))
+    except ClusterError:
+        raise
+    except Exception as exc:
+        raise ClusterError(f"could not install the render bundle on the Dask workers: {type(exc).__name__}: {exc}") \
+            from None
+
+
+def memos_per_chunk(memos: int, threads: int) -> int:
+    return max(1, min(MAX_MEMOS_PER_CHUNK, math.ceil(memos / (threads * CHUNKS_PER_THREAD))))
+
+
+def chunks_in_flight(threads: int) -> int:
+    return max(1, threads * CHUNKS_IN_FLIGHT_PER_THREAD)
+
+
+def split(items: Sequence, size: int) -> list[list]:
+    return [list(items[start:start + size]) for start in range(0, len(items), size)]
