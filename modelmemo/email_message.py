@@ -61,10 +61,24 @@ def memo_content_sha(memo: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(decision, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def memo_message_id(memo: dict[str, Any]) -> str:
-    """Deterministic Message-ID: "<memo-{project_id}-{content_sha[:20]}@modelmemo>"."""
+_HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
+FALLBACK_MESSAGE_ID_DOMAIN = "modelmemo.invalid"  # RFC 2606: reserved, can never clash with a real host
+
+
+def message_id_domain(sender: str | None) -> str:
+    """The right-hand side of our Message-IDs: the sender address's domain (RFC 5322 wants a name
+    the sender controls), or a reserved .invalid name when there is no usable sender address."""
+    from email.utils import getaddresses
+
+    address = (getaddresses([sender or ""]) or [("", "")])[0][1]
+    domain = address.rpartition("@")[2].strip().lower() if "@" in address else ""
+    return domain if domain and _HOSTNAME.fullmatch(domain) else FALLBACK_MESSAGE_ID_DOMAIN
+
+
+def memo_message_id(memo: dict[str, Any], sender: str | None = None) -> str:
+    """Deterministic Message-ID: "<memo-{project_id}-{content_sha[:20]}@{sender's domain}>"."""
     project_id = one_line(str(memo["project"]["id"])).replace(" ", "")
-    return f"<memo-{project_id}-{memo_content_sha(memo)[:20]}@modelmemo>"
+    return f"<memo-{project_id}-{memo_content_sha(memo)[:20]}@{message_id_domain(sender)}>"
 
 
 def one_line(value: str) -> str:
@@ -208,7 +222,7 @@ def build_memo_email(
     message["From"] = one_line(sender)
     message["To"] = ", ".join(one_line(r) for r in recipients)
     message["Date"] = format_datetime(now or datetime.now(timezone.utc))
-    message["Message-ID"] = memo_message_id(memo)
+    message["Message-ID"] = memo_message_id(memo, sender)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     message.add_attachment(pdf_bytes, maintype="application", subtype="pdf",

@@ -374,15 +374,6 @@ def sender_identity(address: str | None, name: str | None, env: Mapping[str, str
     return formataddr((name, address))
 
 
-def message_id_domain(sender: str) -> str | None:
-    """The domain of the sender's address, for the right-hand side of Message-IDs (RFC 5322 wants
-    a domain the sender controls); None for an address without a dotted domain (localhost).
-    For email_message.memo_message_id, which builds the Message-ID before the ledger records it."""
-    address = (getaddresses([sender]) or [("", "")])[0][1]
-    domain = address.rpartition("@")[2].lower()
-    return domain if "." in domain and re.fullmatch(r"[a-z0-9.-]+", domain) else None
-
-
 def configured_smtp(env: Mapping[str, str]) -> SmtpSettings:
     """SMTP settings from MODELMEMO_SMTP_BLOCK (a prefect-email EmailServerCredentials block name,
     the Prefect ecosystem's convention) when set, else from the MODELMEMO_SMTP_* variables."""

@@ -176,7 +176,7 @@ def test_message_structure_as_received(server: Server, job: DeliveryJob, ledger:
     assert msg["From"] == SENDER
     assert {a.addr_spec for a in msg["To"].addresses} == {OWNER, NOTIFY}
     assert msg["Date"] and msg["Date"].datetime is not None
-    assert msg["Message-ID"] == f"<memo-{PROJECT}-{memo_content_sha(memo)[:20]}@modelmemo>"
+    assert msg["Message-ID"] == f"<memo-{PROJECT}-{memo_content_sha(memo)[:20]}@localhost>"  # the sender's domain
     assert msg.get_content_type() == "multipart/mixed"
     parts = list(msg.iter_parts())
     assert parts[0].get_content_type() == "multipart/alternative"
@@ -447,3 +447,12 @@ def test_smtp_settings_from_a_prefect_email_block(prefect_api, server, job, ledg
     assert {r.status for r in records} == {"accepted"}
     assert server.handler.received_by(OWNER) == 1
     assert "bl0ck-s3cret" not in ledger.read_text()
+
+
+def test_message_id_domain_is_the_senders_or_a_reserved_name() -> None:
+    from modelmemo.email_message import message_id_domain
+
+    assert message_id_domain("AI Platform memos <memos@Example.COM>") == "example.com"
+    assert message_id_domain("modelmemo@localhost") == "localhost"
+    for unusable in (None, "", "no-address", "x@bad_domain!", "x@"):
+        assert message_id_domain(unusable) == "modelmemo.invalid", unusable

@@ -194,7 +194,8 @@ def check_emails(output: Path, state: dict[str, Any], allow_duplicate: set[str] 
             problems.append(f"(c) {pid}: {len(messages)} .eml files across all outboxes, expected "
                             f"{'1 (or 2: the in-flight send)' if limit == 2 else 'exactly 1'}")
         for message in messages:
-            if message["Message-ID"] != memo_message_id(memo):
+            # The domain part is the sender's; the local part identifies the memo's content.
+            if message["Message-ID"].rpartition("@")[0] != memo_message_id(memo).rpartition("@")[0]:
                 problems.append(f"(c) {pid}: email {message['Message-ID']} is not of the current memo")
             attachment = next(message.iter_attachments(), None)
             if attachment is None or attachment.get_content() != pdf:
