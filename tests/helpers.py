@@ -1,9 +1,13 @@
-"""Small helpers shared by tests: building requirement data and reading PDFs back."""
+"""Small helpers shared by tests: building requirement data, reading PDFs back, a free loopback
+port, and the real `modelmemo` command in a subprocess."""
 
 from __future__ import annotations
 
 import copy
+import os
+import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +59,21 @@ def pdf_text(path: Path) -> str:
 def pdf_info(path: Path) -> dict[str, str]:
     out = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
     return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in out.splitlines() if ":" in line)}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_modelmemo(*args: str | bytes, env: dict[str, str] | None = None, extra_env: dict[str, str] | None = None,
+                  timeout: float = 240, text: bool = True) -> subprocess.CompletedProcess:
+    """The real command in a subprocess, from the checkout: `env` replaces the environment (default:
+    this process's), `extra_env` is laid over it. Bytes arguments (e.g. non-UTF-8 file names) need
+    text=False."""
+    from .conftest import ROOT
+
+    return subprocess.run([sys.executable, "-m", "modelmemo.cli", *args], cwd=ROOT, capture_output=True, text=text,
+                          env={**(os.environ if env is None else env), **(extra_env or {})}, timeout=timeout)

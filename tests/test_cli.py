@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -10,14 +9,13 @@ import sys
 import pytest
 
 from .conftest import ROOT, copy_examples
-from .helpers import requirements, write_yaml
+from .helpers import requirements, run_modelmemo, write_yaml
 
 NOISE = re.compile(r"Traceback|Exception|Error:|WARNING|DeprecationWarning|telemetry|ERROR", re.IGNORECASE)
 
 
 def modelmemo(*args: str, env: dict[str, str] | None = None, timeout: int = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "modelmemo.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+    return run_modelmemo(*args, extra_env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

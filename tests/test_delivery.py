@@ -12,7 +12,6 @@ import email
 import email.policy
 import json
 import shutil
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from modelmemo.mailers import OutboxMailer, SmtpMailer, SmtpSettings
 from modelmemo.pipeline import RenderJob, plan_batch, render_project
 
 from .conftest import CATALOG, INPUTS, TEMPLATES
+from .helpers import free_port
 
 PROJECT = "support-chatbot"
 OWNER = "dana.reyes@example.com"
@@ -98,12 +98,6 @@ class Recorder:
 
     def received_by(self, address: str) -> int:
         return sum(address in rcpts for rcpts, _ in self.messages)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:

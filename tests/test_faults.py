@@ -38,7 +38,7 @@ from typing import Any, Iterator
 import pytest
 
 from .conftest import CATALOG, ROOT, TEMPLATES, copy_examples
-from .helpers import pdf_info, pdf_text, requirements, write_yaml
+from .helpers import free_port, pdf_info, pdf_text, requirements, write_yaml
 
 EXAMPLES = ["research-digest", "ticket-triage", "legal-translation"]
 # plan_batch renders in file-name order: legal-translation.json, research-digest.yaml, ticket-triage.yaml
@@ -389,12 +389,6 @@ def kill_results() -> dict[str, KillResult]:
 
 
 # --- 2. SMTP faults on loopback ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RawServer:

@@ -41,7 +41,7 @@ from modelmemo.settings import MAX_INPUT_BYTES, MAX_NESTING_DEPTH
 from modelmemo.validation import validate_file
 
 from .conftest import CATALOG, DATA, ROOT, TEMPLATES, copy_examples
-from .helpers import BASE_REQUIREMENTS, pdf_text
+from .helpers import BASE_REQUIREMENTS, pdf_text, run_modelmemo
 
 HOSTILE = DATA / "hostile"
 COUNTS = {"corpus": 0, "hypothesis": 0, "symlinks": 0}
@@ -582,9 +582,7 @@ def _output_texts(out: Path) -> dict[Path, str]:
 
 
 def _modelmemo(*args: str | bytes, timeout: float = 30, env: dict | None = None) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).parent / "modelmemo"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "modelmemo.cli"]
-    return subprocess.run([*command, *args], cwd=ROOT, capture_output=True, timeout=timeout, env=env)
+    return run_modelmemo(*args, env=env, timeout=timeout, text=False)
 
 
 def test_finding2_non_utf8_name_reported_and_run_completes(tmp_path, capsys):

@@ -15,13 +15,7 @@ from modelmemo.pipeline import clean_up_after_crash
 from modelmemo.retention import is_run_folder
 
 from .conftest import ROOT, copy_examples
-from .helpers import requirements, write_yaml
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from .helpers import free_port, requirements, write_yaml
 
 
 class TcpProxy:
