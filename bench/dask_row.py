@@ -32,9 +32,11 @@ def process_cpu(pid: int) -> float:
     return sum(_tree_sample(pid)[1].values())
 
 
-def measure_dask(inputs: Path, output: Path, env: dict[str, str], workers: int) -> tuple[Measure, float]:
+def measure_dask(inputs: Path, output: Path, env: dict[str, str], workers: int,
+                 email: bool = False) -> tuple[Measure, float]:
     """`modelmemo run --runner dask` on a fresh LocalCluster: (the command's measure, the CPU seconds
-    the Dask worker processes spent meanwhile)."""
+    the Dask worker processes spent meanwhile). email=True keeps the email stage (outbox), as
+    run_bench's "server" row does."""
     import logging
 
     from distributed import Client, LocalCluster
@@ -43,8 +45,9 @@ def measure_dask(inputs: Path, output: Path, env: dict[str, str], workers: int) 
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         pids = list(client.run(os.getpid).values())
         before = sum(process_cpu(pid) for pid in pids)
-        result = measure([PYTHON, "-m", "modelmemo.cli", "run", str(inputs), "--output", str(output), "--no-email",
-                          "--runner", "dask", "--dask-address", cluster.scheduler_address], env)
+        result = measure([PYTHON, "-m", "modelmemo.cli", "run", str(inputs), "--output", str(output)]
+                         + ([] if email else ["--no-email"])
+                         + ["--runner", "dask", "--dask-address", cluster.scheduler_address], env)
         worker_cpu = sum(process_cpu(pid) for pid in pids) - before
     return result, worker_cpu
 

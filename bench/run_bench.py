@@ -229,6 +229,10 @@ def main() -> int:
             old = time.time() - 3600
             os.utime(changed, (old, old))
             results["rerun one changed"] = measure(modelmemo + [str(inputs), "--output", out], served)
+            # Scale-out row (bench/dask_row.py): the same batch on a LocalCluster of as many processes.
+            from dask_row import measure_dask
+
+            results["dask (server)"], _ = measure_dask(inputs, work / "dask", served, args.workers, email=True)
             for size in (small, large):
                 folder = work / f"inputs-{size}"
                 generate_inputs(folder, size, seed=size)
@@ -248,6 +252,7 @@ def main() -> int:
         targets = [
             ("parallel speedup: server wall / baseline wall", srv.wall / base.wall, 0.60),
             ("orchestration overhead: server cpu / baseline cpu", srv.cpu / base.cpu, 1.15),
+            ("scale-out: dask wall / server wall (local pool)", results["dask (server)"].wall / srv.wall, 1.10),
             ("nightly rerun, nothing changed: wall / full run", results["rerun unchanged"].wall / srv.wall, 0.05),
             ("nightly rerun, one file changed: wall / full run", results["rerun one changed"].wall / srv.wall, 0.10),
             (f"memory: peak rss N={large} / N={small}",
