@@ -13,7 +13,7 @@ from modelmemo.catalog import load_catalog
 from modelmemo.memo import RunContext, build_memo
 from modelmemo.rendering import render_memo_html, render_pdf
 from modelmemo.requirements import Requirements
-from modelmemo.scoring import decide
+from modelmemo.decision import decide
 from modelmemo.settings import Settings
 from modelmemo.validation import validate_file
 

@@ -28,7 +28,7 @@ def measure(repeats: int = 3) -> tuple[float, float]:
     from modelmemo.memo import RunContext, build_memo
     from modelmemo.rendering import render_memo_html, render_pdf, render_pdf_checked
     from modelmemo.requirements import Requirements
-    from modelmemo.scoring import decide
+    from modelmemo.decision import decide
     from modelmemo.settings import Settings
     from modelmemo.validation import validate_file
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import Catalog, Fact, Model
-from .costs import usd
+from .decision.costs import usd
 from .requirements import FACTOR_LABELS, FACTORS, Requirements
-from .scoring import Decision, ModelScore, canonical
-from .sensitivity import analyse
+from .decision import Decision, ModelScore, canonical
+from .decision.sensitivity import analyse
 
 MEMO_VERSION = 2
 
@@ -454,7 +454,7 @@ def _cost_statement(low: float | None, high: float | None, planning: float | Non
     return {"status": "within", "label": label, "share": share, "text": f"{label}: {pct}, within budget."}
 
 
-UNCONFIRMED_NOTE = "Unconfirmed facts could change the pick"  # scoring._unconfirmed_notes' opening
+UNCONFIRMED_NOTE = "Unconfirmed facts could change the pick"  # decision.decide._unconfirmed_notes' opening
 
 
 def unconfirmed_notes(memo: dict[str, Any]) -> list[str]:

@@ -106,7 +106,7 @@ def jinja_environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def _usd_filter(amount: float | None) -> str:
-    from .costs import usd
+    from .decision.costs import usd
 
     return "unknown" if amount is None else usd(float(amount))
 

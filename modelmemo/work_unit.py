@@ -35,7 +35,7 @@ from .loading import InputError, LoadedDocument, decode_text, parse_json, parse_
 from .memo import MEMO_VERSION, RunContext, build_memo
 from .rendering import RenderError, render_memo_html, render_pdf_checked
 from .requirements import Requirements
-from .scoring import decide
+from .decision import decide
 from .validation import schema_problems
 
 # What a worker must run to produce memos identical to the coordinator's: the package version and

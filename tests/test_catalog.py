@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from modelmemo.catalog import Catalog, CatalogError, Fact, load_catalog
-from modelmemo.costs import estimate
+from modelmemo.decision.costs import estimate
 from modelmemo.freshness import StaleFact, count_facts, format_report, stale_facts
 from modelmemo.requirements import Requirements
-from modelmemo.scoring import decide
+from modelmemo.decision import decide
 
 from .conftest import CATALOG, DATA, ROOT
 from .helpers import requirements

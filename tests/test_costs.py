@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelmemo.costs import estimate
+from modelmemo.decision.costs import estimate
 from modelmemo.requirements import Requirements
 
 from .helpers import requirements
@@ -142,7 +142,7 @@ def test_no_volume_means_unknown_not_a_made_up_point(catalog):
 
 def test_memo_lists_every_eligible_deployment_option(fx):
     from modelmemo.memo import RunContext, build_memo
-    from modelmemo.scoring import decide
+    from modelmemo.decision import decide
 
     req = Requirements.from_data(requirements(**{"needs.tasks": ["text-generation"]}))
     decision = decide(req, fx)

@@ -490,7 +490,7 @@ def _assert_clean(path: Path, document, problems) -> None:
 @given(data=mutated_documents(), fmt=st.sampled_from(["yaml", "json"]))
 def test_mutated_documents_are_accepted_or_cleanly_rejected(scratch, data, fmt):
     from modelmemo.requirements import Requirements
-    from modelmemo.scoring import decide
+    from modelmemo.decision import decide
 
     COUNTS["hypothesis"] += 1
     path = _write(scratch, data, fmt)
@@ -525,7 +525,7 @@ def test_random_free_text_is_rejected_cleanly_or_rendered_escaped(scratch, name,
     from modelmemo.memo import RunContext, build_memo
     from modelmemo.rendering import render_memo_html
     from modelmemo.requirements import Requirements
-    from modelmemo.scoring import decide
+    from modelmemo.decision import decide
 
     COUNTS["hypothesis"] += 1
     data = copy.deepcopy(BASE_REQUIREMENTS)

@@ -13,7 +13,7 @@ import pytest
 from modelmemo.memo import RunContext, build_memo, decision_digest
 from modelmemo.rendering import render_memo_html, render_pdf_checked
 from modelmemo.requirements import Requirements
-from modelmemo.scoring import decide
+from modelmemo.decision import decide
 from modelmemo.validation import validate_file
 
 from .conftest import INPUTS, TEMPLATES

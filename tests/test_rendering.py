@@ -8,7 +8,7 @@ import pytest
 from modelmemo.memo import RunContext, build_memo
 from modelmemo.rendering import RenderError, render_memo_html, render_pdf
 from modelmemo.requirements import Requirements
-from modelmemo.scoring import decide
+from modelmemo.decision import decide
 
 from .conftest import TEMPLATES
 from .helpers import pdf_info, pdf_text, requirements

@@ -14,7 +14,8 @@ import pytest
 
 from modelmemo.memo import RunContext, build_memo
 from modelmemo.requirements import Requirements
-from modelmemo.scoring import TIE_MARGIN, decide, task_quality
+from modelmemo.decision import TIE_MARGIN, decide
+from modelmemo.decision.quality import task_quality
 
 from .helpers import requirements
 
@@ -379,7 +380,7 @@ def test_a_hosts_smaller_context_excludes_that_option_not_the_model_shipped(cata
     """200,000-token requests: Groq serves Llama 4 Scout with 131,072 tokens, so that option is out
     (its reason names the figure); Maverick on 8x H100 (~430K) stays a candidate; Scout INT4 on one
     H100 has no sourced context: a candidate with a stated risk, never the family's 1M."""
-    from modelmemo.scoring import model_candidates
+    from modelmemo.decision.candidates import model_candidates
 
     req = Requirements.from_data(requirements(**{"needs.tasks": ["chat"], "support.ml_expertise": "strong",
                                                  "budget.volume": {"requests_per_month": 1000,

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from modelmemo.memo import RunContext, build_memo
 from modelmemo.requirements import FACTORS, Requirements
-from modelmemo.scoring import decide
+from modelmemo.decision import decide
 from modelmemo.validation import REQUIREMENTS_SCHEMA
 
 from .conftest import CATALOG

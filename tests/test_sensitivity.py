@@ -1,6 +1,6 @@
 """Sensitivity analysis: how far one weight must move before the pick or the verdict changes.
 
-The thresholds are exact (unrounded totals). `scoring.decide` ranks totals rounded to 0.1 and
+The thresholds are exact (unrounded totals). `decision.decide` ranks totals rounded to 0.1 and
 breaks ties by model id, so near an exact threshold the memo's pick can switch a little early or
 late. Where these tests re-run `decide`, they first check that the exact gap between the two
 models at the probe is more than 0.1, which rounding cannot hide.
@@ -17,9 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelmemo import scoring
+from modelmemo import decision as scoring
+from modelmemo.decision.candidates import score_deployment
+from modelmemo.decision.eligibility import deployment_exclusions
 from modelmemo.requirements import FACTORS, Requirements
-from modelmemo.sensitivity import analyse
+from modelmemo.decision.sensitivity import analyse
 from modelmemo.validation import validate_file
 
 from .conftest import CATALOG, INPUTS
@@ -92,9 +94,9 @@ def _exact(req: Requirements, catalog, decision, weights: dict[str, float]) -> d
     for model_id in decision.scores:
         model = catalog.models[model_id]
         for index, dep in enumerate(model.deployments):
-            if scoring.deployment_exclusions(dep, model, req):
+            if deployment_exclusions(dep, model, req):
                 continue
-            scored = scoring.score_deployment(model, dep, req, catalog, req.tasks)
+            scored = score_deployment(model, dep, req, catalog, req.tasks)
             s = scores_of(scored)
             # Compared to 1e-10 like the module: equal totals must not differ by float noise.
             total = round(sum(weights[f] * s[f] for f in FACTORS) / sum(weights.values()), 10)

@@ -15,7 +15,7 @@ A_i + x s_if > A_j + x s_jf, so two pairs swap order at most once, at
     x* = (A_i - A_j) / (s_jf - s_if)      (no crossing when s_jf == s_if).
 
 A model's total is the maximum over its eligible deployments (its candidates), and candidates
-rank by total, then by the documented tie-break (``scoring.candidate_key``: the cheaper option, then
+rank by total, then by the documented tie-break (``candidates.candidate_key``: the cheaper option, then
 model id, then catalog order). The top model can therefore only change at a crossing between a
 pair of the leading model and a pair of another model. We collect every such x* >= 0, sort by the
 distance from the current weight, and verify each by recomputing the top model just beyond it
@@ -31,9 +31,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
-from .catalog import Catalog
-from .requirements import FACTOR_LABELS, FACTORS, Requirements
-from .scoring import Decision, candidate_key
+from ..catalog import Catalog
+from ..requirements import FACTOR_LABELS, FACTORS, Requirements
+from .candidates import candidate_key
+from .decide import Decision
 
 EPSILON = 1e-6
 TOTAL_DIGITS = 10  # totals are compared to 1e-10; crossings within 1e-9 of the current weight snap to it
@@ -111,7 +112,7 @@ class _Pair:
     model_id: str
     is_open: bool
     scores: tuple[float, ...]  # in FACTORS order
-    tiebreak: tuple = ()  # scoring.candidate_key without the total
+    tiebreak: tuple = ()  # candidates.candidate_key without the total
 
 
 # --- the arithmetic --------------------------------------------------------------------------

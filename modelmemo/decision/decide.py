@@ -1,0 +1,326 @@
+"""The decision for one project: hard constraints, candidates, the verdict, the pick (or the tie, or
+one pick per task), the runner-up and the notes a reader must see. Pure: same inputs, same decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..catalog import Catalog
+from ..requirements import Requirements
+from ..settings import CLOSE_CALL_MARGIN
+from .candidates import ModelScore, best_per_model, model_candidates, rank, rank_key
+from .eligibility import model_exclusions
+from .ties import TIE_MARGIN, separation, tie_reason, ties_with
+from .words import join_and
+
+
+VERDICT_LABELS = {"open-source": "Open source", "closed-source": "Closed source", "close-call": "Close call"}
+# The requirement schema's task enum, in its order: tasks are handled in this order whatever the file's order.
+TASK_ORDER = ("chat", "text-generation", "summarization", "code", "translation", "image-generation",
+              "classification", "embeddings")
+
+
+@dataclass(frozen=True)
+class TaskPick:
+    task: str
+    model_id: str
+    runner_up: str | None
+    deployment_id: str = ""
+    tied: tuple[str, ...] = ()
+    runner_up_tied: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str
+    recommended: str | None  # single-model recommendation (the top candidate's model)
+    combination: tuple[TaskPick, ...]  # non-empty when no single model covers every task
+    runner_up: str | None
+    scores: dict[str, ModelScore]  # best candidate per eligible model, ranked
+    excluded: dict[str, list[str]]
+    weights: dict[str, float]
+    notes: tuple[str, ...] = ()
+    best_open: str | None = None
+    best_closed: str | None = None
+    verdict_reason: str = ""
+    candidates: tuple[ModelScore, ...] = ()  # every eligible candidate, ranked
+    tied: tuple[str, ...] = ()  # model ids tied with the top pick
+    runner_up_tied: tuple[str, ...] = ()  # model ids tied with the runner-up (not with the top)
+    separation: str = ""  # what would separate a tie
+    tie_reasons: tuple[str, ...] = ()  # why each tied model is tied with the top pick (ties.tie_reason)
+
+    @property
+    def verdict_label(self) -> str:
+        return VERDICT_LABELS[self.verdict]
+
+    @property
+    def ranking(self) -> list[str]:
+        return list(self.scores)
+
+    @property
+    def recommended_ids(self) -> list[str]:
+        if self.combination:
+            return list(dict.fromkeys(pick.model_id for pick in self.combination))
+        return [self.recommended] if self.recommended else []
+
+    @property
+    def is_tie(self) -> bool:
+        return bool(self.tied) or any(p.tied for p in self.combination)
+
+
+def _verdict(ranked: list[ModelScore]) -> tuple[str, str | None, str | None, str]:
+    """(verdict, best open id, best closed id, the verdict's reason in one sentence)."""
+    best_open = next((s for s in ranked if s.model.is_open), None)
+    best_closed = next((s for s in ranked if not s.model.is_open), None)
+    open_id = best_open.model_id if best_open else None
+    closed_id = best_closed.model_id if best_closed else None
+    if best_open is None and best_closed is None:
+        return "close-call", None, None, "No model in the catalog meets every hard constraint."
+    if best_closed is None:
+        return ("open-source", open_id, None,
+                f"Only open-source models meet the hard constraints; the best is {best_open.model.name} "
+                f"({best_open.total:.1f}).")
+    if best_open is None:
+        return ("closed-source", None, closed_id,
+                f"Only closed-source models meet the hard constraints; the best is {best_closed.model.name} "
+                f"({best_closed.total:.1f}).")
+    gap = abs(best_open.total - best_closed.total)
+    pair = (f"best open-source {best_open.model.name} ({best_open.total:.1f}) vs best closed-source "
+            f"{best_closed.model.name} ({best_closed.total:.1f})")
+    if gap <= CLOSE_CALL_MARGIN:
+        return "close-call", open_id, closed_id, (
+            f"Within {CLOSE_CALL_MARGIN:g} points: {pair}; the weights decide, so pilot both.")
+    verdict = "open-source" if best_open.total > best_closed.total else "closed-source"
+    return verdict, open_id, closed_id, f"A lead of {gap:.1f} points: {pair}."
+
+
+def side_combination(req: Requirements, catalog: Catalog, is_open: bool) -> list[ModelScore] | None:
+    """The best candidate per task among models of one openness (each scored on its task alone),
+    or None when that side cannot cover every task."""
+    picks = []
+    for task in req.tasks:
+        found: list[ModelScore] = []
+        for model in catalog.models.values():
+            if model.is_open != is_open or task not in model.tasks or model_exclusions(model, req, check_tasks=False):
+                continue
+            found.extend(model_candidates(model, req, catalog, (task,))[0])
+        if not found:
+            return None
+        picks.append(rank(found)[0])
+    return picks
+
+
+def _other_side_note(req: Requirements, catalog: Catalog, models: list[ModelScore]) -> str:
+    """When every single-model candidate is of one openness, say whether the other side could still
+    serve the project as a combination of models (one per task)."""
+    sides = {s.model.is_open for s in models}
+    if len(sides) != 1 or len(req.tasks) < 2:
+        return ""
+    other_open = not sides.pop()
+    picks = side_combination(req, catalog, other_open)
+    side = "open-source" if other_open else "closed-source"
+    if picks is None or len({p.model_id for p in picks}) < 2:
+        return ""
+    parts = ", ".join(f"{p.model.name} for {p.tasks[0]} ({p.total:.1f} on that task alone, {p.cost.label()})"
+                      for p in picks)
+    article = "an" if other_open else "a"
+    return (f"No single {side} model covers every task, but {article} {side} combination does: {parts}. It means "
+            "running and paying for several models; scores on one task are not comparable with the "
+            "single-model totals above.")
+
+
+def canonical(req: Requirements) -> Requirements:
+    """Tasks in the schema's order and languages sorted: the order in the file never matters."""
+    tasks = tuple(sorted(req.tasks, key=lambda t: (TASK_ORDER.index(t) if t in TASK_ORDER else len(TASK_ORDER), t)))
+    return replace(req, tasks=tasks, languages=tuple(sorted(req.languages)))
+
+
+def decide(req: Requirements, catalog: Catalog) -> Decision:
+    """Score every candidate for the project and choose. Pure: same inputs, same decision."""
+    req = canonical(req)
+    excluded: dict[str, list[str]] = {}
+    eligible: list[ModelScore] = []
+    for model in catalog.models.values():
+        reasons = model_exclusions(model, req)
+        if not reasons:
+            candidates, reasons = model_candidates(model, req, catalog, req.tasks)
+            if candidates:
+                eligible.extend(candidates)
+                continue
+        excluded[model.id] = reasons
+    ranked = rank(eligible)
+    if ranked:
+        best = best_per_model(ranked)
+        models = list(best.values())
+        top = models[0]
+        tied = ties_with(models, top, catalog, set())
+        rest = [s for s in models[1:] if s not in tied]
+        runner = rest[0] if rest else None
+        runner_tied = ties_with(rest[1:], runner, catalog, set()) if runner else []
+        verdict, best_open, best_closed, reason = _verdict(models)
+        if tied:  # never name an order-decided winner: the tie is the best
+            group = [top, *tied]
+            totals = ", ".join(f"{s.total:.1f}" for s in group)
+            reason = reason.replace(f"the best is {top.model.name} ({top.total:.1f})",
+                                    f"the best are {join_and([s.model.name for s in group])}, tied ({totals})")
+        decision = Decision(
+            verdict=verdict,
+            recommended=top.model_id,
+            combination=(),
+            runner_up=runner.model_id if runner else None,
+            scores=best,
+            excluded=excluded,
+            weights=dict(req.weights),
+            best_open=best_open,
+            best_closed=best_closed,
+            verdict_reason=reason,
+            candidates=tuple(ranked),
+            tied=tuple(s.model_id for s in tied),
+            runner_up_tied=tuple(s.model_id for s in runner_tied),
+            separation=separation([top, *tied]),
+            tie_reasons=tuple(tie_reason(top, s, catalog) for s in tied),
+        )
+        if any(s.model.is_open != top.model.is_open for s in tied):
+            # A tie across the open/closed line is no verdict for either side.
+            sides = join_and([f"{s.model.name} ({'open' if s.model.is_open else 'closed'} source)" for s in [top, *tied]])
+            decision = replace(decision, verdict="close-call",
+                               verdict_reason=f"{sides} are tied, so neither side wins: pilot both.")
+    else:
+        decision = _combination(req, catalog, excluded)
+    notes = _tie_notes(decision) + _unconfirmed_notes(decision) + _retired_notes(req, catalog, decision)
+    if not decision.combination and decision.scores:
+        other_side = _other_side_note(req, catalog, list(decision.scores.values()))
+        if other_side:
+            notes.append(other_side)
+            decision = replace(decision, verdict_reason=decision.verdict_reason.replace(
+                "models meet the hard constraints", "models cover every task in one model"))
+    if notes:
+        decision = replace(decision, notes=tuple(notes))
+    return decision
+
+
+def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[str]]) -> Decision:
+    """No single model covers every task: pick the best eligible candidate per task."""
+    candidates: list[ModelScore] = []
+    for model in catalog.models.values():
+        if model_exclusions(model, req, check_tasks=False):
+            continue
+        covered = tuple(t for t in req.tasks if t in model.tasks)
+        if not covered:
+            continue
+        found, _ = model_candidates(model, req, catalog, covered)
+        candidates.extend(found)
+    ranked_all = rank(candidates)
+    per_model = best_per_model(ranked_all)
+    picks: list[TaskPick] = []
+    separations: list[str] = []
+    for task in req.tasks:
+        ranked = [s for s in per_model.values() if task in s.tasks]
+        if not ranked:
+            continue
+        top = ranked[0]
+        tied = ties_with(ranked, top, catalog, set())
+        rest = [s for s in ranked[1:] if s not in tied]
+        runner = rest[0] if rest else None
+        runner_tied = ties_with(rest[1:], runner, catalog, set()) if runner else []
+        picks.append(TaskPick(task, top.model_id, runner.model_id if runner else None, top.deployment_id,
+                              tuple(s.model_id for s in tied), tuple(s.model_id for s in runner_tied)))
+        if tied:
+            separations.append(f"for {task}: " + separation([top, *tied]))
+    chosen = {pick.model_id for pick in picks}
+    openness = {per_model[m].model.is_open for m in chosen}
+    uncovered = [t for t in req.tasks if t not in {p.task for p in picks}]
+    names = ", ".join(f"{join_and([per_model[m].model.name for m in (p.model_id, *p.tied)])}"
+                      f"{' (tied)' if p.tied else ''} for {p.task}" for p in picks)
+    if not picks:
+        verdict, reason = "close-call", "No model in the catalog meets every hard constraint."
+    elif uncovered:
+        verdict = "close-call"
+        reason = (f"No eligible model covers {', '.join(uncovered)}; the best available combination is {names}.")
+    elif openness == {True}:
+        verdict, reason = "open-source", f"No single model covers every task; all picks are open-source: {names}."
+    elif openness == {False}:
+        verdict, reason = "closed-source", f"No single model covers every task; all picks are closed-source: {names}."
+    else:
+        verdict = "close-call"
+        reason = f"No single model covers every task; the combination mixes open- and closed-source models: {names}."
+    _, best_open, best_closed, _ = _verdict(list(per_model.values()))
+    tied_all = tuple(dict.fromkeys(m for p in picks for m in p.tied if m not in chosen))
+    return Decision(
+        verdict=verdict,
+        recommended=None,
+        combination=tuple(picks),
+        runner_up=None,
+        scores=per_model,
+        excluded={k: v for k, v in excluded.items() if k not in per_model},
+        weights=dict(req.weights),
+        best_open=best_open,
+        best_closed=best_closed,
+        verdict_reason=reason,
+        candidates=tuple(ranked_all),
+        tied=tied_all,
+        separation="; ".join(separations),
+    )
+
+
+def _tie_notes(decision: Decision) -> list[str]:
+    """Call out ties at the top: the order between them is not a real preference."""
+    notes = []
+    if decision.tied and not decision.combination:
+        top = decision.scores[decision.recommended]
+        tied = [decision.scores[m] for m in decision.tied]
+        names = join_and([top.model.name] + [s.model.name for s in tied])
+        totals = ", ".join(f"{s.total:.1f}" for s in [top, *tied])
+        reasons = "; ".join(dict.fromkeys(decision.tie_reasons)) or "within the tie margin"
+        notes.append(f"Tie: {names} ({totals}): {reasons}; pilot both. "
+                     f"What would separate them: {decision.separation}.")
+    for pick in decision.combination:
+        if pick.tied:
+            names = join_and([decision.scores[m].model.name for m in (pick.model_id, *pick.tied)])
+            notes.append(f"Tie for {pick.task}: {names}; pilot both.")
+    if decision.runner_up_tied:
+        names = join_and([decision.scores[m].model.name for m in (decision.runner_up, *decision.runner_up_tied)])
+        notes.append(f"The runner-up is a tie: {names}.")
+    return notes
+
+
+def _unconfirmed_notes(decision: Decision) -> list[str]:
+    """A lead that unknown vendor facts could overturn: a question to the vendors, stated as a risk.
+
+    Facts are compared with every vendor's unknowns confirmed at their best (the pick's too), so a
+    fact nobody has published (often the SLA) does not favour anyone."""
+    if decision.combination or decision.recommended is None:
+        return []
+    top = decision.scores[decision.recommended]
+    if top.confirmed_total is None:
+        return []
+    tied = set(decision.tied)
+    overtakers = [s for s in decision.scores.values()
+                  if s is not top and s.model_id not in tied and s.unknown_facts and s.confirmed_total is not None
+                  and rank_key(s.confirmed_total) >= rank_key(top.confirmed_total) - TIE_MARGIN - 1e-9]
+    notes = []
+    for other in overtakers:
+        outcome = ("lead" if rank_key(other.confirmed_total) > rank_key(top.confirmed_total) + TIE_MARGIN + 1e-9
+                   else "tie")
+        ours = f" ({join_and(list(top.unknown_facts))} unknown for it too)" if top.unknown_facts else ""
+        notes.append(f"Unconfirmed facts could change the pick: {other.deployment.provider} has not published "
+                     f"its {join_and(list(other.unknown_facts))} for this offer. If every vendor's unknown facts "
+                     f"were confirmed, {other.model.name} would score {other.confirmed_total:.1f} vs "
+                     f"{top.model.name}'s {top.confirmed_total:.1f}{ours} and {outcome}: ask "
+                     f"{other.model.vendor} before you decide.")
+    return notes
+
+
+def _retired_notes(req: Requirements, catalog: Catalog, decision: Decision) -> list[str]:
+    """Say why a retired model is not recommended when it would otherwise have ranked."""
+    notes = []
+    for model in catalog.models.values():
+        if model.lifecycle != "retired" or any(t not in model.tasks for t in req.tasks):
+            continue
+        successor = catalog.models.get(model.successor or "")
+        text = f"{model.name} is not recommended: it is retired"
+        if successor:
+            text += f" and was replaced by {successor.name}, which is scored in its place"
+        notes.append(text + ".")
+    return notes

@@ -1,0 +1,130 @@
+"""Hard constraints: why a model, or one of its deployment options, can never serve a project.
+
+Each reason is a sentence naming the fact and the input field it rests on (README "Methodology", 1).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..catalog import Catalog, Deployment, Model
+from ..requirements import Requirements
+from .costs import IMAGE_TASK
+
+
+def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True) -> list[str]:
+    """Reasons a model can never serve this project, whatever the deployment."""
+    reasons: list[str] = []
+    if model.lifecycle == "retired":
+        note = model.facts["lifecycle"].note
+        successor = f"; its successor is {model.successor}" if model.successor else ""
+        reasons.append(f"retired: no longer offered{successor}" + (f" ({note})" if note else ""))
+    if check_tasks:
+        missing = [t for t in req.tasks if t not in model.tasks]
+        if missing:
+            reasons.append(f"does not cover required task(s): {', '.join(missing)} (covers {', '.join(model.tasks)})")
+    if req.transparency_required and not model.has_open_weights:
+        reasons.append("transparency required, but the weights are not published (open weights: "
+                       f"{model.value('open_weights')})")
+    if req.customization == "full-control" and not model.has_open_weights:
+        reasons.append("full control of the weights required, but the weights are not published")
+    if req.customization == "fine-tuning" and not model.has_open_weights and not any(
+        d.value("vendor_fine_tuning", "no") == "yes" for d in model.deployments
+    ):
+        reasons.append("fine-tuning required, but there are no open weights and no vendor fine-tuning offer")
+    if model.is_toolkit and req.ml_expertise != "strong":
+        reasons.append(f"a toolkit you must train on your own data; that needs strong ML expertise "
+                       f"(the team has {req.expertise_phrase})")
+    if model.is_toolkit and req.customization == "prompting":
+        reasons.append("a toolkit you must train on your own data, and the project asks for prompting only "
+                       "(no training)")
+    if not model.deployments:
+        reasons.append("no deployment option is available")
+    return reasons
+
+
+def _known_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def _needs_context(tasks: tuple[str, ...]) -> bool:
+    return any(t != IMAGE_TASK for t in tasks)
+
+
+def context_limits(model: Model, deployment: Deployment) -> tuple[int | None, int | None]:
+    """(context window, max output tokens): the deployment's fact if it has one, else the model's.
+
+    A deployment that states `unknown` (a quantized build whose context no source gives) is unknown,
+    a stated risk: it does not inherit the family's figure."""
+    limits = []
+    for name in ("context_tokens", "max_output_tokens"):
+        value = deployment.value(name, None)
+        limits.append(_known_int(value if value is not None else model.value(name, None)))
+    return limits[0], limits[1]
+
+
+def _output_tokens(req: Requirements, catalog: Catalog | None) -> int | None:
+    if req.volume is None or not req.volume.tokens_per_request:
+        return None
+    share = 0.75
+    if catalog is not None:
+        try:
+            share = float(catalog.assumption("input_token_share").value)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return math.ceil(req.volume.tokens_per_request * (1 - share))
+
+
+def context_exclusions(model: Model, deployment: Deployment, req: Requirements, tasks: tuple[str, ...],
+                       catalog: Catalog | None = None) -> list[str]:
+    """Hard limit: a request must fit the context window (and the output share the output limit)."""
+    if not _needs_context(tasks) or req.volume is None or not req.volume.tokens_per_request:
+        return []
+    reasons = []
+    per_request = req.volume.tokens_per_request
+    context, max_output = context_limits(model, deployment)
+    if context is not None and context < per_request:
+        reasons.append(f"context {context:,} tokens < {per_request:,} tokens per request")
+    output = _output_tokens(req, catalog)
+    if max_output is not None and output is not None and max_output < output:
+        reasons.append(f"max output {max_output:,} tokens < {output:,} output tokens per request "
+                       f"(the output share of {per_request:,})")
+    return reasons
+
+
+def context_risk(model: Model, deployment: Deployment, req: Requirements, tasks: tuple[str, ...]) -> str | None:
+    """Unknown context is no exclusion, but a stated risk."""
+    if not _needs_context(tasks) or req.volume is None or not req.volume.tokens_per_request:
+        return None
+    context, _ = context_limits(model, deployment)
+    if context is None:
+        where = f"{model.name} on {deployment.id}" if deployment.value("context_tokens", None) else model.name
+        return (f"The context window of {where} is not documented in the catalog; confirm that "
+                f"{req.volume.tokens_per_request:,}-token requests fit.")
+    return None
+
+
+def deployment_exclusions(deployment: Deployment, model: Model, req: Requirements,
+                          tasks: tuple[str, ...] | None = None, catalog: Catalog | None = None) -> list[str]:
+    """Reasons one deployment option cannot serve this project."""
+    reasons: list[str] = []
+    if req.on_premises_only and deployment.is_api:
+        reasons.append(f"{deployment.provider} API: data would leave your infrastructure (on-premises only)")
+    if deployment.kind == "self-hosted" and not model.has_open_weights:
+        reasons.append("self-hosting needs open weights")
+    if req.customization == "full-control" and deployment.is_api:
+        reasons.append(f"{deployment.provider} API: full control of the weights needs them on your own "
+                       "infrastructure, not behind a hosted API")
+    if req.data_sensitivity == "regulated" and deployment.is_api:
+        if deployment.value("soc2") != "yes":
+            reasons.append(f"{deployment.provider} API: regulated data needs a SOC 2 report "
+                           f"(SOC 2: {deployment.value('soc2')})")
+        if deployment.value("trains_on_prompts") != "no":
+            reasons.append(f"{deployment.provider} API: regulated data must not be used for training "
+                           f"(trains on prompts: {deployment.value('trains_on_prompts')})")
+    covered = tuple(t for t in (tasks if tasks is not None else req.tasks) if t in model.tasks)
+    reasons.extend(context_exclusions(model, deployment, req, covered, catalog))
+    return reasons
