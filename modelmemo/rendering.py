@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -129,8 +130,31 @@ def render_html(template: str, templates_dir: Path, **context: Any) -> str:
     # Rules after the "/* @phone" marker apply to narrow screens only; the templates put them in a
     # <style media=...> element (WeasyPrint cannot parse media features inside the stylesheet).
     css, marker, phone = css.partition("/* @phone")
-    return env.get_template(template).render(brand=brand_for(templates_dir), css=css,
-                                             css_phone=(marker + phone) if marker else "", **context)
+    brand = brand_for(templates_dir)
+    return env.get_template(template).render(brand=brand, css=resolve_colors(css, brand),
+                                             css_phone=resolve_colors(marker + phone, brand) if marker else "",
+                                             **context)
+
+
+_ROOT_BLOCK = re.compile(r":root\s*\{([^}]*)\}")
+_CUSTOM_PROPERTY = re.compile(r"--([a-z][a-z0-9-]*)\s*:\s*(#[0-9a-fA-F]{3,8})\s*;")
+_VAR = re.compile(r"var\(--([a-z][a-z0-9-]*)\)")
+
+
+def resolve_colors(css: str, brand: Brand) -> str:
+    """The stylesheet with each `var(--colour)` replaced by its value: the brand's colours from
+    brand.yaml, the others from memo.css's own `:root` block.
+
+    WeasyPrint re-parses a var() reference for every element it applies to (a border colour on
+    every table cell is a colour parse per cell), which cost a few percent of a memo's render;
+    literal colours are parsed once with the stylesheet. Only plain colour properties are
+    resolved; `--font` (the per-memo font stack) and element-scoped ones such as `--verdict`
+    stay custom properties."""
+    values: dict[str, str] = {}
+    for block in _ROOT_BLOCK.findall(css):
+        values.update(_CUSTOM_PROPERTY.findall(block))
+    values.update(brand.colors)
+    return _VAR.sub(lambda m: values.get(m.group(1), m.group(0)), css)
 
 
 @lru_cache(maxsize=32)
@@ -235,6 +259,85 @@ class RenderedPDF:
 PDF_VARIANT = "pdf/ua-1"
 
 
+# Per thread (a Dask worker may render on several threads; the process pool has one each): the
+# parsed stylesheets by their text, and one FontConfiguration. WeasyPrint otherwise parses the
+# memo's stylesheet and builds a fresh Pango font map (fonts loaded and shaped from cold) for
+# every memo; in a batch both are the same for every memo. Neither is shared across threads,
+# because Pango font maps are not thread-safe.
+_per_thread = threading.local()
+_STYLESHEETS_KEPT = 8  # a brand's memo and index sheets, a few font stacks; bounded for a watcher
+
+
+def _font_config():
+    from weasyprint.text.fonts import FontConfiguration
+
+    config = getattr(_per_thread, "font_config", None)
+    if config is None:
+        config = _per_thread.font_config = FontConfiguration()
+    return config
+
+
+def _stylesheet(text: str, base_url: str, url_fetcher):
+    """The parsed stylesheet for this text (parse warnings surface with the memo that first parses it)."""
+    from weasyprint import CSS
+
+    cache = getattr(_per_thread, "stylesheets", None)
+    if cache is None:
+        cache = _per_thread.stylesheets = {}
+    key = (text, base_url)
+    sheet = cache.pop(key, None)
+    if sheet is None:
+        sheet = CSS(string=text, base_url=base_url, url_fetcher=url_fetcher, font_config=_font_config())
+    cache[key] = sheet  # most recently used last
+    while len(cache) > _STYLESHEETS_KEPT:
+        cache.pop(next(iter(cache)))
+    return sheet
+
+
+def _print_media(media: str | None) -> bool:
+    return not media or any(part.strip().lower() in ("all", "print") for part in media.split(","))
+
+
+def _prepare_for_print(document, base_url: str, url_fetcher) -> list:
+    """Drop from the parsed tree what the PDF never shows, and take out its stylesheets.
+
+    `.web-only` elements are `display: none` in print (memo.css), so removing them changes no
+    pixel; it saves WeasyPrint matching every CSS rule against each of their elements. Each
+    `<style>` for print is removed and returned as a parsed stylesheet from the per-thread cache,
+    in document order, to be applied as the user stylesheets. With no author stylesheets left
+    (the templates use no style attributes), user-origin rules cascade over the user-agent
+    sheet exactly as the author rules did; screen-only `<style>` elements go too."""
+    sheets: list = []
+
+    def remove(parent, index: int, child) -> None:
+        # ElementTree keeps the text after an element as its `tail`: hand it to the previous
+        # sibling (or the parent) so that removing the element removes nothing else.
+        if child.tail:
+            if index:
+                before = parent[index - 1]
+                before.tail = (before.tail or "") + child.tail
+            else:
+                parent.text = (parent.text or "") + child.tail
+        parent.remove(child)
+
+    def visit(parent) -> None:  # document order; a removed element's subtree is not visited
+        index = 0
+        while index < len(parent):
+            child = parent[index]
+            if child.tag == "style":
+                if _print_media(child.get("media")) and (child.get("type") or "text/css") == "text/css":
+                    sheets.append(_stylesheet("".join(child.itertext()), base_url, url_fetcher))
+                remove(parent, index, child)
+            elif "web-only" in (child.get("class") or "").split():
+                remove(parent, index, child)
+            else:
+                visit(child)
+                index += 1
+
+    visit(document.etree_element)
+    return sheets
+
+
 def render_pdf_checked(html: str, templates_dir: Path) -> RenderedPDF:
     """PDF bytes and the render's warnings. Raises RenderError on any refused fetch or failure."""
     from weasyprint import HTML
@@ -243,9 +346,12 @@ def render_pdf_checked(html: str, templates_dir: Path) -> RenderedPDF:
     _quiet_weasyprint()
     try:
         with _capture_warnings() as messages:
-            document = HTML(string=html, base_url=templates_dir.resolve().as_uri() + "/",
-                            url_fetcher=locked_url_fetcher(templates_dir))
-            pdf = document.write_pdf(uncompressed_pdf=False, pdf_variant=PDF_VARIANT)
+            base_url = templates_dir.resolve().as_uri() + "/"
+            fetcher = locked_url_fetcher(templates_dir)
+            document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+            sheets = _prepare_for_print(document, base_url, fetcher)
+            pdf = document.write_pdf(stylesheets=sheets, font_config=_font_config(), uncompressed_pdf=False,
+                                     pdf_variant=PDF_VARIANT)
     except FatalURLFetchingError as exc:  # a BaseException: must be caught by name
         cause = exc.__cause__ or exc
         raise RenderError(f"rendering tried to load a forbidden resource: {cause}") from None

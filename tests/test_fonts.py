@@ -67,3 +67,10 @@ def test_a_missing_glyph_is_reported_as_a_warning_on_the_memo(catalog):
     assert rendered.pdf.startswith(b"%PDF")
     assert len(rendered.warnings) == 1 and "U+E000" in rendered.warnings[0], rendered.warnings
     assert "empty boxes" in rendered.warnings[0]
+    # The font configuration and stylesheet are reused across a worker's memos: the next memo with
+    # the same missing glyph must be warned about too (a cache must not swallow the warning), and
+    # a clean memo after it must not inherit the warning.
+    again = render_pdf_checked(render_memo_html(memo, TEMPLATES), TEMPLATES)
+    assert len(again.warnings) == 1 and "U+E000" in again.warnings[0], again.warnings
+    clean = _memo(catalog, requirements(**{"project.name": "Plain glyphs"}))
+    assert render_pdf_checked(render_memo_html(clean, TEMPLATES), TEMPLATES).warnings == []

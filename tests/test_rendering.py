@@ -126,3 +126,23 @@ def test_combination_with_a_tie_for_one_task_renders_the_tie_on_page_1(tmp_path)
     assert "Use Alpha or Beta for text generation" in page_1  # the headline names both tied picks
     assert "Tie for a task: for text-generation:" in page_1  # the flag strip, with what separates them
     assert "(tie)" in memo_subject(memo)
+
+
+def test_pdf_leaves_out_web_only_elements_and_keeps_the_text_around_them(tmp_path):
+    """The PDF path removes `.web-only` elements from the parsed tree (they are display: none in
+    print anyway) and takes the <style> elements out as cached stylesheets: the text after a
+    removed element, the stylesheet's rules and a print-only style must all still apply."""
+    html = ('<html><head><style>p { color: #a12b2b } .web-only { display: none } .big { font-size: 20pt }</style>'
+            '<style media="screen">p { display: none }</style><style media="print">.hide { display: none }</style>'
+            '</head><body><p class="big">before <span class="web-only">WEBONLY</span>after-kept '
+            '<span class="hide">PRINTHIDDEN</span>tail-kept</p><div class="web-only"><p>GONE</p></div>'
+            '<p><b class="web-only">X</b>first-child-tail</p></body></html>')
+    pdf = tmp_path / "pruned.pdf"
+    pdf.write_bytes(render_pdf(html, TEMPLATES))
+    text = " ".join(pdf_text(pdf).split())
+    assert "before after-kept tail-kept" in text and "first-child-tail" in text, text
+    assert "WEBONLY" not in text and "GONE" not in text and "PRINTHIDDEN" not in text
+    # The same stylesheet text again (now from the cache) still styles the document.
+    pdf.write_bytes(render_pdf(html.replace("before", "again"), TEMPLATES))
+    text = " ".join(pdf_text(pdf).split())
+    assert "again after-kept tail-kept" in text and "PRINTHIDDEN" not in text, text
