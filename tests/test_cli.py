@@ -100,7 +100,7 @@ def test_watch_run_raises_when_the_run_could_not_process_the_folder(tmp_path, ca
     here the drop folder vanished, so the run cannot start and the callback must say so."""
     import argparse
 
-    from modelmemo.cli import WatchRunNotDone, watch_run
+    from modelmemo.cli.run import WatchRunNotDone, watch_run
 
     run_args = argparse.Namespace(input_dir=str(tmp_path / "gone"), output=str(tmp_path / "out"), workers=None,
                                   force=False, no_email=True, verbose=False, catalog_extra=None, runner="local",
@@ -181,7 +181,7 @@ def test_init_lays_out_a_working_folder_without_overwriting(tmp_path):
 def test_the_users_prefect_profile_is_respected(tmp_path):
     """`prefect config set PREFECT_API_URL=...` writes the active profile; modelmemo must use it and
     keep the user's PREFECT_HOME. Without any configured server, a private home for the temporary one."""
-    from modelmemo.cli import user_prefect_api_url
+    from modelmemo.cli.prefect_setup import user_prefect_api_url
 
     home = tmp_path / ".prefect"
     home.mkdir()

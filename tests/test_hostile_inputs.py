@@ -586,7 +586,7 @@ def _modelmemo(*args: str | bytes, timeout: float = 30, env: dict | None = None)
 
 
 def test_finding2_non_utf8_name_reported_and_run_completes(tmp_path, capsys):
-    from modelmemo.cli import _report
+    from modelmemo.cli.console import print_report as _report
 
     drop, out = _folders(tmp_path)
     with open(os.path.join(os.fsencode(drop), LATIN1_NAME), "wb") as handle:
@@ -620,7 +620,7 @@ def test_finding2_validate_prints_non_utf8_name_escaped(tmp_path):
 
 def test_finding10_ansi_and_bidi_in_names_escaped(tmp_path, capsys, monkeypatch):
     import flows.batch
-    from modelmemo.cli import _print_progress, _report
+    from modelmemo.cli.console import print_progress as _print_progress, print_report as _report
     from modelmemo.pipeline import ProjectOutcome
 
     drop, out = _folders(tmp_path)
@@ -666,7 +666,7 @@ def test_finding10_symlink_swapped_after_scan_not_followed(tmp_path, capsys, mon
     """A regular file replaced by a symlink between the scan and the read (in planning, or before the
     render re-reads it) is refused as a symlink: its target's first line is never quoted anywhere."""
     from modelmemo import pipeline
-    from modelmemo.cli import _print_progress, _report
+    from modelmemo.cli.console import print_progress as _print_progress, print_report as _report
 
     drop, out = _folders(tmp_path)
     secret = tmp_path / "secret.yaml"

@@ -37,3 +37,13 @@ def test_flows_import_as_one_module_under_both_names():
     import modelmemo.flows.batch
 
     assert flows.batch is modelmemo.flows.batch
+
+
+def test_every_subpackage_is_in_the_wheel():
+    """pyproject lists packages explicitly (the data folders are mapped in); a new subpackage left out
+    of that list would be missing from the wheel while the checkout's tests still pass."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "modelmemo").rglob("__init__.py")
+               if "__pycache__" not in p.parts}
+    assert on_disk <= listed, sorted(on_disk - listed)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from modelmemo.cli import EXIT_LOCKED, EXIT_OK, main
+from modelmemo.cli import main
+from modelmemo.cli.exits import EXIT_LOCKED, EXIT_OK
 from modelmemo.pipeline import run_batch
 from modelmemo.retention import prune_runs
 from modelmemo.state import batch_lock

@@ -1,0 +1,121 @@
+"""What a run prints: one line per memo (or a progress bar on a terminal) and the result at the end,
+every line escaped (names.display_name); `--json` prints the result as JSON instead."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from .exits import EXIT_OK, EXIT_PARTIAL
+
+
+def print_progress(done: int, total: int, outcome) -> None:
+    from ..names import display_name as printable  # no terminal escapes or bidi controls reach the console
+
+    print(printable(f"[{done}/{total}] {outcome.project_id}: {outcome_detail(outcome)}"), flush=True)
+
+
+def outcome_detail(outcome) -> str:
+    if outcome.status == "memo":
+        detail = f"{outcome.verdict_label}"
+        if outcome.top_model_name:
+            detail += f", top model {outcome.top_model_name} ({outcome.top_score:.1f})"
+    elif outcome.status == "skipped":
+        detail = "unchanged, memo kept"
+    else:
+        detail = f"FAILED: {outcome.error}"
+    warnings = getattr(outcome, "warnings", ())
+    if warnings:  # a memo written with a fault (e.g. a glyph no font has) is said, never silent
+        detail += "; warning: " + "; ".join(warnings)
+    return detail
+
+
+class ProgressDisplay:
+    """Progress of the render stage: on a terminal a bar with count, rate and ETA, each memo's line
+    printed above it; otherwise (a pipe, a log file, CI) today's plain line per memo; with --json
+    nothing (stdout carries only the JSON)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode  # "bar" | "lines" | "off"
+        self.progress = None
+        self.task = None
+
+    @classmethod
+    def for_stdout(cls, json_output: bool) -> "ProgressDisplay":
+        if json_output:
+            return cls("off")
+        return cls("bar" if sys.stdout.isatty() and os.environ.get("TERM") != "dumb" else "lines")
+
+    def __call__(self, done: int, total: int, outcome) -> None:
+        if self.mode == "lines":
+            print_progress(done, total, outcome)
+        elif self.mode == "bar":
+            from ..names import display_name as printable
+
+            if self.progress is None:
+                self._start(total)
+            self.progress.console.print(printable(f"[{done}/{total}] {outcome.project_id}: {outcome_detail(outcome)}"),
+                                        markup=False, highlight=False)
+            self.progress.update(self.task, completed=done)
+
+    def _start(self, total: int) -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        class Rate(TextColumn):  # memos per minute: a memo takes seconds, so per-second rates read 0.x
+            def render(self, task):
+                from rich.text import Text
+
+                speed = task.finished_speed or task.speed
+                return Text(f"{speed * 60:.1f} memos/min" if speed else "-- memos/min", style="progress.data.speed")
+
+        self.progress = Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), Rate(""),
+                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False)
+        self.progress.start()
+        self.task = self.progress.add_task("memos", total=total)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def print_report(summary, output_dir: Path) -> int:
+    """The run's result, one line per item. Every line goes through display_name: file names are
+    already escaped, and problem messages or errors that quote content get the same treatment."""
+    from ..names import display_name as printable
+
+    counts = summary.counts
+    for rejection in summary.rejected:
+        print(printable(f"rejected {rejection.file}:"))
+        for problem in rejection.problems:
+            print(printable(f"  {problem}"))
+    for notice in summary.notices:
+        print(printable(f"not processed {notice.file}: {notice.reason}"))
+    run_dir = output_dir / summary.run_id
+    for record in summary.deliveries:
+        if record["status"] not in ("accepted", "already-sent"):
+            print(printable(f"email to {record['recipient']} for {record['project_id']}: {record['status']}: "
+                            f"{record['detail']}"))
+    if summary.deliveries:
+        counts_text = ", ".join(f"{n} {status}" for status, n in sorted(summary.delivery_counts.items()))
+        outbox = run_dir / "outbox"
+        where = f" (written to {outbox})" if outbox.is_dir() else ""
+        print(printable(f"emails: {counts_text}{where}"))
+    print(
+        f"run {summary.run_id}: {counts['memos']} memos, {counts['skipped']} unchanged, "
+        f"{counts['rejected']} rejected, {counts['failed']} failed, {counts['not_processed']} not processed"
+    )
+    print(printable(f"index: {run_dir / 'index.html'}"))
+    return EXIT_OK if summary.ok else EXIT_PARTIAL
+
+
+def print_json_report(summary, output_dir: Path) -> int:
+    """`run --json`: summary.json's content plus where the run is and the exit code, on stdout."""
+    code = EXIT_OK if summary.ok else EXIT_PARTIAL
+    run_dir = (output_dir / summary.run_id).absolute()
+    data = {**summary.as_dict(), "run_dir": str(run_dir), "index": str(run_dir / "index.html"), "exit_code": code}
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+    return code

@@ -1,0 +1,159 @@
+"""`validate` (requirement files against the schema) and `catalog` (the merged model catalog, its
+facts and their age)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .exits import EXIT_CANNOT_RUN, EXIT_OK, EXIT_PARTIAL
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """One line per problem. Files are read as a run reads them: a symbolic link is not followed,
+    and a FIFO, device or socket is refused in one line without being read (nothing blocks).
+    Names and problems are printed escaped (names.display_name). With --json, one JSON document
+    on stdout: every file with `valid` and its problems (file, path, line, column, message, allowed)."""
+    from ..names import display_name as printable
+    from ..names import is_valid_utf8_name
+    from ..validation import validate_file
+
+    json_output = getattr(args, "json", False)
+    results: list[dict[str, Any]] = []
+    status = EXIT_OK
+
+    def report(label: str, problems: list[dict[str, Any]], lines: list[str]) -> None:
+        nonlocal status
+        if problems:
+            status = EXIT_PARTIAL
+        results.append({"file": label, "valid": not problems, "problems": problems})
+        if not json_output:
+            for line in lines or [f"{label}: valid"]:
+                print(line)
+
+    def plain(label: str, message: str) -> dict[str, Any]:
+        return {"file": label, "path": None, "line": None, "column": None, "message": message, "allowed": None}
+
+    for name in args.files:
+        path = Path(name)
+        label = printable(name)
+        if not os.path.lexists(path) or (path.is_dir() and not path.is_symlink()):
+            message = "no such file" if not os.path.lexists(path) else "is a folder"
+            report(label, [plain(label, message)], [f"{label}: {message}"])
+            continue
+        if not is_valid_utf8_name(path.name):  # a run reports such a file as "not processed"
+            message = "the file name is not valid UTF-8, so a run will not process it; rename the file"
+            report(label, [plain(label, message)], [f"{label}: {message}"])
+            continue
+        _, problems = validate_file(path, label)
+        report(label, [p.as_dict() for p in problems], [printable(str(p)) for p in problems])
+    if json_output:
+        print(json.dumps({"files": results, "valid": status == EXIT_OK, "exit_code": status}, indent=2,
+                         ensure_ascii=False))
+    return status
+
+
+def _model_row(model) -> dict[str, Any]:
+    # The article named e.g. "Llama 2"; the entry describes the family's current version.
+    name = f"{model.name} (article: {model.seed.name})" if getattr(model, "seed", None) \
+        and model.seed.name not in model.name else model.name
+    return {"id": model.id, "name": name, "vendor": model.vendor, "openness": model.openness,
+            "lifecycle": model.lifecycle, "tasks": list(model.tasks), "deployments": [d.id for d in model.deployments]}
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+
+def _catalog_table(rows: list[dict[str, Any]], width: int) -> list[str]:
+    """id, name, open/closed, lifecycle, then tasks and deployment count squeezed into what is left
+    of `width` (a 100-column terminal by default); `catalog MODEL_ID` shows everything."""
+    table = [("id", "name", "open/closed", "status", "deploys", "tasks")]
+    for row in rows:
+        table.append((row["id"], row["name"], row["openness"], row["lifecycle"], str(len(row["deployments"])),
+                      ", ".join(row["tasks"])))
+    widths = [max(len(r[i]) for r in table) for i in range(5)]
+    widths[1] = min(widths[1], 30)  # long names end in "…"; `catalog MODEL_ID` has the full one
+    tasks_room = max(12, width - (sum(widths) + 2 * 5))
+    lines = []
+    for index, row in enumerate(table):
+        cells = [_fit(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(row[:5])]
+        lines.append(("  ".join(cells) + "  " + _fit(row[5], tasks_room)).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * min(tasks_room, 30))
+    return lines
+
+
+def _model_details(model) -> list[str]:
+    row = _model_row(model)
+    lines = [f"{row['name']} ({row['id']}), {row['vendor']}: {row['openness']}, {row['lifecycle']}",
+             f"  {model.summary}" if getattr(model, "summary", "") else "",
+             f"  tasks: {', '.join(row['tasks'])}"]
+    for key, fact in sorted(model.facts.items()):
+        value = ", ".join(map(str, fact.value)) if isinstance(fact.value, (list, tuple)) else fact.value
+        lines.append(f"  {key}: {value}  [{fact.source.key}, {fact.source.as_of}]")
+    for deployment in model.deployments:
+        lines.append(f"  deployment {deployment.id} ({deployment.kind}, {deployment.provider})")
+        for key, fact in sorted(deployment.facts.items()):
+            lines.append(f"    {key}: {fact.value}")
+    return [line for line in lines if line]
+
+
+def _jsonable(value: Any) -> Any:
+    from dataclasses import asdict, is_dataclass
+
+    return json.loads(json.dumps(asdict(value) if is_dataclass(value) else value, default=str))
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    import shutil
+
+    from ..catalog import CatalogError, load_catalog
+    from ..settings import Settings
+
+    settings = Settings.from_env()
+    files = list(settings.catalog_files) + [Path(p) for p in args.catalog_extra or []]
+    try:
+        catalog = load_catalog(files)
+    except CatalogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    models = [m for m in catalog.models.values() if not args.models or m.id in args.models]
+    unknown = sorted(set(args.models or ()) - set(catalog.models))
+    if unknown:
+        print(f"error: no model {', '.join(unknown)} in the catalog (ids: {', '.join(catalog.models)})", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    stale = None
+    if args.check:
+        from datetime import date
+
+        from ..freshness import count_facts, format_report, stale_facts
+
+        today = date.today()
+        stale = stale_facts(catalog, args.max_age_days, today)
+    if getattr(args, "json", False):
+        data = {"as_of": str(catalog.as_of), "oldest_as_of": str(catalog.oldest_as_of), "files": list(catalog.files),
+                "models": [{**_model_row(m), "details": _jsonable(m)} for m in models]}
+        if stale is not None:
+            data["stale_facts"] = _jsonable(list(stale))
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return EXIT_PARTIAL if stale else EXIT_OK
+    if args.models:
+        for model in models:
+            print("\n".join(_model_details(model)))
+    else:
+        width = shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 100
+        print("\n".join(_catalog_table([_model_row(m) for m in models], width)))
+        print(f"\n{len(catalog.models)} models, {len(catalog.sources)} sources; facts checked "
+              f"{catalog.oldest_as_of} to {catalog.as_of}")
+        print("`modelmemo catalog MODEL_ID` shows one model's facts; --json all of them")
+        print(f"files: {', '.join(catalog.files)}")
+    if not args.check:
+        return EXIT_OK
+    print()
+    print(format_report(stale, args.max_age_days, today, total_facts=count_facts(catalog)))
+    return EXIT_PARTIAL if stale else EXIT_OK

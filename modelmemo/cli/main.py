@@ -1,0 +1,203 @@
+"""The argument parser and `main`: every error in one line, settings checked before any input is
+touched, and a stop signal turned into its exit code (shutdown.py)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .exits import EXIT_CANNOT_RUN, EXIT_CODES_HELP, EXIT_PARTIAL
+from .inspect_commands import cmd_catalog, cmd_validate
+from .operations import cmd_init, cmd_prune, cmd_send, cmd_serve
+from .run import cmd_run, cmd_watch
+
+
+def version_text() -> str:
+    from importlib import metadata
+
+    def installed(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    from .. import __version__
+
+    mine = installed("modelmemo")
+    return (f"modelmemo {mine if mine != 'not installed' else __version__} (Prefect {installed('prefect')}, "
+            f"Python {sys.version.split()[0]})")
+
+
+def _at_least_one(text: str) -> int:
+    """argparse type: a whole number of at least 1 (argparse turns the error into one line, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage errors in one line on stderr, exit code 2, like every other error of the command
+    (argparse prints the whole usage block first)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_CANNOT_RUN, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _input_dir_arguments(parser: argparse.ArgumentParser) -> None:
+    """The drop folder: a positional INPUT_DIR or --input-dir, the same on run, watch and serve."""
+    parser.add_argument("input_dir", nargs="?", metavar="INPUT_DIR",
+                        help="drop folder (default: MODELMEMO_INPUT_DIR, else ./inputs)")
+    parser.add_argument("--input-dir", dest="input_dir_option", metavar="DIR", help="the same as INPUT_DIR")
+
+
+def _catalog_extra_argument(parser: argparse.ArgumentParser, old_spelling: str | None = None) -> None:
+    names = ["--catalog-extra"] + ([old_spelling] if old_spelling else [])
+    parser.add_argument(*names, dest="catalog_extra", action="append", metavar="FILE",
+                        help="extension catalog merged over the shipped one (repeatable; also MODELMEMO_CATALOG_EXTRA)"
+                             + (f"; {old_spelling} is the old spelling, accepted until 0.3" if old_spelling else ""))
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the exit-code table's layout; wraps option help at 100 columns."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineErrors(prog="modelmemo", description="Decision memos for AI projects: open- or closed-source model, "
+                            "which one, and why. Start with `modelmemo init`, then `modelmemo run`.",
+                            epilog=EXIT_CODES_HELP, formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=version_text())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                              epilog=EXIT_CODES_HELP, formatter_class=_HelpFormatter)
+
+    init = command("init", "lay out a working folder: inputs/ with an example, templates/ to rebrand")
+    init.add_argument("directory", nargs="?", default=".", metavar="DIR", help="where (default: this folder)")
+    init.set_defaults(func=cmd_init)
+
+    run = command("run", "process the drop folder: one memo per valid requirement file")
+    _input_dir_arguments(run)
+    run.add_argument("--output", metavar="DIR", help="output folder (default: MODELMEMO_OUTPUT_DIR, else ./output)")
+    run.add_argument("--workers", type=_at_least_one, default=None, help="render processes (default: CPU count)")
+    _catalog_extra_argument(run)
+    run.add_argument("--force", action="store_true",
+                     help="re-render every memo, even unchanged ones (emails only decisions not yet sent)")
+    run.add_argument("--resend", action="store_true", help="email every memo of the run again, even if already sent")
+    run.add_argument("--no-email", action="store_true", help="render only; send nothing")
+    run.add_argument("--runner", choices=("local", "dask"), default="local",
+                     help="where memos render: local process pool (default) or a Dask cluster")
+    run.add_argument("--dask-address", help="scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 "
+                                            "(default with --runner dask: a local cluster)")
+    run.add_argument("--json", action="store_true",
+                     help="print the run's result (summary.json plus run_dir, index, exit_code) as JSON on stdout")
+    run.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
+    run.set_defaults(func=cmd_run)
+
+    validate = command("validate", "check requirement files; exit 1 if any has a problem")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--json", action="store_true", help="print every file's problems as JSON on stdout")
+    validate.set_defaults(func=cmd_validate)
+
+    serve = command("serve", "serve the nightly deployment on a running Prefect server (Ctrl-C stops it)")
+    _input_dir_arguments(serve)
+    serve.add_argument("--output", metavar="DIR", help="output folder (default: MODELMEMO_OUTPUT_DIR, else ./output)")
+    serve.add_argument("--cron", default="0 2 * * *", help="cron schedule (default: 02:00 every night)")
+    serve.add_argument("--timezone", default="UTC", help="IANA time zone of the cron schedule (default: UTC)")
+    serve.add_argument("--name", default="nightly", help="deployment name (default: nightly; prefect.yaml's is "
+                                                         "nightly-pool)")
+    serve.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
+    serve.set_defaults(func=cmd_serve)
+
+    watch = command("watch", "run a batch shortly after files arrive in the drop folder")
+    _input_dir_arguments(watch)
+    watch.add_argument("--output", metavar="DIR", help="output folder (default: MODELMEMO_OUTPUT_DIR, else ./output)")
+    watch.add_argument("--debounce", type=float, default=5.0, help="seconds of quiet before a run (default: 5)")
+    watch.add_argument("--no-email", action="store_true", help="render only; send nothing")
+    watch.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
+    watch.set_defaults(func=cmd_watch)
+
+    send = command("send", "email chosen memos again now")
+    send.add_argument("projects", nargs="+", metavar="PROJECT_ID", help="project ids")
+    send.add_argument("--run", help="run id (default: the latest run)")
+    send.add_argument("--output", metavar="DIR", help="output folder (default: MODELMEMO_OUTPUT_DIR, else ./output)")
+    send.add_argument("--only-unsent", action="store_true", help="skip recipients who already received this memo")
+    send.set_defaults(func=cmd_send)
+
+    prune = command("prune", "delete old run folders (never one that holds a current memo)")
+    prune.add_argument("--keep", type=int, required=True, help="how many of the newest runs to keep")
+    prune.add_argument("--output", metavar="DIR", help="output folder (default: MODELMEMO_OUTPUT_DIR, else ./output)")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    prune.set_defaults(func=cmd_prune)
+
+    catalog = command("catalog", "show the model catalog (one line per model; MODEL_ID for its facts)")
+    catalog.add_argument("models", nargs="*", metavar="MODEL_ID", help="show these models' facts and deployments")
+    _catalog_extra_argument(catalog, old_spelling="--extra")
+    catalog.add_argument("--check", action="store_true", help="list facts older than --max-age-days; exit 1 if any")
+    catalog.add_argument("--max-age-days", type=int, default=180, help="age limit for --check (default: 180)")
+    catalog.add_argument("--json", action="store_true", help="print the merged catalog as JSON on stdout")
+    catalog.set_defaults(func=cmd_catalog)
+    return parser
+
+
+def _merge_input_dir(args: argparse.Namespace) -> str | None:
+    """INPUT_DIR and --input-dir are one setting; both given and different is a usage error."""
+    positional, option = getattr(args, "input_dir", None), getattr(args, "input_dir_option", None)
+    if positional and option and Path(positional).absolute() != Path(option).absolute():
+        return f"INPUT_DIR {positional!r} and --input-dir {option!r} differ; give one"
+    args.input_dir = positional or option
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if "input_dir_option" in args:
+        problem = _merge_input_dir(args)
+        if problem:
+            parser.error(problem)
+    if args.command != "validate":  # every setting is checked before any input is touched
+        from ..settings import SettingsError, check_environment
+
+        try:
+            check_environment()
+        except SettingsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+    # SIGINT, SIGTERM and SIGHUP stop any command with one line on stderr and exit code 130, 143 or
+    # 129, leaving no process behind (see shutdown.py).
+    from .. import shutdown
+
+    if args.func is not cmd_serve:  # `serve` is Prefect's runner, which handles signals itself
+        shutdown.install()
+    try:
+        code = args.func(args)
+    except BrokenPipeError:  # `modelmemo catalog | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        code = EXIT_PARTIAL
+    except KeyboardInterrupt as exc:  # our Stopped, or a library's stand-in for it (watchfiles)
+        code = shutdown.announce(shutdown.received() or getattr(exc, "signum", None) or signal.SIGINT)
+    except Exception:
+        if shutdown.received() is None:
+            raise
+        code = shutdown.announce(shutdown.received())  # stopping made something else fail first
+    else:
+        if shutdown.received() is not None:  # a library turned the stop into a result
+            code = shutdown.announce(shutdown.received())
+    finally:
+        if argv is None:  # the command itself: exiting now; signals must not interrupt atexit handlers
+            shutdown.finish()
+        else:  # called in-process (tests): give the caller its signal handlers back
+            shutdown.uninstall()
+    return code

@@ -1,0 +1,136 @@
+"""`init` (a working folder), `serve` (the nightly deployment), `send` (email memos again) and `prune`
+(old run folders)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .exits import EXIT_CANNOT_RUN, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
+from .prefect_setup import prefect_environment, require_server
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from ..init import InitError, lay_out
+
+    try:
+        created = lay_out(Path(args.directory))
+    except InitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    for line in created:
+        print(line)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    prefect_environment(args.verbose)
+    url = require_server()
+    if not url:
+        return EXIT_CANNOT_RUN
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"error: unknown time zone {args.timezone!r} (use an IANA name such as Europe/Berlin)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    from ..api_watch import api_problem
+
+    problem = api_problem(url, timeout=5.0)
+    if problem:
+        print(f"error: cannot reach the Prefect API at {url} ({problem}); start that server "
+              "(`prefect server start`)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    from prefect import serve
+
+    from ..flows.deployment import nightly_deployment
+
+    from ..settings import Settings
+
+    # Absolute paths, shown as the deployment's parameters in the UI: flow runs read them, whatever
+    # folder they run in.
+    settings = Settings.from_env()
+    input_dir = str(Path(args.input_dir or settings.input_dir).absolute())
+    output_dir = str(Path(args.output or settings.output_dir).absolute())
+    deployment = nightly_deployment(args.cron, args.timezone, input_dir, output_dir, args.name)
+    print(f"serving deployment 'modelmemo-batch/{args.name}' on cron '{args.cron}' ({args.timezone}) at {url}; "
+          "Ctrl-C stops serving and pauses its schedule", flush=True)
+    serve(deployment, print_starting_message=False)
+    return EXIT_OK
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    """Resend chosen memos of a run (default: the latest) now, even if they were sent before."""
+    import json
+
+    from ..delivery import DeliveryJob, LedgerError, deliver
+    from ..mailers import configured_smtp, make_mailer
+    from ..settings import Settings
+    from ..state import state_dir
+
+    settings = Settings.from_env()
+    output_dir = Path(args.output or settings.output_dir)
+    try:
+        run_id = args.run or (output_dir / "LATEST").read_text().strip()
+    except FileNotFoundError:
+        print(f"error: no run in {output_dir} yet; run `modelmemo run` first", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    run_dir = output_dir / run_id
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        print(f"error: {run_dir} has no readable summary.json", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    projects = {p["project_id"]: p for p in summary["projects"] if p["status"] in ("memo", "skipped")}
+    unknown = [p for p in args.projects if p not in projects]
+    if unknown:
+        print(f"error: no memo for {', '.join(unknown)} in run {run_id} (has: {', '.join(sorted(projects))})",
+              file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    jobs = [DeliveryJob(pid, run_dir / projects[pid]["json"], run_dir / projects[pid]["pdf"],
+                        projects[pid]["recipients"]) for pid in args.projects]
+    smtp = configured_smtp(os.environ)
+    mailer = make_mailer(smtp, run_dir / "outbox")
+    try:
+        records = deliver(jobs, mailer, state_dir(output_dir) / "deliveries.json", sender=smtp.sender,
+                          templates_dir=settings.templates_dir, retries=settings.smtp_retries,
+                          backoff_seconds=settings.smtp_backoff_seconds, force=not args.only_unsent)
+    except LedgerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    for record in records:
+        print(f"{record.project_id} -> {record.recipient}: {record.status}"
+              + (f" ({record.detail})" if record.detail else ""))
+    return EXIT_OK if all(r.status in ("accepted", "already-sent") for r in records) else EXIT_PARTIAL
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Delete old run folders; never one that holds a current memo or the latest run."""
+    from ..retention import prune_runs
+    from ..settings import Settings
+    from ..state import BatchLocked, StateError, batch_lock
+
+    output_dir = Path(args.output or Settings.from_env().output_dir)
+    if args.keep < 1:
+        print("error: --keep must be at least 1 (the newest run is always kept)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    try:
+        with batch_lock(output_dir):
+            report = prune_runs(output_dir, args.keep, dry_run=args.dry_run)
+    except BatchLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (StateError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    verb = "would remove" if args.dry_run else "removed"
+    for name in report.removed:
+        print(f"{verb} {output_dir / name}")
+    for name in report.kept_for_memos:
+        print(f"kept {output_dir / name} (current memos live there)")
+    total = len(report.removed) + len(report.kept)
+    print(f"{len(report.removed)} of {total} run folders {'would be removed' if args.dry_run else 'removed'}")
+    return EXIT_OK

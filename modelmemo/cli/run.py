@@ -1,0 +1,164 @@
+"""`run` (one batch over the drop folder) and `watch` (a batch shortly after files arrive)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from .console import ProgressDisplay, print_json_report, print_report
+from .exits import EXIT_CANNOT_RUN, EXIT_LOCKED, EXIT_NOTHING_TO_DO, EXIT_OK
+from .prefect_setup import prefect_environment, stop_when_api_lost, temporary_server_url_or_none
+
+
+def drop_folder_is_empty(input_dir: Path) -> bool:
+    """Nothing at all to report: no file, not even one still being copied or of another kind."""
+    from ..discovery import scan_drop_folder
+
+    return not scan_drop_folder(input_dir)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..catalog import CatalogError, load_catalog
+    from ..brand import BrandError, load_brand
+    from ..settings import Settings
+
+    if getattr(args, "catalog_extra", None):
+        # The flow (and its worker processes) read settings from the environment.
+        extra = [str(Path(p).resolve()) for p in args.catalog_extra]
+        current = [p for p in os.environ.get("MODELMEMO_CATALOG_EXTRA", "").split(os.pathsep) if p]
+        os.environ["MODELMEMO_CATALOG_EXTRA"] = os.pathsep.join(current + extra)
+    settings = Settings.from_env()
+    input_dir = Path(args.input_dir or settings.input_dir).absolute()
+    output_dir = Path(args.output or settings.output_dir).absolute()
+    json_output = getattr(args, "json", False)
+    if not input_dir.is_dir():
+        hint = " (run `modelmemo init` to lay out a working folder)" if not args.input_dir else ""
+        print(f"error: input folder {input_dir} does not exist{hint}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    from ..ownership import check_folders
+
+    overlap = check_folders(input_dir, output_dir)
+    if overlap:
+        print(f"error: {overlap}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    from ..state import BatchLocked, lock_holder, locked_message
+
+    holder = lock_holder(output_dir)  # said now, not after Prefect's temporary server has started
+    if holder:
+        print(f"error: {locked_message(output_dir, holder)}", file=sys.stderr)
+        return EXIT_LOCKED
+    if drop_folder_is_empty(input_dir):  # said before Prefect starts; no empty run folder either
+        print(f"nothing to do: the drop folder {input_dir} is empty (copy requirement files into it; "
+              "`modelmemo init` adds an example)", file=sys.stderr)
+        return EXIT_NOTHING_TO_DO
+    try:
+        load_catalog(list(settings.catalog_files))
+        load_brand(settings.templates_dir)
+    except (CatalogError, BrandError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    prefect_environment(args.verbose)
+    from prefect.settings import PREFECT_API_URL
+
+    from ..api_watch import ApiWatchdog, api_problem, temporary_server_url
+
+    api_url = PREFECT_API_URL.value()  # the environment's, or the active profile's
+    if api_url:
+        problem = api_problem(api_url, timeout=5.0)
+        if problem:
+            print(f"error: cannot reach the Prefect API at {api_url} ({problem}); start that server "
+                  "(`prefect server start`), or unset PREFECT_API_URL (or switch Prefect profiles) to use a "
+                  "temporary one", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+    else:
+        print("starting Prefect's temporary local server (set PREFECT_API_URL to use a running one)...",
+              file=sys.stderr if json_output else sys.stdout, flush=True)
+    from ..flows.batch import memo_batch, reporting_progress
+    from ..pipeline import new_run_id
+
+    display = ProgressDisplay.for_stdout(json_output)
+    try:
+        # No flow retries here: the person at the terminal gets the result now (exit code 2) and
+        # runs again; deployment runs retry by themselves (flows/batch.py).
+        with ApiWatchdog(lambda: api_url or temporary_server_url_or_none(temporary_server_url), stop_when_api_lost,
+                         known_up=bool(api_url)), \
+                reporting_progress(display):
+            state = memo_batch.with_options(retries=0)(
+                input_dir=str(input_dir), output_dir=str(output_dir), run_id=new_run_id(), workers=args.workers,
+                force=args.force, send_email=not args.no_email, resend=getattr(args, "resend", False),
+                runner=args.runner, dask_address=args.dask_address, return_state=True,
+            )
+        summary = state.result(raise_on_failure=False)
+    except Exception as exc:  # Prefect could not run the flow at all (API refused it, ...): one line, no traceback
+        summary = exc
+    finally:
+        display.close()
+    if isinstance(summary, BatchLocked):
+        print(f"error: {summary}", file=sys.stderr)
+        return EXIT_LOCKED
+    if summary is None or isinstance(summary, BaseException):
+        detail = f"{summary.strerror}: {summary.filename}" if isinstance(summary, OSError) and summary.strerror \
+            else str(summary if summary is not None else state.message)
+        print(f"error: the run stopped: {detail} (memos already written are complete; "
+              "`--verbose` shows Prefect's logs)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if json_output:
+        return print_json_report(summary, output_dir)
+    return print_report(summary, output_dir)
+
+
+class WatchRunNotDone(Exception):
+    """A run started by watch mode could not process the folder (locked, or it could not start)."""
+
+
+def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
+    """What watch mode does on a change: a run; raises when the run could not process the folder
+    (exit code 2 or 3), so the watcher retries it later."""
+
+    def on_change(names: list[str]) -> None:
+        if names:
+            from ..names import display_name
+
+            changed = ", ".join(display_name(name) for name in sorted(names))
+            print(f"change in {display_name(str(run_args.input_dir))}: {changed}; starting a run", flush=True)
+        else:  # the catch-up run at start (or its retry)
+            print(f"catching up on {run_args.input_dir}: starting a run", flush=True)
+        code = cmd_run(run_args)
+        if code in (EXIT_CANNOT_RUN, EXIT_LOCKED):
+            raise WatchRunNotDone(f"run ended with exit code {code}")
+
+    return on_change
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Runs until stopped by a signal (see `main`); the catch-up run at start is retried like any other."""
+    from ..ownership import check_folders
+    from ..settings import Settings
+    from ..watch import retry_seconds_from_env, watch_folder
+
+    settings = Settings.from_env()
+    input_dir = Path(args.input_dir or settings.input_dir)
+    output_dir = Path(args.output or settings.output_dir)
+    if not input_dir.is_dir():
+        print(f"error: input folder {input_dir} does not exist", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    try:
+        problem = check_folders(input_dir, output_dir)
+        retry_seconds = retry_seconds_from_env()
+    except ValueError as exc:
+        problem = str(exc)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    run_args = argparse.Namespace(input_dir=str(input_dir), output=str(output_dir), workers=None, force=False,
+                                  no_email=args.no_email, verbose=args.verbose, catalog_extra=None,
+                                  runner="local", dask_address=None)
+    print(f"watching {input_dir} (Ctrl-C or SIGTERM stops); the nightly run still sweeps anything missed",
+          flush=True)
+    watch_folder(input_dir, watch_run(run_args), debounce_seconds=args.debounce,
+                 settle_seconds=settings.settle_seconds, retry_seconds=retry_seconds, initial_run=True,
+                 output_dir=output_dir)
+    return EXIT_OK
