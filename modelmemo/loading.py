@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from .settings import MAX_INPUT_BYTES, MAX_NESTING_DEPTH
+from .settings import MAX_INPUT_BYTES, MAX_NESTING_DEPTH, MAX_NUMBER_CHARACTERS
 
 JsonPath = tuple[str | int, ...]
 
@@ -214,9 +214,6 @@ for _tag, _regexp, _first in [
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
 ]:
     _StrictYamlLoader.add_implicit_resolver(_tag, re.compile(_regexp), list(_first))
-
-
-MAX_NUMBER_CHARACTERS = 40
 
 
 def _number_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:

@@ -22,13 +22,16 @@ from . import resources
 
 PROJECT_ROOT = resources.CHECKOUT  # the checkout this code runs from (not meaningful in a wheel)
 
-# Limits that protect an unattended batch from hostile or broken files.
+# Fixed tunables: limits that protect an unattended batch from hostile or broken files, and the
+# methodology's margins. Not overridable (a memo's meaning must not depend on a machine's
+# environment); listed with their reasons in CONSTANTS below and in README "Settings".
 MAX_INPUT_BYTES = 256 * 1024  # a real requirement file is about 1 KiB
 MAX_NESTING_DEPTH = 32  # the schema needs 3 levels; deep nesting is an attack
+MAX_NUMBER_CHARACTERS = 40  # digits in one number of a requirement file; longer ones are refused unparsed
+RENDER_SECONDS = 60  # wall seconds; a memo takes about 1-2 s of CPU, so 60 s means something is wrong
 INPUT_SUFFIXES = (".yaml", ".yml", ".json")
-
-# Scoring: best open and best closed totals within this many points make a "Close call".
-CLOSE_CALL_MARGIN = 3.0
+CLOSE_CALL_MARGIN = 3.0  # best open and best closed totals within this many points: "Close call"
+TIE_MARGIN = 0.5  # points: candidates this close to the top pick are a tie
 
 
 class SettingsError(ValueError):
@@ -140,19 +143,86 @@ def _seconds(allow_zero: bool) -> Callable[[str, str], float]:
     return parse
 
 
-# Every variable modelmemo reads. A MODELMEMO_* name not listed here is a typo (MODELMEMO_WORKER)
-# that would otherwise be ignored silently, so `check_environment` reports it.
-KNOWN_VARIABLES = frozenset({
-    "MODELMEMO_INPUT_DIR", "MODELMEMO_OUTPUT_DIR", "MODELMEMO_TEMPLATES_DIR", "MODELMEMO_CATALOG_EXTRA",
-    "MODELMEMO_WORKERS", "MODELMEMO_SETTLE_SECONDS", "MODELMEMO_KEEP_RUNS",
-    "MODELMEMO_SMTP_HOST", "MODELMEMO_SMTP_PORT", "MODELMEMO_SMTP_SECURITY", "MODELMEMO_SMTP_USERNAME",
-    "MODELMEMO_SMTP_PASSWORD", "MODELMEMO_SMTP_PASSWORD_FILE", "MODELMEMO_SMTP_FROM", "MODELMEMO_SMTP_TIMEOUT",
-    "MODELMEMO_SMTP_RETRIES", "MODELMEMO_SMTP_BACKOFF_SECONDS", "MODELMEMO_SMTP_ALLOW_PLAIN",
-    "MODELMEMO_SMTP_BLOCK", "MODELMEMO_SMTP_FROM_NAME", "MODELMEMO_PUBLIC_BASE_URL",
-    "MODELMEMO_HOME",  # prefect.yaml: where the checkout lives on a worker
-    "MODELMEMO_FAILPOINT",  # tests: crash at a named point (failpoints.py)
-    "MODELMEMO_WATCH_RETRY_SECONDS",  # watch.py: first delay before a failed watch run is retried
-})
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable modelmemo reads: the one table README's setting tables are rendered
+    from (tests/test_settings.py fails when README and this table differ)."""
+
+    name: str
+    default: str  # as README shows it
+    help: str
+    group: str = "settings"  # "settings" | "email" | "internal" (not for users; not in README)
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("MODELMEMO_INPUT_DIR", "`./inputs`", "the drop folder (`run INPUT_DIR` overrides it)"),
+    Variable("MODELMEMO_OUTPUT_DIR", "`./output`", "where runs, state and the outbox go (`--output` overrides it)"),
+    Variable("MODELMEMO_TEMPLATES_DIR", "`./templates` if it has a `brand.yaml`, else the shipped ones",
+             "memo templates, stylesheet and `brand.yaml`"),
+    Variable("MODELMEMO_CATALOG_EXTRA", "none",
+             "extension catalogs merged over `catalog/models.yaml` (`:`-separated; `--catalog-extra` adds to it)"),
+    Variable("MODELMEMO_WORKERS", "CPU count", "render processes (`--workers` overrides it)"),
+    Variable("MODELMEMO_SETTLE_SECONDS", "5", "files modified more recently are left for a later run"),
+    Variable("MODELMEMO_KEEP_RUNS", "0 (keep all)", "run folders kept after each run (see \"Old runs\")"),
+    Variable("MODELMEMO_WATCH_RETRY_SECONDS", "60",
+             "first delay before `watch` retries a run that could not process the folder"),
+    Variable("MODELMEMO_PUBLIC_BASE_URL", "none",
+             "an `http(s)://` URL where the output folder is published (e.g. `https://memos.example.com/modelmemo/`); "
+             "when set, emails and the Prefect index artifact link to `<url><run-id>/...`"),
+    Variable("MODELMEMO_SMTP_HOST", "none (outbox)", "SMTP server; setting it switches from the outbox to SMTP", "email"),
+    Variable("MODELMEMO_SMTP_PORT", "587 (starttls), 465 (ssl), 25 (none)", "SMTP port", "email"),
+    Variable("MODELMEMO_SMTP_SECURITY", "`starttls`",
+             "`starttls`, `ssl`, or `none` (only to localhost unless `MODELMEMO_SMTP_ALLOW_PLAIN=true`)", "email"),
+    Variable("MODELMEMO_SMTP_ALLOW_PLAIN", "`false`", "`true` allows `none` security to a host other than localhost",
+             "email"),
+    Variable("MODELMEMO_SMTP_USERNAME", "none", "login name", "email"),
+    Variable("MODELMEMO_SMTP_PASSWORD", "none", "login password; never written to files, logs or artifacts", "email"),
+    Variable("MODELMEMO_SMTP_PASSWORD_FILE", "none", "a file holding the password (instead of `MODELMEMO_SMTP_PASSWORD`)",
+             "email"),
+    Variable("MODELMEMO_SMTP_FROM", "`modelmemo@localhost`", "sender address; its domain is the Message-ID's", "email"),
+    Variable("MODELMEMO_SMTP_FROM_NAME", "\"<organisation> memos\" from `brand.yaml`", "sender name", "email"),
+    Variable("MODELMEMO_SMTP_TIMEOUT", "30", "seconds to wait for the server", "email"),
+    Variable("MODELMEMO_SMTP_RETRIES", "3", "attempts per run for a transient failure", "email"),
+    Variable("MODELMEMO_SMTP_BACKOFF_SECONDS", "2", "first wait between attempts, doubling", "email"),
+    Variable("MODELMEMO_SMTP_BLOCK", "none",
+             "name of a `prefect-email` `EmailServerCredentials` block to take the server settings from", "email"),
+    Variable("MODELMEMO_HOME", "", "prefect.yaml: where the checkout lives on a worker", "internal"),
+    Variable("MODELMEMO_FAILPOINT", "", "tests: crash at a named point (failpoints.py)", "internal"),
+)
+
+# A MODELMEMO_* name not in the table is a typo (MODELMEMO_WORKER) that would otherwise be ignored
+# silently, so `check_environment` reports it.
+KNOWN_VARIABLES = frozenset(v.name for v in VARIABLES)
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A fixed tunable: its value lives above, its reason here (rendered into README "Settings")."""
+
+    name: str
+    value: object
+    help: str
+
+
+CONSTANTS: tuple[Constant, ...] = (
+    Constant("MAX_INPUT_BYTES", MAX_INPUT_BYTES, "largest requirement file read (a real one is about 1 KiB)"),
+    Constant("MAX_NESTING_DEPTH", MAX_NESTING_DEPTH, "deepest nesting in a requirement file (the schema needs 3)"),
+    Constant("MAX_NUMBER_CHARACTERS", MAX_NUMBER_CHARACTERS, "longest number in a requirement file, in characters"),
+    Constant("RENDER_SECONDS", RENDER_SECONDS, "seconds one memo may take to render before it is stopped and reported"),
+    Constant("TIE_MARGIN", TIE_MARGIN, "points within which candidates are a tie (README \"Methodology\")"),
+    Constant("CLOSE_CALL_MARGIN", CLOSE_CALL_MARGIN,
+             "points within which the best open and best closed totals make a \"Close call\""),
+)
+
+
+def readme_table(group: str) -> str:
+    """The Markdown table README shows for one group of VARIABLES, or for CONSTANTS ("constants")."""
+    if group == "constants":
+        rows = [f"| `{c.name}` | {c.value:,} | {c.help} |" if isinstance(c.value, int)
+                else f"| `{c.name}` | {c.value:g} | {c.help} |" for c in CONSTANTS]
+        return "\n".join(["| Constant | Value | What it limits |", "|---|---|---|", *rows])
+    rows = [f"| `{v.name}` | {v.default} | {v.help} |" for v in VARIABLES if v.group == group]
+    return "\n".join(["| Variable | Default | What it sets |", "|---|---|---|", *rows])
 
 
 def check_environment(env: Mapping[str, str] | None = None) -> Settings:

@@ -68,3 +68,36 @@ def test_folders_default_to_the_current_folder(tmp_path, monkeypatch):
     settings = Settings.from_env({})
     assert settings.input_dir == tmp_path / "inputs" and settings.output_dir == tmp_path / "output"
     assert settings.catalog_files[0].is_file()  # the shipped catalog, wherever the command runs
+
+
+def test_readme_setting_tables_are_rendered_from_the_one_settings_table():
+    """README's variable and constant tables are exactly what settings.readme_table renders: a
+    setting added, renamed or re-documented in modelmemo/settings.py and not in README fails here."""
+    import re
+
+    from modelmemo.settings import readme_table
+
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for group in ("settings", "email", "constants"):
+        found = re.search(rf"<!-- settings:{group} -->\n(.*?)\n<!-- /settings:{group} -->", readme, re.S)
+        assert found, f"README has no settings:{group} block"
+        assert found.group(1) == readme_table(group), f"README's {group} table differs from settings.py"
+
+
+def test_every_variable_the_code_reads_is_in_the_settings_table():
+    """A MODELMEMO_* name used anywhere in the package but missing from VARIABLES would be reported as
+    an unknown setting at start (check_environment) and be undocumented."""
+    import re
+
+    from modelmemo.settings import KNOWN_VARIABLES
+
+    from .conftest import ROOT
+
+    used = set()
+    for path in list((ROOT / "modelmemo").rglob("*.py")) + list((ROOT / "flows").rglob("*.py")):
+        # Names as string literals (env.get("MODELMEMO_X")); f"MODELMEMO_SMTP_{name}" is covered by
+        # SmtpSettings.from_env's own names, which the email table lists.
+        used |= set(re.findall(r"[\"'](MODELMEMO_[A-Z_]*[A-Z])[\"']", path.read_text(encoding="utf-8")))
+    assert used and used <= KNOWN_VARIABLES, sorted(used - KNOWN_VARIABLES)

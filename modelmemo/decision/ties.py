@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..requirements import FACTOR_LABELS, FACTORS
-from ..settings import CLOSE_CALL_MARGIN
+from ..settings import CLOSE_CALL_MARGIN, TIE_MARGIN
 from .candidates import ModelScore, rank_key
 from .quality import UNKNOWN_QUALITY, quality_overlap
 from .words import join_and
-
-
-TIE_MARGIN = 0.5  # points: candidates this close to the top are a tie
 
 
 def rests_on_missing_evidence(top: ModelScore, other: ModelScore) -> bool:
