@@ -454,6 +454,17 @@ def _cost_statement(low: float | None, high: float | None, planning: float | Non
     return {"status": "within", "label": label, "share": share, "text": f"{label}: {pct}, within budget."}
 
 
+def _cost_words(label: str) -> str:
+    # A cost label alone after a score ("score 87.2, unknown") does not say what is unknown.
+    return "cost unknown" if label == "unknown" else label
+
+
+# Engine notes a reader must see on page 1 (their openings, as decision.decide writes them): an
+# open-source combination that covers every task when no single open-source model does, and a
+# runner-up that is itself a tie. The PDF's Appendix leaves out the notes page 1 states.
+ALTERNATIVE_NOTE = "No single open-source model covers every task"
+RUNNER_UP_TIE_NOTE = "The runner-up is a tie"
+
 UNCONFIRMED_NOTE = "Unconfirmed facts could change the pick"  # decision.decide._unconfirmed_notes' opening
 
 
@@ -478,7 +489,7 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         s = scores.get(model_id) or {}
         return {"model": model_id, "name": name(model_id), "task": task, "task_label": task_label(task),
                 "openness": s.get("openness"), "where": _where(s) if s else "", "total": s.get("total"),
-                "cost_label": (s.get("cost") or {}).get("label", "unknown")}
+                "cost_label": _cost_words((s.get("cost") or {}).get("label", "unknown"))}
 
     if not recommended:
         kind = "none"
@@ -553,6 +564,10 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         missing = [task_label(t) for t in req.get("tasks") or [] if t not in covered]
         if missing:
             flag("not-covered", "Task not covered", ", ".join(missing) + ": no eligible model")
+    notes = [str(n) for n in memo.get("notes") or []]
+    alternative = [n for n in notes if n.startswith(ALTERNATIVE_NOTE)]
+    if alternative:
+        flag("alternative", "Open-source alternative", alternative[0])
     dates = [f.get("as_of") for f in memo.get("facts") or [] if f.get("as_of")]
     stale_days = None
     if dates:
@@ -576,7 +591,11 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     # Vendor facts nobody has confirmed that, once known, could overturn the pick (scoring's
     # unconfirmed-facts note): literally "what could make this wrong", so it comes right after a tie.
     ordered += unconfirmed_notes(memo)
-    ordered += [r for r in risks if any(w in r for w in cost_words)]
+    # One unknown-cost risk is enough on page 1 (the Cost unknown flag names the reason): a tie of
+    # two models without a volume would otherwise spend two of the three risks on the same fact.
+    cost_risks = [r for r in risks if any(w in r for w in cost_words)]
+    unknown = [r for r in cost_risks if "cannot be estimated" in r]
+    ordered += [r for r in cost_risks if r not in unknown[1:]]
     if fragile:
         ordered.append("Fragile: " + sens["top_pick"]["sentence"])
     if superseded:
@@ -604,9 +623,11 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     subject_flags = [f["label"].lower() for f in flags if f["key"] in
                      ("over-budget", "cost-floor", "cost-unknown", "fragile", "superseded", "not-covered")]
     # Notes page 1 already states (the tie note's content is the Tie flag; a note among the top risks).
-    page1_notes = [n for n in memo.get("notes") or [] if n in top_risks or (kind == "tie" and str(n).startswith("Tie:"))]
+    runner_note = next((n for n in notes if n.startswith(RUNNER_UP_TIE_NOTE)), None) if runner else None
+    page1_notes = [n for n in memo.get("notes") or [] if n in top_risks or (kind == "tie" and str(n).startswith("Tie:"))
+                   or n in alternative or n == runner_note]
     return {
-        "page1_notes": page1_notes,
+        "page1_notes": page1_notes, "runner_note": runner_note,
         "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs,
         "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
         "next_step": (memo.get("next_steps") or [""])[0], "robustness": (sens.get("top_pick") or {}).get("sentence")

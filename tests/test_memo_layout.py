@@ -148,6 +148,7 @@ def test_the_layout_check_catches_a_box_past_the_margin_a_split_cost_row_and_an_
 def test_page_1_alone_says_what_to_do_what_it_costs_and_what_could_make_it_wrong(catalog, tmp_path):
     from .helpers import pdf_text
 
+    seen_notes = set()
     for name, memo in _examples(catalog):
         digest = decision_digest(memo)
         pdf = tmp_path / f"{name}.pdf"
@@ -159,6 +160,16 @@ def test_page_1_alone_says_what_to_do_what_it_costs_and_what_could_make_it_wrong
             assert flag["label"] in page_1, (name, flag)
         if any(c["status"] == "floor" for c in digest["costs"]):
             assert "within budget" not in page_1.lower(), name  # a floor is never within budget
+        # Engine notes that change the decision are on page 1, not only in the Appendix: an
+        # open-source combination when no single open-source model covers every task, a tied
+        # runner-up, unconfirmed facts that could flip the pick (as a top risk).
+        for note in memo["notes"]:
+            if note.startswith(("No single open-source model covers every task", "The runner-up is a tie",
+                                "Unconfirmed facts could change the pick")):
+                assert " ".join(note.split())[:60] in page_1, (name, note)
+                seen_notes.add(note.split(":")[0])
+    assert {"No single open-source model covers every task, but an open-source combination does",
+            "The runner-up is a tie", "Unconfirmed facts could change the pick"} <= seen_notes
 
 
 def test_pdf_is_tagged_pdf_ua_with_title_language_and_bookmarks(catalog):
