@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import re
 import threading
@@ -264,26 +266,45 @@ PDF_VARIANT = "pdf/ua-1"
 # memo's stylesheet and builds a fresh Pango font map (fonts loaded and shaped from cold) for
 # every memo; in a batch both are the same for every memo. Neither is shared across threads,
 # because Pango font maps are not thread-safe.
-_per_thread = threading.local()
+#
+# Kept in a module-level table (not threading.local) so that they can all be released at exit:
+# Pango objects freed during interpreter teardown crash the process in g_object_unref (SIGSEGV,
+# exit -11 after a successful run), so `_release_caches` drops them while GLib is still intact.
+_caches: dict[int, dict[str, Any]] = {}  # thread ident -> {"font_config": ..., "stylesheets": {...}}
+_caches_lock = threading.Lock()
 _STYLESHEETS_KEPT = 8  # a brand's memo and index sheets, a few font stacks; bounded for a watcher
+
+
+def _thread_cache() -> dict[str, Any]:
+    ident = threading.get_ident()  # an ident reused by a new thread inherits a dead thread's cache: fine
+    cache = _caches.get(ident)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.setdefault(ident, {"font_config": None, "stylesheets": {}})
+    return cache
+
+
+@atexit.register
+def _release_caches() -> None:
+    with _caches_lock:
+        _caches.clear()
+    gc.collect()
 
 
 def _font_config():
     from weasyprint.text.fonts import FontConfiguration
 
-    config = getattr(_per_thread, "font_config", None)
-    if config is None:
-        config = _per_thread.font_config = FontConfiguration()
-    return config
+    cache = _thread_cache()
+    if cache["font_config"] is None:
+        cache["font_config"] = FontConfiguration()
+    return cache["font_config"]
 
 
 def _stylesheet(text: str, base_url: str, url_fetcher):
     """The parsed stylesheet for this text (parse warnings surface with the memo that first parses it)."""
     from weasyprint import CSS
 
-    cache = getattr(_per_thread, "stylesheets", None)
-    if cache is None:
-        cache = _per_thread.stylesheets = {}
+    cache = _thread_cache()["stylesheets"]
     key = (text, base_url)
     sheet = cache.pop(key, None)
     if sheet is None:
