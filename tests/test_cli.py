@@ -101,10 +101,11 @@ def test_watch_run_raises_when_the_run_could_not_process_the_folder(tmp_path, ca
     import argparse
 
     from modelmemo.cli.run import WatchRunNotDone, watch_run
+    from modelmemo.settings import Settings
 
     run_args = argparse.Namespace(input_dir=str(tmp_path / "gone"), output=str(tmp_path / "out"), workers=None,
                                   force=False, no_email=True, verbose=False, catalog_extra=None, runner="local",
-                                  dask_address=None)
+                                  dask_address=None, settings=Settings.from_env())
     with pytest.raises(WatchRunNotDone, match="exit code 2"):
         watch_run(run_args)(["a.yaml"])
     assert "does not exist" in capsys.readouterr().err

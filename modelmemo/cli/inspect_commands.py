@@ -113,9 +113,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     import shutil
 
     from ..catalog import CatalogError, load_catalog
-    from ..settings import Settings
-
-    settings = Settings.from_env()
+    settings = args.settings
     files = list(settings.catalog_files) + [Path(p) for p in args.catalog_extra or []]
     try:
         catalog = load_catalog(files)

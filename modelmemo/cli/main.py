@@ -167,11 +167,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = _merge_input_dir(args)
         if problem:
             parser.error(problem)
+    args.settings = None  # validate reads only the files it is given
     if args.command != "validate":  # every setting is checked before any input is touched
         from ..settings import SettingsError, check_environment
 
         try:
-            check_environment()
+            args.settings = check_environment()  # built once here; every command takes them from args
         except SettingsError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_CANNOT_RUN

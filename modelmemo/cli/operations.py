@@ -48,11 +48,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from ..flows.deployment import nightly_deployment
 
-    from ..settings import Settings
-
     # Absolute paths, shown as the deployment's parameters in the UI: flow runs read them, whatever
     # folder they run in.
-    settings = Settings.from_env()
+    settings = args.settings
     input_dir = str(Path(args.input_dir or settings.input_dir).absolute())
     output_dir = str(Path(args.output or settings.output_dir).absolute())
     deployment = nightly_deployment(args.cron, args.timezone, input_dir, output_dir, args.name)
@@ -68,10 +66,9 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     from ..delivery import DeliveryJob, LedgerError, deliver
     from ..mailers import configured_smtp, make_mailer
-    from ..settings import Settings
     from ..state import state_dir
 
-    settings = Settings.from_env()
+    settings = args.settings
     output_dir = Path(args.output or settings.output_dir)
     try:
         run_id = args.run or (output_dir / "LATEST").read_text().strip()
@@ -110,10 +107,9 @@ def cmd_send(args: argparse.Namespace) -> int:
 def cmd_prune(args: argparse.Namespace) -> int:
     """Delete old run folders; never one that holds a current memo or the latest run."""
     from ..retention import prune_runs
-    from ..settings import Settings
     from ..state import BatchLocked, StateError, batch_lock
 
-    output_dir = Path(args.output or Settings.from_env().output_dir)
+    output_dir = Path(args.output or args.settings.output_dir)
     if args.keep < 1:
         print("error: --keep must be at least 1 (the newest run is always kept)", file=sys.stderr)
         return EXIT_CANNOT_RUN

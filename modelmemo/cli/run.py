@@ -21,16 +21,17 @@ def drop_folder_is_empty(input_dir: Path) -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from ..catalog import CatalogError, load_catalog
     from ..brand import BrandError, load_brand
-    from ..settings import Settings
 
+    settings = args.settings
     if getattr(args, "catalog_extra", None):
+        settings = replace(settings, catalog_files=settings.catalog_files
+                           + tuple(Path(p).resolve() for p in args.catalog_extra))
         # The flow (and its worker processes) read settings from the environment.
-        extra = [str(Path(p).resolve()) for p in args.catalog_extra]
-        current = [p for p in os.environ.get("MODELMEMO_CATALOG_EXTRA", "").split(os.pathsep) if p]
-        os.environ["MODELMEMO_CATALOG_EXTRA"] = os.pathsep.join(current + extra)
-    settings = Settings.from_env()
+        os.environ["MODELMEMO_CATALOG_EXTRA"] = os.pathsep.join(str(p) for p in settings.catalog_files[1:])
     input_dir = Path(args.input_dir or settings.input_dir).absolute()
     output_dir = Path(args.output or settings.output_dir).absolute()
     json_output = getattr(args, "json", False)
@@ -136,10 +137,9 @@ def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
 def cmd_watch(args: argparse.Namespace) -> int:
     """Runs until stopped by a signal (see `main`); the catch-up run at start is retried like any other."""
     from ..ownership import check_folders
-    from ..settings import Settings
     from ..watch import retry_seconds_from_env, watch_folder
 
-    settings = Settings.from_env()
+    settings = args.settings
     input_dir = Path(args.input_dir or settings.input_dir)
     output_dir = Path(args.output or settings.output_dir)
     if not input_dir.is_dir():
@@ -155,7 +155,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     run_args = argparse.Namespace(input_dir=str(input_dir), output=str(output_dir), workers=None, force=False,
                                   no_email=args.no_email, verbose=args.verbose, catalog_extra=None,
-                                  runner="local", dask_address=None)
+                                  runner="local", dask_address=None, settings=settings)
     print(f"watching {input_dir} (Ctrl-C or SIGTERM stops); the nightly run still sweeps anything missed",
           flush=True)
     watch_folder(input_dir, watch_run(run_args), debounce_seconds=args.debounce,
