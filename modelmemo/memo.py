@@ -595,13 +595,13 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     # two models without a volume would otherwise spend two of the three risks on the same fact.
     cost_risks = [r for r in risks if any(w in r for w in cost_words)]
     unknown = [r for r in cost_risks if "cannot be estimated" in r]
-    ordered += [r for r in cost_risks if r not in unknown[1:]]
+    ordered += cost_risks
     if fragile:
         ordered.append("Fragile: " + sens["top_pick"]["sentence"])
     if superseded:
         ordered += [r for r in risks if "superseded" in r]
     ordered += risks
-    top_risks = list(dict.fromkeys(ordered))[:3]
+    top_risks = [r for r in dict.fromkeys(ordered) if r not in unknown[1:]][:3]
     if not top_risks and sens.get("applicable"):
         top_risks = [sens["top_pick"].get("sentence", "")]
 
@@ -628,6 +628,8 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                    or n in alternative or n == runner_note]
     return {
         "page1_notes": page1_notes, "runner_note": runner_note,
+        # Risks page 1 states: the top three, and the other unknown-cost risks its Cost unknown flag covers.
+        "page1_risks": top_risks + [r for r in unknown[1:] if r not in top_risks],
         "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs,
         "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
         "next_step": (memo.get("next_steps") or [""])[0], "robustness": (sens.get("top_pick") or {}).get("sentence")
