@@ -18,6 +18,7 @@ import os
 import re
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Iterator
 
@@ -434,6 +435,7 @@ def memo_batch(
     resend: bool = False,
     runner: Annotated[str, Field(json_schema_extra={"enum": ["local", "dask"]})] = "local",
     dask_address: str | None = None,
+    catalog_extra: list[str] | None = None,
 ):
     """Process the drop folder: one decision memo (HTML, PDF, JSON) per valid requirement file, a
     batch index, and email to each project's owner.
@@ -454,12 +456,16 @@ def memo_batch(
         runner: Where memos render: "local" (a process pool on this machine) or "dask" (a Dask cluster).
         dask_address: Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786
             (runner "dask" only; default: a local Dask cluster).
+        catalog_extra: Extension catalogs merged over the shipped one, after any in
+            MODELMEMO_CATALOG_EXTRA (absolute paths on the machine that runs the flow).
     """
     if runner not in ("local", "dask"):
         return Failed(message=f"unknown runner {runner!r}: use 'local' or 'dask'",
                       data=ValueError(f"unknown runner {runner!r}: use 'local' or 'dask'"))
     logger = get_run_logger()
-    settings = Settings.from_env()
+    settings = Settings.from_env()  # a flow run is an entry point too (deployments have no CLI)
+    if catalog_extra:
+        settings = replace(settings, catalog_files=settings.catalog_files + tuple(Path(p) for p in catalog_extra))
     input_path = Path(input_dir or settings.input_dir)
     output_path = Path(output_dir or settings.output_dir)
     overlap = check_folders(input_path, output_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -27,11 +26,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..brand import BrandError, load_brand
 
     settings = args.settings
-    if getattr(args, "catalog_extra", None):
-        settings = replace(settings, catalog_files=settings.catalog_files
-                           + tuple(Path(p).resolve() for p in args.catalog_extra))
-        # The flow (and its worker processes) read settings from the environment.
-        os.environ["MODELMEMO_CATALOG_EXTRA"] = os.pathsep.join(str(p) for p in settings.catalog_files[1:])
+    extra = [str(Path(p).resolve()) for p in getattr(args, "catalog_extra", None) or []]
+    if extra:  # checked here (one line, exit 2) and passed to the flow as a parameter
+        settings = replace(settings, catalog_files=settings.catalog_files + tuple(Path(p) for p in extra))
     input_dir = Path(args.input_dir or settings.input_dir).absolute()
     output_dir = Path(args.output or settings.output_dir).absolute()
     json_output = getattr(args, "json", False)
@@ -90,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             state = memo_batch.with_options(retries=0)(
                 input_dir=str(input_dir), output_dir=str(output_dir), run_id=new_run_id(), workers=args.workers,
                 force=args.force, send_email=not args.no_email, resend=getattr(args, "resend", False),
-                runner=args.runner, dask_address=args.dask_address, return_state=True,
+                runner=args.runner, dask_address=args.dask_address, catalog_extra=extra or None, return_state=True,
             )
         summary = state.result(raise_on_failure=False)
     except Exception as exc:  # Prefect could not run the flow at all (API refused it, ...): one line, no traceback
