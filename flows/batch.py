@@ -37,7 +37,7 @@ from modelmemo.names import display_name
 from modelmemo.ownership import check_folders
 from modelmemo.pipeline import ProgressCallback
 from modelmemo.retention import RUN_ID_PATTERN
-from modelmemo.settings import Settings
+from modelmemo.settings import MEMOS_PER_WORKER_PER_POOL, Settings
 from modelmemo.shutdown import critical, init_render_worker, start_forkserver_shielded
 from modelmemo.state import BatchLocked, MemoState, batch_lock
 from modelmemo.work_unit import ClusterError, RenderBundle, UnitResult, WorkUnit, failed_outcome
@@ -149,10 +149,9 @@ def plan_task(input_dir: Path, settle_seconds: float) -> pipeline.BatchPlan:
 
 
 # A render worker's memory grows by about 0.3 MB per memo (WeasyPrint and Pango caches), so a long
-# batch renders in chunks, each on a fresh pool: a 1,000-memo batch stays as small as a 100-memo one.
-# (Not max_tasks_per_child: on Python 3.11 a pool replacing workers under forkserver hung here.)
-MEMOS_PER_WORKER_PER_POOL = 50
-
+# batch renders in chunks, each on a fresh pool of MEMOS_PER_WORKER_PER_POOL memos per worker
+# (settings.py): a 1,000-memo batch stays as small as a 100-memo one. (Not max_tasks_per_child: on
+# Python 3.11 a pool replacing workers under forkserver hung here.)
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:
     # forkserver, not fork: forking a process that runs Prefect's client threads can deadlock.

@@ -32,6 +32,7 @@ RENDER_SECONDS = 60  # wall seconds; a memo takes about 1-2 s of CPU, so 60 s me
 INPUT_SUFFIXES = (".yaml", ".yml", ".json")
 CLOSE_CALL_MARGIN = 3.0  # best open and best closed totals within this many points: "Close call"
 TIE_MARGIN = 0.5  # points: candidates this close to the top pick are a tie
+MEMOS_PER_WORKER_PER_POOL = 50  # memos a render process renders before a fresh pool replaces it
 
 
 class SettingsError(ValueError):
@@ -209,6 +210,8 @@ CONSTANTS: tuple[Constant, ...] = (
     Constant("MAX_NESTING_DEPTH", MAX_NESTING_DEPTH, "deepest nesting in a requirement file (the schema needs 3)"),
     Constant("MAX_NUMBER_CHARACTERS", MAX_NUMBER_CHARACTERS, "longest number in a requirement file, in characters"),
     Constant("RENDER_SECONDS", RENDER_SECONDS, "seconds one memo may take to render before it is stopped and reported"),
+    Constant("MEMOS_PER_WORKER_PER_POOL", MEMOS_PER_WORKER_PER_POOL,
+             "memos per render process before a fresh pool replaces it (bounds a long batch's memory)"),
     Constant("TIE_MARGIN", TIE_MARGIN, "points within which candidates are a tie (README \"Methodology\")"),
     Constant("CLOSE_CALL_MARGIN", CLOSE_CALL_MARGIN,
              "points within which the best open and best closed totals make a \"Close call\""),
