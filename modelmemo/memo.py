@@ -664,6 +664,14 @@ def dot_plot(memo: dict[str, Any], digest: dict[str, Any], limit: int = 10) -> d
                            "pick": model_id in picked})
         # Draw the picks last so they sit on top of any dot they overlap.
         points.sort(key=lambda p: p["pick"])
+        # Tied picks are labelled both; when their values sit close on the axis (within 8 of 100,
+        # about two label widths) the lower one's label goes to the left of its dot, level with it,
+        # so the two labels do not overprint (above or below would meet the next row's labels).
+        for p in points:
+            p["label_beside"] = False
+        labelled = sorted((p for p in points if p["pick"]), key=lambda p: -p["value"])
+        for upper, lower in zip(labelled, labelled[1:]):
+            lower["label_beside"] = not upper["label_beside"] and upper["value"] - lower["value"] < 8
         label = "Total" if factor == "total" else labels.get(factor, factor)
         rows.append({"factor": factor, "label": label, "weight": weights.get(factor), "points": points})
     alt_rows = []
