@@ -23,7 +23,8 @@ FIXTURE = ROOT / "bench" / "fixtures" / "memos-before-issue12"
 TARGET = 0.35
 
 
-def measure(repeats: int = 3) -> tuple[float, float]:
+def measure(repeats: int = 3, limit: int | None = None) -> tuple[float, float]:
+    """(old, new): median render CPU per memo; `limit` takes the first few examples only (a smoke run)."""
     from modelmemo.catalog import load_catalog
     from modelmemo.memo import RunContext, build_memo
     from modelmemo.rendering import render_memo_html, render_pdf, render_pdf_checked
@@ -45,6 +46,8 @@ def measure(repeats: int = 3) -> tuple[float, float]:
                           RunContext("bench", "2026-11-29T00:00:00+00:00", path.name, document.sha256))
         new_html.append(memo)
     old_html = [p.read_text(encoding="utf-8") for p in sorted(FIXTURE.glob("*.html"))]
+    if limit:
+        new_html, old_html = new_html[:limit], old_html[:limit]
     render_pdf(old_html[0], templates)  # warm-up: fonts, WeasyPrint's caches
     render_pdf_checked(render_memo_html(new_html[0], templates), templates)
     old_t = [float("inf")] * len(old_html)

@@ -241,6 +241,14 @@ def main() -> int:
         finally:
             stop_server(server)
 
+        # Render row (bench/render_row.py), measured in this process after the runs, with nothing else
+        # of the bench running: median render CPU per memo of the shipped examples against their memo
+        # HTML from before issue 12, interleaved in the same run. --quick: three examples, one pass.
+        from render_row import TARGET as RENDER_TARGET
+        from render_row import measure as measure_render
+
+        render_old, render_new = measure_render(repeats=1 if args.quick else 3, limit=3 if args.quick else None)
+
         failed_runs = [name for name, m in results.items() if m.returncode != 0]
         print()
         print(f"{'':<34} {'wall':>10} {'cpu':>10} {'peak rss':>11}")
@@ -248,6 +256,8 @@ def main() -> int:
             print(row(name, m))
         print(f"{'prefect server start-up':<34} {server_start:8.1f} s   (paid once; `modelmemo run` alone pays"
               f" {results['embedded'].wall - results['server'].wall:+.1f} s for its temporary server)")
+        print(f"{'render, memo before issue 12':<34} {'':>10} {render_old:8.3f} s  (cpu per memo, median)")
+        print(f"{'render, current memo':<34} {'':>10} {render_new:8.3f} s  (cpu per memo, median)")
         base, srv = results["baseline"], results["server"]
         targets = [
             ("parallel speedup: server wall / baseline wall", srv.wall / base.wall, 0.60),
@@ -257,6 +267,7 @@ def main() -> int:
             ("nightly rerun, one file changed: wall / full run", results["rerun one changed"].wall / srv.wall, 0.10),
             (f"memory: peak rss N={large} / N={small}",
              results[f"memory N={large}"].peak_rss_mb / results[f"memory N={small}"].peak_rss_mb, 1.30),
+            ("render: current / before issue 12 (cpu per memo)", render_new / render_old, RENDER_TARGET),
         ]
         print()
         missed = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -15,6 +16,10 @@ def test_benchmark_script_runs_on_five_files():
     assert result.returncode == 0, output[-3000:]
     for label in ("baseline", "embedded", "server", "rerun unchanged", "rerun one changed", "memory N=3",
                   "memory N=6", "parallel speedup", "orchestration overhead", "nightly rerun, nothing changed",
-                  "memory: peak rss"):
+                  "memory: peak rss", "render, memo before issue 12", "render, current memo",
+                  "render: current / before issue 12"):
         assert label in output, label
     assert "Traceback" not in output
+    # The render row prints a ratio of two measured figures (not a constant): both are positive.
+    figures = re.findall(r"^render, (?:memo before issue 12|current memo)\s+([0-9.]+) s", output, re.M)
+    assert len(figures) == 2 and all(float(f) > 0 for f in figures), output[-3000:]
