@@ -33,6 +33,7 @@ from modelmemo import pipeline
 from modelmemo.atomic import remove_stale_temp_files
 from modelmemo.brand import BrandError
 from modelmemo.catalog import Catalog, CatalogError, load_catalog
+from modelmemo.layout import index_file
 from modelmemo.names import display_name
 from modelmemo.ownership import check_folders
 from modelmemo.pipeline import ProgressCallback
@@ -369,7 +370,7 @@ def _artifact(summary: pipeline.BatchSummary, key: str = "modelmemo-batch") -> N
 def _index_artifact(summary: pipeline.BatchSummary, run_dir: Path, key: str, public_base_url: str | None) -> None:
     """Where the run's index is: a link when the run folders are published on the web
     (MODELMEMO_PUBLIC_BASE_URL), else its path on the machine that ran the flow."""
-    index = run_dir / "index.html"
+    index = index_file(run_dir)
     where = (f"[{summary.run_id}/index.html]({public_base_url}{summary.run_id}/index.html)" if public_base_url
              else f"`{display_name(str(index))}`")
     counts = summary.counts
@@ -496,5 +497,5 @@ def memo_batch(
     _index_artifact(summary, output_path / summary.run_id, key, settings.public_base_url)
     state = final_state(summary)
     logger.info("run %s: %s; index %s", summary.run_id, state.message,
-                display_name(str(output_path / summary.run_id / "index.html")))
+                display_name(str(index_file(output_path / summary.run_id))))
     return state

@@ -53,6 +53,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .atomic import atomic_write_text
 from .email_message import build_memo_email, memo_content_sha
+from .layout import memo_file
 from .mailers import Mailer, RecipientResult
 
 LEDGER_VERSION = 2
@@ -136,7 +137,7 @@ def _memos_of(output_dir: Path, project_id: str) -> Iterator[dict[str, Any]]:
         return
     for run_dir in run_dirs:
         try:
-            memo = json.loads((run_dir / f"{project_id}.json").read_text(encoding="utf-8"))
+            memo = json.loads(memo_file(run_dir, project_id, "json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(memo, dict):

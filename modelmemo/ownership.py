@@ -22,9 +22,8 @@ import os
 from pathlib import Path
 
 from .retention import RUN_ID_PATTERN, TRASH_PREFIX
-from .state import STATE_DIRNAME
+from .layout import LATEST_NAME, STATE_DIRNAME
 
-LATEST_NAME = "LATEST"
 
 
 def real_path(path: Path | str) -> Path:

@@ -26,7 +26,9 @@ from .discovery import scan_drop_folder
 from .memo import MEMO_VERSION
 from .rendering import render_index_html
 from .retention import is_run_folder, prune_runs
-from .state import STATE_DIRNAME, MemoState, render_fingerprint
+from . import layout
+from .layout import memo_file
+from .state import MemoState, render_fingerprint
 from .validation import Problem, validate_file
 # The work unit every runner renders through; its types are re-exported as part of the batch's API.
 from .work_unit import (BundlePaths, PlannedProject, ProjectOutcome, WorkUnit, cached_catalog, failed_outcome,
@@ -174,7 +176,7 @@ def previous_memo_path(state: MemoState, project_id: str, output_dir: Path) -> s
     entry = state.entries.get(project_id)
     if not entry:
         return None
-    path = output_dir / entry["run_id"] / f"{project_id}.json"
+    path = memo_file(layout.run_dir(output_dir, entry["run_id"]), project_id, "json")
     return str(path) if path.is_file() else None
 
 
@@ -188,7 +190,7 @@ def split_unchanged(projects: Iterable[PlannedProject], state: MemoState, finger
         if entry is None:
             to_render.append(planned)
             continue
-        prefix = f"../{entry['run_id']}/{planned.project_id}"
+        prefix = f"../{entry['run_id']}/{planned.project_id}"  # relative to this run's folder (layout.memo_name)
         skipped.append(ProjectOutcome(
             planned.project_id, planned.name, planned.file, "skipped",
             verdict=entry.get("verdict"), verdict_label=entry.get("verdict_label"), top_model=entry.get("top_model"),
@@ -276,9 +278,9 @@ def clean_up_after_crash(output_dir: Path) -> None:
     if not output_dir.is_dir():
         return
     remove_stale_temp_files(output_dir, recursive=False)
-    remove_stale_temp_files(output_dir / STATE_DIRNAME, recursive=False)
+    remove_stale_temp_files(layout.state_dir(output_dir), recursive=False)
     for run_dir in output_dir.iterdir():
-        if not is_run_folder(run_dir) or (run_dir / "summary.json").exists():
+        if not is_run_folder(run_dir) or layout.summary_file(run_dir).exists():
             continue
         remove_stale_temp_files(run_dir, recursive=True)
         for part in list(run_dir.glob("*.pdf")) + list(run_dir.glob("*.html")):
@@ -325,14 +327,13 @@ def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, te
     from .delivery import deliver
     from .mailers import configured_smtp, make_mailer
     from .settings import Settings
-    from .state import state_dir
 
     failpoint("before-email")
     env = dict(os.environ if env is None else env)
     settings = Settings.from_env(env)
     smtp = configured_smtp(env)
-    mailer = make_mailer(smtp, run_dir / "outbox")
-    records = deliver(delivery_jobs(summary, run_dir), mailer, state_dir(output_dir) / "deliveries.json",
+    mailer = make_mailer(smtp, layout.outbox_dir(run_dir))
+    records = deliver(delivery_jobs(summary, run_dir), mailer, layout.ledger_file(output_dir),
                       sender=smtp.sender, templates_dir=templates_dir, retries=settings.smtp_retries,
                       backoff_seconds=settings.smtp_backoff_seconds, force=resend)
     summary.deliveries = [r.as_dict() for r in records]
@@ -345,13 +346,13 @@ def write_index(summary: BatchSummary, run_dir: Path, templates_dir: Path) -> No
     """index.html and summary.json for the run (atomically; summary.json last)."""
     data = summary.as_dict()
     html = render_index_html(data, run_dir, templates_dir)
-    atomic_write_text(run_dir / "index.html", html)
-    atomic_write_text(run_dir / "summary.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(layout.index_file(run_dir), html)
+    atomic_write_text(layout.summary_file(run_dir), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def point_latest(output_dir: Path, run_id: str) -> None:
     """output/LATEST names the most recent complete run (a file, so it works everywhere)."""
-    atomic_write_text(output_dir / "LATEST", run_id + "\n")
+    atomic_write_text(layout.latest_file(output_dir), run_id + "\n")
 
 
 ProgressCallback = Callable[[int, int, ProjectOutcome], None]

@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .layout import latest_file
 from .state import MemoState
 
 RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")  # see pipeline.new_run_id
@@ -45,7 +46,7 @@ def plan_prune(output_dir: Path, keep: int) -> PruneReport:
     runs = [p.name for p in sorted(folders, key=lambda p: (p.name[:16], p.stat().st_mtime_ns), reverse=True)]
     newest = set(runs[:keep])
     still_used = {entry.get("run_id") for entry in MemoState.load(output_dir).entries.values()}
-    latest = output_dir / "LATEST"
+    latest = latest_file(output_dir)
     if latest.is_file():
         still_used.add(latest.read_text(encoding="utf-8").strip())
     kept_for_memos = tuple(r for r in runs if r not in newest and r in still_used)

@@ -20,8 +20,7 @@ from typing import Any, Iterator
 
 from . import __version__
 from .atomic import atomic_write_text
-
-STATE_DIRNAME = "state"
+from .layout import lock_file, memo_file, memo_state_file, run_dir as run_folder, state_dir
 
 
 class StateError(Exception):
@@ -30,10 +29,6 @@ class StateError(Exception):
 
 class BatchLocked(Exception):
     """Another run holds the lock on this output folder."""
-
-
-def state_dir(output_dir: Path) -> Path:
-    return output_dir / STATE_DIRNAME
 
 
 def render_fingerprint(catalog_sha256: str, templates_sha256: str, memo_version: int) -> str:
@@ -49,7 +44,7 @@ class MemoState:
 
     @classmethod
     def load(cls, output_dir: Path) -> "MemoState":
-        path = state_dir(output_dir) / "memos.json"
+        path = memo_state_file(output_dir)
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -66,8 +61,8 @@ class MemoState:
         entry = self.entries.get(project_id)
         if not entry or entry.get("input_sha256") != input_sha256 or entry.get("fingerprint") != fingerprint:
             return None
-        run_dir = output_dir / entry["run_id"]
-        if not all((run_dir / f"{project_id}.{ext}").is_file() for ext in ("json", "pdf", "html")):
+        folder = run_folder(output_dir, entry["run_id"])
+        if not all(memo_file(folder, project_id, kind).is_file() for kind in ("json", "pdf", "html")):
             return None
         return entry
 
@@ -85,7 +80,7 @@ def locked_message(output_dir: Path, holder: str) -> str:
 def lock_holder(output_dir: Path) -> str | None:
     """Who holds the output folder's lock right now (None if nobody), without creating anything:
     a quick early check; the run still takes the lock for real with `batch_lock`."""
-    path = state_dir(output_dir) / "run.lock"
+    path = lock_file(output_dir)
     try:
         handle = open(path, "r", encoding="utf-8")
     except OSError:
@@ -101,9 +96,8 @@ def lock_holder(output_dir: Path) -> str | None:
 @contextmanager
 def batch_lock(output_dir: Path) -> Iterator[None]:
     """Exclusive, non-blocking lock on the output folder for the duration of a run."""
-    folder = state_dir(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "run.lock"
+    state_dir(output_dir).mkdir(parents=True, exist_ok=True)
+    path = lock_file(output_dir)
     handle = open(path, "a+", encoding="utf-8")
     try:
         try:

@@ -30,6 +30,7 @@ from typing import Any, Iterable
 from . import __version__
 from .atomic import atomic_write_bytes
 from .catalog import Catalog, load_catalog
+from .layout import memo_file, memo_name
 from .limits import RENDER_SECONDS, RenderTimeout, time_limit
 from .loading import InputError, LoadedDocument, decode_text, parse_json, parse_yaml, read_bytes_limited
 from .memo import MEMO_VERSION, RunContext, build_memo
@@ -320,9 +321,9 @@ def render_unit(unit: WorkUnit, paths: BundlePaths) -> UnitResult:
         top_model=top,
         top_model_name=top_name,
         top_score=round(decision.scores[top].total, 1) if top else None,
-        html=f"{pid}.html",
-        pdf=f"{pid}.pdf",
-        json=f"{pid}.json",
+        html=memo_name(pid, "html"),
+        pdf=memo_name(pid, "pdf"),
+        json=memo_name(pid, "json"),
         recipients=req.recipients,
         change=memo["changes"]["summary"] if memo["changes"] else None,
         warnings=tuple(rendered.warnings),
@@ -366,9 +367,9 @@ def write_unit_result(unit: WorkUnit, result: UnitResult, run_dir: Path) -> Proj
         return outcome
     pid = outcome.project_id
     try:
-        atomic_write_bytes(run_dir / f"{pid}.pdf", result.pdf)
-        atomic_write_bytes(run_dir / f"{pid}.html", result.html)
-        atomic_write_bytes(run_dir / f"{pid}.json", result.memo_json)
+        atomic_write_bytes(memo_file(run_dir, pid, "pdf"), result.pdf)
+        atomic_write_bytes(memo_file(run_dir, pid, "html"), result.html)
+        atomic_write_bytes(memo_file(run_dir, pid, "json"), result.memo_json)
     except OSError as exc:
         remove_incomplete_memo(run_dir, pid)
         return failed_outcome(unit.project, unit.run_id, unit.fingerprint,
@@ -378,8 +379,8 @@ def write_unit_result(unit: WorkUnit, result: UnitResult, run_dir: Path) -> Proj
 
 def remove_incomplete_memo(run_dir: Path, project_id: str) -> None:
     """A memo is complete when its JSON (written last) exists; remove the parts of one that is not."""
-    if (run_dir / f"{project_id}.json").exists():
+    if memo_file(run_dir, project_id, "json").exists():
         return
-    for suffix in (".pdf", ".html"):
-        (run_dir / f"{project_id}{suffix}").unlink(missing_ok=True)
+    for kind in ("pdf", "html"):
+        memo_file(run_dir, project_id, kind).unlink(missing_ok=True)
 
