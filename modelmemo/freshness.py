@@ -6,9 +6,10 @@ names a source with an `as_of` date. A fact is *stale* when its source was check
 
 Quality evidence (`models.<id>.quality.<task>`) is checked like any fact.
 
-A source may carry `stale_ok: <reason>` when its facts cannot be refreshed from the stored
-sources (a dated licence text, a paper, a page no stored copy newer than the one used exists
-for). Such facts are still listed when old, with the reason, so a reader sees what is old and why.
+A source may carry `stale_ok: <reason>` when no newer source was found for its facts (a dated
+licence text, a paper, a page with no copy newer than the one used). Such facts are still listed
+when old, with the reason, so a reader sees what is old and why. The report says "no newer source
+found", in the reader's words: how the catalog's sources are stored is the maintainers' business.
 
 `modelmemo catalog --check [--max-age-days N]` prints `format_report(...)` and exits 1 when
 `stale_facts(...)` is not empty.
@@ -41,7 +42,7 @@ class StaleFact:
     source_url: str
     as_of: date
     age_days: int
-    reason: str = ""  # the source's `stale_ok`: why it cannot be refreshed from the stored sources
+    reason: str = ""  # the source's `stale_ok`: why no newer source was found
 
     @property
     def label(self) -> str:
@@ -131,7 +132,7 @@ def format_report(stale: list[StaleFact], max_age_days: int, today: date, *,
         lines.append(f"  checked {first.as_of.isoformat()}, {_plural(first.age_days, 'day')} ago; "
                      f"{_plural(len(items), 'fact')} {'relies' if len(items) == 1 else 'rely'} on it:")
         if first.reason:
-            lines.append(f"  cannot be refreshed from the stored sources: {first.reason}")
+            lines.append(f"  no newer source found: {first.reason}")
         for item in sorted(items, key=lambda s: (s.model_id, s.deployment_id, s.fact)):
             lines.append(f"    - {item.label}")
     lines.append("")
@@ -140,6 +141,7 @@ def format_report(stale: list[StaleFact], max_age_days: int, today: date, *,
         lines.append(f"Re-check {_plural(len(open_keys), 'source')} and update their as_of dates "
                      "(and the facts, if the pages changed).")
     if len(open_keys) < len(ordered):
-        lines.append(f"{_plural(len(ordered) - len(open_keys), 'source')} cannot be refreshed from the stored "
-                     "sources (reason given above); find a newer copy to refresh them.")
+        kept = len(ordered) - len(open_keys)
+        lines.append(f"{_plural(kept, 'source')} kept as {'it is' if kept == 1 else 'they are'}: no newer source "
+                     "found (reason given above); refresh when a newer one appears.")
     return "\n".join(lines)

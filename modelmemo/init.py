@@ -1,6 +1,8 @@
 """`modelmemo init [DIR]`: a working folder for a pip/pipx user, in one command.
 
-    DIR/inputs/support-chatbot.yaml   an example requirement file (the drop folder)
+    DIR/inputs/support-chatbot.yaml   an example requirement file (the drop folder); with
+                                      --examples every shipped example (the wheel has no
+                                      checkout to find them in)
     DIR/templates/                    a copy of the shipped templates and brand.yaml, to rebrand
     DIR/README.md                     what to do next (only when DIR has no README.md)
 
@@ -32,7 +34,12 @@ class InitError(Exception):
     """The folder cannot be laid out (a file where a folder should be, no permission)."""
 
 
-def lay_out(directory: Path) -> list[str]:
+def shipped_examples() -> list[Path]:
+    return sorted(p for p in resources.example_inputs_dir().iterdir()
+                  if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+
+
+def lay_out(directory: Path, all_examples: bool = False) -> list[str]:
     """Create what is missing; return one line per thing done or kept, for the console."""
     directory = directory.absolute()
     lines: list[str] = []
@@ -40,12 +47,14 @@ def lay_out(directory: Path) -> list[str]:
         directory.mkdir(parents=True, exist_ok=True)
         inputs = directory / "inputs"
         inputs.mkdir(exist_ok=True)
-        example = inputs / EXAMPLE
-        if example.exists():
-            lines.append(f"kept {example} (exists)")
-        else:
-            shutil.copyfile(resources.example_inputs_dir() / EXAMPLE, example)
-            lines.append(f"created {example} (an example requirement file)")
+        sources = shipped_examples() if all_examples else [resources.example_inputs_dir() / EXAMPLE]
+        for source in sources:
+            example = inputs / source.name
+            if example.exists():
+                lines.append(f"kept {example} (exists)")
+            else:
+                shutil.copyfile(source, example)
+                lines.append(f"created {example} (an example requirement file)")
         templates = directory / "templates"
         if templates.exists():
             lines.append(f"kept {templates} (exists)")

@@ -179,12 +179,23 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, JsonPath]:
     return error.message, description, path
 
 
+def _position(document: LoadedDocument, kind: str, point: JsonPath) -> tuple[int, int] | None:
+    """Where the reader should look. Most problems are about a value (`customization: retrain`
+    points at `retrain`). An unknown field is about its *key*: `colour: red` points at `colour`,
+    where the fix is. A missing field belongs to the mapping that lacks it: the parent's key
+    (`budget:`), not the mapping's first value, which may sit on another line (a flow mapping
+    `budget: {monthly_usd: 1}` or a block mapping's first child); at the top level, line 1."""
+    if kind in ("additionalProperties", "required") and point in document.key_positions:
+        return document.key_positions[point]
+    return document.position_of(point)
+
+
 def schema_problems(document: LoadedDocument, file_label: str, schema_path: Path = REQUIREMENTS_SCHEMA) -> list[Problem]:
     """All schema problems of one parsed document, sorted by position."""
     problems = []
     for error in schema_validator(schema_path).iter_errors(document.data):
         message, allowed, point = _describe(error)
-        position = document.position_of(point) or (None, None)
+        position = _position(document, error.validator, point) or (None, None)
         problems.append(Problem(file_label, message, dotted(point) or "(top level)", position[0], position[1], allowed))
     problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.path, p.message))
     return problems

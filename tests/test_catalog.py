@@ -333,8 +333,8 @@ def test_format_report_groups_by_source(catalog):
         assert f"- {item.label}" in report
     assert "- gpt-j.self-hosted-g5-2xlarge.gpu_hour_usd" in report
     assert "- gpt-j.license" in report
-    # A source that cannot be refreshed says why, once, under its heading.
-    assert "cannot be refreshed from the stored sources: A historical event" in report
+    # A source with no newer copy found says why, once, under its heading.
+    assert "no newer source found: A historical event" in report
     fresh_urls = {s.url for s in catalog.sources.values() if s.as_of >= date(2026, 6, 1)}
     assert not any(url in report for url in fresh_urls)
 
@@ -527,7 +527,7 @@ def test_stale_ok_reason_reaches_the_report(catalog):
     by_key = {s.source_key: s for s in stale}
     assert by_key["gptj-model-card"].reason
     report = format_report(stale, 180, today)
-    assert f"cannot be refreshed from the stored sources: {catalog.sources['gptj-model-card'].stale_ok}" in report
+    assert f"no newer source found: {catalog.sources['gptj-model-card'].stale_ok}" in report
     # Every stale shipped source says why it cannot be refreshed.
     assert all(s.reason for s in stale), sorted({s.source_key for s in stale if not s.reason})
 

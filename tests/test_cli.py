@@ -40,6 +40,7 @@ def test_run_reports_progress_and_rejections_without_noise(first_run):
     noisy = [l for l in lines_without_our_messages if NOISE.search(l)]
     assert noisy == [], output
     assert "emails: 1 accepted" in output
+    assert re.search(r"run \S+: 1 memo, 0 unchanged, 1 rejected", result.stdout), result.stdout  # not "1 memos"
 
 
 def harness_env() -> dict[str, str]:
@@ -211,3 +212,125 @@ def test_a_missing_glyph_is_a_warning_on_the_console_and_in_the_summary(tmp_path
     row = next(r for r in summary["projects"] if r["project_id"] == "glyph")
     assert any("U+E000" in w for w in row["warnings"])
     assert "U+E000" in (run_dir / "index.html").read_text()
+
+
+def test_each_command_help_lists_only_the_exit_codes_it_can_return():
+    init = modelmemo("init", "--help").stdout
+    assert "\n  0    the folder is laid out" in init and "\n  2 " in init
+    assert "input file produced a memo" not in init and "\n  3 " not in init and "\n  4 " not in init
+    validate = modelmemo("validate", "--help").stdout
+    assert "\n  1    some file has a problem" in validate and "\n  3 " not in validate
+    serve = modelmemo("serve", "--help").stdout
+    assert "\n  0 " not in serve and "\n  130, 143, 129" in serve and "schedule is paused" in serve
+    assert "\n  3    a run holds the output folder's lock" in modelmemo("prune", "--help").stdout
+
+
+def _json_run(*args: str, timeout: int = 60) -> tuple[subprocess.CompletedProcess, dict]:
+    import json
+
+    result = modelmemo("run", "--json", *args, timeout=timeout)
+    return result, json.loads(result.stdout)  # stdout is one JSON document, whatever the exit code
+
+
+def test_run_json_prints_one_document_on_every_exit(tmp_path):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    empty, data = _json_run(str(inputs), "--output", str(tmp_path / "output"))
+    assert empty.returncode == data["exit_code"] == 4 and data["error"].startswith("nothing to do")
+    assert empty.stderr.startswith("nothing to do") and len(empty.stderr.splitlines()) == 1
+    missing, data = _json_run(str(tmp_path / "nope"))
+    assert missing.returncode == data["exit_code"] == 2 and "does not exist" in data["error"]
+    bad_setting, data = _json_run(str(inputs), "--workers", "0")
+    assert bad_setting.returncode == data["exit_code"] == 2 and "--workers" in data["error"]
+    assert not (tmp_path / "output").exists()
+
+
+def test_a_drop_folder_without_requirement_files_is_nothing_to_do(tmp_path):
+    """notes.txt and a subfolder: exit 4 like an empty folder, naming what was left, and neither
+    Prefect nor a run folder (it used to exit 0 with a run of "0 memos")."""
+    inputs = tmp_path / "inputs"
+    (inputs / "drafts").mkdir(parents=True)
+    (inputs / "notes.txt").write_text("ideas\n")
+    result, data = _json_run(str(inputs), "--output", str(tmp_path / "output"))
+    assert result.returncode == data["exit_code"] == 4, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("nothing to do: no requirement file") and "notes.txt (extension '.txt'" in line
+    assert "drafts (a folder" in line and "starting Prefect" not in result.stderr
+    assert [item["file"] for item in data["not_processed"]] == ["drafts", "notes.txt"]
+    assert not (tmp_path / "output").exists()
+    (inputs / "support.yaml.part").write_text("schema_version: 1\n")  # still being copied
+    waiting = modelmemo("run", str(inputs), "--output", str(tmp_path / "output"), timeout=60)
+    assert waiting.returncode == 4 and waiting.stderr.startswith("nothing to do yet: no requirement file")
+    assert "support.yaml.part (temporary or hidden name" in waiting.stderr
+
+
+def test_catalog_check_prints_only_the_report_in_plain_words():
+    stale = modelmemo("catalog", "--check")
+    assert stale.returncode == 1
+    assert re.match(r"\d+ facts older than 180 days", stale.stdout), stale.stdout[:300]
+    assert "open/closed" not in stale.stdout and "Llama" not in stale.stdout.split("\n\n")[0]  # no table first
+    assert "cannot be refreshed from the stored sources" not in stale.stdout
+    assert "no newer source found: " in stale.stdout
+    fresh = modelmemo("catalog", "--check", "--max-age-days", "100000")
+    assert fresh.returncode == 0 and re.fullmatch(r"All \d+ facts were checked within the last 100000 days\.\n",
+                                                  fresh.stdout), fresh.stdout
+
+
+def test_catalog_table_follows_columns_and_model_details_say_tasks_once():
+    def widest(columns: str) -> int:
+        result = modelmemo("catalog", env={"COLUMNS": columns})  # stdout is a pipe here
+        return max(len(line) for line in result.stdout.split("\n\n")[0].splitlines())
+
+    assert widest("80") == 80 and widest("100") == 100 and widest("160") > 100
+    details = modelmemo("catalog", "llama-2").stdout
+    assert details.count("tasks:") == 1, details
+
+
+def test_init_examples_and_the_schema_path_for_a_wheel_user(tmp_path):
+    from modelmemo.init import shipped_examples
+    from modelmemo.validation import REQUIREMENTS_SCHEMA
+
+    result = modelmemo("init", "--examples", str(tmp_path / "w"))
+    assert result.returncode == 0, result.stderr
+    copied = sorted(p.name for p in (tmp_path / "w" / "inputs").iterdir())
+    assert copied == [p.name for p in shipped_examples()] and len(copied) >= 8
+    schema = modelmemo("validate", "--schema")
+    assert schema.returncode == 0 and schema.stdout == f"{REQUIREMENTS_SCHEMA}\n"
+    assert '"$schema"' in REQUIREMENTS_SCHEMA.read_text()
+    nothing = modelmemo("validate")
+    assert nothing.returncode == 2 and len(nothing.stderr.splitlines()) == 1 and "--schema" in nothing.stderr
+
+
+def test_an_unreachable_server_hint_names_where_its_url_came_from(tmp_path):
+    """A URL from the profile (`prefect config set`) is undone with `prefect config unset`, one
+    from the environment by unsetting the variable."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    copy_examples(inputs, ["ticket-triage"])
+    home = tmp_path / ".prefect"
+    home.mkdir()
+    (home / "profiles.toml").write_text('active = "local"\n[profiles.local]\n'
+                                        'PREFECT_API_URL = "http://127.0.0.1:9/api"\n')
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    profile = run_modelmemo("run", str(inputs), "--output", str(tmp_path / "out"), env=env,
+                            extra_env={"PREFECT_HOME": str(home), "MODELMEMO_SETTLE_SECONDS": "0"}, timeout=120)
+    assert profile.returncode == 2 and "`prefect config unset PREFECT_API_URL`" in profile.stderr, profile.stderr
+    environment = modelmemo("run", str(inputs), "--output", str(tmp_path / "out"), timeout=120,
+                            env={"PREFECT_API_URL": "http://127.0.0.1:9/api", "MODELMEMO_SETTLE_SECONDS": "0"})
+    assert environment.returncode == 2 and "or unset PREFECT_API_URL" in environment.stderr
+    assert "config unset" not in environment.stderr and len(environment.stderr.splitlines()) == 1
+
+
+def test_verbose_shows_what_the_prefect_ui_shows_not_debug(monkeypatch):
+    import os
+
+    from modelmemo.cli.prefect_setup import prefect_environment
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_LOGGING_")}
+    environ["PREFECT_HOME"] = "/nonexistent"  # keeps the private-home branch out of it
+    monkeypatch.setattr(os, "environ", environ)  # whatever it sets stays in this test
+    prefect_environment(verbose=True)
+    assert environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] == "INFO"  # was DEBUG: every event payload
+    assert environ["PREFECT_LOGGING_INTERNAL_LEVEL"] == "WARNING"

@@ -112,3 +112,38 @@ def test_json_errors_have_lines_too(tmp_path):
     _, problems = validate_file(file)
     line = file.read_text().splitlines().index('    "monthly_usd": "x",') + 1
     assert [(p.path, p.line) for p in problems] == [("budget.monthly_usd", line)]
+
+
+def test_positions_point_where_the_fix_is(tmp_path):
+    """A wrong value points at the value; an unknown field at its key (not its value); a missing
+    field at the key of the mapping that lacks it (not that mapping's first child); in JSON too."""
+    file = tmp_path / "p.yaml"
+    file.write_text(
+        "schema_version: 1\n"
+        "project:\n  id: x\n  name: X\n  owner: {name: A, email: a@example.com}\n"
+        "needs:\n  tasks: [chat]\n  colour: red\n"  # line 8: unknown key, column 3; its value at 11
+        "budget:\n"  # line 9: the mapping that lacks monthly_usd
+        "  volume: {requests_per_month: 10, tokens_per_request: 10}\n"  # line 10: its first child
+        "support: {ml_expertise: none, vendor_sla_required: false}\n"
+        "security: {data_sensitivity: public, on_premises_only: retrain}\n"  # line 12: a wrong value
+        "long_term: {growth: low, lock_in_tolerance: low}\n"
+    )
+    _, problems = validate_file(file)
+    at = {p.path: (p.line, p.column) for p in problems}
+    assert at["needs.colour"] == (8, 3)
+    assert at["budget"] == (9, 1)
+    security = file.read_text().splitlines()[11]
+    assert at["security.on_premises_only"] == (12, security.index("retrain") + 1)
+    assert str(next(p for p in problems if p.path == "budget")).startswith(
+        "p.yaml:9:1: budget: missing required field 'monthly_usd'")
+
+    data = requirements(**{"budget.monthly_usd": DELETE, "needs.colour": "red"})
+    json_file = tmp_path / "p.json"
+    json_file.write_text(json.dumps(data, indent=2))
+    lines = json_file.read_text().splitlines()
+    _, problems = validate_file(json_file)
+    at = {p.path: (p.line, p.column) for p in problems}
+    colour_line = next(i for i, l in enumerate(lines, 1) if '"colour"' in l)
+    budget_line = next(i for i, l in enumerate(lines, 1) if '"budget"' in l)
+    assert at["needs.colour"] == (colour_line, lines[colour_line - 1].index('"colour"') + 1)
+    assert at["budget"] == (budget_line, lines[budget_line - 1].index('"budget"') + 1)

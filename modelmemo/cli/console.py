@@ -6,9 +6,55 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 from .exits import EXIT_OK, EXIT_PARTIAL
+
+
+# --- `--json`: stdout carries exactly one JSON document, whatever the exit code --------------------
+# A script runs `modelmemo run --json | jq .exit_code`; an empty stdout on exit 2 or 4 would make it
+# fail to parse instead of reading the code. So every error line goes through `error()` (stderr, as
+# always), which remembers it, and `main` prints {"exit_code": N, "error": "..."} when the command
+# ended without printing its own document (an error, a stop signal, a lost Prefect API).
+_json = {"wanted": False, "emitted": False, "error": None, "extra": {}}
+_json_lock = threading.Lock()  # the API watchdog's thread may end the command while main prints
+
+
+def want_json(wanted: bool) -> None:
+    with _json_lock:
+        _json.update(wanted=wanted, emitted=False, error=None, extra={})
+
+
+def json_wanted() -> bool:
+    return bool(_json["wanted"])
+
+
+def emit_json(data: dict[str, Any]) -> None:
+    """Print the command's one JSON document (at most once per command)."""
+    with _json_lock:
+        if _json["emitted"]:
+            return
+        _json["emitted"] = True
+        print(json.dumps(data, indent=2, ensure_ascii=False), flush=True)
+
+
+def error(message: str, *, prefix: str = "error: ", **extra: Any) -> None:
+    """One line on stderr; with --json also the `error` (and `extra` fields) of the JSON document."""
+    print(f"{prefix}{message}", file=sys.stderr, flush=True)
+    with _json_lock:
+        if _json["error"] is None:
+            _json["error"] = f"{prefix}{message}" if prefix != "error: " else message
+            _json["extra"] = extra
+
+
+def emit_json_for_exit(code: int, stop_message: str | None = None) -> None:
+    """The fallback document: the exit code and the error (or the stop signal) that ended the command."""
+    if not _json["wanted"] or _json["emitted"]:
+        return
+    message = stop_message or _json["error"] or "the command ended without a result"
+    emit_json({"exit_code": code, "error": message, **_json["extra"]})
 
 
 def print_progress(done: int, total: int, outcome) -> None:
@@ -105,17 +151,22 @@ def print_report(summary, output_dir: Path) -> int:
         where = f" (written to {outbox})" if outbox.is_dir() else ""
         print(printable(f"emails: {counts_text}{where}"))
     print(
-        f"run {summary.run_id}: {counts['memos']} memos, {counts['skipped']} unchanged, "
+        f"run {summary.run_id}: {plural(counts['memos'], 'memo')}, {counts['skipped']} unchanged, "
         f"{counts['rejected']} rejected, {counts['failed']} failed, {counts['not_processed']} not processed"
     )
     print(printable(f"index: {run_dir / 'index.html'}"))
     return EXIT_OK if summary.ok else EXIT_PARTIAL
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def print_json_report(summary, output_dir: Path) -> int:
-    """`run --json`: summary.json's content plus where the run is and the exit code, on stdout."""
+    """`run --json`: summary.json's content plus where the run is and the exit code, on stdout
+    (`error` is null: the run finished; its problems are in `rejected`, `projects`, `deliveries`)."""
     code = EXIT_OK if summary.ok else EXIT_PARTIAL
     run_dir = (output_dir / summary.run_id).absolute()
-    data = {**summary.as_dict(), "run_dir": str(run_dir), "index": str(run_dir / "index.html"), "exit_code": code}
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    emit_json({**summary.as_dict(), "run_dir": str(run_dir), "index": str(run_dir / "index.html"), "exit_code": code,
+               "error": None})
     return code

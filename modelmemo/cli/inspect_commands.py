@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
+from .console import emit_json, error
 from .exits import EXIT_CANNOT_RUN, EXIT_OK, EXIT_PARTIAL
 
 
@@ -20,8 +20,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     on stdout: every file with `valid` and its problems (file, path, line, column, message, allowed)."""
     from ..names import display_name as printable
     from ..names import is_valid_utf8_name
-    from ..validation import validate_file
+    from ..validation import REQUIREMENTS_SCHEMA, validate_file
 
+    if args.schema:  # where the schema is, wherever modelmemo is installed (wheel, pipx, checkout)
+        print(REQUIREMENTS_SCHEMA)
+        return EXIT_OK
+    if not args.files:
+        error("give one or more requirement files, or --schema (see `modelmemo validate --help`)",
+              prefix="modelmemo validate: error: ")
+        return EXIT_CANNOT_RUN
     json_output = getattr(args, "json", False)
     results: list[dict[str, Any]] = []
     status = EXIT_OK
@@ -52,8 +59,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _, problems = validate_file(path, label)
         report(label, [p.as_dict() for p in problems], [printable(str(p)) for p in problems])
     if json_output:
-        print(json.dumps({"files": results, "valid": status == EXIT_OK, "exit_code": status}, indent=2,
-                         ensure_ascii=False))
+        emit_json({"files": results, "valid": status == EXIT_OK, "exit_code": status})
     return status
 
 
@@ -77,7 +83,10 @@ def _catalog_table(rows: list[dict[str, Any]], width: int) -> list[str]:
         table.append((row["id"], row["name"], row["openness"], row["lifecycle"], str(len(row["deployments"])),
                       ", ".join(row["tasks"])))
     widths = [max(len(r[i]) for r in table) for i in range(5)]
-    widths[1] = min(widths[1], 30)  # long names end in "…"; `catalog MODEL_ID` has the full one
+    # Long names end in "…" (`catalog MODEL_ID` has the full one): at most 30 columns, fewer on a
+    # narrow terminal so that tasks keep 12; the table is never narrower than about 75 columns.
+    fixed = sum(widths) - widths[1] + 2 * 5
+    widths[1] = max(10, min(widths[1], 30, width - fixed - 12))
     tasks_room = max(12, width - (sum(widths) + 2 * 5))
     lines = []
     for index, row in enumerate(table):
@@ -91,8 +100,9 @@ def _catalog_table(rows: list[dict[str, Any]], width: int) -> list[str]:
 def _model_details(model) -> list[str]:
     row = _model_row(model)
     lines = [f"{row['name']} ({row['id']}), {row['vendor']}: {row['openness']}, {row['lifecycle']}",
-             f"  {model.summary}" if getattr(model, "summary", "") else "",
-             f"  tasks: {', '.join(row['tasks'])}"]
+             f"  {model.summary}" if getattr(model, "summary", "") else ""]
+    if "tasks" not in model.facts:  # a sourced `tasks` fact is printed below, with its source
+        lines.append(f"  tasks: {', '.join(row['tasks'])}")
     for key, fact in sorted(model.facts.items()):
         value = ", ".join(map(str, fact.value)) if isinstance(fact.value, (list, tuple)) else fact.value
         lines.append(f"  {key}: {value}  [{fact.source.key}, {fact.source.as_of}]")
@@ -118,12 +128,12 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     try:
         catalog = load_catalog(files)
     except CatalogError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        error(str(exc))
         return EXIT_CANNOT_RUN
     models = [m for m in catalog.models.values() if not args.models or m.id in args.models]
     unknown = sorted(set(args.models or ()) - set(catalog.models))
     if unknown:
-        print(f"error: no model {', '.join(unknown)} in the catalog (ids: {', '.join(catalog.models)})", file=sys.stderr)
+        error(f"no model {', '.join(unknown)} in the catalog (ids: {', '.join(catalog.models)})")
         return EXIT_CANNOT_RUN
     stale = None
     if args.check:
@@ -138,20 +148,22 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                 "models": [{**_model_row(m), "details": _jsonable(m)} for m in models]}
         if stale is not None:
             data["stale_facts"] = _jsonable(list(stale))
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        code = EXIT_PARTIAL if stale else EXIT_OK
+        emit_json({**data, "exit_code": code})
+        return code
+    if args.check:  # the report only: the table is `modelmemo catalog`, and it would bury the stale list
+        print(format_report(stale, args.max_age_days, today, total_facts=count_facts(catalog)))
         return EXIT_PARTIAL if stale else EXIT_OK
     if args.models:
         for model in models:
             print("\n".join(_model_details(model)))
     else:
-        width = shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 100
+        # COLUMNS wins (also when stdout is a pipe or a file: `COLUMNS=80 modelmemo catalog > t.txt`),
+        # then the terminal's width, else 100 columns.
+        width = shutil.get_terminal_size((100, 24)).columns
         print("\n".join(_catalog_table([_model_row(m) for m in models], width)))
         print(f"\n{len(catalog.models)} models, {len(catalog.sources)} sources; facts checked "
               f"{catalog.oldest_as_of} to {catalog.as_of}")
         print("`modelmemo catalog MODEL_ID` shows one model's facts; --json all of them")
         print(f"files: {', '.join(catalog.files)}")
-    if not args.check:
-        return EXIT_OK
-    print()
-    print(format_report(stale, args.max_age_days, today, total_facts=count_facts(catalog)))
-    return EXIT_PARTIAL if stale else EXIT_OK
+    return EXIT_OK

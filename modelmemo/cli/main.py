@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .exits import EXIT_CANNOT_RUN, EXIT_CODES_HELP, EXIT_PARTIAL
+from . import console
+from .exits import EXIT_CANNOT_RUN, EXIT_CODES_HELP, EXIT_PARTIAL, exit_codes_help
 from .inspect_commands import cmd_catalog, cmd_validate
 from .operations import cmd_init, cmd_prune, cmd_send, cmd_serve
 from .run import cmd_run, cmd_watch
@@ -47,8 +48,16 @@ class _OneLineErrors(argparse.ArgumentParser):
     """Usage errors in one line on stderr, exit code 2, like every other error of the command
     (argparse prints the whole usage block first)."""
 
+    json_requested = False  # set by main from argv: a usage error is still one JSON document on stdout
+
     def error(self, message: str):  # type: ignore[override]
-        self.exit(EXIT_CANNOT_RUN, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        line = f"{self.prog}: error: {message} (see `{self.prog} --help`)"
+        if _OneLineErrors.json_requested:
+            console.want_json(True)
+            console.error(line, prefix="")
+            console.emit_json_for_exit(EXIT_CANNOT_RUN)
+            self.exit(EXIT_CANNOT_RUN)
+        self.exit(EXIT_CANNOT_RUN, line + "\n")
 
 
 def _input_dir_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,10 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
-                              epilog=EXIT_CODES_HELP, formatter_class=_HelpFormatter)
+                              epilog=exit_codes_help(name), formatter_class=_HelpFormatter)
 
     init = command("init", "lay out a working folder: inputs/ with an example, templates/ to rebrand")
     init.add_argument("directory", nargs="?", default=".", metavar="DIR", help="where (default: this folder)")
+    init.add_argument("--examples", action="store_true",
+                      help="copy every shipped example requirement file into inputs/, not just one")
     init.set_defaults(func=cmd_init)
 
     run = command("run", "process the drop folder: one memo per valid requirement file")
@@ -106,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     validate = command("validate", "check requirement files; exit 1 if any has a problem")
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("files", nargs="*", metavar="FILE")
+    validate.add_argument("--schema", action="store_true",
+                          help="print the path of the requirement schema (JSON Schema 2020-12) and exit")
     validate.add_argument("--json", action="store_true", help="print every file's problems as JSON on stdout")
     validate.set_defaults(func=cmd_validate)
 
@@ -144,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     catalog = command("catalog", "show the model catalog (one line per model; MODEL_ID for its facts)")
     catalog.add_argument("models", nargs="*", metavar="MODEL_ID", help="show these models' facts and deployments")
     _catalog_extra_argument(catalog, old_spelling="--extra")
-    catalog.add_argument("--check", action="store_true", help="list facts older than --max-age-days; exit 1 if any")
+    catalog.add_argument("--check", action="store_true",
+                         help="print only the facts older than --max-age-days, by source; exit 1 if any")
     catalog.add_argument("--max-age-days", type=int, default=180, help="age limit for --check (default: 180)")
     catalog.add_argument("--json", action="store_true", help="print the merged catalog as JSON on stdout")
     catalog.set_defaults(func=cmd_catalog)
@@ -162,7 +176,10 @@ def _merge_input_dir(args: argparse.Namespace) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    _OneLineErrors.json_requested = "--json" in (sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
+    # With --json, stdout carries one JSON document whatever happens (console.py)
+    console.want_json(bool(getattr(args, "json", False)))
     if "input_dir_option" in args:
         problem = _merge_input_dir(args)
         if problem:
@@ -174,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             args.settings = check_environment()  # built once here; every command takes them from args
         except SettingsError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            console.error(str(exc))
+            console.emit_json_for_exit(EXIT_CANNOT_RUN)
             return EXIT_CANNOT_RUN
     # SIGINT, SIGTERM and SIGHUP stop any command with one line on stderr and exit code 130, 143 or
     # 129, leaving no process behind (see shutdown.py).
@@ -182,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.func is not cmd_serve:  # `serve` is Prefect's runner, which handles signals itself
         shutdown.install()
+    code: int | None = None
     try:
         code = args.func(args)
     except BrokenPipeError:  # `modelmemo catalog | head`: the reader left; say nothing more
@@ -197,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if shutdown.received() is not None:  # a library turned the stop into a result
             code = shutdown.announce(shutdown.received())
     finally:
+        if code is not None:  # a command that ended on an error or a signal without its own document
+            stopped_by = shutdown.received() or (code - 128 if code in (129, 130, 143) else None)
+            console.emit_json_for_exit(code, shutdown.message(stopped_by) if stopped_by else None)
         if argv is None:  # the command itself: exiting now; signals must not interrupt atexit handlers
             shutdown.finish()
         else:  # called in-process (tests): give the caller its signal handlers back

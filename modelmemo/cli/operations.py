@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
 from .exits import EXIT_CANNOT_RUN, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
-from .prefect_setup import prefect_environment, require_server
+from .prefect_setup import api_unreachable_hint, prefect_environment, require_server
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     from ..init import InitError, lay_out
 
     try:
-        created = lay_out(Path(args.directory))
+        created = lay_out(Path(args.directory), all_examples=args.examples)
     except InitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -42,10 +43,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = api_problem(url, timeout=5.0)
     if problem:
         print(f"error: cannot reach the Prefect API at {url} ({problem}); start that server "
-              "(`prefect server start`)", file=sys.stderr)
+              f"(`prefect server start`), or {api_unreachable_hint()} and configure the right one",
+              file=sys.stderr)
         return EXIT_CANNOT_RUN
-    from prefect import serve
-
     from ..flows.deployment import nightly_deployment
 
     # Absolute paths, shown as the deployment's parameters in the UI: flow runs read them, whatever
@@ -55,9 +55,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
     output_dir = str(Path(args.output or settings.output_dir).absolute())
     deployment = nightly_deployment(args.cron, args.timezone, input_dir, output_dir, args.name)
     print(f"serving deployment 'modelmemo-batch/{args.name}' on cron '{args.cron}' ({args.timezone}) at {url}; "
-          "Ctrl-C stops serving and pauses its schedule", flush=True)
-    serve(deployment, print_starting_message=False)
-    return EXIT_OK
+          "Ctrl-C or SIGTERM stops serving and pauses its schedule", flush=True)
+    signum = serve_until_stopped(deployment)
+    if signum is None:  # the runner ended by itself (not seen with Prefect 3.9): say so, no stop code
+        print(f"modelmemo: serving 'modelmemo-batch/{args.name}' ended", file=sys.stderr, flush=True)
+        return EXIT_OK
+    print(f"modelmemo: stopped serving 'modelmemo-batch/{args.name}' ({signal.Signals(signum).name}); its schedule "
+          "is paused until `modelmemo serve` runs again", file=sys.stderr, flush=True)
+    return 128 + signum  # 130, 143, 129: the same codes as `run` and `watch`
+
+
+def serve_until_stopped(deployment) -> int | None:
+    """What `prefect.serve(deployment)` does (a Runner that pauses the schedule on shutdown), keeping
+    the signal that stopped it. Prefect's `serve` returns normally on SIGINT (it catches the
+    KeyboardInterrupt) and on SIGTERM (the Runner's handler stops it gracefully), so its caller
+    cannot tell a stop from anything else. SIGHUP, Python's default for which is to die without
+    pausing the schedule, takes SIGTERM's graceful path unless it was ignored at start (nohup)."""
+    import asyncio
+
+    from prefect.runner import Runner
+    from prefect.exceptions import TerminationSignal
+
+    class _Runner(Runner):
+        stopped_by: int | None = None
+
+        def handle_sigterm(self, *args, **kwargs) -> None:
+            signum = args[0] if args and isinstance(args[0], int) else signal.SIGTERM
+            self.stopped_by = self.stopped_by or signum
+            super().handle_sigterm(*args, **kwargs)
+
+    runner = _Runner(pause_on_shutdown=True)
+    runner.add_deployment(deployment)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, runner.handle_sigterm)
+    try:
+        asyncio.run(runner.start())
+    except KeyboardInterrupt:  # SIGINT: asyncio cancelled the runner, whose exit paused the schedule
+        return runner.stopped_by or signal.SIGINT
+    except TerminationSignal as exc:
+        return runner.stopped_by or exc.signal
+    except SystemExit:  # the Runner's handler exits at once when the signal came before it started
+        if runner.stopped_by is None:
+            raise
+    return runner.stopped_by
 
 
 def cmd_send(args: argparse.Namespace) -> int:

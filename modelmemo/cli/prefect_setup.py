@@ -31,6 +31,16 @@ def user_prefect_api_url(env: Mapping[str, str] | None = None) -> str | None:
     return url.strip() if isinstance(url, str) and url.strip() else None
 
 
+def api_unreachable_hint(env: Mapping[str, str] | None = None) -> str:
+    """How to stop using a configured server that does not answer: the environment variable, or the
+    profile setting that `prefect config set` wrote (unsetting an environment variable that is not
+    set would not help the user whose URL comes from the profile)."""
+    env = os.environ if env is None else env
+    if (env.get("PREFECT_API_URL") or "").strip():
+        return "unset PREFECT_API_URL"
+    return "run `prefect config unset PREFECT_API_URL` (or switch Prefect profiles)"
+
+
 def private_prefect_home(env: Mapping[str, str] | None = None) -> Path:
     """Where Prefect's temporary server keeps its database when the user has no Prefect setup:
     modelmemo's own state folder, so a throwaway server never writes into the user's ~/.prefect."""
@@ -54,11 +64,13 @@ def prefect_environment(verbose: bool = False) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")  # what the Prefect UI shows for each run
     # The command reports progress, results and errors itself, in one line each; Prefect's own
-    # console lines (with tracebacks) are for --verbose. They still reach the Prefect UI.
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "DEBUG" if verbose else "CRITICAL")
+    # console lines (with tracebacks) are for --verbose. They still reach the Prefect UI. --verbose
+    # means what the Prefect UI shows (INFO): DEBUG adds every event payload and HTTP call, which
+    # buries the lines a user is looking for (PREFECT_LOGGING_* set by the user still win).
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO" if verbose else "CRITICAL")
     # Prefect's internal services (events, log shipping) print their own errors when the API is
     # unreachable; the command says that in one line itself (api_watch.py).
-    os.environ.setdefault("PREFECT_LOGGING_INTERNAL_LEVEL", "DEBUG" if verbose else "CRITICAL")
+    os.environ.setdefault("PREFECT_LOGGING_INTERNAL_LEVEL", "WARNING" if verbose else "CRITICAL")
     if not verbose:
         import logging
 
@@ -83,8 +95,11 @@ def stop_when_api_lost(api_url: str, problem: str) -> None:
 
     if shutdown.received() is not None:
         return  # a stop signal is already ending the command (shutdown.py bounds how long that takes)
-    print(f"error: lost the Prefect API at {api_url} ({problem}); stopped. Memos already written are "
-          "complete; run again when the server is back", file=sys.stderr, flush=True)
+    from .console import emit_json_for_exit, error
+
+    error(f"lost the Prefect API at {api_url} ({problem}); stopped. Memos already written are "
+          "complete; run again when the server is back")
+    emit_json_for_exit(EXIT_CANNOT_RUN)  # os._exit below skips main, which would print it
     shutdown.stop_temporary_server()  # if it is the one that stopped answering, it must not linger
     os._exit(EXIT_CANNOT_RUN)  # render workers end with this process (shutdown.init_render_worker)
 

@@ -7,16 +7,38 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .console import ProgressDisplay, print_json_report, print_report
+from .console import ProgressDisplay, error, print_json_report, print_report
 from .exits import EXIT_CANNOT_RUN, EXIT_LOCKED, EXIT_NOTHING_TO_DO, EXIT_OK
-from .prefect_setup import prefect_environment, stop_when_api_lost, temporary_server_url_or_none
+from .prefect_setup import (api_unreachable_hint, prefect_environment, stop_when_api_lost,
+                            temporary_server_url_or_none)
+
+IGNORED_NAMED = 5  # the "nothing to do" line names this many ignored entries, then "and N more"
 
 
-def drop_folder_is_empty(input_dir: Path) -> bool:
-    """Nothing at all to report: no file, not even one still being copied or of another kind."""
+def nothing_to_do(input_dir: Path, settle_seconds: float) -> tuple[str, list[dict[str, str]]] | None:
+    """None when a run has something to read; otherwise the one-line message and what was left.
+
+    "Nothing to do" is: no requirement file a run would read now. An empty folder, a folder with only
+    `notes.txt` and a subfolder, or one whose only YAML file is still being copied all end the same
+    way (exit 4, no Prefect, no run folder), and the line names what was left and why, so nothing is
+    silently ignored. A later run (or `watch`) takes a file once it has settled."""
     from ..discovery import scan_drop_folder
+    from ..names import display_name
 
-    return not scan_drop_folder(input_dir)
+    entries = scan_drop_folder(input_dir, settle_seconds)
+    if any(entry.kind == "input" for entry in entries):
+        return None
+    folder = display_name(str(input_dir))
+    left = [{"file": entry.name, "reason": entry.reason} for entry in entries]
+    if not entries:
+        return (f"nothing to do: the drop folder {folder} is empty (copy requirement files into it; "
+                "`modelmemo init` adds an example)"), left
+    named = "; ".join(f"{item['file']} ({item['reason']})" for item in left[:IGNORED_NAMED])
+    if len(left) > IGNORED_NAMED:
+        named += f"; and {len(left) - IGNORED_NAMED} more"
+    waiting = any(entry.kind == "in-progress" for entry in entries)
+    return (f"nothing to do{' yet' if waiting else ''}: no requirement file (.yaml, .yml, .json) "
+            f"{'ready ' if waiting else ''}in {folder}; not processed: {named}"), left
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -34,29 +56,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     json_output = getattr(args, "json", False)
     if not input_dir.is_dir():
         hint = " (run `modelmemo init` to lay out a working folder)" if not args.input_dir else ""
-        print(f"error: input folder {input_dir} does not exist{hint}", file=sys.stderr)
+        error(f"input folder {input_dir} does not exist{hint}")
         return EXIT_CANNOT_RUN
     from ..ownership import check_folders
 
     overlap = check_folders(input_dir, output_dir)
     if overlap:
-        print(f"error: {overlap}", file=sys.stderr)
+        error(overlap)
         return EXIT_CANNOT_RUN
     from ..state import BatchLocked, lock_holder, locked_message
 
     holder = lock_holder(output_dir)  # said now, not after Prefect's temporary server has started
     if holder:
-        print(f"error: {locked_message(output_dir, holder)}", file=sys.stderr)
+        error(locked_message(output_dir, holder))
         return EXIT_LOCKED
-    if drop_folder_is_empty(input_dir):  # said before Prefect starts; no empty run folder either
-        print(f"nothing to do: the drop folder {input_dir} is empty (copy requirement files into it; "
-              "`modelmemo init` adds an example)", file=sys.stderr)
+    idle = nothing_to_do(input_dir, settings.settle_seconds)
+    if idle:  # said before Prefect starts; no empty run folder either
+        message, left = idle
+        error(message, prefix="", not_processed=left)
         return EXIT_NOTHING_TO_DO
     try:
         load_catalog(list(settings.catalog_files))
         load_brand(settings.templates_dir)
     except (CatalogError, BrandError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        error(str(exc))
         return EXIT_CANNOT_RUN
     prefect_environment(args.verbose)
     from prefect.settings import PREFECT_API_URL
@@ -67,9 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if api_url:
         problem = api_problem(api_url, timeout=5.0)
         if problem:
-            print(f"error: cannot reach the Prefect API at {api_url} ({problem}); start that server "
-                  "(`prefect server start`), or unset PREFECT_API_URL (or switch Prefect profiles) to use a "
-                  "temporary one", file=sys.stderr)
+            error(f"cannot reach the Prefect API at {api_url} ({problem}); start that server "
+                  f"(`prefect server start`), or {api_unreachable_hint()} to use a temporary one")
             return EXIT_CANNOT_RUN
     else:
         print("starting Prefect's temporary local server (set PREFECT_API_URL to use a running one)...",
@@ -95,13 +117,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         display.close()
     if isinstance(summary, BatchLocked):
-        print(f"error: {summary}", file=sys.stderr)
+        error(str(summary))
         return EXIT_LOCKED
     if summary is None or isinstance(summary, BaseException):
         detail = f"{summary.strerror}: {summary.filename}" if isinstance(summary, OSError) and summary.strerror \
             else str(summary if summary is not None else state.message)
-        print(f"error: the run stopped: {detail} (memos already written are complete; "
-              "`--verbose` shows Prefect's logs)", file=sys.stderr)
+        error(f"the run stopped: {detail} (memos already written are complete; "
+              "`--verbose` shows Prefect's logs)")
         return EXIT_CANNOT_RUN
     if json_output:
         return print_json_report(summary, output_dir)
@@ -140,7 +162,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     input_dir = Path(args.input_dir or settings.input_dir)
     output_dir = Path(args.output or settings.output_dir)
     if not input_dir.is_dir():
-        print(f"error: input folder {input_dir} does not exist", file=sys.stderr)
+        error(f"input folder {input_dir} does not exist")
         return EXIT_CANNOT_RUN
     try:
         problem = check_folders(input_dir, output_dir)
@@ -148,7 +170,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     except ValueError as exc:
         problem = str(exc)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
+        error(problem)
         return EXIT_CANNOT_RUN
     run_args = argparse.Namespace(input_dir=str(input_dir), output=str(output_dir), workers=None, force=False,
                                   no_email=args.no_email, verbose=args.verbose, catalog_extra=None,
