@@ -35,7 +35,8 @@ async def _deployment(name: str):
             return None
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)],
+                         ids=["SIGTERM", "SIGINT", "SIGHUP"])
 def test_serve_stops_on_a_signal_with_one_line_its_exit_code_and_a_paused_schedule(prefect_api, tmp_path, signum,
                                                                                      code):
     name = f"stop-{signal.Signals(signum).name.lower()}"
