@@ -183,7 +183,7 @@ def test_finding6_sigterm_watcher_leaves_no_process(start, tmp_path: Path):
     write_inputs(drop, 1)
     watcher = start("watch", str(drop), "--output", str(output), "--no-email", "--debounce", "0.2")
     watcher.wait_for("watching")
-    watcher.wait_for("1 memos")  # the catch-up run is done: the server is up, the watcher is idle
+    watcher.wait_for("1 memo,")  # the catch-up run is done: the server is up, the watcher is idle
     assert any("uvicorn" in cmd for cmd in session_processes(watcher.process.pid).values())
 
     code, took = watcher.stop(signal.SIGTERM)
@@ -272,7 +272,7 @@ def test_finding6_catch_up_run_retried_when_locked(start, tmp_path: Path):
         watcher = start("watch", str(drop), "--output", str(output), "--no-email",
                         MODELMEMO_WATCH_RETRY_SECONDS="1")
         watcher.wait_for("another modelmemo run", stream="stderr")
-    watcher.wait_for("1 memos", timeout=60)  # the retry, once the lock is free
+    watcher.wait_for("1 memo,", timeout=60)  # the retry, once the lock is free
     assert [p.stem for p in output.glob("*/signal-test-*.json")] == ["signal-test-00"]
     watcher.stop(signal.SIGTERM)
     assert watcher.leftovers() == {}

@@ -175,6 +175,7 @@ def _merge_input_dir(args: argparse.Namespace) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    environment_before = dict(os.environ) if argv is not None else None
     parser = build_parser()
     _OneLineErrors.json_requested = "--json" in (sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
@@ -221,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.emit_json_for_exit(code, shutdown.message(stopped_by) if stopped_by else None)
         if argv is None:  # the command itself: exiting now; signals must not interrupt atexit handlers
             shutdown.finish()
-        else:  # called in-process (tests): give the caller its signal handlers back
+        else:  # called in-process (tests): give the caller its signal handlers back, and its
+            # environment (prefect_environment sets Prefect's quiet defaults for this command only)
             shutdown.uninstall()
+            for name in set(os.environ) - set(environment_before or {}):
+                del os.environ[name]
+            os.environ.update(environment_before or {})
     return code
