@@ -26,7 +26,9 @@ README = """\
 
 Drop requirement files into `inputs/` (start from `inputs/{example}`), then run `modelmemo run`:
 memos go to `output/<run-id>/`. Rebrand the memos by editing `templates/` (brand.yaml, logo.svg,
-memo.css). `modelmemo --help` lists the commands and exit codes.
+memo.css). `modelmemo init --examples` adds every shipped example to `inputs/`;
+`modelmemo validate --schema` prints where the requirement schema is. `modelmemo --help` lists
+the commands and exit codes.
 """
 
 
