@@ -9,13 +9,12 @@ import json
 import sys
 from pathlib import Path
 
-from modelmemo.catalog import load_catalog
-from modelmemo.memo import RunContext, build_memo
-from modelmemo.rendering import render_memo_html, render_pdf
-from modelmemo.requirements import Requirements
-from modelmemo.decision import decide
+from modelmemo.catalog.load import load_catalog
+from modelmemo.memo.document import RunContext, make_memo
+from modelmemo.memo.render import render_memo_html, render_pdf
+from modelmemo.inputs.requirements import Requirements
 from modelmemo.settings import Settings
-from modelmemo.validation import validate_file
+from modelmemo.inputs.validation import validate_file
 
 
 def main(input_dir: Path, output_dir: Path) -> int:
@@ -27,8 +26,7 @@ def main(input_dir: Path, output_dir: Path) -> int:
         if problems:
             continue
         req = Requirements.from_data(document.data)
-        memo = build_memo(req, decide(req, catalog), catalog,
-                          RunContext("baseline", "2026-01-01T00:00:00+00:00", path.name, document.sha256))
+        memo, _ = make_memo(req, catalog, RunContext("baseline", "2026-01-01T00:00:00+00:00", path.name, document.sha256))
         html = render_memo_html(memo, settings.templates_dir)
         (output_dir / f"{req.project_id}.pdf").write_bytes(render_pdf(html, settings.templates_dir))
         (output_dir / f"{req.project_id}.html").write_text(html, encoding="utf-8")

@@ -25,13 +25,12 @@ TARGET = 0.35
 
 def measure(repeats: int = 3, limit: int | None = None) -> tuple[float, float]:
     """(old, new): median render CPU per memo; `limit` takes the first few examples only (a smoke run)."""
-    from modelmemo.catalog import load_catalog
-    from modelmemo.memo import RunContext, build_memo
-    from modelmemo.rendering import render_memo_html, render_pdf, render_pdf_checked
-    from modelmemo.requirements import Requirements
-    from modelmemo.decision import decide
+    from modelmemo.catalog.load import load_catalog
+    from modelmemo.memo.document import RunContext, make_memo
+    from modelmemo.memo.render import render_memo_html, render_pdf, render_pdf_checked
+    from modelmemo.inputs.requirements import Requirements
     from modelmemo.settings import Settings
-    from modelmemo.validation import validate_file
+    from modelmemo.inputs.validation import validate_file
 
     settings = Settings.from_env()
     templates = settings.templates_dir
@@ -42,8 +41,7 @@ def measure(repeats: int = 3, limit: int | None = None) -> tuple[float, float]:
         if problems:
             continue
         req = Requirements.from_data(document.data)
-        memo = build_memo(req, decide(req, catalog), catalog,
-                          RunContext("bench", "2026-11-29T00:00:00+00:00", path.name, document.sha256))
+        memo, _ = make_memo(req, catalog, RunContext("bench", "2026-11-29T00:00:00+00:00", path.name, document.sha256))
         new_html.append(memo)
     old_html = [p.read_text(encoding="utf-8") for p in sorted(FIXTURE.glob("*.html"))]
     if limit:

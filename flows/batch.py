@@ -1,132 +1,42 @@
-"""The Prefect flow: wiring only. All work happens in `modelmemo.pipeline` (pure functions).
+"""The Prefect flow: wiring only. All work happens in `modelmemo.batch.pipeline` (pure functions).
 
 Design: one task per batch stage, not one task per memo. Rendering is CPU-bound (WeasyPrint),
 so it runs on a bounded process pool inside the `render-memos` task; a Prefect task per memo
 would add scheduling and API traffic to every memo and, on threads, fight over the GIL.
 On a Dask cluster (runner "dask") the unit is a chunk of memos: one Prefect task per chunk, run in
 this process (so every task run reports to this flow's API), each sending self-contained work
-units to a Dask worker and writing what comes back (see modelmemo/scaleout.py).
+units to a Dask worker and writing what comes back (see modelmemo/batch/scaleout.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import multiprocessing
 import os
-import re
-import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import (create_markdown_artifact, create_progress_artifact, create_table_artifact,
-                               update_progress_artifact)
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Cancelled, Completed, Failed
+from prefect.states import Cancelled, Failed
 from pydantic import Field
 
-from modelmemo import pipeline
-from modelmemo.atomic import remove_stale_temp_files
-from modelmemo.brand import BrandError
-from modelmemo.catalog import Catalog, CatalogError, load_catalog
-from modelmemo.layout import index_file
-from modelmemo.names import display_name
-from modelmemo.ownership import check_folders
-from modelmemo.pipeline import ProgressCallback
-from modelmemo.retention import RUN_ID_PATTERN
+from modelmemo.batch import pipeline
+from modelmemo.batch.atomic import remove_stale_temp_files
+from modelmemo.memo.brand import BrandError
+from modelmemo.catalog.load import Catalog, CatalogError, load_catalog
+from modelmemo.batch.layout import index_file
+from modelmemo.inputs.names import display_name
+from modelmemo.batch.ownership import check_folders
+from modelmemo.batch.pipeline import ProgressCallback
 from modelmemo.settings import MEMOS_PER_WORKER_PER_POOL, Settings
-from modelmemo.shutdown import critical, init_render_worker, start_forkserver_shielded
-from modelmemo.state import BatchLocked, MemoState, batch_lock
-from modelmemo.work_unit import ClusterError, RenderBundle, UnitResult, WorkUnit, failed_outcome
-
-
-# --- what a Prefect user sees: run name, log lines, artifacts ---------------------------------------
-
-# The command's console progress (a bar or plain lines): set by `reporting_progress`, never a flow
-# parameter, because a deployment's parameters must be data a Prefect user can type into the UI.
-_console_progress: ProgressCallback | None = None
-
-
-@contextlib.contextmanager
-def reporting_progress(callback: ProgressCallback | None) -> Iterator[None]:
-    """Call `callback(done, total, outcome)` for each memo rendered by flow runs in this process."""
-    global _console_progress
-    previous, _console_progress = _console_progress, callback
-    try:
-        yield
-    finally:
-        _console_progress = previous
-
-
-def artifact_key(output_dir: Path | str) -> str:
-    """`modelmemo-<folder name>-<8 hex of the absolute path>`: runs on different output folders
-    (the nightly's, a colleague's test folder) keep separate artifact histories on one server.
-    Prefect keys allow lowercase letters, digits and dashes only."""
-    path = Path(output_dir).absolute()
-    slug = re.sub(r"[^a-z0-9]+", "-", path.name.lower()).strip("-")[:40] or "output"
-    return f"modelmemo-{slug}-{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
-
-
-def flow_run_name() -> str:
-    """`<run id> <output folder>`: the run id names the run folder, so a flow run in the UI and
-    `output/<run id>/` match at a glance. A run id is made here when the caller gave none (a
-    deployment run); the flow reads it back from the name, so a retried run keeps its folder."""
-    from prefect.runtime import flow_run
-
-    parameters = flow_run.parameters or {}
-    run_id = parameters.get("run_id") or pipeline.new_run_id()
-    output = Path(parameters.get("output_dir") or Settings().output_dir)
-    return f"{run_id} {display_name(output.absolute().name or str(output))}"
-
-
-def _run_id_from_name() -> str | None:
-    from prefect.runtime import flow_run
-
-    first = (flow_run.name or "").split(" ", 1)[0]
-    return first if RUN_ID_PATTERN.match(first) else None
-
-
-def _outcome_line(outcome: pipeline.ProjectOutcome) -> str:
-    if outcome.status == "memo":
-        detail = outcome.verdict_label or "memo"
-        if outcome.top_model_name:
-            detail += f", top model {outcome.top_model_name} ({outcome.top_score:.1f})"
-    elif outcome.status == "skipped":
-        detail = "unchanged, memo kept"
-    else:
-        detail = f"FAILED: {outcome.error}"
-    return display_name(f"{outcome.project_id} ({outcome.file}): {detail}")
-
-
-class _ProgressReporter:
-    """One log line per memo, a progress artifact updated as memos complete (at most about once a
-    second, so a 1,000-memo batch does not make 1,000 API calls), and the command's console."""
-
-    UPDATE_SECONDS = 1.0
-
-    def __init__(self, key: str, run_id: str, total: int) -> None:
-        self.total = total
-        self.last_update = 0.0
-        self.log_each = True
-        self.artifact_id = create_progress_artifact(
-            progress=0.0 if total else 100.0, key=f"{key}-progress",
-            description=f"modelmemo run {run_id}: memos rendered of {total}")
-
-    def __call__(self, done: int, total: int, outcome: pipeline.ProjectOutcome) -> None:
-        if self.log_each:
-            logger = get_run_logger()  # called in the render task: its lines are filed under that task
-            log = logger.warning if outcome.status == "failed" else logger.info
-            log("[%d/%d] %s", done, total, _outcome_line(outcome))
-        now = time.monotonic()
-        if done == total or now - self.last_update >= self.UPDATE_SECONDS:
-            self.last_update = now
-            update_progress_artifact(self.artifact_id, progress=round(100.0 * done / max(total, 1), 1))
-        if _console_progress:
-            _console_progress(done, total, outcome)
+from modelmemo.process.shutdown import critical, init_render_worker, start_forkserver_shielded
+from modelmemo.batch.state import BatchLocked, MemoState, batch_lock
+from modelmemo.batch.work_unit import ClusterError, RenderBundle, UnitResult, WorkUnit, failed_outcome
+from modelmemo.flows.reporting import (DELIVERED, ProgressReporter, artifact_key, final_state, flow_run_name,
+                                       index_artifact, outcome_line, result_table_artifact, run_id_from_flow_run_name)
 
 
 @task(name="load-catalog", cache_policy=NO_CACHE)
@@ -158,9 +68,9 @@ def _process_pool(workers: int) -> ProcessPoolExecutor:
     # forkserver, not fork: forking a process that runs Prefect's client threads can deadlock.
     # Preloading the renderer makes each worker start in milliseconds. The initializer caps each
     # worker's memory, leaves Ctrl-C to this process, and ends the worker as soon as this process
-    # has ended, however it ended: see modelmemo/shutdown.py.
+    # has ended, however it ended: see modelmemo/process/shutdown.py.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["modelmemo.pipeline", "weasyprint"])
+    context.set_forkserver_preload(["modelmemo.batch.pipeline", "weasyprint"])
     start_forkserver_shielded()
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_render_worker,
                                initargs=(os.getpid(),))
@@ -199,7 +109,7 @@ def render_task(jobs: list[pipeline.RenderJob], workers: int, state: MemoState,
             outcomes += pipeline.render_and_record(jobs[start:start + chunk], state, executor, report)
         except BaseException as exc:
             if not isinstance(exc, Exception):  # stopping: no worker may outlive this process
-                with critical():  # a hard stop (modelmemo/shutdown.py) waits for this
+                with critical():  # a hard stop (modelmemo/process/shutdown.py) waits for this
                     if executor:
                         _kill_workers(executor)
                     for job in jobs[start:start + chunk]:
@@ -211,8 +121,6 @@ def render_task(jobs: list[pipeline.RenderJob], workers: int, state: MemoState,
                 executor.shutdown(wait=True, cancel_futures=True)
     return outcomes
 
-
-DELIVERED = ("accepted", "already-sent")
 
 
 class TransientDeliveryFailures(Exception):
@@ -265,7 +173,7 @@ def deliver_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path
                                         + display_name(failed[0]["detail"] or "")[:200])
 
 
-# --- the Dask runner: chunks of self-contained work units (modelmemo/work_unit.py, scaleout.py) ----
+# --- the Dask runner: chunks of self-contained work units (modelmemo/batch/work_unit.py, scaleout.py) ----
 
 
 @task(name="render-chunk", task_run_name="render-chunk-{number}-of-{count}", cache_policy=NO_CACHE)
@@ -274,7 +182,7 @@ def render_chunk_task(number: int, count: int, jobs: list[pipeline.RenderJob], c
     """One chunk of memos: read its inputs here, render them on a Dask worker, check and write the
     results here (atomically, JSON last), and log each project. This task runs in the flow's
     process, so it reports to the flow's Prefect API; the Dask worker only renders."""
-    from modelmemo.scaleout import render_chunk
+    from modelmemo.batch.scaleout import render_chunk
 
     units: list[WorkUnit] = []
     outcomes: dict[str, pipeline.ProjectOutcome] = {}
@@ -299,7 +207,7 @@ def render_chunk_task(number: int, count: int, jobs: list[pipeline.RenderJob], c
     logger = get_run_logger()
     for outcome in ordered:
         (logger.warning if outcome.status == "failed" else logger.info)(
-            "[chunk %d/%d] %s", number, count, _outcome_line(outcome))
+            "[chunk %d/%d] %s", number, count, outcome_line(outcome))
     return ordered
 
 
@@ -312,7 +220,7 @@ def render_on_dask(jobs: list[pipeline.RenderJob], state: MemoState, progress: P
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect.utilities.annotations import quote
 
-    from modelmemo import scaleout
+    from modelmemo.batch import scaleout
 
     bundle = RenderBundle.from_paths(jobs[0].catalog_files, jobs[0].templates_dir)
     outcomes: list[pipeline.ProjectOutcome] = []
@@ -349,47 +257,12 @@ def index_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, 
     pipeline.publish_run(summary, run_dir, output_dir, templates_dir)
 
 
-def _artifact(summary: pipeline.BatchSummary, key: str = "modelmemo-batch") -> None:
-    rows: list[dict[str, Any]] = []
-    for p in summary.projects:
-        rows.append({"file": p.file, "project": p.project_id, "status": p.status, "verdict": p.verdict_label or "",
-                     "top model": p.top_model_name or "", "score": p.top_score, "error": p.error or ""})
-    for r in summary.rejected:
-        rows.append({"file": r.file, "project": "", "status": "rejected", "verdict": "", "top model": "",
-                     "score": None, "error": "; ".join(str(problem) for problem in r.problems)[:500]})
-    counts = summary.counts
-    create_table_artifact(
-        key=key,
-        table=rows,
-        description=(f"modelmemo run {summary.run_id}: {counts['memos']} memos, {counts['skipped']} unchanged, "
-                     f"{counts['rejected']} rejected, {counts['failed']} failed, "
-                     f"{counts['not_processed']} not processed"),
-    )
-
-
-def _index_artifact(summary: pipeline.BatchSummary, run_dir: Path, key: str, public_base_url: str | None) -> None:
-    """Where the run's index is: a link when the run folders are published on the web
-    (MODELMEMO_PUBLIC_BASE_URL), else its path on the machine that ran the flow."""
-    index = index_file(run_dir)
-    where = (f"[{summary.run_id}/index.html]({public_base_url}{summary.run_id}/index.html)" if public_base_url
-             else f"`{display_name(str(index))}`")
-    counts = summary.counts
-    undelivered = sum(n for status, n in summary.delivery_counts.items() if status not in DELIVERED)
-    lines = [f"# modelmemo run {summary.run_id}", "", f"**Index:** {where}", "",
-             "| memos | unchanged | rejected | failed | not processed | emails not delivered |",
-             "|---|---|---|---|---|---|",
-             f"| {counts['memos']} | {counts['skipped']} | {counts['rejected']} | {counts['failed']} | "
-             f"{counts['not_processed']} | {undelivered} |"]
-    create_markdown_artifact(key=f"{key}-index", markdown="\n".join(lines),
-                             description=f"modelmemo run {summary.run_id}: index and counts")
-
-
 def _stages(workers: int, runner: str, dask_address: str | None, key: str, run_id: str) -> pipeline.BatchStages:
     """The batch's stages as Prefect tasks (the order and data flow live in `pipeline.run_locked_batch`)."""
 
     def render(jobs: list[pipeline.RenderJob], state: MemoState,
                progress: ProgressCallback | None) -> list[pipeline.ProjectOutcome]:
-        reporter = _ProgressReporter(key, run_id, len(jobs))
+        reporter = ProgressReporter(key, run_id, len(jobs))
         if runner == "local":
             return render_task(jobs, workers, state, reporter)
         reporter.log_each = False  # each chunk task logs its own projects
@@ -403,24 +276,6 @@ def _stages(workers: int, runner: str, dask_address: str | None, key: str, run_i
             pass  # reported in the summary, the final state and the exit code; the next run retries
 
     return pipeline.BatchStages(plan=plan_task, render=render, deliver=deliver, publish=index_task)
-
-
-def final_state(summary: pipeline.BatchSummary):
-    """Failed only when a memo failed (a fault of modelmemo or its machine). Rejected files and
-    undelivered emails are the users' or the mail server's business: the run is Completed, and
-    the state's *name* says what needs attention, so the UI's run list shows it."""
-    counts = summary.counts
-    message = (f"{counts['memos']} memos, {counts['skipped']} unchanged, {counts['rejected']} rejected, "
-               f"{counts['failed']} failed")
-    undelivered = {k: v for k, v in summary.delivery_counts.items() if k not in DELIVERED}
-    if undelivered:
-        message += ", emails not delivered: " + ", ".join(f"{n} {k}" for k, n in sorted(undelivered.items()))
-    if counts["failed"]:
-        return Failed(message=message, data=summary)
-    attention = [label for label, present in (("rejected files", counts["rejected"]),
-                                              ("undelivered email", undelivered)) if present]
-    name = "Completed with " + " and ".join(attention) if attention else "Completed"
-    return Completed(name=name, message=message, data=summary)
 
 
 @flow(name="modelmemo-batch", description="Requirement files in, decision memos (HTML, PDF, JSON) out.",
@@ -472,7 +327,7 @@ def memo_batch(
     if overlap:  # the deployment path has no CLI in front of it: refuse here too, before writing anything
         logger.error("%s", overlap)
         return Failed(message=overlap)
-    run_id = run_id or _run_id_from_name() or pipeline.new_run_id()
+    run_id = run_id or run_id_from_flow_run_name() or pipeline.new_run_id()
     key = artifact_key(output_path)
     logger.info("run %s: %s -> %s", run_id, display_name(str(input_path)), display_name(str(output_path / run_id)))
     try:
@@ -492,9 +347,9 @@ def memo_batch(
         return Failed(message=str(exc), data=exc)
     for outcome in summary.projects:  # rendered memos were logged as they completed
         if outcome.status == "skipped":
-            logger.info("%s", _outcome_line(outcome))
-    _artifact(summary, key)
-    _index_artifact(summary, output_path / summary.run_id, key, settings.public_base_url)
+            logger.info("%s", outcome_line(outcome))
+    result_table_artifact(summary, key)
+    index_artifact(summary, output_path / summary.run_id, key, settings.public_base_url)
     state = final_state(summary)
     logger.info("run %s: %s; index %s", summary.run_id, state.message,
                 display_name(str(index_file(output_path / summary.run_id))))

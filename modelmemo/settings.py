@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
-from . import resources
+from modelmemo import resources
 
 PROJECT_ROOT = resources.CHECKOUT  # the checkout this code runs from (not meaningful in a wheel)
 
@@ -238,14 +238,14 @@ def check_environment(env: Mapping[str, str] | None = None) -> Settings:
     if unknown:
         raise SettingsError(f"unknown setting {unknown[0]} (see README \"Settings\" for the variables modelmemo reads)")
     settings = Settings.from_env(env)
-    from .watch import retry_seconds_from_env
+    from modelmemo.inputs.watch import retry_seconds_from_env
 
     try:
         retry_seconds_from_env(env)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     if not (env.get("MODELMEMO_SMTP_BLOCK") or "").strip():  # a Prefect block is loaded from the API later
-        from .mailers import SmtpSettings
+        from modelmemo.delivery.mailers import SmtpSettings
 
         try:
             SmtpSettings.from_env(env)

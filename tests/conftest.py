@@ -28,7 +28,7 @@ DATA = Path(__file__).resolve().parent / "data"
 
 @pytest.fixture(scope="session")
 def catalog():
-    from modelmemo.catalog import load_catalog
+    from modelmemo.catalog.load import load_catalog
 
     return load_catalog([CATALOG])
 

@@ -16,7 +16,7 @@ TEMPLATES = ROOT / "templates"
 
 
 def main(argv: list[str]) -> int:
-    from modelmemo.pipeline import run_batch
+    from modelmemo.batch.pipeline import run_batch
 
     input_dir, output_dir = Path(argv[0]), Path(argv[1])
     summary = run_batch(input_dir, output_dir, catalog_files=(CATALOG,), templates_dir=TEMPLATES, executor=None)

@@ -16,8 +16,8 @@ import subprocess
 
 import pytest
 
-from modelmemo.memo import decision_digest
-from modelmemo.rendering import render_index_html, render_memo_html
+from modelmemo.memo.digest import decision_digest
+from modelmemo.memo.render import render_index_html, render_memo_html
 
 from .conftest import TEMPLATES
 from .test_memo_layout import _examples, _stress

@@ -11,10 +11,10 @@ from datetime import date, timedelta
 import pytest
 import yaml
 
-from modelmemo.catalog import Catalog, CatalogError, Fact, load_catalog
+from modelmemo.catalog.load import Catalog, CatalogError, Fact, load_catalog
 from modelmemo.decision.costs import estimate
-from modelmemo.freshness import StaleFact, count_facts, format_report, stale_facts
-from modelmemo.requirements import Requirements
+from modelmemo.catalog.freshness import StaleFact, count_facts, format_report, stale_facts
+from modelmemo.inputs.requirements import Requirements
 from modelmemo.decision import decide
 
 from .conftest import CATALOG, DATA, ROOT
@@ -380,7 +380,7 @@ def test_cli_rejects_a_conflicting_extension_clearly():
 
 def test_override_of_an_unknown_model_is_rejected(tmp_path):
     """`override: true` on an id no earlier file defines is almost always a typo in the id."""
-    from modelmemo.catalog import CatalogError, load_catalog
+    from modelmemo.catalog.load import CatalogError, load_catalog
 
     text = (FIXTURES / "override.yaml").read_text().replace("  gemini:", "  gemini-typo:")
     path = tmp_path / "typo.yaml"

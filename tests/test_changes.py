@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from modelmemo.changes import compare
-from modelmemo.pipeline import run_batch
+from modelmemo.memo.changes import compare
+from modelmemo.batch.pipeline import run_batch
 
 from .conftest import CATALOG, TEMPLATES, copy_examples
 from .helpers import pdf_text

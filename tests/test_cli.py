@@ -77,7 +77,7 @@ def test_missing_input_folder_exit_code(tmp_path):
 
 
 def test_locked_output_folder_exit_code(tmp_path, prefect_api):
-    from modelmemo.state import batch_lock
+    from modelmemo.batch.state import batch_lock
 
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -287,8 +287,8 @@ def test_catalog_table_follows_columns_and_model_details_say_tasks_once():
 
 
 def test_init_examples_and_the_schema_path_for_a_wheel_user(tmp_path):
-    from modelmemo.init import shipped_examples
-    from modelmemo.validation import REQUIREMENTS_SCHEMA
+    from modelmemo.cli.init_folder import shipped_examples
+    from modelmemo.inputs.validation import REQUIREMENTS_SCHEMA
 
     result = modelmemo("init", "--examples", str(tmp_path / "w"))
     assert result.returncode == 0, result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelmemo.decision.costs import estimate
-from modelmemo.requirements import Requirements
+from modelmemo.inputs.requirements import Requirements
 
 from .helpers import requirements
 from .test_scoring import fixture_catalog, fixture_catalog_data
@@ -141,7 +141,7 @@ def test_no_volume_means_unknown_not_a_made_up_point(catalog):
 
 
 def test_memo_lists_every_eligible_deployment_option(fx):
-    from modelmemo.memo import RunContext, build_memo
+    from modelmemo.memo.document import RunContext, build_memo
     from modelmemo.decision import decide
 
     req = Requirements.from_data(requirements(**{"needs.tasks": ["text-generation"]}))

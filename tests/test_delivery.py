@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from modelmemo.delivery import DeliveryJob, LedgerError, deliver
-from modelmemo.email_message import build_memo_email, memo_content_sha
-from modelmemo.mailers import OutboxMailer, SmtpMailer, SmtpSettings
-from modelmemo.pipeline import RenderJob, plan_batch, render_project
+from modelmemo.delivery.ledger import DeliveryJob, LedgerError, deliver
+from modelmemo.delivery.message import build_memo_email, memo_content_sha
+from modelmemo.delivery.mailers import OutboxMailer, SmtpMailer, SmtpSettings
+from modelmemo.batch.pipeline import RenderJob, plan_batch, render_project
 
 from .conftest import CATALOG, INPUTS, TEMPLATES
 from .helpers import free_port
@@ -428,7 +428,7 @@ def test_smtp_settings_from_a_prefect_email_block(prefect_api, server, job, ledg
     the memo goes through the server it describes, and the password stays out of every file."""
     from prefect_email import EmailServerCredentials
 
-    from modelmemo.mailers import configured_smtp, make_mailer
+    from modelmemo.delivery.mailers import configured_smtp, make_mailer
 
     EmailServerCredentials(smtp_server="127.0.0.1", smtp_port=server.port, smtp_type="INSECURE",
                            username="", password="bl0ck-s3cret").save("modelmemo-test-smtp", overwrite=True)
@@ -444,7 +444,7 @@ def test_smtp_settings_from_a_prefect_email_block(prefect_api, server, job, ledg
 
 
 def test_message_id_domain_is_the_senders_or_a_reserved_name() -> None:
-    from modelmemo.email_message import message_id_domain
+    from modelmemo.delivery.message import message_id_domain
 
     assert message_id_domain("AI Platform memos <memos@Example.COM>") == "example.com"
     assert message_id_domain("modelmemo@localhost") == "localhost"

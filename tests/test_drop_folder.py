@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from modelmemo.discovery import scan_drop_folder
-from modelmemo.pipeline import BatchSummary, run_batch
-from modelmemo.state import BatchLocked, batch_lock
+from modelmemo.inputs.discovery import scan_drop_folder
+from modelmemo.batch.pipeline import BatchSummary, run_batch
+from modelmemo.batch.state import BatchLocked, batch_lock
 
 from .conftest import CATALOG, INPUTS, ROOT, TEMPLATES, copy_examples
 from .helpers import requirements, write_yaml
@@ -186,7 +186,7 @@ def test_changed_templates_or_catalog_or_force_rerender_everything(drop_folder: 
 
 def test_catalog_edited_in_place_is_used_by_the_same_process(drop_folder: Path, tmp_path: Path):
     """A long-lived process (watch mode, one worker) renders with the edited catalog, not a cached one."""
-    from modelmemo.catalog import load_catalog
+    from modelmemo.catalog.load import load_catalog
 
     copy_examples(drop_folder, ["marketing-images"])
     catalog = _copy_catalog(tmp_path)
@@ -258,7 +258,7 @@ def test_concurrent_run_in_process_is_refused_and_writes_nothing(drop_folder: Pa
 HOLDER = """
 import sys
 from pathlib import Path
-from modelmemo.state import batch_lock
+from modelmemo.batch.state import batch_lock
 with batch_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     sys.stdin.readline()
@@ -267,8 +267,8 @@ with batch_lock(Path(sys.argv[1])):
 RUNNER = """
 import sys
 from pathlib import Path
-from modelmemo.pipeline import run_batch
-from modelmemo.state import BatchLocked
+from modelmemo.batch.pipeline import run_batch
+from modelmemo.batch.state import BatchLocked
 try:
     run_batch(Path(sys.argv[1]), Path(sys.argv[2]), catalog_files=(Path(sys.argv[3]),),
               templates_dir=Path(sys.argv[4]))
@@ -327,7 +327,7 @@ def test_cli_validate_reports_each_problem_with_position(tmp_path: Path):
 
 
 def test_watch_folder_runs_once_per_settled_change(drop_folder: Path):
-    from modelmemo.watch import watch_folder
+    from modelmemo.inputs.watch import watch_folder
 
     calls: list[tuple[list[str], dict[str, str]]] = []
     boom = {"armed": True}
@@ -402,7 +402,7 @@ def test_watch_folder_runs_once_per_settled_change(drop_folder: Path):
 def test_watch_folder_retries_a_failed_run_without_a_new_change(drop_folder: Path):
     """A run that fails (the nightly run holds the lock, say) is retried with backoff until it succeeds,
     though the file that triggered it never changes again; a success stops the retries."""
-    from modelmemo.watch import watch_folder
+    from modelmemo.inputs.watch import watch_folder
 
     calls: list[tuple[float, list[str]]] = []
 
@@ -439,7 +439,7 @@ def test_watch_folder_retries_a_failed_run_without_a_new_change(drop_folder: Pat
 def test_watch_folder_retries_the_catch_up_run(drop_folder: Path):
     """The run at start (initial_run: whatever arrived while nobody watched) is retried like any
     failed run when it cannot process the folder (locked by the nightly run, say)."""
-    from modelmemo.watch import watch_folder
+    from modelmemo.inputs.watch import watch_folder
 
     calls: list[tuple[float, list[str]]] = []
 
@@ -472,7 +472,7 @@ def test_finding6_watch_ignores_its_output_folder(drop_folder: Path):
     """What runs write to an output folder inside the drop folder never starts another run; with
     output folder == drop folder (refused by `modelmemo watch`), its run folders, state/ and LATEST
     do not either."""
-    from modelmemo.watch import is_watched, watch_folder
+    from modelmemo.inputs.watch import is_watched, watch_folder
 
     folder = drop_folder.resolve()
     assert not is_watched(folder, str(folder / "out"), output_dir=folder / "out")
@@ -510,7 +510,7 @@ def test_finding6_watch_ignores_its_output_folder(drop_folder: Path):
 
 
 def test_check_folders_refuses_overlapping_drop_and_output_folders(tmp_path: Path):
-    from modelmemo.ownership import check_folders
+    from modelmemo.batch.ownership import check_folders
 
     drop, output = tmp_path / "in", tmp_path / "out"
     drop.mkdir()

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from modelmemo.delivery import MAX_ATTEMPTS_PER_RECIPIENT, DeliveryJob, LedgerError
-from modelmemo.email_message import DECISION_KEYS, build_memo_email, memo_content_sha, one_line
-from modelmemo.mailers import OutboxMailer, SmtpMailer, SmtpSettings
-from modelmemo.pipeline import RenderJob, plan_batch, render_project, templates_fingerprint
+from modelmemo.delivery.ledger import MAX_ATTEMPTS_PER_RECIPIENT, DeliveryJob, LedgerError
+from modelmemo.delivery.message import DECISION_KEYS, build_memo_email, memo_content_sha, one_line
+from modelmemo.delivery.mailers import OutboxMailer, SmtpMailer, SmtpSettings
+from modelmemo.batch.pipeline import RenderJob, plan_batch, render_project, templates_fingerprint
 
 from .conftest import CATALOG, INPUTS, TEMPLATES
 from .test_delivery import NOTIFY, OWNER, PROJECT, SENDER, Recorder, Server, by_recipient, parse, run

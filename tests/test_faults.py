@@ -113,7 +113,7 @@ def prepare_inputs(base: Path, names: list[str] = EXAMPLES) -> Path:
 
 
 def run_in_process(inputs: Path, output: Path, deliver: bool = True):
-    from modelmemo.pipeline import run_batch
+    from modelmemo.batch.pipeline import run_batch
 
     return run_batch(inputs, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES, executor=None,
                      deliver=deliver)
@@ -170,7 +170,7 @@ def check_emails(output: Path, state: dict[str, Any], allow_duplicate: set[str] 
     (a full disk makes writing to the outbox fail: "transient", nothing written, retried).
 
     Returns (number of .eml files, violations)."""
-    from modelmemo.email_message import memo_content_sha, memo_message_id
+    from modelmemo.delivery.message import memo_content_sha, memo_message_id
 
     problems: list[str] = []
     emails = outbox_emails(output)

@@ -130,7 +130,7 @@ def test_flow_run_logs_name_every_project_rejection_and_email(batch_run):
 
 
 def test_flow_run_has_result_table_progress_and_index_artifacts_keyed_by_output_folder(batch_run):
-    from flows.batch import artifact_key
+    from flows.reporting import artifact_key
 
     state, run_dir, _ = batch_run
     _, _, artifacts = _flow_run_record(state)
@@ -145,7 +145,7 @@ def test_flow_run_has_result_table_progress_and_index_artifacts_keyed_by_output_
 def test_artifact_keys_differ_per_output_folder_and_are_valid_prefect_keys(tmp_path):
     import re
 
-    from flows.batch import artifact_key
+    from flows.reporting import artifact_key
 
     first, second = artifact_key(tmp_path / "a" / "output"), artifact_key(tmp_path / "b" / "output")
     assert first != second and first.startswith("modelmemo-output-")
@@ -193,13 +193,14 @@ def test_long_batches_render_on_fresh_pools_without_losing_or_hanging(prefect_ap
     """Rendering switches to a fresh process pool every chunk (bounded memory); 3 memos in chunks
     of 2 cross a pool boundary and all arrive, in order of completion, each once."""
     import flows.batch as batch
+    from flows.reporting import reporting_progress
 
     monkeypatch.setattr(batch, "MEMOS_PER_WORKER_PER_POOL", 1)
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     copy_examples(inputs, ["research-digest", "ticket-triage", "legal-translation"])
     seen = []
-    with batch.reporting_progress(lambda done, total, o: seen.append((done, total, o.status))):
+    with reporting_progress(lambda done, total, o: seen.append((done, total, o.status))):
         state = batch.memo_batch(input_dir=str(inputs), output_dir=str(tmp_path / "out"), run_id="chunks",
                                  workers=2, send_email=False, return_state=True)
     assert state.is_completed(), state.message

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from modelmemo.rendering import render_memo_html, render_pdf_checked
+from modelmemo.memo.render import render_memo_html, render_pdf_checked
 
 from .conftest import TEMPLATES
 from .helpers import requirements
@@ -53,7 +53,7 @@ def test_every_script_renders_with_real_glyphs(all_scripts_pdf, tmp_path):
 
 def test_a_memo_without_other_scripts_lists_only_the_brand_font():
     """The fallback fonts cost layout time, so they are listed only when the memo's text needs them."""
-    from modelmemo.rendering import font_stack
+    from modelmemo.memo.render import font_stack
 
     families = ["DejaVu Sans", "Noto Sans CJK SC", "Noto Sans Thai"]
     assert font_stack("Plain English, Ελληνικά, Русский", families) == ["DejaVu Sans"]

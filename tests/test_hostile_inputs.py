@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 
 from modelmemo.cli import main as cli_main
 from modelmemo.settings import MAX_INPUT_BYTES, MAX_NESTING_DEPTH
-from modelmemo.validation import validate_file
+from modelmemo.inputs.validation import validate_file
 
 from .conftest import CATALOG, DATA, ROOT, TEMPLATES, copy_examples
 from .helpers import BASE_REQUIREMENTS, pdf_text, run_modelmemo
@@ -130,7 +130,7 @@ EXPECTED: dict[str, Expect] = {
 }
 
 # Files that once crashed `validate` or the whole batch (bugs found by this corpus, now fixed in
-# modelmemo/loading.py and modelmemo/validation.py); each is a regression test in a real process.
+# modelmemo/inputs/loading.py and modelmemo/inputs/validation.py); each is a regression test in a real process.
 FORMER_CRASHERS = ["control-chars.yaml", "huge-int.json", "huge-int.yaml", "surrogate-escape.yaml",
                    "surrogate-in-enum.json", "surrogate.json", "tagged-bad-float.yaml", "tagged-bad-int.yaml",
                    "tagged-nan.yaml"]
@@ -286,7 +286,7 @@ def _drop_folder(base: Path, corpus: dict[str, Path], names: list[str]) -> tuple
 
 
 def _run(drop: Path, out: Path):
-    from modelmemo.pipeline import run_batch
+    from modelmemo.batch.pipeline import run_batch
 
     with ProcessPoolExecutor(max_workers=4) as pool:
         return run_batch(drop, out, catalog_files=(CATALOG,), templates_dir=TEMPLATES, executor=pool)
@@ -394,7 +394,7 @@ _catalog_cache: list = []
 
 def _catalog():
     if not _catalog_cache:
-        from modelmemo.catalog import load_catalog
+        from modelmemo.catalog.load import load_catalog
 
         _catalog_cache.append(load_catalog([CATALOG]))
     return _catalog_cache[0]
@@ -489,8 +489,8 @@ def _assert_clean(path: Path, document, problems) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=mutated_documents(), fmt=st.sampled_from(["yaml", "json"]))
 def test_mutated_documents_are_accepted_or_cleanly_rejected(scratch, data, fmt):
-    from modelmemo.requirements import Requirements
     from modelmemo.decision import decide
+    from modelmemo.inputs.requirements import Requirements
 
     COUNTS["hypothesis"] += 1
     path = _write(scratch, data, fmt)
@@ -522,10 +522,9 @@ FREE_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=150)
 @given(name=FREE_TEXT, summary=FREE_TEXT, owner=FREE_TEXT, prefix=st.sampled_from(HOSTILE_PREFIXES),
        fmt=st.sampled_from(["yaml", "json"]))
 def test_random_free_text_is_rejected_cleanly_or_rendered_escaped(scratch, name, summary, owner, prefix, fmt):
-    from modelmemo.memo import RunContext, build_memo
-    from modelmemo.rendering import render_memo_html
-    from modelmemo.requirements import Requirements
-    from modelmemo.decision import decide
+    from modelmemo.memo.document import RunContext, make_memo
+    from modelmemo.memo.render import render_memo_html
+    from modelmemo.inputs.requirements import Requirements
 
     COUNTS["hypothesis"] += 1
     data = copy.deepcopy(BASE_REQUIREMENTS)
@@ -537,9 +536,7 @@ def test_random_free_text_is_rejected_cleanly_or_rendered_escaped(scratch, name,
     if problems:
         return
     req = Requirements.from_data(document.data)
-    memo = build_memo(req, decide(req, _catalog()), _catalog(),
-                      RunContext("hypothesis", "2024-01-01T00:00:00+00:00", path.name, "0" * 64))
-    memo.update(templates_sha256="", changes=None)  # as pipeline.render_project does
+    memo = make_memo(req, _catalog(), RunContext("hypothesis", "2024-01-01T00:00:00+00:00", path.name, "0" * 64))[0]
     html = render_memo_html(memo, TEMPLATES)
     lowered = html.lower()
     assert "<script" not in lowered and '<img src="file:' not in lowered
@@ -570,7 +567,7 @@ def _folders(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _batch(drop: Path, out: Path, deliver: bool = False):
-    from modelmemo.pipeline import run_batch
+    from modelmemo.batch.pipeline import run_batch
 
     return run_batch(drop, out, catalog_files=(CATALOG,), templates_dir=TEMPLATES, deliver=deliver)
 
@@ -619,9 +616,9 @@ def test_finding2_validate_prints_non_utf8_name_escaped(tmp_path):
 
 
 def test_finding10_ansi_and_bidi_in_names_escaped(tmp_path, capsys, monkeypatch):
-    import flows.batch
+    import flows.reporting
     from modelmemo.cli.console import print_progress as _print_progress, print_report as _report
-    from modelmemo.pipeline import ProjectOutcome
+    from modelmemo.batch.pipeline import ProjectOutcome
 
     drop, out = _folders(tmp_path)
     (drop / ANSI_NAME).write_bytes(_valid_yaml("ansi-name"))  # valid: processed, with an escaped name
@@ -654,8 +651,8 @@ def test_finding10_ansi_and_bidi_in_names_escaped(tmp_path, capsys, monkeypatch)
     assert f"rejected {shown_rlo}:" in printed and f"not processed {shown_isolate}:" in printed
 
     artifacts: list[dict] = []  # the Prefect artifact
-    monkeypatch.setattr(flows.batch, "create_table_artifact", lambda **kwargs: artifacts.append(kwargs))
-    flows.batch._artifact(summary)
+    monkeypatch.setattr(flows.reporting, "create_table_artifact", lambda **kwargs: artifacts.append(kwargs))
+    flows.reporting.result_table_artifact(summary)
     [artifact] = artifacts
     assert [row["file"] for row in artifact["table"]] == [shown_ansi, shown_rlo]
     assert not any(char in json.dumps(artifact, ensure_ascii=False) for char in RAW_UNSAFE)
@@ -665,7 +662,7 @@ def test_finding10_ansi_and_bidi_in_names_escaped(tmp_path, capsys, monkeypatch)
 def test_finding10_symlink_swapped_after_scan_not_followed(tmp_path, capsys, monkeypatch, when):
     """A regular file replaced by a symlink between the scan and the read (in planning, or before the
     render re-reads it) is refused as a symlink: its target's first line is never quoted anywhere."""
-    from modelmemo import pipeline
+    from modelmemo.batch import pipeline
     from modelmemo.cli.console import print_progress as _print_progress, print_report as _report
 
     drop, out = _folders(tmp_path)
@@ -714,8 +711,8 @@ def test_finding10_validate_fifo_does_not_block(tmp_path):
 
 
 def test_finding10_fifo_swapped_in_after_planning_does_not_block(tmp_path, monkeypatch):
-    from modelmemo import pipeline
-    from modelmemo.state import batch_lock
+    from modelmemo.batch import pipeline
+    from modelmemo.batch.state import batch_lock
 
     drop, out = _folders(tmp_path)
     target = drop / "pipe.yaml"
@@ -745,7 +742,7 @@ def test_finding10_fifo_swapped_in_after_planning_does_not_block(tmp_path, monke
 
 
 def test_finding10_duplicate_ids_message_is_bounded(tmp_path):
-    from modelmemo.pipeline import plan_batch
+    from modelmemo.batch.pipeline import plan_batch
 
     content = _valid_yaml("same-id")
     for index in range(200):

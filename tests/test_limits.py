@@ -8,8 +8,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from modelmemo import pipeline
-from modelmemo.limits import RenderTimeout, limit_worker_memory, time_limit
+from modelmemo.batch import pipeline
+from modelmemo.memo.limits import RenderTimeout, limit_worker_memory, time_limit
 
 from .conftest import CATALOG, TEMPLATES, copy_examples
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from modelmemo.loading import InputError, load_document, parse_json, parse_yaml
+from modelmemo.inputs.loading import InputError, load_document, parse_json, parse_yaml
 from modelmemo.settings import MAX_INPUT_BYTES, MAX_NESTING_DEPTH
-from modelmemo.validation import validate_file
+from modelmemo.inputs.validation import validate_file
 
 
 def write(tmp_path: Path, name: str, content: bytes | str) -> Path:

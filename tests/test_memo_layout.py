@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from modelmemo.memo import RunContext, build_memo, decision_digest
-from modelmemo.rendering import render_memo_html, render_pdf_checked
-from modelmemo.requirements import Requirements
-from modelmemo.decision import decide
-from modelmemo.validation import validate_file
+from modelmemo.memo.digest import decision_digest
+from modelmemo.memo.document import RunContext, make_memo
+from modelmemo.memo.render import render_memo_html, render_pdf_checked
+from modelmemo.inputs.requirements import Requirements
+from modelmemo.inputs.validation import validate_file
 
 from .conftest import INPUTS, TEMPLATES
 from .helpers import requirements
@@ -25,8 +25,7 @@ ORPHANS = ("h1", "h2", "h3", "h4", "caption")  # never the last thing on a page
 
 def _memo(catalog, data: dict) -> dict:
     req = Requirements.from_data(data)
-    return build_memo(req, decide(req, catalog), catalog,
-                      RunContext("layout", "2026-11-28T02:00:00+00:00", "x.yaml", "0" * 64))
+    return make_memo(req, catalog, RunContext("layout", "2026-11-28T02:00:00+00:00", "x.yaml", "0" * 64))[0]
 
 
 def _examples(catalog) -> list[tuple[str, dict]]:

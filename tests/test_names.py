@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelmemo.names import display_name, is_valid_utf8_name
+from modelmemo.inputs.names import display_name, is_valid_utf8_name
 
 
 @pytest.mark.parametrize("raw, shown", [

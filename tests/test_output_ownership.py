@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from modelmemo.atomic import TEMP_SUFFIX, atomic_write_text
-from modelmemo.pipeline import clean_up_after_crash, plan_batch, run_batch
-from modelmemo.validation import validate_file
+from modelmemo.batch.atomic import TEMP_SUFFIX, atomic_write_text
+from modelmemo.batch.pipeline import clean_up_after_crash, plan_batch, run_batch
+from modelmemo.inputs.validation import validate_file
 
 from .conftest import CATALOG, TEMPLATES
 from .helpers import requirements, write_yaml

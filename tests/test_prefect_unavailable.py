@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from modelmemo.pipeline import clean_up_after_crash
-from modelmemo.retention import is_run_folder
+from modelmemo.batch.pipeline import clean_up_after_crash
+from modelmemo.batch.retention import is_run_folder
 
 from .conftest import ROOT, copy_examples
 from .helpers import free_port, requirements, write_yaml

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from modelmemo.memo import RunContext, build_memo
-from modelmemo.rendering import RenderError, render_memo_html, render_pdf
-from modelmemo.requirements import Requirements
-from modelmemo.decision import decide
+from modelmemo.memo.document import RunContext, make_memo
+from modelmemo.memo.render import RenderError, render_memo_html, render_pdf
+from modelmemo.inputs.requirements import Requirements
 
 from .conftest import TEMPLATES
 from .helpers import pdf_info, pdf_text, requirements
@@ -23,8 +22,7 @@ HOSTILE = {
 
 def memo_for(catalog, data) -> dict:
     req = Requirements.from_data(data)
-    return build_memo(req, decide(req, catalog), catalog, RunContext("test-run", "2026-11-28T02:00:00+00:00",
-                                                                    "x.yaml", "0" * 64))
+    return make_memo(req, catalog, RunContext("test-run", "2026-11-28T02:00:00+00:00", "x.yaml", "0" * 64))[0]
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +89,7 @@ def test_renderer_allows_data_urls_and_template_files():
 def test_template_typo_fails_loudly(tmp_path, catalog):
     import shutil
 
-    from modelmemo.rendering import jinja_environment
+    from modelmemo.memo.render import jinja_environment
 
     copy = tmp_path / "templates"
     shutil.copytree(TEMPLATES, copy)
@@ -105,7 +103,7 @@ def test_template_typo_fails_loudly(tmp_path, catalog):
 
 def test_combination_with_a_tie_for_one_task_renders_the_tie_on_page_1(tmp_path):
     """No model covers text and images; Alpha and Beta tie for text: page 1 says so, the email too."""
-    from modelmemo.email_message import memo_subject
+    from modelmemo.delivery.message import memo_subject
 
     from .test_scoring import fixture_catalog, fixture_catalog_data
 

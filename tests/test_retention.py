@@ -12,9 +12,9 @@ import pytest
 
 from modelmemo.cli import main
 from modelmemo.cli.exits import EXIT_LOCKED, EXIT_OK
-from modelmemo.pipeline import run_batch
-from modelmemo.retention import prune_runs
-from modelmemo.state import batch_lock
+from modelmemo.batch.pipeline import run_batch
+from modelmemo.batch.retention import prune_runs
+from modelmemo.batch.state import batch_lock
 
 from .conftest import CATALOG, TEMPLATES, copy_examples
 

@@ -117,7 +117,7 @@ def local_and_dask_runs(prefect_api, isolated_cluster, tmp_path_factory):
     """The same inputs through the local pool and through the isolated cluster, same run id and
     a frozen clock, so that no byte may differ."""
     from flows.batch import memo_batch
-    from modelmemo import pipeline
+    from modelmemo.batch import pipeline
 
     class FrozenClock(datetime):
         @classmethod
@@ -203,7 +203,7 @@ def test_chunk_task_runs_report_to_the_flows_api_and_no_worker_runs_prefect(isol
 
 def test_an_unreachable_scheduler_fails_the_run_in_one_line(prefect_api, tmp_path, monkeypatch):
     from flows.batch import memo_batch
-    from modelmemo import scaleout
+    from modelmemo.batch import scaleout
 
     monkeypatch.setattr(scaleout, "CONNECT_SECONDS", 2)
     inputs = tmp_path / "inputs"

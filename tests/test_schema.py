@@ -7,7 +7,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from modelmemo.validation import REQUIREMENTS_SCHEMA, validate_file
+from modelmemo.inputs.validation import REQUIREMENTS_SCHEMA, validate_file
 
 from .conftest import INPUTS
 from .helpers import DELETE, requirements, write_yaml

@@ -12,8 +12,8 @@ import math
 
 import pytest
 
-from modelmemo.memo import RunContext, build_memo
-from modelmemo.requirements import Requirements
+from modelmemo.memo.document import RunContext, build_memo, make_memo
+from modelmemo.inputs.requirements import Requirements
 from modelmemo.decision import TIE_MARGIN, decide
 from modelmemo.decision.quality import task_quality
 
@@ -29,7 +29,7 @@ def decision_for(catalog, **overrides):
 
 def memo_for(catalog, **overrides):
     req = Requirements.from_data(requirements(**overrides))
-    return build_memo(req, decide(req, catalog), catalog, CTX)
+    return make_memo(req, catalog, CTX)[0]
 
 
 # --- a small, fully controlled catalog (engine behaviour independent of the shipped data) ------
@@ -126,7 +126,7 @@ def fixture_catalog_data() -> dict:
 
 
 def fixture_catalog(tmp_path, data=None):
-    from modelmemo.catalog import load_catalog
+    from modelmemo.catalog.load import load_catalog
 
     from .helpers import write_yaml
 
@@ -455,7 +455,7 @@ def test_every_deployment_is_a_candidate_and_ties_go_to_the_cheaper_option(fx):
 
 def test_genuine_tie_is_shown_as_a_tie_on_page_1_and_in_json(fx, tmp_path):
     """Alpha and Beta are 0.5 points apart at most: a tie in `tied`, and on page 1 of the PDF."""
-    from modelmemo.rendering import render_memo_html, render_pdf
+    from modelmemo.memo.render import render_memo_html, render_pdf
 
     from .conftest import TEMPLATES
     from .helpers import pdf_text
@@ -472,7 +472,7 @@ def test_genuine_tie_is_shown_as_a_tie_on_page_1_and_in_json(fx, tmp_path):
     assert "Pilot both: Alpha and Beta are tied" in page_1
     assert "Tie: " + " ".join(memo["tie_separation"].split())[:60] in page_1
     assert "Recommended" not in page_1 and "Runner-up Alpha" not in page_1 and "Runner-up Beta" not in page_1
-    from modelmemo.email_message import build_memo_email
+    from modelmemo.delivery.message import build_memo_email
 
     email = build_memo_email(memo, b"%PDF-1.4", "memo@example.com", ["a@example.com"], TEMPLATES)
     assert email["Subject"] == "Test Project: Closed source — tie: Alpha / Beta"
@@ -572,7 +572,7 @@ def test_memos_match_the_memo_schema_v2(catalog, fx):
 
     from jsonschema import Draft202012Validator
 
-    from modelmemo.validation import validate_file
+    from modelmemo.inputs.validation import validate_file
 
     from .conftest import INPUTS, ROOT
 
@@ -582,7 +582,7 @@ def test_memos_match_the_memo_schema_v2(catalog, fx):
         if path.suffix in (".yaml", ".yml", ".json"):
             document, _ = validate_file(path)
             req = Requirements.from_data(document.data)
-            memos.append(build_memo(req, decide(req, catalog), catalog, CTX))
+            memos.append(make_memo(req, catalog, CTX)[0])
     for memo in memos:
         errors = [f"{e.json_path}: {e.message}" for e in validator.iter_errors(json.loads(json.dumps(memo)))]
         assert not errors, (memo["project"]["id"], errors[:5])

@@ -16,10 +16,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from modelmemo.memo import RunContext, build_memo
-from modelmemo.requirements import FACTORS, Requirements
+from modelmemo.memo.document import RunContext, build_memo, make_memo
+from modelmemo.inputs.requirements import FACTORS, Requirements
 from modelmemo.decision import decide
-from modelmemo.validation import REQUIREMENTS_SCHEMA
+from modelmemo.inputs.validation import REQUIREMENTS_SCHEMA
 
 from .conftest import CATALOG
 from .helpers import requirements
@@ -44,7 +44,7 @@ CTX = RunContext("run-a", "2026-11-29T00:00:00+00:00", "x.yaml", "0" * 64)
 
 @functools.cache
 def catalogs():
-    from modelmemo.catalog import load_catalog
+    from modelmemo.catalog.load import load_catalog
 
     return (load_catalog([CATALOG]), fixture_catalog(Path(tempfile.mkdtemp(prefix="modelmemo-properties-"))))
 
@@ -158,7 +158,7 @@ def test_tasks_and_languages_order_never_matters(data, which, seed):
     seed.shuffle(shuffled["needs"]["languages"])
     first = build_memo(Requirements.from_data(data), decide(Requirements.from_data(data), catalog), catalog, CTX)
     req = Requirements.from_data(shuffled)
-    second = build_memo(req, decide(req, catalog), catalog, CTX)
+    second = make_memo(req, catalog, CTX)[0]
     # The recap repeats the file as written; everything decided or said about the decision is the same.
     assert _without(first, "requirements") == _without(second, "requirements")
 
@@ -169,9 +169,8 @@ def test_identical_input_gives_an_identical_memo(data, which):
     catalog = catalogs()[which]
     req_a = Requirements.from_data(data)
     req_b = Requirements.from_data(json.loads(json.dumps(data)))
-    first = build_memo(req_a, decide(req_a, catalog), catalog, CTX)
-    second = build_memo(req_b, decide(req_b, catalog), catalog,
-                        RunContext("run-b", "2026-12-01T09:30:00+00:00", "x.yaml", "0" * 64))
+    first = make_memo(req_a, catalog, CTX)[0]
+    second = make_memo(req_b, catalog, RunContext("run-b", "2026-12-01T09:30:00+00:00", "x.yaml", "0" * 64))[0]
     assert json.dumps(_without(first, "run_id", "generated_at"), sort_keys=True) == \
         json.dumps(_without(second, "run_id", "generated_at"), sort_keys=True)
     assert "-0.0" not in json.dumps(first)

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from modelmemo import decision as scoring
 from modelmemo.decision.candidates import score_deployment
 from modelmemo.decision.eligibility import deployment_exclusions
-from modelmemo.requirements import FACTORS, Requirements
+from modelmemo.inputs.requirements import FACTORS, Requirements
 from modelmemo.decision.sensitivity import analyse
-from modelmemo.validation import validate_file
+from modelmemo.inputs.validation import validate_file
 
 from .conftest import CATALOG, INPUTS
 from .helpers import requirements
@@ -66,7 +66,7 @@ def catalog(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shipped_catalog():
-    from modelmemo.catalog import load_catalog
+    from modelmemo.catalog.load import load_catalog
 
     return load_catalog([CATALOG])
 

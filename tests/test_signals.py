@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelmemo.atomic import TEMP_SUFFIX
-from modelmemo.state import batch_lock
+from modelmemo.batch.atomic import TEMP_SUFFIX
+from modelmemo.batch.state import batch_lock
 
 from .conftest import INPUTS, ROOT
 

@@ -1,5 +1,5 @@
-"""The work unit every runner renders through (modelmemo/work_unit.py) and the Dask helpers that
-need no cluster (modelmemo/scaleout.py): data in, data out, checked before anything is written."""
+"""The work unit every runner renders through (modelmemo/batch/work_unit.py) and the Dask helpers that
+need no cluster (modelmemo/batch/scaleout.py): data in, data out, checked before anything is written."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from modelmemo import pipeline
-from modelmemo.work_unit import (RENDERER, BundlePaths, ClusterError, RenderBundle, UnitResult, check_result,
+from modelmemo.batch import pipeline
+from modelmemo.batch.work_unit import (RENDERER, BundlePaths, ClusterError, RenderBundle, UnitResult, check_result,
                                  render_unit, write_unit_result)
 
 from .conftest import CATALOG, TEMPLATES, copy_examples
@@ -102,7 +102,7 @@ def test_a_changed_input_fails_its_unit_without_rendering(unit_and_result):
 
 
 def test_a_worker_plugin_refuses_a_bundle_from_another_version(tmp_path):
-    from modelmemo.scaleout import RenderBundlePlugin
+    from modelmemo.batch.scaleout import RenderBundlePlugin
 
     class FakeWorker:
         address = "tcp://10.0.0.9:4000"
@@ -115,7 +115,7 @@ def test_a_worker_plugin_refuses_a_bundle_from_another_version(tmp_path):
 
 
 def test_chunks_are_sized_from_the_batch_and_the_cluster():
-    from modelmemo.scaleout import memos_per_chunk, split
+    from modelmemo.batch.scaleout import memos_per_chunk, split
 
     assert memos_per_chunk(300, 2) == 10  # capped: progress moves and a lost worker costs little
     assert memos_per_chunk(32, 2) == 4  # 8 chunks: 4 per worker thread

@@ -23,6 +23,6 @@ operations (`init`, `serve`, `send`, `prune`), console (what a run prints), pref
 Prefect API), exits (exit codes).
 """
 
-from .main import main
+from modelmemo.cli.main import main
 
 __all__ = ["main"]

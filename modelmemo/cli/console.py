@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .exits import EXIT_OK, EXIT_PARTIAL
+from modelmemo.cli.exits import EXIT_OK, EXIT_PARTIAL
 
 
 # --- `--json`: stdout carries exactly one JSON document, whatever the exit code --------------------
@@ -58,7 +58,7 @@ def emit_json_for_exit(code: int, stop_message: str | None = None) -> None:
 
 
 def print_progress(done: int, total: int, outcome) -> None:
-    from ..names import display_name as printable  # no terminal escapes or bidi controls reach the console
+    from modelmemo.inputs.names import display_name as printable  # no terminal escapes or bidi controls reach the console
 
     print(printable(f"[{done}/{total}] {outcome.project_id}: {outcome_detail(outcome)}"), flush=True)
 
@@ -98,7 +98,7 @@ class ProgressDisplay:
         if self.mode == "lines":
             print_progress(done, total, outcome)
         elif self.mode == "bar":
-            from ..names import display_name as printable
+            from modelmemo.inputs.names import display_name as printable
 
             if self.progress is None:
                 self._start(total)
@@ -131,7 +131,7 @@ class ProgressDisplay:
 def print_report(summary, output_dir: Path) -> int:
     """The run's result, one line per item. Every line goes through display_name: file names are
     already escaped, and problem messages or errors that quote content get the same treatment."""
-    from ..names import display_name as printable
+    from modelmemo.inputs.names import display_name as printable
 
     counts = summary.counts
     for rejection in summary.rejected:

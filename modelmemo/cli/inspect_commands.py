@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .console import emit_json, error
-from .exits import EXIT_CANNOT_RUN, EXIT_OK, EXIT_PARTIAL
+from modelmemo.cli.console import emit_json, error
+from modelmemo.cli.exits import EXIT_CANNOT_RUN, EXIT_OK, EXIT_PARTIAL
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -18,9 +18,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     and a FIFO, device or socket is refused in one line without being read (nothing blocks).
     Names and problems are printed escaped (names.display_name). With --json, one JSON document
     on stdout: every file with `valid` and its problems (file, path, line, column, message, allowed)."""
-    from ..names import display_name as printable
-    from ..names import is_valid_utf8_name
-    from ..validation import REQUIREMENTS_SCHEMA, validate_file
+    from modelmemo.inputs.names import display_name as printable
+    from modelmemo.inputs.names import is_valid_utf8_name
+    from modelmemo.inputs.validation import REQUIREMENTS_SCHEMA, validate_file
 
     if args.schema:  # where the schema is, wherever modelmemo is installed (wheel, pipx, checkout)
         print(REQUIREMENTS_SCHEMA)
@@ -122,7 +122,7 @@ def _jsonable(value: Any) -> Any:
 def cmd_catalog(args: argparse.Namespace) -> int:
     import shutil
 
-    from ..catalog import CatalogError, load_catalog
+    from modelmemo.catalog.load import CatalogError, load_catalog
     settings = args.settings
     files = list(settings.catalog_files) + [Path(p) for p in args.catalog_extra or []]
     try:
@@ -139,7 +139,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     if args.check:
         from datetime import date
 
-        from ..freshness import count_facts, format_report, stale_facts
+        from modelmemo.catalog.freshness import count_facts, format_report, stale_facts
 
         today = date.today()
         stale = stale_facts(catalog, args.max_age_days, today)

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import console
-from .exits import EXIT_CANNOT_RUN, EXIT_CODES_HELP, EXIT_PARTIAL, exit_codes_help
-from .inspect_commands import cmd_catalog, cmd_validate
-from .operations import cmd_init, cmd_prune, cmd_send, cmd_serve
-from .run import cmd_run, cmd_watch
+from modelmemo.cli import console
+from modelmemo.cli.exits import EXIT_CANNOT_RUN, EXIT_CODES_HELP, EXIT_PARTIAL, exit_codes_help
+from modelmemo.cli.inspect_commands import cmd_catalog, cmd_validate
+from modelmemo.cli.operations import cmd_init, cmd_prune, cmd_send, cmd_serve
+from modelmemo.cli.run import cmd_run, cmd_watch
 
 
 def version_text() -> str:
@@ -26,7 +26,7 @@ def version_text() -> str:
         except metadata.PackageNotFoundError:
             return "not installed"
 
-    from .. import __version__
+    from modelmemo import __version__
 
     mine = installed("modelmemo")
     return (f"modelmemo {mine if mine != 'not installed' else __version__} (Prefect {installed('prefect')}, "
@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(problem)
     args.settings = None  # validate reads only the files it is given
     if args.command != "validate":  # every setting is checked before any input is touched
-        from ..settings import SettingsError, check_environment
+        from modelmemo.settings import SettingsError, check_environment
 
         try:
             args.settings = check_environment()  # built once here; every command takes them from args
@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_CANNOT_RUN
     # SIGINT, SIGTERM and SIGHUP stop any command with one line on stderr and exit code 130, 143 or
     # 129, leaving no process behind (see shutdown.py).
-    from .. import shutdown
+    from modelmemo.process import shutdown
 
     if args.func is not cmd_serve:  # `serve` is Prefect's runner, which handles signals itself
         shutdown.install()

@@ -9,12 +9,12 @@ import signal
 import sys
 from pathlib import Path
 
-from .exits import EXIT_CANNOT_RUN, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
-from .prefect_setup import api_unreachable_hint, prefect_environment, require_server
+from modelmemo.cli.exits import EXIT_CANNOT_RUN, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
+from modelmemo.cli.prefect_setup import api_unreachable_hint, prefect_environment, require_server
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from ..init import InitError, lay_out
+    from modelmemo.cli.init_folder import InitError, lay_out
 
     try:
         created = lay_out(Path(args.directory), all_examples=args.examples)
@@ -38,7 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except (ZoneInfoNotFoundError, ValueError):
         print(f"error: unknown time zone {args.timezone!r} (use an IANA name such as Europe/Berlin)", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    from ..api_watch import api_problem
+    from modelmemo.process.api_watch import api_problem
 
     problem = api_problem(url, timeout=5.0)
     if problem:
@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               f"(`prefect server start`), or {api_unreachable_hint()} and configure the right one",
               file=sys.stderr)
         return EXIT_CANNOT_RUN
-    from ..flows.deployment import nightly_deployment
+    from modelmemo.flows.deployment import nightly_deployment
 
     # Absolute paths, shown as the deployment's parameters in the UI: flow runs read them, whatever
     # folder they run in.
@@ -104,9 +104,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     """Resend chosen memos of a run (default: the latest) now, even if they were sent before."""
     import json
 
-    from ..delivery import DeliveryJob, LedgerError, deliver
-    from ..mailers import configured_smtp, make_mailer
-    from ..state import state_dir
+    from modelmemo.delivery.ledger import DeliveryJob, LedgerError, deliver
+    from modelmemo.delivery.mailers import configured_smtp, make_mailer
+    from modelmemo.batch.state import state_dir
 
     settings = args.settings
     output_dir = Path(args.output or settings.output_dir)
@@ -146,8 +146,8 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """Delete old run folders; never one that holds a current memo or the latest run."""
-    from ..retention import prune_runs
-    from ..state import BatchLocked, StateError, batch_lock
+    from modelmemo.batch.retention import prune_runs
+    from modelmemo.batch.state import BatchLocked, StateError, batch_lock
 
     output_dir = Path(args.output or args.settings.output_dir)
     if args.keep < 1:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Mapping
 
-from .exits import EXIT_CANNOT_RUN
+from modelmemo.cli.exits import EXIT_CANNOT_RUN
 
 
 def user_prefect_api_url(env: Mapping[str, str] | None = None) -> str | None:
@@ -91,11 +91,11 @@ def stop_when_api_lost(api_url: str, problem: str) -> None:
     """Called by the API watchdog's thread: the run cannot report to Prefect any more, and Prefect's
     client would retry for minutes. Every memo file is written atomically, so stopping now loses
     nothing that was complete; the next run renders and sends the rest."""
-    from .. import shutdown
+    from modelmemo.process import shutdown
 
     if shutdown.received() is not None:
         return  # a stop signal is already ending the command (shutdown.py bounds how long that takes)
-    from .console import emit_json_for_exit, error
+    from modelmemo.cli.console import emit_json_for_exit, error
 
     error(f"lost the Prefect API at {api_url} ({problem}); stopped. Memos already written are "
           "complete; run again when the server is back")

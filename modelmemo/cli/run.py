@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .console import ProgressDisplay, error, print_json_report, print_report
-from .exits import EXIT_CANNOT_RUN, EXIT_LOCKED, EXIT_NOTHING_TO_DO, EXIT_OK
-from .prefect_setup import (api_unreachable_hint, prefect_environment, stop_when_api_lost,
+from modelmemo.cli.console import ProgressDisplay, error, print_json_report, print_report
+from modelmemo.cli.exits import EXIT_CANNOT_RUN, EXIT_LOCKED, EXIT_NOTHING_TO_DO, EXIT_OK
+from modelmemo.cli.prefect_setup import (api_unreachable_hint, prefect_environment, stop_when_api_lost,
                             temporary_server_url_or_none)
 
 IGNORED_NAMED = 5  # the "nothing to do" line names this many ignored entries, then "and N more"
@@ -22,8 +22,8 @@ def nothing_to_do(input_dir: Path, settle_seconds: float) -> tuple[str, list[dic
     `notes.txt` and a subfolder, or one whose only YAML file is still being copied all end the same
     way (exit 4, no Prefect, no run folder), and the line names what was left and why, so nothing is
     silently ignored. A later run (or `watch`) takes a file once it has settled."""
-    from ..discovery import scan_drop_folder
-    from ..names import display_name
+    from modelmemo.inputs.discovery import scan_drop_folder
+    from modelmemo.inputs.names import display_name
 
     entries = scan_drop_folder(input_dir, settle_seconds)
     if any(entry.kind == "input" for entry in entries):
@@ -44,8 +44,8 @@ def nothing_to_do(input_dir: Path, settle_seconds: float) -> tuple[str, list[dic
 def cmd_run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ..catalog import CatalogError, load_catalog
-    from ..brand import BrandError, load_brand
+    from modelmemo.catalog.load import CatalogError, load_catalog
+    from modelmemo.memo.brand import BrandError, load_brand
 
     settings = args.settings
     extra = [str(Path(p).resolve()) for p in getattr(args, "catalog_extra", None) or []]
@@ -58,13 +58,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         hint = " (run `modelmemo init` to lay out a working folder)" if not args.input_dir else ""
         error(f"input folder {input_dir} does not exist{hint}")
         return EXIT_CANNOT_RUN
-    from ..ownership import check_folders
+    from modelmemo.batch.ownership import check_folders
 
     overlap = check_folders(input_dir, output_dir)
     if overlap:
         error(overlap)
         return EXIT_CANNOT_RUN
-    from ..state import BatchLocked, lock_holder, locked_message
+    from modelmemo.batch.state import BatchLocked, lock_holder, locked_message
 
     holder = lock_holder(output_dir)  # said now, not after Prefect's temporary server has started
     if holder:
@@ -84,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     prefect_environment(args.verbose)
     from prefect.settings import PREFECT_API_URL
 
-    from ..api_watch import ApiWatchdog, api_problem, temporary_server_url
+    from modelmemo.process.api_watch import ApiWatchdog, api_problem, temporary_server_url
 
     api_url = PREFECT_API_URL.value()  # the environment's, or the active profile's
     if api_url:
@@ -96,8 +96,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print("starting Prefect's temporary local server (set PREFECT_API_URL to use a running one)...",
               file=sys.stderr if json_output else sys.stdout, flush=True)
-    from ..flows.batch import memo_batch, reporting_progress
-    from ..pipeline import new_run_id
+    from modelmemo.flows.batch import memo_batch
+    from modelmemo.flows.reporting import reporting_progress
+    from modelmemo.batch.pipeline import new_run_id
 
     display = ProgressDisplay.for_stdout(json_output)
     try:
@@ -140,7 +141,7 @@ def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
 
     def on_change(names: list[str]) -> None:
         if names:
-            from ..names import display_name
+            from modelmemo.inputs.names import display_name
 
             changed = ", ".join(display_name(name) for name in sorted(names))
             print(f"change in {display_name(str(run_args.input_dir))}: {changed}; starting a run", flush=True)
@@ -155,8 +156,8 @@ def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """Runs until stopped by a signal (see `main`); the catch-up run at start is retried like any other."""
-    from ..ownership import check_folders
-    from ..watch import retry_seconds_from_env, watch_folder
+    from modelmemo.batch.ownership import check_folders
+    from modelmemo.inputs.watch import retry_seconds_from_env, watch_folder
 
     settings = args.settings
     input_dir = Path(args.input_dir or settings.input_dir)

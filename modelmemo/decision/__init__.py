@@ -16,8 +16,8 @@ Modules, in the order a decision is made: eligibility (hard constraints), costs,
 decide (the verdict, the pick and the notes), sensitivity (how far each weight may move).
 """
 
-from .candidates import ModelScore, candidate_key
-from .decide import Decision, TaskPick, canonical, decide
-from .ties import TIE_MARGIN
+from modelmemo.decision.candidates import ModelScore, candidate_key
+from modelmemo.decision.decide import Decision, TaskPick, canonical, decide
+from modelmemo.decision.ties import TIE_MARGIN
 
 __all__ = ["TIE_MARGIN", "Decision", "ModelScore", "TaskPick", "candidate_key", "canonical", "decide"]

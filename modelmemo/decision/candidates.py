@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..catalog import Catalog, Deployment, Model
-from ..requirements import Requirements
-from .costs import CostEstimate, estimate
-from .eligibility import context_risk, deployment_exclusions
-from .factors import (FactorScore, budget_fit, long_term_fit, requirements_fit, security_fit, support_fit,
+from modelmemo.catalog.load import Catalog, Deployment, Model
+from modelmemo.inputs.requirements import Requirements
+from modelmemo.decision.costs import CostEstimate, estimate
+from modelmemo.decision.eligibility import context_risk, deployment_exclusions
+from modelmemo.decision.factors import (FactorScore, budget_fit, long_term_fit, requirements_fit, security_fit, support_fit,
                       weighted_total)
-from .quality import evidence_of, evidence_value
+from modelmemo.decision.quality import evidence_of, evidence_value
 
 
 @dataclass(frozen=True)

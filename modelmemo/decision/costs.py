@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalog import Catalog, Deployment, Model
-from ..requirements import Requirements
+from modelmemo.catalog.load import Catalog, Deployment, Model
+from modelmemo.inputs.requirements import Requirements
 
 IMAGE_TASK = "image-generation"
 EMBEDDINGS_TASK = "embeddings"

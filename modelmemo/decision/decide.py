@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..catalog import Catalog
-from ..requirements import Requirements
-from ..settings import CLOSE_CALL_MARGIN
-from .candidates import ModelScore, best_per_model, model_candidates, rank, rank_key
-from .eligibility import model_exclusions
-from .ties import TIE_MARGIN, separation, tie_reason, ties_with
-from .words import join_and
+from modelmemo.catalog.load import Catalog
+from modelmemo.inputs.requirements import Requirements
+from modelmemo.settings import CLOSE_CALL_MARGIN
+from modelmemo.decision.candidates import ModelScore, best_per_model, model_candidates, rank, rank_key
+from modelmemo.decision.eligibility import model_exclusions
+from modelmemo.decision.ties import TIE_MARGIN, separation, tie_reason, ties_with
+from modelmemo.decision.words import join_and
 
 
 VERDICT_LABELS = {"open-source": "Open source", "closed-source": "Closed source", "close-call": "Close call"}

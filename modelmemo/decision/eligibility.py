@@ -8,9 +8,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..catalog import Catalog, Deployment, Model
-from ..requirements import Requirements
-from .costs import IMAGE_TASK
+from modelmemo.catalog.load import Catalog, Deployment, Model
+from modelmemo.inputs.requirements import Requirements
+from modelmemo.decision.costs import IMAGE_TASK
 
 
 def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True) -> list[str]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import Catalog, Deployment, Model
-from ..requirements import FACTORS, Requirements
-from .costs import CostEstimate, usd
-from .quality import UNKNOWN_QUALITY, clamp, evidence_of, evidence_value, task_quality
-from .words import sentence
+from modelmemo.catalog.load import Catalog, Deployment, Model
+from modelmemo.inputs.requirements import FACTORS, Requirements
+from modelmemo.decision.costs import CostEstimate, usd
+from modelmemo.decision.quality import UNKNOWN_QUALITY, clamp, evidence_of, evidence_value, task_quality
+from modelmemo.decision.words import sentence
 
 
 QUALITY_SHARE = 0.5  # requirements = (1 - QUALITY_SHARE) x fit + QUALITY_SHARE x mean task quality

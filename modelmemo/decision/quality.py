@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..catalog import Catalog, Model
+from modelmemo.catalog.load import Catalog, Model
 
 
 UNKNOWN_QUALITY = 40.0  # task quality score when no public evidence is known: conservative

@@ -31,10 +31,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
-from ..catalog import Catalog
-from ..requirements import FACTOR_LABELS, FACTORS, Requirements
-from .candidates import candidate_key
-from .decide import Decision
+from modelmemo.catalog.load import Catalog
+from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS, Requirements
+from modelmemo.decision.candidates import candidate_key
+from modelmemo.decision.decide import Decision
 
 EPSILON = 1e-6
 TOTAL_DIGITS = 10  # totals are compared to 1e-10; crossings within 1e-9 of the current weight snap to it

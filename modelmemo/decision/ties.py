@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from ..catalog import Catalog
-from ..requirements import FACTOR_LABELS, FACTORS
-from ..settings import CLOSE_CALL_MARGIN, TIE_MARGIN
-from .candidates import ModelScore, rank_key
-from .quality import UNKNOWN_QUALITY, quality_overlap
-from .words import join_and
+from modelmemo.catalog.load import Catalog
+from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS
+from modelmemo.settings import CLOSE_CALL_MARGIN, TIE_MARGIN
+from modelmemo.decision.candidates import ModelScore, rank_key
+from modelmemo.decision.quality import UNKNOWN_QUALITY, quality_overlap
+from modelmemo.decision.words import join_and
 
 
 def rests_on_missing_evidence(top: ModelScore, other: ModelScore) -> bool:

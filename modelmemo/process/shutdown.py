@@ -330,7 +330,7 @@ def init_render_worker(command_pid: int | None = None) -> None:
     (the command stops them), and no life after the command (see the module docstring).
     SIGTERM is restored: workers inherit the forkserver's shielding, but the command stops a
     worker with SIGTERM (`Process.terminate`)."""
-    from .limits import limit_worker_memory
+    from modelmemo.memo.limits import limit_worker_memory
 
     limit_worker_memory()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)

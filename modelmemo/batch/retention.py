@@ -16,8 +16,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import latest_file
-from .state import MemoState
+from modelmemo.batch.layout import latest_file
+from modelmemo.batch.state import MemoState
 
 RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")  # see pipeline.new_run_id
 TRASH_PREFIX = ".pruning-"

@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .names import display_name, is_valid_utf8_name
-from .settings import INPUT_SUFFIXES
+from modelmemo.inputs.names import display_name, is_valid_utf8_name
+from modelmemo.settings import INPUT_SUFFIXES
 
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".crdownload", ".swp", ".partial")
 OWN_ENTRIES = {"README.md", "README.txt", "rejected"}

@@ -18,9 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import __version__
-from .atomic import atomic_write_text
-from .layout import lock_file, memo_file, memo_state_file, run_dir as run_folder, state_dir
+from modelmemo import __version__
+from modelmemo.batch.atomic import atomic_write_text
+from modelmemo.batch.layout import lock_file, memo_file, memo_state_file, run_dir as run_folder, state_dir
 
 
 class StateError(Exception):

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from .settings import MAX_INPUT_BYTES, MAX_NESTING_DEPTH, MAX_NUMBER_CHARACTERS
+from modelmemo.settings import MAX_INPUT_BYTES, MAX_NESTING_DEPTH, MAX_NUMBER_CHARACTERS
 
 JsonPath = tuple[str | int, ...]
 

@@ -5,7 +5,7 @@ ledger can record exactly who got the memo. "transient" means "try again later":
 not reach the server (connection trouble before the message data was sent, 4xx replies);
 "permanent" means a 5xx reply that retrying will not fix; "uncertain" means the whole message was
 sent but the server's final reply never came (timeout, dropped connection): it may have been
-queued, so a retry may be a duplicate (modelmemo.delivery decides when to retry it).
+queued, so a retry may be a duplicate (modelmemo.delivery.ledger decides when to retry it).
 
 Each mailer has a `transport` ("smtp" or "outbox"): the ledger records which one accepted a memo,
 so turning SMTP on after using the outbox still emails the memos only written to the outbox.
@@ -26,7 +26,7 @@ from email.utils import formataddr, getaddresses
 from pathlib import Path
 from typing import Any, Literal, Mapping, Protocol
 
-from .atomic import atomic_write_bytes
+from modelmemo.batch.atomic import atomic_write_bytes
 
 Status = Literal["accepted", "transient", "permanent", "uncertain"]
 Security = Literal["starttls", "ssl", "none"]
@@ -365,8 +365,8 @@ def sender_identity(address: str | None, name: str | None, env: Mapping[str, str
         return address
     if not name:
         try:
-            from .brand import load_brand
-            from .settings import Settings
+            from modelmemo.memo.brand import load_brand
+            from modelmemo.settings import Settings
 
             name = f"{load_brand(Settings.from_env(env or {}).templates_dir).organisation} memos"
         except Exception:  # a broken brand file is reported by the run itself; the address alone still works

@@ -51,10 +51,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from .atomic import atomic_write_text
-from .email_message import build_memo_email, memo_content_sha
-from .layout import memo_file
-from .mailers import Mailer, RecipientResult
+from modelmemo.batch.atomic import atomic_write_text
+from modelmemo.delivery.message import build_memo_email, memo_content_sha
+from modelmemo.batch.layout import memo_file
+from modelmemo.delivery.mailers import Mailer, RecipientResult
 
 LEDGER_VERSION = 2
 STATUSES = ("accepted", "transient", "permanent", "uncertain", "undelivered")  # in the ledger

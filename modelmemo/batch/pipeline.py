@@ -17,21 +17,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .atomic import atomic_write_text, remove_stale_temp_files
-from .failpoints import failpoint
-from .limits import RENDER_SECONDS
-from .catalog import Catalog, load_catalog
-from .delivery import DeliveryJob
-from .discovery import scan_drop_folder
-from .memo import MEMO_VERSION
-from .rendering import render_index_html
-from .retention import is_run_folder, prune_runs
-from . import layout
-from .layout import memo_file
-from .state import MemoState, render_fingerprint
-from .validation import Problem, validate_file
+from modelmemo.batch.atomic import atomic_write_text, remove_stale_temp_files
+from modelmemo.batch.failpoints import failpoint
+from modelmemo.memo.limits import RENDER_SECONDS
+from modelmemo.catalog.load import Catalog, load_catalog
+from modelmemo.delivery.ledger import DeliveryJob
+from modelmemo.inputs.discovery import scan_drop_folder
+from modelmemo.memo.document import MEMO_VERSION
+from modelmemo.memo.render import render_index_html
+from modelmemo.batch.retention import is_run_folder, prune_runs
+from modelmemo.batch import layout
+from modelmemo.batch.layout import memo_file
+from modelmemo.batch.state import MemoState, render_fingerprint
+from modelmemo.inputs.validation import Problem, validate_file
 # The work unit every runner renders through; its types are re-exported as part of the batch's API.
-from .work_unit import (BundlePaths, PlannedProject, ProjectOutcome, WorkUnit, cached_catalog, failed_outcome,
+from modelmemo.batch.work_unit import (BundlePaths, PlannedProject, ProjectOutcome, WorkUnit, cached_catalog, failed_outcome,
                         file_stamp, input_format, read_input, read_previous_memo, remove_incomplete_memo,
                         render_unit, write_unit_result)
 
@@ -324,9 +324,9 @@ def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, te
     The ledger sends each decision once; resend=True sends every memo again (`run --resend`)."""
     import os
 
-    from .delivery import deliver
-    from .mailers import configured_smtp, make_mailer
-    from .settings import Settings
+    from modelmemo.delivery.ledger import deliver
+    from modelmemo.delivery.mailers import configured_smtp, make_mailer
+    from modelmemo.settings import Settings
 
     failpoint("before-email")
     env = dict(os.environ if env is None else env)
@@ -440,8 +440,8 @@ def run_batch(
     resend: bool = False,
 ) -> BatchSummary:
     """The whole batch without Prefect, in this process (or on `executor`): what tests drive directly."""
-    from .settings import Settings
-    from .state import batch_lock
+    from modelmemo.settings import Settings
+    from modelmemo.batch.state import batch_lock
 
     catalog = load_catalog(list(catalog_files))
     settings = Settings.from_env()

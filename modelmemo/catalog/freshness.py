@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Iterator
 
-from .catalog import Catalog, Fact
+from modelmemo.catalog.load import Catalog, Fact
 
 DEFAULT_MAX_AGE_DAYS = 180
 

@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .loading import InputError, load_document
-from .resources import schema_file
-from .validation import schema_problems
+from modelmemo.inputs.loading import InputError, load_document
+from modelmemo.resources import schema_file
+from modelmemo.inputs.validation import schema_problems
 
 CATALOG_SCHEMA = schema_file("catalog.schema.json")
 

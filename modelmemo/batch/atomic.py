@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .failpoints import failpoint
+from modelmemo.batch.failpoints import failpoint
 
 
 def _current_umask() -> int:

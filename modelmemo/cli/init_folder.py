@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import resources
+from modelmemo import resources
 
 EXAMPLE = "support-chatbot.yaml"
 

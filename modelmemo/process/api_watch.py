@@ -36,7 +36,7 @@ def api_problem(api_url: str, timeout: float = HEALTH_TIMEOUT_SECONDS) -> str | 
 
 def temporary_server_url() -> str | None:
     """The API URL of the temporary server Prefect started in this process, if one is running."""
-    from .shutdown import temporary_servers
+    from modelmemo.process.shutdown import temporary_servers
 
     return next((server.api_url for server in temporary_servers() if server.running), None)
 

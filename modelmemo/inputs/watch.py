@@ -22,7 +22,7 @@ Why it is built this way:
   state/ and LATEST (`modelmemo watch` refuses that arrangement outright: see ownership.py);
   otherwise each run's own output would start the next run, for ever.
 Stopping: `stop_event`, or an exception from a signal handler (KeyboardInterrupt, and
-`modelmemo.shutdown.Stopped` for SIGTERM) which propagates out of the wait or out of the run.
+`modelmemo.process.shutdown.Stopped` for SIGTERM) which propagates out of the wait or out of the run.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from typing import Callable, Mapping
 
 from watchfiles import Change, watch
 
-from .discovery import IN_PROGRESS_SUFFIXES, OWN_ENTRIES
-from .ownership import is_output_entry, real_path
+from modelmemo.inputs.discovery import IN_PROGRESS_SUFFIXES, OWN_ENTRIES
+from modelmemo.batch.ownership import is_output_entry, real_path
 
 log = logging.getLogger(__name__)
 # The Rust side returns this often when nothing happens, so the catch-up run, stop_event and retries

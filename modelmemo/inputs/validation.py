@@ -17,9 +17,9 @@ from typing import Any, Iterable
 import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
-from .loading import InputError, JsonPath, LoadedDocument, load_document
-from .names import display_name
-from .resources import schema_file
+from modelmemo.inputs.loading import InputError, JsonPath, LoadedDocument, load_document
+from modelmemo.inputs.names import display_name
+from modelmemo.resources import schema_file
 
 REQUIREMENTS_SCHEMA = schema_file("requirements.schema.json")
 

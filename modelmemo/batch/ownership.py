@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .retention import RUN_ID_PATTERN, TRASH_PREFIX
-from .layout import LATEST_NAME, STATE_DIRNAME
+from modelmemo.batch.retention import RUN_ID_PATTERN, TRASH_PREFIX
+from modelmemo.batch.layout import LATEST_NAME, STATE_DIRNAME
 
 
 

@@ -23,8 +23,8 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 
-from . import memo as memo_module
-from .brand import Brand, load_brand
+from modelmemo.memo import digest as memo_module
+from modelmemo.memo.brand import Brand, load_brand
 
 MEMO_TEMPLATE = "memo.html.j2"
 INDEX_TEMPLATE = "index.html.j2"
@@ -109,7 +109,7 @@ def jinja_environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def _usd_filter(amount: float | None) -> str:
-    from .decision.costs import usd
+    from modelmemo.decision.costs import usd
 
     return "unknown" if amount is None else usd(float(amount))
 

@@ -21,7 +21,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from .rendering import brand_for, jinja_environment
+from modelmemo.memo.render import brand_for, jinja_environment
 
 TEXT_TEMPLATE = "email.txt.j2"
 HTML_TEMPLATE = "email.html.j2"
@@ -120,7 +120,7 @@ def _picks(memo: dict[str, Any], picks: Any) -> list[dict[str, str]]:
 
 
 def _digest(memo: dict[str, Any]) -> dict[str, Any] | None:
-    from .memo import decision_digest
+    from modelmemo.memo.digest import decision_digest
 
     try:
         return decision_digest(memo)
@@ -146,7 +146,7 @@ def _public_base_url(explicit: str | None) -> str | None:
     url = explicit
     if url is None:
         try:
-            from .settings import Settings
+            from modelmemo.settings import Settings
 
             url = getattr(Settings.from_env(), "public_base_url", None)
         except Exception:  # settings are checked when a command starts; never fail an email here

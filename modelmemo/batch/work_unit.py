@@ -4,7 +4,7 @@ Every runner renders through `render_unit`:
 
 * the local process pool calls it inside `pipeline.render_project`, with the catalog and templates
   where they are (`BundlePaths` of the real folders) and writes the result in the worker;
-* a Dask worker (modelmemo/scaleout.py) calls it with the `RenderBundle` materialised once in its
+* a Dask worker (modelmemo/batch/scaleout.py) calls it with the `RenderBundle` materialised once in its
   own temporary folder, and sends the result back; the coordinator writes it (`write_unit_result`).
 
 A `WorkUnit` carries the input file's bytes and hash, the run's id and time, and the previous memo
@@ -27,17 +27,16 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
-from . import __version__
-from .atomic import atomic_write_bytes
-from .catalog import Catalog, load_catalog
-from .layout import memo_file, memo_name
-from .limits import RENDER_SECONDS, RenderTimeout, time_limit
-from .loading import InputError, LoadedDocument, decode_text, parse_json, parse_yaml, read_bytes_limited
-from .memo import MEMO_VERSION, RunContext, build_memo
-from .rendering import RenderError, render_memo_html, render_pdf_checked
-from .requirements import Requirements
-from .decision import decide
-from .validation import schema_problems
+from modelmemo import __version__
+from modelmemo.batch.atomic import atomic_write_bytes
+from modelmemo.catalog.load import Catalog, load_catalog
+from modelmemo.batch.layout import memo_file, memo_name
+from modelmemo.memo.limits import RENDER_SECONDS, RenderTimeout, time_limit
+from modelmemo.inputs.loading import InputError, LoadedDocument, decode_text, parse_json, parse_yaml, read_bytes_limited
+from modelmemo.memo.document import MEMO_VERSION, RunContext, make_memo
+from modelmemo.memo.render import RenderError, render_memo_html, render_pdf_checked
+from modelmemo.inputs.requirements import Requirements
+from modelmemo.inputs.validation import schema_problems
 
 # What a worker must run to produce memos identical to the coordinator's: the package version and
 # the memo format. A result from any other renderer is refused (see write_unit_result).
@@ -273,8 +272,6 @@ def render_unit(unit: WorkUnit, paths: BundlePaths) -> UnitResult:
     """Score and render one memo to bytes. Never raises for bad data: a failure is an outcome.
 
     Reads nothing but the bundle (catalog and templates at `paths`) and writes nothing."""
-    from .changes import compare
-
     planned = unit.project
     base = ProjectOutcome(planned.project_id, planned.name, planned.file, "failed",
                           input_sha256=planned.input_sha256, memo_run_id=unit.run_id, fingerprint=unit.fingerprint)
@@ -292,11 +289,9 @@ def render_unit(unit: WorkUnit, paths: BundlePaths) -> UnitResult:
         catalog = cached_catalog(paths.catalog_files)
         templates = Path(paths.templates_dir)
         req = Requirements.from_data(document.data)
-        decision = decide(req, catalog)
-        memo = build_memo(req, decision, catalog, RunContext(unit.run_id, unit.generated_at, planned.file,
-                                                             planned.input_sha256))
-        memo["templates_sha256"] = unit.templates_sha256
-        memo["changes"] = compare(unit.previous_memo, memo, unit.forced) if unit.previous_memo else None
+        memo, decision = make_memo(req, catalog, RunContext(
+            unit.run_id, unit.generated_at, planned.file, planned.input_sha256, templates_sha256=unit.templates_sha256,
+            previous_memo=unit.previous_memo, forced=unit.forced))
         with time_limit(unit.time_limit_seconds):
             html = render_memo_html(memo, templates)
             rendered = render_pdf_checked(html, templates)

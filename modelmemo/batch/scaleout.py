@@ -24,7 +24,7 @@ from typing import Iterator, Sequence
 from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .work_unit import (BUNDLE_PREFIX, RENDERER, BundlePaths, ClusterError, RenderBundle, UnitResult, WorkUnit,
+from modelmemo.batch.work_unit import (BUNDLE_PREFIX, RENDERER, BundlePaths, ClusterError, RenderBundle, UnitResult, WorkUnit,
                         render_unit)
 
 # At least this many chunks per worker thread, so that the last chunks finish close together
@@ -71,9 +71,9 @@ class RenderBundlePlugin(WorkerPlugin):
 def _preload(paths: BundlePaths) -> None:
     import weasyprint  # noqa: F401  (the import alone is about a second per process)
 
-    from .brand import load_brand
-    from .rendering import jinja_environment
-    from .work_unit import cached_catalog
+    from modelmemo.memo.brand import load_brand
+    from modelmemo.memo.render import jinja_environment
+    from modelmemo.batch.work_unit import cached_catalog
 
     templates = Path(paths.templates_dir)
     cached_catalog(paths.catalog_files)
