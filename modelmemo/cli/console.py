@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from modelmemo.batch import layout
 from modelmemo.cli.exits import EXIT_OK, EXIT_PARTIAL
 
 
@@ -147,14 +148,14 @@ def print_report(summary, output_dir: Path) -> int:
                             f"{record['detail']}"))
     if summary.deliveries:
         counts_text = ", ".join(f"{n} {status}" for status, n in sorted(summary.delivery_counts.items()))
-        outbox = run_dir / "outbox"
+        outbox = layout.outbox_dir(run_dir)
         where = f" (written to {outbox})" if outbox.is_dir() else ""
         print(printable(f"emails: {counts_text}{where}"))
     print(
         f"run {summary.run_id}: {plural(counts['memos'], 'memo')}, {counts['skipped']} unchanged, "
         f"{counts['rejected']} rejected, {counts['failed']} failed, {counts['not_processed']} not processed"
     )
-    print(printable(f"index: {run_dir / 'index.html'}"))
+    print(printable(f"index: {layout.index_file(run_dir)}"))
     return EXIT_OK if summary.ok else EXIT_PARTIAL
 
 
@@ -167,6 +168,6 @@ def print_json_report(summary, output_dir: Path) -> int:
     (`error` is null: the run finished; its problems are in `rejected`, `projects`, `deliveries`)."""
     code = EXIT_OK if summary.ok else EXIT_PARTIAL
     run_dir = (output_dir / summary.run_id).absolute()
-    emit_json({**summary.as_dict(), "run_dir": str(run_dir), "index": str(run_dir / "index.html"), "exit_code": code,
+    emit_json({**summary.as_dict(), "run_dir": str(run_dir), "index": str(layout.index_file(run_dir)), "exit_code": code,
                "error": None})
     return code

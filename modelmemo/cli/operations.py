@@ -106,18 +106,18 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     from modelmemo.delivery.ledger import DeliveryJob, LedgerError, deliver
     from modelmemo.delivery.mailers import configured_smtp, make_mailer
-    from modelmemo.batch.state import state_dir
+    from modelmemo.batch import layout
 
     settings = args.settings
     output_dir = Path(args.output or settings.output_dir)
     try:
-        run_id = args.run or (output_dir / "LATEST").read_text().strip()
+        run_id = args.run or layout.latest_file(output_dir).read_text().strip()
     except FileNotFoundError:
         print(f"error: no run in {output_dir} yet; run `modelmemo run` first", file=sys.stderr)
         return EXIT_CANNOT_RUN
     run_dir = output_dir / run_id
     try:
-        summary = json.loads((run_dir / "summary.json").read_text())
+        summary = json.loads(layout.summary_file(run_dir).read_text())
     except (OSError, ValueError):
         print(f"error: {run_dir} has no readable summary.json", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -130,9 +130,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     jobs = [DeliveryJob(pid, run_dir / projects[pid]["json"], run_dir / projects[pid]["pdf"],
                         projects[pid]["recipients"]) for pid in args.projects]
     smtp = configured_smtp(os.environ)
-    mailer = make_mailer(smtp, run_dir / "outbox")
+    mailer = make_mailer(smtp, layout.outbox_dir(run_dir))
     try:
-        records = deliver(jobs, mailer, state_dir(output_dir) / "deliveries.json", sender=smtp.sender,
+        records = deliver(jobs, mailer, layout.ledger_file(output_dir), sender=smtp.sender,
                           templates_dir=settings.templates_dir, retries=settings.smtp_retries,
                           backoff_seconds=settings.smtp_backoff_seconds, force=not args.only_unsent)
     except LedgerError as exc:
