@@ -19,6 +19,22 @@ os.environ.pop("PREFECT_API_URL", None)
 # Test files are written just before each run; the drop-folder settle delay is tested on its own.
 os.environ["MODELMEMO_SETTLE_SECONDS"] = "0"
 
+# The `slow` marker: tests that start their own servers or clusters, send signals to or kill real
+# processes, sleep through watch debounces, or run the benchmark. `pytest -m "not slow"` is the
+# inner loop (under 3 minutes on 2 cores, every module still exercised); CI and README's test
+# command run everything. Whole files here; single tests by name below.
+SLOW_FILES = {"test_bench.py", "test_signals.py", "test_prefect_unavailable.py", "test_faults.py",
+              "test_deployment.py", "test_scaleout.py", "test_serve_stop.py", "test_dask.py", "test_cli.py"}
+SLOW_TESTS = {"test_watch_folder_runs_once_per_settled_change", "test_watch_folder_retries_a_failed_run_without_a_new_change",
+              "test_watch_folder_retries_the_catch_up_run", "test_finding6_watch_ignores_its_output_folder"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_FILES or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = ROOT / "inputs"
 TEMPLATES = ROOT / "templates"
