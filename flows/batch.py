@@ -227,7 +227,7 @@ def render_on_dask(jobs: list[pipeline.RenderJob], state: MemoState, progress: P
     with scaleout.connect(address, workers) as client:
         threads = scaleout.worker_threads(client)
         scaleout.install_bundle(client, bundle)
-        chunks = scaleout.split(jobs, scaleout.memos_per_chunk(len(jobs), threads))
+        chunks = scaleout.chunk(jobs, threads)
         get_run_logger().info("rendering %d memos on Dask (%s, %d worker threads) in %d chunks",
                               len(jobs), display_name(address or "a local cluster"), threads, len(chunks))
         submitted: list = []

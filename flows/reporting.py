@@ -21,6 +21,7 @@ from modelmemo.batch import pipeline
 from modelmemo.batch.layout import index_file
 from modelmemo.batch.pipeline import ProgressCallback
 from modelmemo.batch.retention import RUN_ID_PATTERN
+from modelmemo.batch.work_unit import describe_outcome
 from modelmemo.inputs.names import display_name
 from modelmemo.settings import Settings
 
@@ -73,15 +74,7 @@ def run_id_from_flow_run_name() -> str | None:
 
 
 def outcome_line(outcome: pipeline.ProjectOutcome) -> str:
-    if outcome.status == "memo":
-        detail = outcome.verdict_label or "memo"
-        if outcome.top_model_name:
-            detail += f", top model {outcome.top_model_name} ({outcome.top_score:.1f})"
-    elif outcome.status == "skipped":
-        detail = "unchanged, memo kept"
-    else:
-        detail = f"FAILED: {outcome.error}"
-    return display_name(f"{outcome.project_id} ({outcome.file}): {detail}")
+    return display_name(f"{outcome.project_id} ({outcome.file}): {describe_outcome(outcome)}")
 
 
 class ProgressReporter:

@@ -115,13 +115,18 @@ def test_a_worker_plugin_refuses_a_bundle_from_another_version(tmp_path):
 
 
 def test_chunks_are_sized_from_the_batch_and_the_cluster():
-    from modelmemo.batch.scaleout import memos_per_chunk, split
+    from modelmemo.batch.scaleout import memos_per_chunk
 
     assert memos_per_chunk(300, 2) == 10  # capped: progress moves and a lost worker costs little
     assert memos_per_chunk(32, 2) == 4  # 8 chunks: 4 per worker thread
     assert memos_per_chunk(5, 2) == 1
     assert memos_per_chunk(1000, 64) == 4
-    assert [len(c) for c in split(list(range(23)), 10)] == [10, 10, 3]
+    from modelmemo.batch.scaleout import chunk
+
+    chunks = chunk(list(range(300)), 2)  # guided: full chunks first, then smaller ones towards the end
+    assert [m for c in chunks for m in c] == list(range(300))  # every memo once, in order
+    sizes = [len(c) for c in chunks]
+    assert sizes[0] == 10 and sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
 
 
 def test_unit_results_are_plain_data_for_the_wire(unit_and_result):

@@ -88,6 +88,21 @@ class ClusterError(Exception):
     Defined here, not in scaleout.py, so the flow can catch it without importing Dask."""
 
 
+def describe_outcome(outcome: ProjectOutcome) -> str:
+    """What happened to one project, in words: the console's progress line and the flow's log say it."""
+    if outcome.status == "memo":
+        detail = outcome.verdict_label or "memo"
+        if outcome.top_model_name:
+            detail += f", top model {outcome.top_model_name} ({outcome.top_score:.1f})"
+    elif outcome.status == "skipped":
+        detail = "unchanged, memo kept"
+    else:
+        detail = f"FAILED: {outcome.error}"
+    if outcome.warnings:  # a memo written with a fault (e.g. a glyph no font has) is said, never silent
+        detail += "; warning: " + "; ".join(outcome.warnings)
+    return detail
+
+
 def replace_outcome(outcome: ProjectOutcome, **changes: Any) -> ProjectOutcome:
     return ProjectOutcome(**{**outcome.__dict__, **changes})
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from modelmemo.batch import layout
+from modelmemo.batch.work_unit import describe_outcome
 from modelmemo.cli.exits import EXIT_OK, EXIT_PARTIAL
 
 
@@ -61,22 +62,7 @@ def emit_json_for_exit(code: int, stop_message: str | None = None) -> None:
 def print_progress(done: int, total: int, outcome) -> None:
     from modelmemo.inputs.names import display_name as printable  # no terminal escapes or bidi controls reach the console
 
-    print(printable(f"[{done}/{total}] {outcome.project_id}: {outcome_detail(outcome)}"), flush=True)
-
-
-def outcome_detail(outcome) -> str:
-    if outcome.status == "memo":
-        detail = f"{outcome.verdict_label}"
-        if outcome.top_model_name:
-            detail += f", top model {outcome.top_model_name} ({outcome.top_score:.1f})"
-    elif outcome.status == "skipped":
-        detail = "unchanged, memo kept"
-    else:
-        detail = f"FAILED: {outcome.error}"
-    warnings = getattr(outcome, "warnings", ())
-    if warnings:  # a memo written with a fault (e.g. a glyph no font has) is said, never silent
-        detail += "; warning: " + "; ".join(warnings)
-    return detail
+    print(printable(f"[{done}/{total}] {outcome.project_id}: {describe_outcome(outcome)}"), flush=True)
 
 
 class ProgressDisplay:
@@ -103,7 +89,7 @@ class ProgressDisplay:
 
             if self.progress is None:
                 self._start(total)
-            self.progress.console.print(printable(f"[{done}/{total}] {outcome.project_id}: {outcome_detail(outcome)}"),
+            self.progress.console.print(printable(f"[{done}/{total}] {outcome.project_id}: {describe_outcome(outcome)}"),
                                         markup=False, highlight=False)
             self.progress.update(self.task, completed=done)
 
