@@ -27,7 +27,7 @@ from modelmemo.batch import pipeline
 from modelmemo.batch.atomic import remove_stale_temp_files
 from modelmemo.memo.brand import BrandError
 from modelmemo.catalog.load import Catalog, CatalogError, load_catalog
-from modelmemo.batch.layout import index_file
+from modelmemo.batch.layout import index_file, run_dir
 from modelmemo.inputs.names import display_name
 from modelmemo.batch.ownership import check_folders
 from modelmemo.batch.pipeline import ProgressCallback
@@ -329,7 +329,7 @@ def memo_batch(
         return Failed(message=overlap)
     run_id = run_id or run_id_from_flow_run_name() or pipeline.new_run_id()
     key = artifact_key(output_path)
-    logger.info("run %s: %s -> %s", run_id, display_name(str(input_path)), display_name(str(output_path / run_id)))
+    logger.info("run %s: %s -> %s", run_id, display_name(str(input_path)), display_name(str(run_dir(output_path, run_id))))
     try:
         catalog = load_catalog_task([str(p) for p in settings.catalog_files])
         with batch_lock(output_path):
@@ -349,8 +349,8 @@ def memo_batch(
         if outcome.status == "skipped":
             logger.info("%s", outcome_line(outcome))
     result_table_artifact(summary, key)
-    index_artifact(summary, output_path / summary.run_id, key, settings.public_base_url)
+    index_artifact(summary, run_dir(output_path, summary.run_id), key, settings.public_base_url)
     state = final_state(summary)
     logger.info("run %s: %s; index %s", summary.run_id, state.message,
-                display_name(str(index_file(output_path / summary.run_id))))
+                display_name(str(index_file(run_dir(output_path, summary.run_id)))))
     return state

@@ -1,9 +1,8 @@
 """Sensitivity analysis: how far one weight must move before the pick or the verdict changes.
 
-The thresholds are exact (unrounded totals). `decision.decide` ranks totals rounded to 0.1 and
-breaks ties by model id, so near an exact threshold the memo's pick can switch a little early or
-late. Where these tests re-run `decide`, they first check that the exact gap between the two
-models at the probe is more than 0.1, which rounding cannot hide.
+The thresholds are exact (unrounded totals), as `decide`'s ranking is (totals compared to 1e-9,
+then the documented tie-break). Where these tests re-run `decide`, they first check that the exact
+gap between the two models at the probe is more than 0.1, so the probe is clearly on one side.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelmemo import decision as scoring
+from modelmemo.decision import TIE_MARGIN, decide
 from modelmemo.decision.candidates import score_deployment
 from modelmemo.decision.eligibility import deployment_exclusions
 from modelmemo.inputs.requirements import FACTORS, Requirements
@@ -127,7 +126,7 @@ def test_top_pick_threshold_matches_the_closed_form_and_flips_decide(catalog):
     """
     weights = {"requirements": 1.0, "budget": 1.0, "support": 1.0, "security": 1.0, "long_term": 1.0}
     req = req_for(weights, **CHAT_TIGHT_BUDGET)
-    decision = scoring.decide(req, catalog)
+    decision = decide(req, catalog)
     winner, challenger = decision.recommended, "open-llm"
     assert winner == "alpha-api" and not decision.tied
     s_i, s_j = scores_of(decision.scores[winner]), scores_of(decision.scores[challenger])
@@ -150,8 +149,8 @@ def test_top_pick_threshold_matches_the_closed_form_and_flips_decide(catalog):
     for x in (x_star - 0.1, x_star + 0.1):
         gap = abs((a_i + x * s_i[f]) - (a_j + x * s_j[f])) / (b + x)
         assert gap > 0.1
-    assert scoring.decide(with_weight(req, f, x_star + 0.1), catalog).recommended == challenger
-    assert scoring.decide(with_weight(req, f, x_star - 0.1), catalog).recommended == winner
+    assert decide(with_weight(req, f, x_star + 0.1), catalog).recommended == challenger
+    assert decide(with_weight(req, f, x_star - 0.1), catalog).recommended == winner
 
 
 def test_default_weights_thresholds_by_hand(catalog):
@@ -160,7 +159,7 @@ def test_default_weights_thresholds_by_hand(catalog):
     gives 100 x 2 / (1 + 10^(102/400)) = 71.5, so 0.5 x 100 + 0.5 x 71.5 = 85.75. Budget: a floor (-10).
     Long-term: x* = (A_a - A_o) / (96.25 - 85) = (390 - 360.75) / 11.25 = 2.6."""
     req = req_for(**CHAT_TIGHT_BUDGET)
-    decision = scoring.decide(req, catalog)
+    decision = decide(req, catalog)
     s_i, s_j = scores_of(decision.scores["alpha-api"]), scores_of(decision.scores["open-llm"])
     assert s_i == {"requirements": 100, "budget": 100, "support": 90, "security": 100, "long_term": 85}
     assert s_j == {"requirements": 85.8, "budget": 90, "support": 85, "security": 100, "long_term": 96.2}
@@ -176,7 +175,7 @@ def test_default_weights_thresholds_by_hand(catalog):
 def test_verdict_threshold_matches_the_closed_form_and_flips_the_verdict(catalog):
     """Closed-source leads; raising the long-term weight (lock-in matters) lets Mistral take over."""
     req = req_for(**CHAT_LOW_LOCK_IN)
-    decision = scoring.decide(req, catalog)
+    decision = decide(req, catalog)
     assert not catalog.models[decision.recommended].is_open
     closed, opened = decision.best_closed, decision.best_open
     s_i, s_j = scores_of(decision.scores[closed]), scores_of(decision.scores[opened])
@@ -193,8 +192,8 @@ def test_verdict_threshold_matches_the_closed_form_and_flips_the_verdict(catalog
     for x in (x_star - 0.1, x_star + 0.1):
         gap = abs(sum(s_i[g] - s_j[g] for g in others) + x * (s_i[f] - s_j[f])) / (len(others) + x)
         assert gap > 0.1
-    before = scoring.decide(with_weight(req, f, x_star - 0.1), catalog)
-    after = scoring.decide(with_weight(req, f, x_star + 0.1), catalog)
+    before = decide(with_weight(req, f, x_star - 0.1), catalog)
+    after = decide(with_weight(req, f, x_star + 0.1), catalog)
     assert not catalog.models[before.recommended].is_open
     assert catalog.models[after.recommended].is_open and after.recommended == t.new_leader
     assert report.verdict.smallest is not None
@@ -203,7 +202,7 @@ def test_verdict_threshold_matches_the_closed_form_and_flips_the_verdict(catalog
 
 def test_verdict_for_an_open_winner(catalog):
     req = req_for(**TEXT_STRONG_TEAM)
-    decision = scoring.decide(req, catalog)
+    decision = decide(req, catalog)
     report = analyse(req, catalog, decision)
     assert catalog.models[decision.recommended].is_open
     smallest = report.verdict.smallest
@@ -217,7 +216,7 @@ def test_verdict_for_an_open_winner(catalog):
 @pytest.mark.parametrize("overrides", [CHAT_TIGHT_BUDGET, CHAT_LOW_LOCK_IN, TEXT_STRONG_TEAM])
 def test_no_threshold_means_no_weight_changes_the_pick(catalog, overrides):
     req = req_for(**overrides)
-    decision = scoring.decide(req, catalog)
+    decision = decide(req, catalog)
     report = analyse(req, catalog, decision)
     leader = decision.recommended
     for part, same in ((report.top_pick, lambda m: m == leader),
@@ -229,14 +228,14 @@ def test_no_threshold_means_no_weight_changes_the_pick(catalog, overrides):
                 weights = {**req.weights, t.factor: x}
                 assert same(exact_ranking(req, catalog, decision, weights)[0]), (t.factor, x)
                 if x in (t.current * 0.001, t.current * 100):
-                    assert same(scoring.decide(with_weight(req, t.factor, x), catalog).recommended)
+                    assert same(decide(with_weight(req, t.factor, x), catalog).recommended)
 
 
 def test_a_dominant_winner_has_no_single_weight_change(catalog):
     """On premises, summarization: Open LLM scores at least as high as every other candidate on every
     factor and higher on requirements and long-term fit, so no weight change makes another first."""
     req = req_for(**{**ONPREM_REGULATED, "needs.tasks": ["summarization"]})
-    report = analyse(req, catalog, scoring.decide(req, catalog))
+    report = analyse(req, catalog, decide(req, catalog))
     assert report.applicable
     assert all(t.threshold is None for t in report.top_pick.by_factor)
     assert report.top_pick.smallest is None
@@ -249,7 +248,7 @@ def test_combination_is_not_applicable(catalog):
     req = req_for(**{"needs.tasks": ["text-generation", "image-generation"], "security.on_premises_only": True,
                      "budget.volume": {"requests_per_month": 1000, "tokens_per_request": 1000,
                                        "images_per_month": 100}})
-    decision = scoring.decide(req, catalog)
+    decision = decide(req, catalog)
     assert decision.combination
     out = analyse(req, catalog, decision).as_dict()
     assert out["applicable"] is False and "combination" in out["reason_not_applicable"]
@@ -260,7 +259,7 @@ def test_single_eligible_model_is_not_applicable(catalog):
     req = req_for(**{"needs.tasks": ["image-generation"], "budget.volume": {"images_per_month": 1000},
                      "security.on_premises_only": True,
                      "budget.monthly_usd": 5000})
-    decision = scoring.decide(req, catalog)
+    decision = decide(req, catalog)
     assert list(decision.scores) == ["image-open"]
     out = analyse(req, catalog, decision).as_dict()
     assert out["applicable"] is False and out["reason_not_applicable"].startswith("Only one model")
@@ -269,14 +268,14 @@ def test_single_eligible_model_is_not_applicable(catalog):
 def test_near_tie_is_called_out(tmp_path, shipped_catalog):
     tie_catalog = fixture_catalog(tmp_path)  # Alpha and Beta within half a point
     req = req_for(**{"needs.tasks": ["chat"]})
-    decision = scoring.decide(req, tie_catalog)
+    decision = decide(req, tie_catalog)
     ranked = list(decision.scores.values())
-    assert ranked[0].total - ranked[1].total <= scoring.TIE_MARGIN and decision.tied == ("beta-api",)
+    assert ranked[0].total - ranked[1].total <= TIE_MARGIN and decision.tied == ("beta-api",)
     report = analyse(req, tie_catalog, decision)
     assert report.near_tie and report.top_pick.sentence.startswith("Alpha and Beta are a tie (95.0 vs 94.5)")
     assert "any change of weights may reorder them" in report.top_pick.sentence
     for name, other in shipped():  # shipped data: a tie in the decision is a tie in the report, and only then
-        decided = scoring.decide(other, shipped_catalog)
+        decided = decide(other, shipped_catalog)
         if not decided.combination and len(decided.scores) > 1:
             assert analyse(other, shipped_catalog, decided).near_tie == bool(decided.tied), name
 
@@ -296,7 +295,7 @@ def test_shipped_inputs_are_deterministic_fast_and_serialisable(shipped_catalog)
     """Shipped data."""
     catalog = shipped_catalog
     for name, req in shipped():
-        decision = scoring.decide(req, catalog)
+        decision = decide(req, catalog)
         first = analyse(req, catalog, decision).as_dict()
         assert analyse(req, catalog, decision).as_dict() == first, name
         assert json.loads(json.dumps(first)) == first
@@ -320,7 +319,7 @@ def test_support_chatbot_example(shipped_catalog):
     """Shipped data."""
     catalog = shipped_catalog
     req = dict(shipped())["support-chatbot.yaml"]
-    decision = scoring.decide(req, catalog)
+    decision = decide(req, catalog)
     out = analyse(req, catalog, decision).as_dict()
     smallest = out["top_pick"]["smallest"]
     assert out["applicable"] and smallest is not None
@@ -347,7 +346,7 @@ def _catalog():
 def test_every_threshold_verifies(scenario, weights):
     catalog = _catalog()  # not the fixture: hypothesis would print the whole catalog on failure
     req = req_for(weights, **SCENARIOS[scenario])
-    decision = scoring.decide(req, catalog)
+    decision = decide(req, catalog)
     report = analyse(req, catalog, decision)
     leader = exact_ranking(req, catalog, decision, req.weights)[0]
     openness = lambda m: catalog.models[m].is_open  # noqa: E731
@@ -388,7 +387,7 @@ def test_a_weight_dropped_to_zero_that_only_ties_is_called_a_tie(catalog):
     on the documented tie-break (same cost, then model id). The memo must say that, not "no weight change"
     and not a plain "would lead"."""
     req = req_for(**ONPREM_REGULATED)
-    decision = scoring.decide(req, catalog)
+    decision = decide(req, catalog)
     assert decision.recommended == "open-llm"
     report = analyse(req, catalog, decision)
     smallest = report.top_pick.smallest
@@ -396,7 +395,7 @@ def test_a_weight_dropped_to_zero_that_only_ties_is_called_a_tie(catalog):
     at_zero = with_weight(req, "requirements", 0.0)
     totals = exact_totals(at_zero, catalog, decision, at_zero.weights)
     assert totals["open-llm"] == totals["mystery-llm"]
-    assert scoring.decide(at_zero, catalog).recommended == "mystery-llm"
+    assert decide(at_zero, catalog).recommended == "mystery-llm"
     assert smallest.tie and smallest.as_dict()["tie"] is True
     assert report.top_pick.sentence.endswith("Open LLM stays first unless the Requirements fit weight drops to 0 (from 1), "
                                         "when Mystery LLM would tie with it and come first only by the tie-break "

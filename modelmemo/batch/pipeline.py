@@ -410,7 +410,7 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
     to_render, skipped = split_unchanged(plan.projects, state, fingerprint, output_dir, force)
     run_id = run_id or new_run_id()
     generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    run_dir = output_dir / run_id
+    run_dir = layout.run_dir(output_dir, run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     jobs = make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
                      state, force, templates_sha)

@@ -127,7 +127,7 @@ def print_report(summary, output_dir: Path) -> int:
             print(printable(f"  {problem}"))
     for notice in summary.notices:
         print(printable(f"not processed {notice.file}: {notice.reason}"))
-    run_dir = output_dir / summary.run_id
+    run_dir = layout.run_dir(output_dir, summary.run_id)
     for record in summary.deliveries:
         if record["status"] not in ("accepted", "already-sent"):
             print(printable(f"email to {record['recipient']} for {record['project_id']}: {record['status']}: "
@@ -153,7 +153,7 @@ def print_json_report(summary, output_dir: Path) -> int:
     """`run --json`: summary.json's content plus where the run is and the exit code, on stdout
     (`error` is null: the run finished; its problems are in `rejected`, `projects`, `deliveries`)."""
     code = EXIT_OK if summary.ok else EXIT_PARTIAL
-    run_dir = (output_dir / summary.run_id).absolute()
+    run_dir = layout.run_dir(output_dir, summary.run_id).absolute()
     emit_json({**summary.as_dict(), "run_dir": str(run_dir), "index": str(layout.index_file(run_dir)), "exit_code": code,
                "error": None})
     return code

@@ -115,7 +115,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     except FileNotFoundError:
         print(f"error: no run in {output_dir} yet; run `modelmemo run` first", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    run_dir = output_dir / run_id
+    run_dir = layout.run_dir(output_dir, run_id)
     try:
         summary = json.loads(layout.summary_file(run_dir).read_text())
     except (OSError, ValueError):

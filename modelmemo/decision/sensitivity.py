@@ -21,7 +21,7 @@ pair of the leading model and a pair of another model. We collect every such x* 
 distance from the current weight, and verify each by recomputing the top model just beyond it
 (x* +/- 1e-6 in the direction of travel); the first verified crossing is the threshold.
 
-Totals here are exact, as in ``scoring`` (which ranks unrounded totals, compared to 1e-9 so that
+Totals here are exact, as in ``decision.candidates`` (which ranks unrounded totals, compared to 1e-9 so that
 float noise never decides); the memo shows them to one decimal, so a pick near a threshold may
 print the same total as the model that would replace it.
 """

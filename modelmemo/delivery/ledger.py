@@ -8,7 +8,7 @@ already accepted.
 
 The sending rules (deliver with force=False):
 
-* The key is the memo's *decision* content (email_message.memo_content_sha, an allow-list of what
+* The key is the memo's *decision* content (delivery.message.memo_content_sha, an allow-list of what
   a reader sees). A memo re-rendered with the same decision (`run --force`, a template or CSS
   edit, a new memo format) has the same key and is not sent again; a changed decision is a new key
   and goes out once.

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 
-from modelmemo.memo import digest as memo_module
+from modelmemo.memo import digest as page
 from modelmemo.memo.brand import Brand, load_brand
 
 MEMO_TEMPLATE = "memo.html.j2"
@@ -104,7 +104,7 @@ def jinja_environment(templates_dir: Path) -> jinja2.Environment:
     )
     env.filters["usd"] = _usd_filter
     env.filters["pct"] = lambda value: f"{value:.0%}"
-    env.filters["where"] = memo_module._where
+    env.filters["where"] = page._where
     return env
 
 
@@ -215,14 +215,14 @@ def brand_families(brand: Brand) -> list[str]:
 def render_memo_html(memo: dict[str, Any], templates_dir: Path) -> str:
     import json
 
-    digest = memo_module.decision_digest(memo)
+    digest = page.decision_digest(memo)
     fonts = font_stack(json.dumps(memo, ensure_ascii=False), brand_families(brand_for(templates_dir)))
-    groups = memo_module.fact_groups(memo, digest)
+    groups = page.fact_groups(memo, digest)
     return render_html(MEMO_TEMPLATE, templates_dir, memo=memo, d=digest, fonts=fonts,
-                       chart=memo_module.dot_plot(memo, digest), fact_groups=groups,
-                       pdf_sources=memo_module.pdf_sources(memo, groups),
-                       task_label=memo_module.task_label, language_name=memo_module.language_name,
-                       short_reason=memo_module.short_reason)
+                       chart=page.dot_plot(memo, digest), fact_groups=groups,
+                       pdf_sources=page.pdf_sources(memo, groups),
+                       task_label=page.task_label, language_name=page.language_name,
+                       short_reason=page.short_reason)
 
 
 def locked_url_fetcher(templates_dir: Path):
@@ -398,7 +398,7 @@ def _index_row(project: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         path = (run_dir / link).resolve()
         if run_dir.resolve().parent in path.parents:  # only memos inside the output folder
             try:
-                row["digest"] = memo_module.decision_digest(json.loads(path.read_text(encoding="utf-8")))
+                row["digest"] = page.decision_digest(json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 row["digest"] = None
     flags = len((row["digest"] or {}).get("flags") or [])
