@@ -221,7 +221,7 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         # The Tie flag above carries what would separate them; the risk says what it means.
         ordered.append(f"{' and '.join(p['name'] for p in picks)} are tied: the scores do not choose between "
                        "them; a pilot on your own tasks does.")
-    # Vendor facts nobody has confirmed that, once known, could overturn the pick (scoring's
+    # Vendor facts nobody has confirmed that, once known, could overturn the pick (decision.decide's
     # unconfirmed-facts note): literally "what could make this wrong", so it comes right after a tie.
     ordered += unconfirmed_notes(memo)
     # One unknown-cost risk is enough on page 1 (the Cost unknown flag names the reason): a tie of
