@@ -8,7 +8,7 @@ from modelmemo.decision.costs import estimate
 from modelmemo.inputs.requirements import Requirements
 
 from .helpers import requirements
-from .test_scoring import fixture_catalog, fixture_catalog_data
+from .test_decision import fixture_catalog, fixture_catalog_data
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from modelmemo.inputs.validation import validate_file
 
 from .conftest import CATALOG, INPUTS
 from .helpers import requirements
-from .test_scoring import fixture_catalog, fixture_catalog_data
+from .test_decision import fixture_catalog, fixture_catalog_data
 
-# The hand-computed tests run on the fixture catalog of test_scoring (written to a temp folder), with
+# The hand-computed tests run on the fixture catalog of test_decision (written to a temp folder), with
 # Beta's quality lowered so that nothing ties at the top: the engine is tested, not the shipped data.
 # Tests marked "shipped data" use catalog/models.yaml.
 

@@ -2,7 +2,7 @@
 
 Inputs are built from tests/helpers.py `requirements()` with values drawn from the requirement
 schema's own enums and ranges; each is run against the shipped catalog and the small fixture catalog
-of test_scoring (so the properties hold for the engine, whatever the shipped data says).
+of test_decision (so the properties hold for the engine, whatever the shipped data says).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from modelmemo.inputs.validation import REQUIREMENTS_SCHEMA
 
 from .conftest import CATALOG
 from .helpers import requirements
-from .test_scoring import fixture_catalog
+from .test_decision import fixture_catalog
 
 SCHEMA = json.loads(REQUIREMENTS_SCHEMA.read_text())
 PROPS = SCHEMA["properties"]

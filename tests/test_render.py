@@ -105,7 +105,7 @@ def test_combination_with_a_tie_for_one_task_renders_the_tie_on_page_1(tmp_path)
     """No model covers text and images; Alpha and Beta tie for text: page 1 says so, the email too."""
     from modelmemo.delivery.message import memo_subject
 
-    from .test_scoring import fixture_catalog, fixture_catalog_data
+    from .test_decision import fixture_catalog, fixture_catalog_data
 
     data = fixture_catalog_data()
     data["models"]["alpha-api"]["facts"]["tasks"]["value"] = ["chat", "text-generation"]
