@@ -186,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem:
             parser.error(problem)
     args.settings = None  # validate reads only the files it is given
+    args.is_process = argv is None  # the command itself (exits after), not an in-process caller
     if args.command != "validate":  # every setting is checked before any input is touched
         from modelmemo.settings import SettingsError, check_environment
 

@@ -64,7 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if overlap:
         error(overlap)
         return EXIT_CANNOT_RUN
-    from modelmemo.batch.state import BatchLocked, lock_holder, locked_message
+    from modelmemo.batch.state import lock_holder, locked_message
 
     holder = lock_holder(output_dir)  # said now, not after Prefect's temporary server has started
     if holder:
@@ -101,12 +101,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from modelmemo.batch.pipeline import new_run_id
 
     display = ProgressDisplay.for_stdout(json_output)
+    watchdog = ApiWatchdog(lambda: api_url or temporary_server_url_or_none(temporary_server_url), stop_when_api_lost,
+                           known_up=bool(api_url)).start()
+    state = None
     try:
         # No flow retries here: the person at the terminal gets the result now (exit code 2) and
         # runs again; deployment runs retry by themselves (flows/batch.py).
-        with ApiWatchdog(lambda: api_url or temporary_server_url_or_none(temporary_server_url), stop_when_api_lost,
-                         known_up=bool(api_url)), \
-                reporting_progress(display):
+        with reporting_progress(display):
             state = memo_batch.with_options(retries=0)(
                 input_dir=str(input_dir), output_dir=str(output_dir), run_id=new_run_id(), workers=args.workers,
                 force=args.force, send_email=not args.no_email, resend=getattr(args, "resend", False),
@@ -117,6 +118,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = exc
     finally:
         display.close()
+    code = _report_result(summary, state, output_dir, json_output)
+    if getattr(args, "is_process", False):  # the process exits next: Prefect's exit flush stays bounded
+        watchdog.until_exit(code)
+    else:  # in-process callers (watch mode, tests) go on: nothing may end their process later
+        watchdog.stop()
+    return code
+
+
+def _report_result(summary, state, output_dir: Path, json_output: bool) -> int:
+    """The run's result on the console (or as JSON), and its exit code."""
+    from modelmemo.batch.state import BatchLocked
+
     if isinstance(summary, BatchLocked):
         error(str(summary))
         return EXIT_LOCKED

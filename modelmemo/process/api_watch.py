@@ -9,6 +9,8 @@ are complete, and the next run picks up the rest.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from typing import Callable
@@ -65,6 +67,23 @@ class ApiWatchdog:
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
+
+    def start(self) -> "ApiWatchdog":
+        return self.__enter__()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def until_exit(self, exit_code: int) -> None:
+        """The run is over and reported, and the process exits next. Prefect still ships its last
+        logs and events to the API at exit, and retries for minutes if the API has just died: keep
+        watching, and if it is lost now, end the process quietly with the run's own exit code."""
+        def exit_quietly(url: str, problem: str) -> None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exit_code)
+
+        self._on_lost = exit_quietly
 
     def _watch(self) -> None:
         down_since: float | None = None
