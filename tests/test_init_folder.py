@@ -19,6 +19,10 @@ def test_lays_out_a_valid_example_and_templates_the_settings_pick_up(tmp_path):
     assert problems == []
     assert default_templates_dir(work) == work / "templates"  # `modelmemo run` in DIR rebrands from here
     assert lines[-1].startswith("next: cd ")
+    from modelmemo.inputs.discovery import scan_drop_folder
+
+    # `modelmemo init && modelmemo run` at once: the example is ready, not "still being copied".
+    assert [e.kind for e in scan_drop_folder(work / "inputs", settle_seconds=5.0)] == ["input"]
 
 
 def test_never_overwrites_and_examples_adds_every_shipped_one(tmp_path):

@@ -14,7 +14,9 @@ adds what is missing.
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 from modelmemo import resources
@@ -56,6 +58,11 @@ def lay_out(directory: Path, all_examples: bool = False) -> list[str]:
                 lines.append(f"kept {example} (exists)")
             else:
                 shutil.copyfile(source, example)
+                # An example written whole by init is not a file "still being copied": dated a minute
+                # back, `modelmemo init && modelmemo run` renders it at once instead of waiting out
+                # the drop folder's settle time (MODELMEMO_SETTLE_SECONDS, 5 s by default).
+                settled = time.time() - 60
+                os.utime(example, (settled, settled))
                 lines.append(f"created {example} (an example requirement file)")
         templates = directory / "templates"
         if templates.exists():
