@@ -85,32 +85,39 @@ def test_finding7_dead_api_at_start_is_one_line_and_exit_2(tmp_path: Path):
     assert not (tmp_path / "out").exists()
 
 
-def test_finding7_api_dying_mid_run_ends_within_30_s_in_one_line(tmp_path: Path, prefect_api):
+def _api_dies_after(inputs: Path, output: Path, line_start: str) -> tuple[int, str, str, float]:
+    """`modelmemo run` reporting to the session's API through a proxy; the proxy (the API) dies once
+    the command prints a line starting with `line_start`. (exit code, stdout, stderr, seconds the
+    command took after the API died)."""
     from prefect.settings import PREFECT_API_URL
 
     api = urlsplit(PREFECT_API_URL.value())
     proxy = TcpProxy((api.hostname, api.port))
+    command = subprocess.Popen([sys.executable, "-m", "modelmemo.cli", "run", str(inputs), "--output", str(output),
+                                "--no-email"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=command_env(f"http://127.0.0.1:{proxy.port}{api.path}"))
+    try:
+        line = command.stdout.readline()
+        while line and not line.startswith(line_start):
+            line = command.stdout.readline()
+        assert line.startswith(line_start), command.stderr.read()
+        proxy.close()
+        died = time.monotonic()
+        stdout, stderr = command.communicate(timeout=60)
+        return command.returncode, stdout, stderr, time.monotonic() - died
+    finally:
+        command.kill()
+
+
+def test_finding7_api_dying_mid_run_ends_within_30_s_in_one_line(tmp_path: Path, prefect_api):
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     for n in range(60):  # ~0.4 s a memo on 2 workers: the run is still going when the watchdog gives up (~12 s)
         write_yaml(inputs / f"p{n:02}.yaml", requirements(**{"project.id": f"project-{n:02}"}))
     output = tmp_path / "out"
-    command = subprocess.Popen([sys.executable, "-m", "modelmemo.cli", "run", str(inputs), "--output", str(output),
-                                "--no-email"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=command_env(f"http://127.0.0.1:{proxy.port}{api.path}"))
-    try:
-        first_line = command.stdout.readline()
-        while first_line and not first_line.startswith("[1/"):
-            first_line = command.stdout.readline()
-        assert first_line.startswith("[1/"), command.stderr.read()
-        proxy.close()
-        died = time.monotonic()
-        stdout, stderr = command.communicate(timeout=60)
-        took = time.monotonic() - died
-    finally:
-        command.kill()
+    returncode, stdout, stderr, took = _api_dies_after(inputs, output, "[1/")
 
-    assert command.returncode == 2, stderr
+    assert returncode == 2, stderr
     assert took < 30
     assert len(stderr.splitlines()) == 1 and "lost the Prefect API" in stderr, stderr
     assert "Traceback" not in stdout + stderr
@@ -127,28 +134,10 @@ def test_finding7_api_dying_after_the_run_does_not_hang_the_exit(tmp_path: Path,
     """The API dies just as a short run ends (its report is printed): Prefect may still be shipping
     its last logs and events, which it would retry for minutes. The command exits within 30 s with
     the run's own exit code and no noise (the API watchdog stays on until the process exits)."""
-    from prefect.settings import PREFECT_API_URL
-
-    api = urlsplit(PREFECT_API_URL.value())
-    proxy = TcpProxy((api.hostname, api.port))
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     write_yaml(inputs / "p.yaml", requirements(**{"project.id": "project-only"}))
-    command = subprocess.Popen([sys.executable, "-m", "modelmemo.cli", "run", str(inputs), "--output",
-                                str(tmp_path / "out"), "--no-email"], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True,
-                               env=command_env(f"http://127.0.0.1:{proxy.port}{api.path}"))
-    try:
-        line = command.stdout.readline()
-        while line and not line.startswith("index: "):  # the report is printed: the run is over
-            line = command.stdout.readline()
-        assert line.startswith("index: "), command.stderr.read()
-        proxy.close()
-        died = time.monotonic()
-        stdout, stderr = command.communicate(timeout=60)
-        took = time.monotonic() - died
-    finally:
-        command.kill()
-    assert command.returncode == 0, stderr
+    returncode, stdout, stderr, took = _api_dies_after(inputs, tmp_path / "out", "index: ")
+    assert returncode == 0, stderr
     assert took < 30
     assert "Traceback" not in stdout + stderr
