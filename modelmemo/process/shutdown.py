@@ -292,14 +292,17 @@ def start_forkserver_shielded() -> None:
         return
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
-    warnings = os.environ.get("PYTHONWARNINGS")
+    warnoptions = list(sys.warnoptions)
     try:
         for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
         # After a hard stop (os._exit: no finalizers ran) the resource tracker unlinks the pool's
         # semaphores itself, which is its job, and warns about "leaked semaphore objects" on the
-        # terminal; the warning tells the user nothing they can act on.
-        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [warnings, TRACKER_WARNING_FILTER]))
+        # terminal; the warning tells the user nothing they can act on. Both are started with this
+        # interpreter's flags (multiprocessing.util._args_from_interpreter_flags), which pass
+        # sys.warnoptions on as -W options: the filter goes there for the start, not into the
+        # environment (nothing in the package writes os.environ).
+        sys.warnoptions.append(TRACKER_WARNING_FILTER)
         # Their stderr goes to /dev/null: a worker being forked when the command stops dies in the
         # forkserver's fd handshake with an EOFError traceback. Nothing is lost: a render worker's
         # errors reach the command through its future (pipeline.render_all reports them).
@@ -313,10 +316,7 @@ def start_forkserver_shielded() -> None:
             os.close(saved_stderr)
             os.close(devnull)
     finally:
-        if warnings is None:
-            os.environ.pop("PYTHONWARNINGS", None)
-        else:
-            os.environ["PYTHONWARNINGS"] = warnings
+        sys.warnoptions[:] = warnoptions
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
