@@ -321,16 +321,3 @@ def test_an_unreachable_server_hint_names_where_its_url_came_from(tmp_path):
                             env={"PREFECT_API_URL": "http://127.0.0.1:9/api", "MODELMEMO_SETTLE_SECONDS": "0"})
     assert environment.returncode == 2 and "or unset PREFECT_API_URL" in environment.stderr
     assert "config unset" not in environment.stderr and len(environment.stderr.splitlines()) == 1
-
-
-def test_verbose_shows_what_the_prefect_ui_shows_not_debug(monkeypatch):
-    import os
-
-    from modelmemo.cli.prefect_setup import prefect_environment
-
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_LOGGING_")}
-    environ["PREFECT_HOME"] = "/nonexistent"  # keeps the private-home branch out of it
-    monkeypatch.setattr(os, "environ", environ)  # whatever it sets stays in this test
-    prefect_environment(verbose=True)
-    assert environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] == "INFO"  # was DEBUG: every event payload
-    assert environ["PREFECT_LOGGING_INTERNAL_LEVEL"] == "WARNING"

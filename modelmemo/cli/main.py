@@ -175,7 +175,6 @@ def _merge_input_dir(args: argparse.Namespace) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    environment_before = dict(os.environ) if argv is not None else None
     parser = build_parser()
     _OneLineErrors.json_requested = "--json" in (sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
@@ -187,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(problem)
     args.settings = None  # validate reads only the files it is given
     args.is_process = argv is None  # the command itself (exits after), not an in-process caller
+    from modelmemo.cli.prefect_setup import PrefectScope
+
+    args.prefect = PrefectScope()  # Prefect's settings, entered by the commands that need Prefect
     if args.command != "validate":  # every setting is checked before any input is touched
         from modelmemo.settings import SettingsError, check_environment
 
@@ -221,12 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code is not None:  # a command that ended on an error or a signal without its own document
             stopped_by = shutdown.received() or (code - 128 if code in (129, 130, 143) else None)
             console.emit_json_for_exit(code, shutdown.message(stopped_by) if stopped_by else None)
-        if argv is None:  # the command itself: exiting now; signals must not interrupt atexit handlers
+        if argv is None:  # the command itself: exiting now; signals must not interrupt atexit handlers.
             shutdown.finish()
-        else:  # called in-process (tests): give the caller its signal handlers back, and its
-            # environment (prefect_environment sets Prefect's quiet defaults for this command only)
+            args.prefect.keep_until_exit()  # Prefect's exit flush (atexit) runs under the command's settings
+        else:  # called in-process (tests): give the caller its signal handlers and Prefect settings back
             shutdown.uninstall()
-            for name in set(os.environ) - set(environment_before or {}):
-                del os.environ[name]
-            os.environ.update(environment_before or {})
+            args.prefect.close()
     return code

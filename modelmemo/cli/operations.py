@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from modelmemo.cli.exits import EXIT_CANNOT_RUN, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
-from modelmemo.cli.prefect_setup import api_unreachable_hint, prefect_environment, require_server
+from modelmemo.cli.prefect_setup import api_unreachable_hint, require_server
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -27,7 +27,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    prefect_environment(args.verbose)
+    args.prefect.enter(args.verbose)  # Prefect's settings for this command (prefect_setup.prefect_settings)
     url = require_server()
     if not url:
         return EXIT_CANNOT_RUN

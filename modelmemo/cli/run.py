@@ -9,8 +9,8 @@ from typing import Callable
 
 from modelmemo.cli.console import ProgressDisplay, error, print_json_report, print_report
 from modelmemo.cli.exits import EXIT_CANNOT_RUN, EXIT_LOCKED, EXIT_NOTHING_TO_DO, EXIT_OK
-from modelmemo.cli.prefect_setup import (api_unreachable_hint, prefect_environment, stop_when_api_lost,
-                            temporary_server_url_or_none)
+from modelmemo.cli.prefect_setup import (PrefectScope, api_unreachable_hint, stop_when_api_lost,
+                                         temporary_server_url_or_none)
 
 IGNORED_NAMED = 5  # the "nothing to do" line names this many ignored entries, then "and N more"
 
@@ -81,7 +81,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (CatalogError, BrandError) as exc:
         error(str(exc))
         return EXIT_CANNOT_RUN
-    prefect_environment(args.verbose)
+    own_scope = getattr(args, "prefect", None) is None  # main's scope lasts the whole command
+    scope = PrefectScope() if own_scope else args.prefect
+    try:
+        scope.enter(args.verbose)  # Prefect's settings for this command (prefect_setup.prefect_settings)
+        return _run_flow(args, input_dir, output_dir, extra, json_output)
+    finally:
+        if own_scope:  # a caller without main (tests): this run's settings end with it
+            scope.close()
+
+
+def _run_flow(args: argparse.Namespace, input_dir: Path, output_dir: Path, extra: list[str], json_output: bool) -> int:
+    """The flow run, its progress on the console and its result; Prefect's settings are in place."""
     from prefect.settings import PREFECT_API_URL
 
     from modelmemo.process.api_watch import ApiWatchdog, api_problem, temporary_server_url
@@ -188,7 +199,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     run_args = argparse.Namespace(input_dir=str(input_dir), output=str(output_dir), workers=None, force=False,
                                   no_email=args.no_email, verbose=args.verbose, catalog_extra=None,
-                                  runner="local", dask_address=None, settings=settings)
+                                  runner="local", dask_address=None, settings=settings,
+                                  prefect=getattr(args, "prefect", None))
     print(f"watching {input_dir} (Ctrl-C or SIGTERM stops); the nightly run still sweeps anything missed",
           flush=True)
     watch_folder(input_dir, watch_run(run_args), debounce_seconds=args.debounce,
