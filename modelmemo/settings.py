@@ -5,9 +5,10 @@ a folder laid out by `modelmemo init`); the catalog, schemas and templates defau
 shipped with the package (modelmemo/resources.py), templates to `./templates` when the current
 folder has its own copy (with a `brand.yaml`, as `modelmemo init` lays out) to rebrand.
 
-Every `MODELMEMO_*` value is parsed and checked when settings are built (`Settings.from_env`), so
-a bad value is reported in one line, naming the variable and what is allowed, before any input is
-touched; `check_environment` also checks the email variables and catches misspelt names.
+Every `MODELMEMO_*` value is parsed and checked in one place, when settings are built
+(`Settings.from_env`, the email ones included), so a bad value is reported in one line, naming the
+variable and what is allowed, before any input is touched; `check_environment` also catches
+misspelt names. The mailers and `watch` take their settings from the Settings object.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 from urllib.parse import urlsplit
 
 from modelmemo import resources
+
+if TYPE_CHECKING:
+    from modelmemo.delivery.mailers import SmtpSettings
 
 PROJECT_ROOT = resources.CHECKOUT  # the checkout this code runs from (not meaningful in a wheel)
 
@@ -33,6 +37,14 @@ INPUT_SUFFIXES = (".yaml", ".yml", ".json")
 CLOSE_CALL_MARGIN = 3.0  # best open and best closed totals within this many points: "Close call"
 TIE_MARGIN = 0.5  # points: candidates this close to the top pick are a tie
 MEMOS_PER_WORKER_PER_POOL = 50  # memos a render process renders before a fresh pool replaces it
+WORKER_MEMORY_BYTES = 2 * 1024**3  # address space per render process (memo/limits.py)
+MAX_ATTEMPTS_PER_RECIPIENT = 3  # sends per memo and recipient that may have left a copy, all runs together
+STALE_AFTER_DAYS = 180  # a fact older than this is flagged in the memo (the catalog's own freshness rule)
+# A pick is "fragile" when halving or doubling one factor weight puts another model first: a
+# disagreement about priorities that small is well within what a steering meeting might change.
+FRAGILE_LESS = 0.5
+FRAGILE_MORE = 2.0
+WATCH_RETRY_MAX_SECONDS = 3600.0  # `watch` retries a failed run after 1 min, 2, 4, ... up to this
 
 
 class SettingsError(ValueError):
@@ -61,6 +73,12 @@ class Settings:
     # Where readers can open the run folders on the web (e.g. https://memos.example.com/modelmemo/);
     # when set, the email turns the memo name into a link. None: no links.
     public_base_url: str | None = None
+    # `watch`: the first delay before it retries a run that could not process the folder (doubling).
+    watch_retry_seconds: float = 60.0
+    # Email: the SMTP server (host None: .eml files in the run's outbox) and the sender, from the
+    # MODELMEMO_SMTP_* variables; or a prefect-email block's name, loaded from Prefect when sending.
+    smtp: "SmtpSettings" = field(default_factory=lambda: _smtp_settings())
+    smtp_block: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -74,8 +92,11 @@ class Settings:
                 return default
             return parse(name, raw.strip())
 
+        def text(name: str) -> str | None:
+            return get(name, lambda _name, raw: raw, None)
+
         extra = tuple(Path(p) for p in env.get("MODELMEMO_CATALOG_EXTRA", "").split(os.pathsep) if p.strip())
-        return replace(
+        settings = replace(
             base,
             input_dir=get("MODELMEMO_INPUT_DIR", _path, base.input_dir).absolute(),
             output_dir=get("MODELMEMO_OUTPUT_DIR", _path, base.output_dir).absolute(),
@@ -88,7 +109,29 @@ class Settings:
                                      base.smtp_backoff_seconds),
             keep_runs=get("MODELMEMO_KEEP_RUNS", _whole_number(minimum=0), base.keep_runs),
             public_base_url=get("MODELMEMO_PUBLIC_BASE_URL", _base_url, base.public_base_url),
+            watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", _retry_seconds, base.watch_retry_seconds),
+            smtp_block=text("MODELMEMO_SMTP_BLOCK"),
         )
+        # Email. A MODELMEMO_SMTP_BLOCK names a prefect-email block (loaded from Prefect when
+        # sending); the sender still comes from MODELMEMO_SMTP_FROM and _FROM_NAME.
+        password = env.get("MODELMEMO_SMTP_PASSWORD") or None  # as it is: spaces can be part of a password
+        password_file = text("MODELMEMO_SMTP_PASSWORD_FILE")
+        if password and password_file:
+            raise SettingsError("set MODELMEMO_SMTP_PASSWORD or MODELMEMO_SMTP_PASSWORD_FILE, not both")
+        if password_file:
+            password = _password_file("MODELMEMO_SMTP_PASSWORD_FILE", password_file)
+        port = get("MODELMEMO_SMTP_PORT", _port, None)
+        timeout = get("MODELMEMO_SMTP_TIMEOUT", _smtp_timeout, 30.0)
+        return replace(settings, smtp=_smtp_settings(
+            host=text("MODELMEMO_SMTP_HOST"),
+            port=port,
+            security=get("MODELMEMO_SMTP_SECURITY", _lower, "starttls"),
+            username=text("MODELMEMO_SMTP_USERNAME"),
+            password=password,
+            sender=_sender(text("MODELMEMO_SMTP_FROM"), text("MODELMEMO_SMTP_FROM_NAME"), settings.templates_dir),
+            allow_plain=get("MODELMEMO_SMTP_ALLOW_PLAIN", _true_or_false, False),
+            timeout=timeout,
+        ))
 
 
 def default_templates_dir(cwd: Path | None = None) -> Path:
@@ -142,6 +185,77 @@ def _seconds(allow_zero: bool) -> Callable[[str, str], float]:
         return value
 
     return parse
+
+
+def _retry_seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= WATCH_RETRY_MAX_SECONDS:
+        raise SettingsError(f"{name} must be a number of seconds above 0 and at most {WATCH_RETRY_MAX_SECONDS:g}, "
+                            f"not {raw!r}")
+    return value
+
+
+# --- the email variables (the mailer's own checks run when SmtpSettings is built) ----------------
+
+
+def _lower(name: str, raw: str) -> str:
+    return raw.lower()
+
+
+def _port(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 0 < value < 65536:
+        raise SettingsError(f"{name} must be a port number from 1 to 65535, not {raw!r}")
+    return value
+
+
+def _smtp_timeout(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}")
+    return value
+
+
+def _true_or_false(name: str, raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _password_file(name: str, raw: str) -> str:
+    try:
+        return Path(raw).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise SettingsError(f"cannot read {name} {raw}: {exc.strerror}") from None
+
+
+def _sender(address: str | None, name: str | None, templates_dir: Path) -> str:
+    from modelmemo.delivery.mailers import sender_identity
+
+    return sender_identity(address, name, templates_dir)
+
+
+def _smtp_settings(**values: object) -> "SmtpSettings":
+    """The mailer's settings; its own checks (a known security mode, no plain-text SMTP to a remote
+    host without MODELMEMO_SMTP_ALLOW_PLAIN) raise SettingsError here, before anything is sent."""
+    from modelmemo.delivery.mailers import SmtpSettings
+
+    try:
+        return SmtpSettings(**values)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -215,6 +329,19 @@ CONSTANTS: tuple[Constant, ...] = (
     Constant("TIE_MARGIN", TIE_MARGIN, "points within which candidates are a tie (README \"Methodology\")"),
     Constant("CLOSE_CALL_MARGIN", CLOSE_CALL_MARGIN,
              "points within which the best open and best closed totals make a \"Close call\""),
+    Constant("FRAGILE_LESS", FRAGILE_LESS,
+             "a pick is \"fragile\" when cutting one factor weight to no less than this share of it puts "
+             "another model first (a change of priorities a steering meeting might well make)"),
+    Constant("FRAGILE_MORE", FRAGILE_MORE,
+             "... or raising one factor weight to no more than this multiple of it does"),
+    Constant("STALE_AFTER_DAYS", STALE_AFTER_DAYS,
+             "days after which a catalog fact the memo relies on is flagged as stale (as `catalog --check`)"),
+    Constant("WORKER_MEMORY_BYTES", WORKER_MEMORY_BYTES,
+             "address space of one render process (2 GiB); a runaway memo fails alone with MemoryError"),
+    Constant("MAX_ATTEMPTS_PER_RECIPIENT", MAX_ATTEMPTS_PER_RECIPIENT,
+             "sends of one memo to one recipient that may have left a copy with the server, all runs together"),
+    Constant("WATCH_RETRY_MAX_SECONDS", WATCH_RETRY_MAX_SECONDS,
+             "longest wait of `watch` before it retries a run that could not process the folder"),
 )
 
 
@@ -223,7 +350,7 @@ def readme_table(group: str) -> str:
     if group == "constants":
         rows = [f"| `{c.name}` | {c.value:,} | {c.help} |" if isinstance(c.value, int)
                 else f"| `{c.name}` | {c.value:g} | {c.help} |" for c in CONSTANTS]
-        return "\n".join(["| Constant | Value | What it limits |", "|---|---|---|", *rows])
+        return "\n".join(["| Constant | Value | What it sets |", "|---|---|---|", *rows])
     rows = [f"| `{v.name}` | {v.default} | {v.help} |" for v in VARIABLES if v.group == group]
     return "\n".join(["| Variable | Default | What it sets |", "|---|---|---|", *rows])
 
@@ -237,18 +364,4 @@ def check_environment(env: Mapping[str, str] | None = None) -> Settings:
     unknown = sorted(name for name in env if name.startswith("MODELMEMO_") and name not in KNOWN_VARIABLES)
     if unknown:
         raise SettingsError(f"unknown setting {unknown[0]} (see README \"Settings\" for the variables modelmemo reads)")
-    settings = Settings.from_env(env)
-    from modelmemo.inputs.watch import retry_seconds_from_env
-
-    try:
-        retry_seconds_from_env(env)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
-    if not (env.get("MODELMEMO_SMTP_BLOCK") or "").strip():  # a Prefect block is loaded from the API later
-        from modelmemo.delivery.mailers import SmtpSettings
-
-        try:
-            SmtpSettings.from_env(env)
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from None
-    return settings
+    return Settings.from_env(env)

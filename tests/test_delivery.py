@@ -432,8 +432,10 @@ def test_smtp_settings_from_a_prefect_email_block(prefect_api, server, job, ledg
 
     EmailServerCredentials(smtp_server="127.0.0.1", smtp_port=server.port, smtp_type="INSECURE",
                            username="", password="bl0ck-s3cret").save("modelmemo-test-smtp", overwrite=True)
-    settings = configured_smtp({"MODELMEMO_SMTP_BLOCK": "modelmemo-test-smtp",
-                                "MODELMEMO_SMTP_FROM": "memos@example.com"})
+    from modelmemo.settings import Settings
+
+    settings = configured_smtp(Settings.from_env({"MODELMEMO_SMTP_BLOCK": "modelmemo-test-smtp",
+                                                  "MODELMEMO_SMTP_FROM": "memos@example.com"}))
     assert (settings.host, settings.port, settings.security) == ("127.0.0.1", server.port, "none")
     assert "bl0ck-s3cret" not in repr(settings)
     mailer = make_mailer(settings, tmp_path / "outbox")

@@ -19,6 +19,10 @@ from .test_cli import modelmemo
     ("MODELMEMO_KEEP_RUNS", "2.5", "whole number of at least 0"),
     ("MODELMEMO_SMTP_RETRIES", "0", "whole number of at least 1"),
     ("MODELMEMO_SMTP_BACKOFF_SECONDS", "nan", "number of seconds"),
+    ("MODELMEMO_WATCH_RETRY_SECONDS", "0", "number of seconds above 0 and at most 3600"),
+    ("MODELMEMO_SMTP_PORT", "smtp", "port number from 1 to 65535"),
+    ("MODELMEMO_SMTP_TIMEOUT", "-1", "number of seconds above 0"),
+    ("MODELMEMO_SMTP_ALLOW_PLAIN", "maybe", "true or false"),
 ])
 def test_finding8_bad_value_names_the_variable_and_what_is_allowed(name, value, allowed):
     with pytest.raises(SettingsError) as caught:
@@ -97,7 +101,82 @@ def test_every_variable_the_code_reads_is_in_the_settings_table():
 
     used = set()
     for path in list((ROOT / "modelmemo").rglob("*.py")) + list((ROOT / "flows").rglob("*.py")):
-        # Names as string literals (env.get("MODELMEMO_X")); f"MODELMEMO_SMTP_{name}" is covered by
-        # SmtpSettings.from_env's own names, which the email table lists.
+        # Names as string literals (env.get("MODELMEMO_X"), error messages, docs in the code).
         used |= set(re.findall(r"[\"'](MODELMEMO_[A-Z_]*[A-Z])[\"']", path.read_text(encoding="utf-8")))
     assert used and used <= KNOWN_VARIABLES, sorted(used - KNOWN_VARIABLES)
+
+
+def test_email_and_watch_settings_are_built_by_settings_from_env(tmp_path):
+    """One parse of every variable (Settings.from_env): the mailer's settings and watch's retry
+    delay are read from the Settings object, not from the environment again."""
+    password = tmp_path / "password"
+    password.write_text("s3cret\n")
+    settings = Settings.from_env({"MODELMEMO_SMTP_HOST": " smtp.example.com ", "MODELMEMO_SMTP_SECURITY": "SSL",
+                                  "MODELMEMO_SMTP_PASSWORD_FILE": str(password), "MODELMEMO_SMTP_FROM": "m@example.com",
+                                  "MODELMEMO_SMTP_FROM_NAME": "Memos", "MODELMEMO_WATCH_RETRY_SECONDS": "2.5"})
+    smtp = settings.smtp
+    assert (smtp.host, smtp.security, smtp.effective_port, smtp.password) == ("smtp.example.com", "ssl", 465, "s3cret")
+    assert smtp.sender == "Memos <m@example.com>" and "s3cret" not in repr(settings)
+    assert settings.watch_retry_seconds == 2.5 and settings.smtp_block is None
+    default = Settings.from_env({})
+    assert default.smtp.host is None and default.watch_retry_seconds == 60
+    assert default.smtp.sender.endswith(" memos <modelmemo@localhost>")  # the brand's organisation names it
+    block = Settings.from_env({"MODELMEMO_SMTP_BLOCK": "team-smtp", "MODELMEMO_SMTP_FROM": "m@example.com"})
+    assert block.smtp_block == "team-smtp" and block.smtp.sender.endswith("<m@example.com>")
+    for env, message in [({"MODELMEMO_SMTP_PASSWORD": "a", "MODELMEMO_SMTP_PASSWORD_FILE": str(password)}, "not both"),
+                         ({"MODELMEMO_SMTP_PASSWORD_FILE": str(tmp_path / "none")}, "cannot read"),
+                         ({"MODELMEMO_SMTP_HOST": "mail.example.com", "MODELMEMO_SMTP_SECURITY": "none"}, "plain"),
+                         ({"MODELMEMO_SMTP_SECURITY": "tls"}, "SMTP security must be one of")]:
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env(env)
+
+
+def _modelmemo_variables_read(source: str) -> list[str]:
+    """MODELMEMO_* names looked up in a mapping (`env.get(...)`, `os.environ[...]`, `... in env`):
+    as a literal, a module constant holding one, or an f-string starting with one."""
+    import ast
+
+    tree = ast.parse(source)
+    constants = {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                 and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                 for target in node.targets if isinstance(target, ast.Name)}
+
+    def name_of(key) -> str | None:
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return key.value
+        if isinstance(key, ast.Name):
+            return constants.get(key.id)
+        if isinstance(key, ast.JoinedStr) and key.values and isinstance(key.values[0], ast.Constant):
+            return str(key.values[0].value) + "..."
+        return None
+
+    found = []
+    for node in ast.walk(tree):
+        keys = []
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in ("get", "getenv", "pop", "setdefault"):
+            keys = node.args[:1]
+        elif isinstance(node, ast.Subscript):
+            keys = [node.slice]
+        elif isinstance(node, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+            keys = [node.left]
+        found += [name for name in map(name_of, keys) if name and name.startswith("MODELMEMO_")]
+    return found
+
+
+def test_only_settings_py_reads_modelmemo_variables():
+    """Every MODELMEMO_* variable is parsed in one place; the rest of the package takes a Settings
+    object (the test-only MODELMEMO_FAILPOINT, read where the crash points are, aside)."""
+    from .conftest import ROOT
+
+    readers = {}
+    for path in list((ROOT / "modelmemo").rglob("*.py")) + list((ROOT / "flows").rglob("*.py")):
+        if path.relative_to(ROOT).as_posix() != "modelmemo/settings.py":
+            names = [n for n in _modelmemo_variables_read(path.read_text(encoding="utf-8")) if n != "MODELMEMO_FAILPOINT"]
+            if names:
+                readers[str(path.relative_to(ROOT))] = names
+    assert readers == {}, readers
+    # what it finds: the forms the settings used to be read in outside settings.py
+    assert _modelmemo_variables_read('RETRY_ENV = "MODELMEMO_WATCH_RETRY_SECONDS"\nenv.get(RETRY_ENV, "")')
+    assert _modelmemo_variables_read('env.get(f"MODELMEMO_SMTP_{name}")')
+    assert _modelmemo_variables_read('(env.get("MODELMEMO_SMTP_BLOCK") or "").strip()')

@@ -331,7 +331,7 @@ def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, te
     failpoint("before-email")
     env = dict(os.environ if env is None else env)
     settings = Settings.from_env(env)
-    smtp = configured_smtp(env)
+    smtp = configured_smtp(settings)
     mailer = make_mailer(smtp, layout.outbox_dir(run_dir))
     records = deliver(delivery_jobs(summary, run_dir), mailer, layout.ledger_file(output_dir),
                       sender=smtp.sender, templates_dir=templates_dir, retries=settings.smtp_retries,

@@ -15,6 +15,7 @@ from modelmemo.cli.exits import EXIT_CANNOT_RUN, EXIT_CODES_HELP, EXIT_PARTIAL, 
 from modelmemo.cli.inspect_commands import cmd_catalog, cmd_validate
 from modelmemo.cli.operations import cmd_init, cmd_prune, cmd_send, cmd_serve
 from modelmemo.cli.run import cmd_run, cmd_watch
+from modelmemo.settings import STALE_AFTER_DAYS
 
 
 def version_text() -> str:
@@ -159,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     _catalog_extra_argument(catalog, old_spelling="--extra")
     catalog.add_argument("--check", action="store_true",
                          help="print only the facts older than --max-age-days, by source; exit 1 if any")
-    catalog.add_argument("--max-age-days", type=int, default=180, help="age limit for --check (default: 180)")
+    catalog.add_argument("--max-age-days", type=int, default=STALE_AFTER_DAYS,
+                         help=f"age limit for --check (default: {STALE_AFTER_DAYS})")
     catalog.add_argument("--json", action="store_true", help="print the merged catalog as JSON on stdout")
     catalog.set_defaults(func=cmd_catalog)
     return parser

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
@@ -129,7 +128,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     jobs = [DeliveryJob(pid, run_dir / projects[pid]["json"], run_dir / projects[pid]["pdf"],
                         projects[pid]["recipients"]) for pid in args.projects]
-    smtp = configured_smtp(os.environ)
+    smtp = configured_smtp(settings)
     mailer = make_mailer(smtp, layout.outbox_dir(run_dir))
     try:
         records = deliver(jobs, mailer, layout.ledger_file(output_dir), sender=smtp.sender,

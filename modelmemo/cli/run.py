@@ -181,7 +181,7 @@ def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
 def cmd_watch(args: argparse.Namespace) -> int:
     """Runs until stopped by a signal (see `main`); the catch-up run at start is retried like any other."""
     from modelmemo.batch.ownership import check_folders
-    from modelmemo.inputs.watch import retry_seconds_from_env, watch_folder
+    from modelmemo.inputs.watch import watch_folder
 
     settings = args.settings
     input_dir = Path(args.input_dir or settings.input_dir)
@@ -189,11 +189,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if not input_dir.is_dir():
         error(f"input folder {input_dir} does not exist")
         return EXIT_CANNOT_RUN
-    try:
-        problem = check_folders(input_dir, output_dir)
-        retry_seconds = retry_seconds_from_env()
-    except ValueError as exc:
-        problem = str(exc)
+    problem = check_folders(input_dir, output_dir)
     if problem:
         error(problem)
         return EXIT_CANNOT_RUN
@@ -204,6 +200,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
     print(f"watching {input_dir} (Ctrl-C or SIGTERM stops); the nightly run still sweeps anything missed",
           flush=True)
     watch_folder(input_dir, watch_run(run_args), debounce_seconds=args.debounce,
-                 settle_seconds=settings.settle_seconds, retry_seconds=retry_seconds, initial_run=True,
+                 settle_seconds=settings.settle_seconds, retry_seconds=settings.watch_retry_seconds, initial_run=True,
                  output_dir=output_dir)
     return EXIT_OK

@@ -55,13 +55,14 @@ from modelmemo.batch.atomic import atomic_write_text
 from modelmemo.delivery.message import build_memo_email, memo_content_sha
 from modelmemo.batch.layout import memo_file
 from modelmemo.delivery.mailers import Mailer, RecipientResult
+from modelmemo.settings import MAX_ATTEMPTS_PER_RECIPIENT
 
 LEDGER_VERSION = 2
 STATUSES = ("accepted", "transient", "permanent", "uncertain", "undelivered")  # in the ledger
-# Sends per memo content and recipient that may have left a copy with the mail server ("accepted"
-# or "uncertain" over SMTP), counting all runs. No automatic send goes beyond it: a server that
-# queues the message but never confirms it delivers at most this many copies.
-MAX_ATTEMPTS_PER_RECIPIENT = 3
+# MAX_ATTEMPTS_PER_RECIPIENT (the settings table): sends per memo content and recipient that may
+# have left a copy with the mail server ("accepted" or "uncertain" over SMTP), counting all runs.
+# No automatic send goes beyond it: a server that queues the message but never confirms it
+# delivers at most this many copies.
 _MAILER_STATUSES = ("accepted", "transient", "permanent", "uncertain")
 
 

@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, getaddresses
 from pathlib import Path
-from typing import Any, Literal, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Protocol
 
 from modelmemo.batch.atomic import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from modelmemo.settings import Settings
 
 Status = Literal["accepted", "transient", "permanent", "uncertain"]
 Security = Literal["starttls", "ssl", "none"]
@@ -100,45 +103,12 @@ class SmtpSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "SmtpSettings":
-        """Read MODELMEMO_SMTP_* variables. Without MODELMEMO_SMTP_HOST, host is None (outbox mode)."""
+        """The MODELMEMO_SMTP_* variables of `env`, as `Settings.from_env` parses and checks them
+        (modelmemo/settings.py, the one table). Without MODELMEMO_SMTP_HOST, host is None (outbox
+        mode). Raises SettingsError (a ValueError) naming the variable."""
+        from modelmemo.settings import Settings
 
-        def get(name: str) -> str | None:
-            value = env.get(f"MODELMEMO_SMTP_{name}")
-            return value.strip() if value and value.strip() else None
-
-        password = env.get("MODELMEMO_SMTP_PASSWORD") or None
-        password_file = get("PASSWORD_FILE")
-        if password and password_file:
-            raise ValueError("set MODELMEMO_SMTP_PASSWORD or MODELMEMO_SMTP_PASSWORD_FILE, not both")
-        if password_file:
-            try:
-                password = Path(password_file).read_text(encoding="utf-8").rstrip("\r\n")
-            except OSError as exc:
-                raise ValueError(f"cannot read MODELMEMO_SMTP_PASSWORD_FILE {password_file}: {exc.strerror}") from None
-        port = get("PORT")
-        timeout = get("TIMEOUT")
-        try:
-            port_number = int(port) if port else None
-        except ValueError:
-            port_number = 0
-        if port_number is not None and not 0 < port_number < 65536:
-            raise ValueError(f"MODELMEMO_SMTP_PORT must be a port number from 1 to 65535, not {port!r}")
-        try:
-            timeout_seconds = float(timeout) if timeout else 30.0
-        except ValueError:
-            timeout_seconds = float("nan")
-        if not 0 < timeout_seconds < float("inf"):
-            raise ValueError(f"MODELMEMO_SMTP_TIMEOUT must be a number of seconds above 0, not {timeout!r}")
-        return cls(
-            host=get("HOST"),
-            port=port_number,
-            security=(get("SECURITY") or "starttls").lower(),  # type: ignore[arg-type]
-            username=get("USERNAME"),
-            password=password,
-            sender=sender_identity(get("FROM"), get("FROM_NAME"), env),
-            allow_plain=_parse_bool("MODELMEMO_SMTP_ALLOW_PLAIN", get("ALLOW_PLAIN")),
-            timeout=timeout_seconds,
-        )
+        return Settings.from_env(env).smtp
 
     @classmethod
     def from_prefect_block(cls, name: str, sender: str = DEFAULT_SENDER) -> "SmtpSettings":
@@ -163,17 +133,6 @@ class SmtpSettings:
             password=(secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret) or None,
             sender=sender,
         )
-
-
-def _parse_bool(name: str, value: str | None) -> bool:
-    if value is None:
-        return False
-    lowered = value.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
 # --- SMTP ------------------------------------------------------------------------------------
@@ -356,33 +315,31 @@ class OutboxMailer:
         return f"{match.group(1)}-{match.group(2)}.eml"
 
 
-def sender_identity(address: str | None, name: str | None, env: Mapping[str, str] | None = None) -> str:
+def sender_identity(address: str | None, name: str | None, templates_dir: Path | None = None) -> str:
     """The From header: "Name <address>". The address is MODELMEMO_SMTP_FROM (default
     modelmemo@localhost); the name MODELMEMO_SMTP_FROM_NAME, else "<organisation> memos" from the
-    brand file, so readers see who sent the memo rather than a bare technical address."""
+    brand file in `templates_dir`, so readers see who sent the memo rather than a bare technical address."""
     address = address or DEFAULT_SENDER
     if "<" in address:  # already "Name <address>"
         return address
     if not name:
         try:
             from modelmemo.memo.brand import load_brand
-            from modelmemo.settings import Settings
+            from modelmemo.settings import default_templates_dir
 
-            name = f"{load_brand(Settings.from_env(env or {}).templates_dir).organisation} memos"
+            name = f"{load_brand(templates_dir or default_templates_dir()).organisation} memos"
         except Exception:  # a broken brand file is reported by the run itself; the address alone still works
             name = "modelmemo"
     return formataddr((name, address))
 
 
-def configured_smtp(env: Mapping[str, str]) -> SmtpSettings:
-    """SMTP settings from MODELMEMO_SMTP_BLOCK (a prefect-email EmailServerCredentials block name,
-    the Prefect ecosystem's convention) when set, else from the MODELMEMO_SMTP_* variables."""
-    block = (env.get("MODELMEMO_SMTP_BLOCK") or "").strip()
-    if block:
-        return SmtpSettings.from_prefect_block(block, sender=sender_identity(
-            (env.get("MODELMEMO_SMTP_FROM") or "").strip() or None,
-            (env.get("MODELMEMO_SMTP_FROM_NAME") or "").strip() or None, env))
-    return SmtpSettings.from_env(env)
+def configured_smtp(settings: "Settings") -> SmtpSettings:
+    """The SMTP settings a run sends with: from the prefect-email EmailServerCredentials block that
+    MODELMEMO_SMTP_BLOCK names (the Prefect ecosystem's convention), loaded now, with the sender of
+    the settings; else the ones built from the MODELMEMO_SMTP_* variables."""
+    if settings.smtp_block:
+        return SmtpSettings.from_prefect_block(settings.smtp_block, sender=settings.smtp.sender)
+    return settings.smtp
 
 
 def make_mailer(settings: SmtpSettings, outbox_dir: Path) -> Mailer:

@@ -32,35 +32,20 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable
 
 from watchfiles import Change, watch
 
 from modelmemo.inputs.discovery import IN_PROGRESS_SUFFIXES, OWN_ENTRIES
+from modelmemo.settings import WATCH_RETRY_MAX_SECONDS, Settings
 from modelmemo.batch.ownership import is_output_entry, real_path
 
 log = logging.getLogger(__name__)
 # The Rust side returns this often when nothing happens, so the catch-up run, stop_event and retries
 # are seen (signals are seen every `step`, 50 ms).
 RUST_TIMEOUT_MS = 1_000
-RETRY_FIRST_SECONDS = 60.0
-RETRY_MAX_SECONDS = 3600.0
-RETRY_ENV = "MODELMEMO_WATCH_RETRY_SECONDS"
-
-
-def retry_seconds_from_env(env: Mapping[str, str] | None = None) -> float:
-    """The first retry delay: MODELMEMO_WATCH_RETRY_SECONDS, else 60 s. ValueError if not a positive number."""
-    text = (os.environ if env is None else env).get(RETRY_ENV, "").strip()
-    if not text:
-        return RETRY_FIRST_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not 0 < seconds <= RETRY_MAX_SECONDS:
-        raise ValueError(f"{RETRY_ENV} must be a number of seconds above 0 and at most {RETRY_MAX_SECONDS:g}, "
-                         f"not {text!r}")
-    return seconds
+RETRY_FIRST_SECONDS = Settings.watch_retry_seconds  # the default; MODELMEMO_WATCH_RETRY_SECONDS sets it
+RETRY_MAX_SECONDS = WATCH_RETRY_MAX_SECONDS
 
 
 def is_watched(input_dir: Path, path: str, output_dir: Path | None = None) -> bool:

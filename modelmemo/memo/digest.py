@@ -10,11 +10,8 @@ from typing import Any
 from modelmemo.decision.costs import usd
 
 
-STALE_AFTER_DAYS = 180  # the catalog's own freshness rule (freshness.DEFAULT_MAX_AGE_DAYS)
-# A pick is "fragile" when halving or doubling one factor weight puts another model first: a
-# disagreement about priorities that small is well within what a steering meeting might change.
-FRAGILE_LESS = 0.5
-FRAGILE_MORE = 2.0
+# The stale-fact age and the "fragile" multipliers are in the settings table (modelmemo/settings.py).
+from modelmemo.settings import FRAGILE_LESS, FRAGILE_MORE, STALE_AFTER_DAYS
 TASK_LABELS = {"text-generation": "text generation", "image-generation": "image generation"}
 LANGUAGE_NAMES = {
     "af": "Afrikaans", "am": "Amharic", "ar": "Arabic", "az": "Azerbaijani", "be": "Belarusian",

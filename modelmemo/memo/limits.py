@@ -11,8 +11,8 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from modelmemo.settings import RENDER_SECONDS  # noqa: F401 - defined in the settings table; used here and by callers
-WORKER_MEMORY_BYTES = 2 * 1024**3  # address space per render process
+# Defined in the settings table; used here and by callers.
+from modelmemo.settings import RENDER_SECONDS, WORKER_MEMORY_BYTES  # noqa: F401
 
 
 class RenderTimeout(Exception):
