@@ -1,5 +1,9 @@
 """Which Prefect API a command uses (the user's own setup wins; otherwise a temporary local server
-with a private home), Prefect's quiet defaults, and what happens when the API is lost mid-run."""
+with a private home), Prefect's quiet defaults, and what happens when the API is lost mid-run.
+
+Prefect's settings for a command are given through Prefect's own settings API
+(`prefect_settings`, entered through `PrefectScope` for the command's duration), never by writing
+os.environ: the process environment stays the user's."""
 
 from __future__ import annotations
 

@@ -1,0 +1,49 @@
+"""modelmemo/process/shutdown.py, the parts that need no signal: test_signals.py sends real ones."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from modelmemo.process.shutdown import TRACKER_WARNING_FILTER
+
+from .conftest import ROOT
+
+FORKSERVER_CHILDREN = """
+import json, multiprocessing, os, sys, time
+from pathlib import Path
+from modelmemo.process import shutdown
+multiprocessing.set_start_method("forkserver")
+environment, warnoptions = dict(os.environ), list(sys.warnoptions)
+shutdown.start_forkserver_shielded()
+children = [int(p) for p in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()]
+
+def command(pid):
+    for _ in range(200):  # a child just forked shows its command line once it has exec'd
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\\0")
+        if "multiprocessing" in " ".join(args):
+            return args
+        time.sleep(0.02)
+    return args
+
+print(json.dumps({
+    "environment_unchanged": dict(os.environ) == environment,
+    "warnoptions_unchanged": list(sys.warnoptions) == warnoptions,
+    "children": [command(pid) for pid in children],
+}))
+"""
+
+
+def test_the_forkserver_and_resource_tracker_start_with_the_warning_filter_not_the_environment():
+    """Their "leaked semaphore" warning after a hard stop is filtered by a -W option they are
+    started with (from sys.warnoptions, for the start only); os.environ is never written."""
+    result = subprocess.run([sys.executable, "-c", FORKSERVER_CHILDREN], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env={k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"})
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["environment_unchanged"] and found["warnoptions_unchanged"]
+    commands = [" ".join(args) for args in found["children"]]
+    assert any("resource_tracker" in c for c in commands) and any("forkserver" in c for c in commands), commands
+    assert all(f"-W{TRACKER_WARNING_FILTER}" in c for c in commands if "multiprocessing" in c), commands
