@@ -20,10 +20,11 @@ from typing import Any, Callable, Iterable, Iterator
 from modelmemo.batch.atomic import atomic_write_text, remove_stale_temp_files
 from modelmemo.batch.failpoints import failpoint
 from modelmemo.memo.limits import RENDER_SECONDS
-from modelmemo.catalog.load import Catalog, load_catalog
+from modelmemo.catalog.load import Catalog
 from modelmemo.delivery.ledger import DeliveryJob
 from modelmemo.inputs.discovery import scan_drop_folder
 from modelmemo.memo.document import MEMO_VERSION
+from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
 from modelmemo.memo.render import render_index_html
 from modelmemo.batch.retention import is_run_folder, prune_runs
 from modelmemo.batch import layout
@@ -241,6 +242,7 @@ class RenderJob:
     previous_memo: str | None = None  # path of this project's previous memo JSON, if any
     forced: bool = False
     time_limit_seconds: float = RENDER_SECONDS
+    renderer: PdfRenderer = WEASYPRINT  # the memo's PDF (memo/pdf_renderer.py); pickled with the job
 
 
 def unit_from_job(job: RenderJob) -> WorkUnit | ProjectOutcome:
@@ -263,7 +265,7 @@ def render_project(job: RenderJob) -> ProjectOutcome:
     unit = unit_from_job(job)
     if isinstance(unit, ProjectOutcome):
         return unit
-    result = render_unit(unit, BundlePaths(job.catalog_files, job.templates_dir))
+    result = render_unit(unit, BundlePaths(job.catalog_files, job.templates_dir), job.renderer)
     return write_unit_result(unit, result, Path(job.run_dir))
 
 
@@ -398,10 +400,11 @@ class BatchStages:
 def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Iterable[Path | str], input_dir: Path,
                      output_dir: Path, templates_dir: Path, *, run_id: str | None = None, force: bool = False,
                      settle_seconds: float = 0.0, deliver: bool = True, resend: bool = False, keep_runs: int = 0,
-                     progress: ProgressCallback | None = None) -> BatchSummary:
+                     progress: ProgressCallback | None = None, renderer: PdfRenderer = WEASYPRINT) -> BatchSummary:
     """The batch, start to end; the caller holds the output folder's lock.
     force re-renders every memo; only resend emails a decision that was already sent.
-    keep_runs > 0 prunes older run folders once this run is complete (see retention.py)."""
+    keep_runs > 0 prunes older run folders once this run is complete (see retention.py).
+    renderer makes each memo's PDF (every job carries it): WeasyPrint unless a test passes a fake."""
     clean_up_after_crash(output_dir)
     plan = stages.plan(input_dir, settle_seconds)
     state = MemoState.load(output_dir)
@@ -413,7 +416,7 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
     run_dir = layout.run_dir(output_dir, run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     jobs = make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
-                     state, force, templates_sha)
+                     state, force, templates_sha, renderer)
     rendered = stages.render(jobs, state, progress) if jobs else []
     summary = BatchSummary(run_id, generated_at, catalog.as_of.isoformat(),
                            projects=sorted(skipped + rendered, key=lambda p: p.project_id),
@@ -426,24 +429,16 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
     return summary
 
 
-def run_batch(
-    input_dir: Path,
-    output_dir: Path,
-    catalog_files: tuple[Path, ...],
-    templates_dir: Path,
-    run_id: str | None = None,
-    executor: Executor | None = None,
-    progress: ProgressCallback | None = None,
-    force: bool = False,
-    settle_seconds: float = 0.0,
-    deliver: bool = True,
-    resend: bool = False,
-) -> BatchSummary:
-    """The whole batch without Prefect, in this process (or on `executor`): what tests drive directly."""
+def run_batch(input_dir: Path, output_dir: Path, catalog_files: tuple[Path, ...], templates_dir: Path,
+              run_id: str | None = None, executor: Executor | None = None, progress: ProgressCallback | None = None,
+              force: bool = False, settle_seconds: float = 0.0, deliver: bool = True, resend: bool = False,
+              renderer: PdfRenderer = WEASYPRINT) -> BatchSummary:
+    """The whole batch without Prefect, in this process (or on `executor`): what tests drive directly
+    (with a fake `renderer` when they are not about the PDFs themselves)."""
     from modelmemo.settings import Settings
     from modelmemo.batch.state import batch_lock
 
-    catalog = load_catalog(list(catalog_files))
+    catalog = cached_catalog(tuple(str(p) for p in catalog_files))  # parsed once per process, as workers do
     settings = Settings.from_env()
     stages = BatchStages(
         plan=plan_batch,
@@ -454,16 +449,17 @@ def run_batch(
     with batch_lock(output_dir):
         return run_locked_batch(stages, catalog, catalog_files, input_dir, output_dir, templates_dir, run_id=run_id,
                                 force=force, settle_seconds=settle_seconds, deliver=deliver, resend=resend,
-                                keep_runs=settings.keep_runs, progress=progress)
+                                keep_runs=settings.keep_runs, progress=progress, renderer=renderer)
 
 
 def make_jobs(projects: Iterable[PlannedProject], run_dir: Path, run_id: str, generated_at: str,
               catalog_files: Iterable[Path | str], templates_dir: Path | str, fingerprint: str,
-              state: MemoState | None = None, forced: bool = False,
-              templates_sha: str | None = None) -> list[RenderJob]:
+              state: MemoState | None = None, forced: bool = False, templates_sha: str | None = None,
+              renderer: PdfRenderer = WEASYPRINT) -> list[RenderJob]:
     catalog_paths = tuple(str(c) for c in catalog_files)
     templates_sha = templates_sha or templates_fingerprint(Path(templates_dir))
     output_dir = run_dir.parent
     return [RenderJob(p, str(run_dir), run_id, generated_at, catalog_paths, str(templates_dir), fingerprint,
-                      templates_sha, previous_memo_path(state, p.project_id, output_dir) if state else None, forced)
+                      templates_sha, previous_memo_path(state, p.project_id, output_dir) if state else None, forced,
+                      renderer=renderer)
             for p in projects]

@@ -3,9 +3,11 @@
 Every runner renders through `render_unit`:
 
 * the local process pool calls it inside `pipeline.render_project`, with the catalog and templates
-  where they are (`BundlePaths` of the real folders) and writes the result in the worker;
+  where they are (`BundlePaths` of the real folders) and the job's PDF renderer (WeasyPrint unless
+  a test passes its fake), and writes the result in the worker;
 * a Dask worker (modelmemo/batch/scaleout.py) calls it with the `RenderBundle` materialised once in its
-  own temporary folder, and sends the result back; the coordinator writes it (`write_unit_result`).
+  own temporary folder and WeasyPrint, and sends the result back; the coordinator writes it
+  (`write_unit_result`).
 
 A `WorkUnit` carries the input file's bytes and hash, the run's id and time, and the previous memo
 as data; a `UnitResult` carries the memo JSON, HTML and PDF as bytes plus the outcome. So a worker
@@ -34,7 +36,8 @@ from modelmemo.batch.layout import memo_file, memo_name
 from modelmemo.memo.limits import RENDER_SECONDS, RenderTimeout, time_limit
 from modelmemo.inputs.loading import InputError, LoadedDocument, decode_text, parse_json, parse_yaml, read_bytes_limited
 from modelmemo.memo.document import MEMO_VERSION, RunContext, make_memo
-from modelmemo.memo.render import RenderError, render_memo_html, render_pdf_checked
+from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
+from modelmemo.memo.render import RenderError, render_memo_html
 from modelmemo.inputs.requirements import Requirements
 from modelmemo.inputs.validation import schema_problems
 
@@ -283,10 +286,12 @@ def _parse(unit: WorkUnit) -> LoadedDocument:
     return LoadedDocument(data, hashlib.sha256(unit.input_bytes).hexdigest(), positions, key_positions)
 
 
-def render_unit(unit: WorkUnit, paths: BundlePaths) -> UnitResult:
+def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEASYPRINT) -> UnitResult:
     """Score and render one memo to bytes. Never raises for bad data: a failure is an outcome.
 
-    Reads nothing but the bundle (catalog and templates at `paths`) and writes nothing."""
+    Reads nothing but the bundle (catalog and templates at `paths`) and writes nothing. The PDF
+    comes from `renderer` (memo/pdf_renderer.py): WeasyPrint unless the caller says otherwise
+    (the local pool passes its job's; a Dask worker always renders with WeasyPrint)."""
     planned = unit.project
     base = ProjectOutcome(planned.project_id, planned.name, planned.file, "failed",
                           input_sha256=planned.input_sha256, memo_run_id=unit.run_id, fingerprint=unit.fingerprint)
@@ -309,7 +314,7 @@ def render_unit(unit: WorkUnit, paths: BundlePaths) -> UnitResult:
             previous_memo=unit.previous_memo, forced=unit.forced))
         with time_limit(unit.time_limit_seconds):
             html = render_memo_html(memo, templates)
-            rendered = render_pdf_checked(html, templates)
+            rendered = renderer.render_pdf(html, templates)
     except (RenderError, RenderTimeout) as exc:
         return UnitResult(replace_outcome(base, error=str(exc)))
     except MemoryError:
