@@ -1,4 +1,5 @@
-"""Email delivery against a real SMTP server on loopback (aiosmtpd), with a real rendered memo.
+"""Email delivery against a real SMTP server on loopback (aiosmtpd), with a memo rendered by the
+pipeline (its PDF from the fake renderer: an email attaches the PDF file's bytes, whatever they show).
 
 What matters: each recipient gets each memo once (reruns, outages, 4xx and 5xx replies, a crash
 between runs), a changed memo goes out again once, and the SMTP password never leaks. The
@@ -25,6 +26,7 @@ from modelmemo.batch.pipeline import RenderJob, plan_batch, render_project
 
 from .conftest import CATALOG, INPUTS, TEMPLATES
 from .helpers import free_port
+from .support_renderer import FAKE_PDF
 
 PROJECT = "support-chatbot"
 OWNER = "dana.reyes@example.com"
@@ -38,7 +40,7 @@ PASSWORD = "s3cret-pw"
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Render the support-chatbot example once with the real pipeline (a few seconds)."""
+    """Render the support-chatbot example once with the real pipeline and the fake PDF renderer."""
     base = tmp_path_factory.mktemp("rendered")
     inputs, run_dir = base / "inputs", base / "run-1"
     inputs.mkdir()
@@ -47,7 +49,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     plan = plan_batch(inputs)
     assert len(plan.projects) == 1
     outcome = render_project(RenderJob(plan.projects[0], str(run_dir), "run-1", "2026-11-28T02:00:00+00:00",
-                                       (str(CATALOG),), str(TEMPLATES)))
+                                       (str(CATALOG),), str(TEMPLATES), renderer=FAKE_PDF))
     assert outcome.status == "memo", outcome.error
     assert outcome.recipients == (OWNER, NOTIFY)
     return run_dir

@@ -1,5 +1,6 @@
 """The drop folder end to end without Prefect: discovery, skip-unchanged, rejections, locking,
-`modelmemo validate` and watch mode. Rendering costs ~1 s per memo, so each test uses 1-3 inputs."""
+`modelmemo validate` and watch mode. These tests are about files, state and emails, not about
+what a PDF looks like, so batches render with the fake renderer (tests/support_renderer.py)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,13 @@ from modelmemo.batch.state import BatchLocked, batch_lock
 
 from .conftest import CATALOG, INPUTS, ROOT, TEMPLATES, copy_examples
 from .helpers import requirements, write_yaml
+from .support_renderer import FAKE_PDF
 
 TWO = ["legal-translation", "marketing-images"]  # the quickest examples to render
 
 
 def run(folder: Path, output: Path, catalog: Path = CATALOG, templates: Path = TEMPLATES, **kwargs) -> BatchSummary:
-    return run_batch(folder, output, catalog_files=(catalog,), templates_dir=templates, **kwargs)
+    return run_batch(folder, output, catalog_files=(catalog,), templates_dir=templates, renderer=FAKE_PDF, **kwargs)
 
 
 def statuses(summary: BatchSummary) -> dict[str, str]:

@@ -6,8 +6,9 @@
 9: memos written to the outbox are emailed once when SMTP is turned on.
 10: bidi and control characters never reach the Subject, To, From or the body text.
 
-Real components: a real rendered memo (the pipeline's render_project) and an aiosmtpd server on
-loopback; only the client timeout is small (0.5 s) so that slow-server tests stay fast.
+Real components: a memo rendered by the pipeline's render_project (its PDF from the fake renderer,
+tests/support_renderer.py: what is emailed is the file's bytes) and an aiosmtpd server on loopback;
+only the client timeout is small (0.5 s) so that slow-server tests stay fast.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from modelmemo.delivery.mailers import OutboxMailer, SmtpMailer, SmtpSettings
 from modelmemo.batch.pipeline import RenderJob, plan_batch, render_project, templates_fingerprint
 
 from .conftest import CATALOG, INPUTS, TEMPLATES
+from .support_renderer import FAKE_PDF
 from .test_delivery import NOTIFY, OWNER, PROJECT, SENDER, Recorder, Server, by_recipient, parse, run
 from .test_delivery import job, ledger, memo_files, rendered, server, stopped_server  # noqa: F401  (fixtures)
 
@@ -90,7 +92,8 @@ def render(inputs_dir: Path, run_dir: Path, templates: Path, previous: Path | No
     run_dir.mkdir()
     outcome = render_project(RenderJob(plan.projects[0], str(run_dir), run_dir.name, "2026-11-29T02:00:00+00:00",
                                        (str(CATALOG),), str(templates), templates_sha256=templates_fingerprint(templates),
-                                       previous_memo=str(previous) if previous else None, forced=forced))
+                                       previous_memo=str(previous) if previous else None, forced=forced,
+                                       renderer=FAKE_PDF))
     assert outcome.status == "memo", outcome.error
     return DeliveryJob(PROJECT, run_dir / f"{PROJECT}.json", run_dir / f"{PROJECT}.pdf", (OWNER, NOTIFY))
 

@@ -1,10 +1,10 @@
 """Fault injection: modelmemo loses nothing when it is killed or when its environment fails.
 
-1. Kill points: a real subprocess (tests/fault_runner.py, serial rendering) SIGKILLs itself at a
-   failpoint (MODELMEMO_FAILPOINT); a rerun without the failpoint must leave every project with
-   exactly one complete memo, no temporary files, every email sent exactly once, and a third run
-   must change nothing. All points run in parallel (one temp folder each) in one module fixture;
-   each point is then reported by its own test.
+1. Kill points: a real subprocess (tests/fault_runner.py, serial rendering, PDFs from the fake
+   renderer) SIGKILLs itself at a failpoint (MODELMEMO_FAILPOINT); a rerun without the failpoint
+   must leave every project with exactly one complete memo, no temporary files, every email sent
+   exactly once, and a third run must change nothing. All points run in parallel (one temp folder
+   each) in one module fixture; each point is then reported by its own test.
 2. SMTP faults against real loopback servers: a server that never answers, one that drops the
    connection in the middle of DATA, a refused connection; then a real aiosmtpd server.
 3. Disk full and read-only output on real tmpfs mounts (this machine lets root mount tmpfs; the
@@ -37,8 +37,11 @@ from typing import Any, Iterator
 
 import pytest
 
+from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
+
 from .conftest import CATALOG, ROOT, TEMPLATES, copy_examples
 from .helpers import free_port, pdf_info, pdf_text, requirements, write_yaml
+from .support_renderer import FAKE_PDF
 
 EXAMPLES = ["research-digest", "ticket-triage", "legal-translation"]
 # plan_batch renders in file-name order: legal-translation.json, research-digest.yaml, ticket-triage.yaml
@@ -59,12 +62,14 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_subprocess(inputs: Path, output: Path, failpoint: str | None = None,
-                   timeout: float = 240, **extra_env: str) -> subprocess.CompletedProcess:
+def run_subprocess(inputs: Path, output: Path, failpoint: str | None = None, timeout: float = 240,
+                   fake_pdf: bool = False, **extra_env: str) -> subprocess.CompletedProcess:
+    """tests/fault_runner.py in a subprocess; fake_pdf: PDFs from the fake renderer (files, state, emails)."""
     env = clean_env(**extra_env)
     if failpoint:
         env["MODELMEMO_FAILPOINT"] = failpoint
-    return subprocess.run([sys.executable, "-m", "tests.fault_runner", str(inputs), str(output)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "tests.fault_runner", str(inputs), str(output),
+                           *(["--fake-pdf"] if fake_pdf else [])], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -112,11 +117,13 @@ def prepare_inputs(base: Path, names: list[str] = EXAMPLES) -> Path:
     return inputs
 
 
-def run_in_process(inputs: Path, output: Path, deliver: bool = True):
+def run_in_process(inputs: Path, output: Path, deliver: bool = True, renderer: PdfRenderer = WEASYPRINT):
+    """The batch in this process. A disk that fills up needs real memo sizes (WeasyPrint, the
+    default); the SMTP and read-only faults only need a memo to send or keep (FAKE_PDF)."""
     from modelmemo.batch.pipeline import run_batch
 
     return run_batch(inputs, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES, executor=None,
-                     deliver=deliver)
+                     deliver=deliver, renderer=renderer)
 
 
 def check_memos(output: Path, inputs: Path, projects: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
@@ -293,7 +300,7 @@ def kill_and_recover(point: str, base: Path) -> KillResult:
         output = base / "output"
         before = input_snapshot(inputs)
 
-        killed = run_subprocess(inputs, output, failpoint)
+        killed = run_subprocess(inputs, output, failpoint, fake_pdf=True)
         result.runs += 1
         result.returncode = killed.returncode
         if killed.returncode != SIGKILLED:
@@ -302,7 +309,7 @@ def kill_and_recover(point: str, base: Path) -> KillResult:
             return result
         result.left_after_kill = stray_files(output) if output.exists() else []
 
-        rerun = run_subprocess(inputs, output)
+        rerun = run_subprocess(inputs, output, fake_pdf=True)
         result.runs += 1
         if rerun.returncode != 0:
             result.violations.append(f"rerun exit {rerun.returncode}: {rerun.stdout} {rerun.stderr[-2000:]}")
@@ -324,7 +331,7 @@ def kill_and_recover(point: str, base: Path) -> KillResult:
         memos_before = (output / "state" / "memos.json").read_bytes()
         ledger_before = json.loads((output / "state" / "deliveries.json").read_text(encoding="utf-8"))
         emails_before = [str(p) for p in outbox_emails(output)]
-        third = run_subprocess(inputs, output)
+        third = run_subprocess(inputs, output, fake_pdf=True)
         result.runs += 1
         summary = summary_line(third)
         recipients = sum(len(e.get("recipients", [])) for e in state.values())
@@ -503,10 +510,10 @@ def ledger_rows(output: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def rendered_one(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """research-digest rendered once without email: (inputs, output), copied by each test."""
+    """research-digest rendered once without email (fake PDF): (inputs, output), copied by each test."""
     base = tmp_path_factory.mktemp("rendered")
     inputs = prepare_inputs(base, [SECOND])
-    summary = run_in_process(inputs, base / "output", deliver=False)
+    summary = run_in_process(inputs, base / "output", deliver=False, renderer=FAKE_PDF)
     assert summary.counts["memos"] == 1, summary.as_dict()
     return inputs, base / "output"
 
@@ -522,10 +529,10 @@ def deliver_once_with_good_server(monkeypatch: pytest.MonkeyPatch, inputs: Path,
     """A real server: the rerun sends each recipient the memo once; a third run sends nothing."""
     with good_smtp_server() as (port, handler):
         smtp_env(monkeypatch, port)
-        rerun = run_in_process(inputs, output)
+        rerun = run_in_process(inputs, output, renderer=FAKE_PDF)
         assert rerun.delivery_counts == {"accepted": 1}, rerun.deliveries
         assert rerun.ok
-        third = run_in_process(inputs, output)
+        third = run_in_process(inputs, output, renderer=FAKE_PDF)
         assert third.delivery_counts == {"already-sent": 1}, third.deliveries
     assert len(handler.messages) == 1 and handler.messages[0][0] == ["sam.patel@example.com"]
     assert b"Message-ID: <memo-research-digest-" in handler.messages[0][1]
@@ -543,7 +550,7 @@ def silent_server_run(tmp_path_factory: pytest.TempPathFactory):
         with pytest.MonkeyPatch.context() as monkeypatch:
             smtp_env(monkeypatch, server.port, timeout="1")
             start = time.monotonic()
-            summary = run_in_process(inputs, base / "output")
+            summary = run_in_process(inputs, base / "output", renderer=FAKE_PDF)
             elapsed = time.monotonic() - start
     finally:
         server.stop()
@@ -579,7 +586,7 @@ def test_smtp_connection_dropped_mid_data_is_not_accepted_then_delivered_once(re
     server = RawServer("drop-in-data")
     try:
         smtp_env(monkeypatch, server.port)
-        summary = run_in_process(inputs, output)
+        summary = run_in_process(inputs, output, renderer=FAKE_PDF)
     finally:
         server.stop()
     assert server.reached_data >= 1, "the client never reached DATA: the fault was not exercised"
@@ -596,7 +603,7 @@ def test_smtp_connection_dropped_mid_data_is_not_accepted_then_delivered_once(re
 def test_smtp_connection_refused_is_transient(rendered_one, tmp_path, monkeypatch):
     inputs, output = copy_rendered(rendered_one, tmp_path)
     smtp_env(monkeypatch, free_port())  # nothing listens there
-    summary = run_in_process(inputs, output)
+    summary = run_in_process(inputs, output, renderer=FAKE_PDF)
     assert summary.delivery_counts == {"transient": 1}, summary.deliveries
     assert "Connection refused" in summary.deliveries[0]["detail"]
     assert [r["status"] for r in ledger_rows(output)] == ["transient"]
@@ -744,7 +751,7 @@ def test_read_only_output_fails_cleanly_and_changes_nothing(rendered_one, tmp_pa
         remount(output, "ro")
         tree = tree_snapshot(output)
         with pytest.raises(OSError) as caught:
-            run_in_process(inputs, output)
+            run_in_process(inputs, output, renderer=FAKE_PDF)
         assert caught.value.errno == errno.EROFS
         assert tree_snapshot(output) == tree
     assert input_snapshot(inputs) == before

@@ -42,6 +42,7 @@ from modelmemo.inputs.validation import validate_file
 
 from .conftest import CATALOG, DATA, ROOT, TEMPLATES, copy_examples
 from .helpers import BASE_REQUIREMENTS, pdf_text, run_modelmemo
+from .support_renderer import FAKE_PDF
 
 HOSTILE = DATA / "hostile"
 COUNTS = {"corpus": 0, "hypothesis": 0, "symlinks": 0}
@@ -567,9 +568,11 @@ def _folders(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _batch(drop: Path, out: Path, deliver: bool = False):
+    """A batch for the file-name tests: they check every output but the PDFs, so the fake renders them."""
     from modelmemo.batch.pipeline import run_batch
 
-    return run_batch(drop, out, catalog_files=(CATALOG,), templates_dir=TEMPLATES, deliver=deliver)
+    return run_batch(drop, out, catalog_files=(CATALOG,), templates_dir=TEMPLATES, deliver=deliver,
+                     renderer=FAKE_PDF)
 
 
 def _output_texts(out: Path) -> dict[Path, str]:
@@ -685,7 +688,7 @@ def test_finding10_symlink_swapped_after_scan_not_followed(tmp_path, capsys, mon
 
     monkeypatch.setattr(pipeline, stage.__name__, stage_then_swap)
     summary = pipeline.run_batch(drop, out, catalog_files=(CATALOG,), templates_dir=TEMPLATES, deliver=False,
-                                 progress=_print_progress)
+                                 progress=_print_progress, renderer=FAKE_PDF)
     if when == "after-scan":
         [rejection] = summary.rejected
         reported = str(rejection.problems[0])

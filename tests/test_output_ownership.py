@@ -11,6 +11,7 @@ from modelmemo.inputs.validation import validate_file
 
 from .conftest import CATALOG, TEMPLATES
 from .helpers import requirements, write_yaml
+from .support_renderer import FAKE_PDF
 
 FOREIGN_FILES = {
     "docs/thesis.pdf": b"%PDF-1.7 my thesis",
@@ -38,7 +39,7 @@ def test_finding1_foreign_files_in_output_folder_left_byte_identical(tmp_path: P
         (output / name).write_bytes(data)
     before = _tree(output)
 
-    summary = run_batch(drop, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES)
+    summary = run_batch(drop, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES, renderer=FAKE_PDF)
 
     after = _tree(output)
     assert {name: after.get(name) for name in before} == before

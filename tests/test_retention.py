@@ -2,7 +2,8 @@
 
 Scenario used throughout: one project rendered in the first run, then two nightly runs in which
 nothing changed. The memo still lives in the first run's folder, so pruning to one run must keep
-that folder as well as the newest one, and delete only the run in between."""
+that folder as well as the newest one, and delete only the run in between. Folders and state are
+what matters here, not what the PDFs look like: the runs use the fake renderer."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from modelmemo.batch.retention import prune_runs
 from modelmemo.batch.state import batch_lock
 
 from .conftest import CATALOG, TEMPLATES, copy_examples
+from .support_renderer import FAKE_PDF
 
 RUNS = ["20261101T020000Z-aaaa", "20261102T020000Z-bbbb", "20261103T020000Z-cccc"]
 
@@ -26,7 +28,7 @@ def three_nightly_runs(drop_folder: Path, output: Path) -> None:
     statuses = []
     for run_id in RUNS:
         summary = run_batch(drop_folder, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES, run_id=run_id,
-                            deliver=False)
+                            deliver=False, renderer=FAKE_PDF)
         statuses.append(summary.projects[0].status)
     assert statuses == ["memo", "skipped", "skipped"]
 
@@ -44,7 +46,8 @@ def test_prune_keeps_the_newest_runs_and_the_run_holding_a_current_memo(drop_fol
     assert report.kept_for_memos == (RUNS[0],)
     assert run_folders(output) == [RUNS[0], RUNS[2], "notes"]
     # the memo the state points at is intact: the next run still skips it, and nothing else is left over
-    summary = run_batch(drop_folder, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES, deliver=False)
+    summary = run_batch(drop_folder, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES, deliver=False,
+                        renderer=FAKE_PDF)
     assert [p.status for p in summary.projects] == ["skipped"]
     assert not list(output.glob(".pruning-*"))
 
