@@ -10,11 +10,17 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from modelmemo.batch import pipeline, work_unit
+from modelmemo.batch.state import render_fingerprint
+from modelmemo.memo.document import MEMO_VERSION
 from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer, WeasyPrintRenderer
 
 from .conftest import CATALOG, TEMPLATES, copy_examples
 from .helpers import pdf_info, pdf_text
-from .support_renderer import FAKE_PDF, PRODUCER, html_title
+from .support_renderer import FAKE_PDF, PRODUCER, FakePdfRenderer, html_title
+
+
+class OtherFake(FakePdfRenderer):
+    """Another renderer: its memos are not the fake's."""
 
 
 def test_weasyprint_is_the_default_wherever_a_renderer_can_be_given():
@@ -45,3 +51,22 @@ def test_the_renderer_given_to_run_batch_renders_every_memo_on_a_forkserver_pool
         assert info["Producer"] == PRODUCER and info["Pages"] == "1"
         title = html_title((output / summary.run_id / outcome.html).read_text(encoding="utf-8"))
         assert title and info["Title"] == title and "fake renderer" in pdf_text(pdf)
+
+
+def test_a_memo_from_another_renderer_is_never_kept_as_unchanged(drop_folder: Path, tmp_path: Path, catalog):
+    """Skip-unchanged compares what made the memo: WeasyPrint's fingerprint is the one it always was;
+    another renderer's memos get their own, so a real run never keeps a fake PDF (nor the reverse)."""
+    weasyprint = render_fingerprint(catalog.sha256, "t", MEMO_VERSION)
+    assert pipeline.current_fingerprint(catalog, "t") == weasyprint
+    assert pipeline.current_fingerprint(catalog, "t", WeasyPrintRenderer()) == weasyprint
+    assert pipeline.current_fingerprint(catalog, "t", FAKE_PDF) != weasyprint
+    copy_examples(drop_folder, ["marketing-images"])
+    output = tmp_path / "out"
+
+    def statuses(renderer: PdfRenderer) -> list[str]:
+        summary = pipeline.run_batch(drop_folder, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES,
+                                     deliver=False, renderer=renderer)
+        return [p.status for p in summary.projects]
+
+    assert statuses(FAKE_PDF) == ["memo"] and statuses(FAKE_PDF) == ["skipped"]
+    assert statuses(OtherFake()) == ["memo"] and statuses(FAKE_PDF) == ["memo"]

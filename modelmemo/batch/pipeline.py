@@ -169,8 +169,10 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0) -> BatchPlan:
 # --- skipping what has not changed -----------------------------------------------------------
 
 
-def current_fingerprint(catalog: Catalog, templates_sha256: str) -> str:
-    return render_fingerprint(catalog.sha256, templates_sha256, MEMO_VERSION)
+def current_fingerprint(catalog: Catalog, templates_sha256: str, renderer: PdfRenderer = WEASYPRINT) -> str:
+    """WeasyPrint's memos as ever; another renderer's (a test's fake) are never kept by a real run, nor keep one."""
+    fingerprint = render_fingerprint(catalog.sha256, templates_sha256, MEMO_VERSION)
+    return fingerprint if renderer == WEASYPRINT else f"{fingerprint}+{type(renderer).__qualname__}"
 
 
 def previous_memo_path(state: MemoState, project_id: str, output_dir: Path) -> str | None:
@@ -409,7 +411,7 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
     plan = stages.plan(input_dir, settle_seconds)
     state = MemoState.load(output_dir)
     templates_sha = templates_fingerprint(templates_dir)
-    fingerprint = current_fingerprint(catalog, templates_sha)
+    fingerprint = current_fingerprint(catalog, templates_sha, renderer)
     to_render, skipped = split_unchanged(plan.projects, state, fingerprint, output_dir, force)
     run_id = run_id or new_run_id()
     generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
