@@ -191,7 +191,7 @@ def test_extension_models_compete_on_an_on_premises_french_german_project(catalo
     assert totals == sorted(totals, reverse=True)  # ranked by score
     assert d.scores["mixtral"].total > d.scores["llama-3"].total
     reason = d.scores["mixtral"].factors["requirements"].reason
-    assert "documents fr, de" in reason or "documents de, fr" in reason
+    assert "documents French, German" in reason or "documents German, French" in reason
     assert d.scores["mixtral"].deployment.kind == "self-hosted"
     assert d.recommended == "llama-2"
     assert {"fr", "de"} <= set(extended.models["llama-2"].value("languages"))

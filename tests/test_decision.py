@@ -668,4 +668,4 @@ def test_text_and_images_from_one_closed_model_still_name_the_open_combination(f
     assert not d.combination and d.recommended == "alpha-api"
     assert "meet the hard constraints" not in d.verdict_reason
     note = next(n for n in d.notes if "open-source combination does" in n)
-    assert "for text-generation" in note and "for image-generation" in note and "/month" in note
+    assert "for text generation" in note and "for image generation" in note and "/month" in note

@@ -117,12 +117,12 @@ def test_combination_with_a_tie_for_one_task_renders_the_tie_on_page_1(tmp_path)
     assert set(picks) == {"text-generation", "image-generation"}
     text_pick = picks["text-generation"]
     assert {text_pick["model"], *text_pick["tied"]} == {"alpha-api", "beta-api"}
-    assert memo["tied"] and memo["tie_separation"].startswith("for text-generation:")
+    assert memo["tied"] and memo["tie_separation"].startswith("for text generation:")
     pdf = tmp_path / "memo.pdf"
     pdf.write_bytes(render_pdf(render_memo_html(memo, TEMPLATES), TEMPLATES))
     page_1 = " ".join(pdf_text(pdf).split("\f")[0].split())
     assert "Use Alpha or Beta for text generation" in page_1  # the headline names both tied picks
-    assert "Tie for a task: for text-generation:" in page_1  # the flag strip, with what separates them
+    assert "Tie for a task: for text generation:" in page_1  # the flag strip, with what separates them
     assert "(tie)" in memo_subject(memo)
 
 
@@ -144,3 +144,72 @@ def test_pdf_leaves_out_web_only_elements_and_keeps_the_text_around_them(tmp_pat
     pdf.write_bytes(render_pdf(html.replace("before", "again"), TEMPLATES))
     text = " ".join(pdf_text(pdf).split())
     assert "again after-kept tail-kept" in text and "PRINTHIDDEN" not in text, text
+
+
+def _shipped_memos(catalog) -> list[dict]:
+    from .conftest import ROOT
+    from modelmemo.inputs.validation import validate_file
+
+    memos = []
+    for path in sorted((ROOT / "inputs").iterdir()):
+        document, problems = validate_file(path)
+        if not problems:
+            memos.append(memo_for(catalog, document.data))
+    return memos
+
+
+def test_memo_prose_names_tasks_and_languages_never_their_codes(catalog):
+    """Readers see "text generation" and "English", not the schema's "text-generation" and "en", in
+    every sentence the engine writes (reasons, notes, risks, exclusions) and in the HTML's text."""
+    import re
+
+    codes = re.compile(r"\b(text|image)-generation\b|documents (en|de|fr|es|it)\b|\b(en|de|fr|es|it), (en|de|fr|es|it)\b")
+    memos = _shipped_memos(catalog)
+    assert len(memos) >= 9
+    for memo in memos:
+        prose = [memo["verdict_reason"], *memo["notes"], *memo["risks"],
+                 *(r for why in memo["excluded"].values() for r in why),
+                 *(f["reason"] for s in memo["scores"].values() for f in s["factors"].values())]
+        found = [p for p in prose if codes.search(p)]
+        assert not found, found[:3]
+        text = re.sub(r"https?://\S+|<[^>]+>", " ", render_memo_html(memo, TEMPLATES).split("<body", 1)[1])
+        assert not codes.search(text), codes.search(text)
+    clinical = next(m for m in memos if "text-generation" in m["requirements"]["tasks"])
+    assert any("covers text generation" in f["reason"] for s in clinical["scores"].values()
+               for f in s["factors"].values())
+
+
+def test_pick_vs_runner_up_states_only_what_differs_in_the_pdf_and_everything_in_the_html():
+    from modelmemo.memo.digest import differences
+
+    llama = ("At least $4,055/month vs $9,000/month budget (may exceed the budget, 45% of the budget); "
+             "only a floor is known (-10).")
+    mistral = ("At least $11,720/month vs $9,000/month budget (over budget, 130% of the budget); "
+               "only a floor is known (-10).")
+    assert differences(llama, mistral) == (
+        "At least $4,055/month vs $9,000/month budget (may exceed the budget, 45% of the budget).",
+        "At least $11,720/month vs $9,000/month budget (over budget, 130% of the budget).")
+    # A semicolon inside parentheses does not split a clause; a shared fit clause is dropped.
+    a = "Fit 100 (covers chat; documents English); quality 67.1 (chat: 54.8, 4th of 5); 50% fit + 50% quality."
+    b = "Fit 100 (covers chat; documents English); quality 78.6 (chat: 64.2, 3rd of 5); 50% fit + 50% quality."
+    assert differences(a, b) == ("Quality 67.1 (chat: 54.8, 4th of 5).", "Quality 78.6 (chat: 64.2, 3rd of 5).")
+    # A side with nothing of its own is shown whole, never blank; identical words are returned whole.
+    assert differences("Sent to OpenAI.", "Sent to OpenAI; SOC 2: unknown (-5).") == ("Sent to OpenAI.", "SOC 2: unknown (-5).")
+    assert differences("Same words.", "Same words.") == ("Same words.", "Same words.")
+
+
+def test_pdf_compare_table_and_exclusions_are_the_short_forms(catalog, tmp_path):
+    """In the PDF: the pick-vs-runner-up row carries only the differing clauses and excluded models
+    are grouped by reason; the HTML keeps every full reason."""
+    memo = next(m for m in _shipped_memos(catalog) if m["project"]["name"] == "Product Launch Kit")
+    html = render_memo_html(memo, TEMPLATES)
+    pdf = tmp_path / "memo.pdf"
+    pdf.write_bytes(render_pdf(html, TEMPLATES))
+    text = " ".join(pdf_text(pdf).split())
+    gemini = memo["scores"]["gemini"]["factors"]["requirements"]["reason"]
+    assert "Fit 100 (covers text generation, image generation" in gemini and gemini in html  # the HTML: in full
+    assert "Quality 96.2 (text generation:" in text and "Fit 100 (covers text generation" not in text
+    lacking_images = [memo["model_names"][m] for m, why in memo["excluded"].items()
+                      if why[0].startswith("does not cover required task(s): image generation")]
+    assert len(lacking_images) >= 3
+    assert "Does not cover required task(s): image generation: " + ", ".join(lacking_images) + "." in text

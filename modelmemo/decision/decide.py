@@ -12,7 +12,7 @@ from modelmemo.settings import CLOSE_CALL_MARGIN
 from modelmemo.decision.candidates import ModelScore, best_per_model, model_candidates, rank, rank_key
 from modelmemo.decision.eligibility import model_exclusions
 from modelmemo.decision.ties import TIE_MARGIN, separation, tie_reason, ties_with
-from modelmemo.decision.words import join_and
+from modelmemo.decision.words import join_and, task_label, task_names
 
 
 VERDICT_LABELS = {"open-source": "Open source", "closed-source": "Closed source", "close-call": "Close call"}
@@ -122,7 +122,7 @@ def _other_side_note(req: Requirements, catalog: Catalog, models: list[ModelScor
     side = "open-source" if other_open else "closed-source"
     if picks is None or len({p.model_id for p in picks}) < 2:
         return ""
-    parts = ", ".join(f"{p.model.name} for {p.tasks[0]} ({p.total:.1f} on that task alone, {p.cost.label()})"
+    parts = ", ".join(f"{p.model.name} for {task_label(p.tasks[0])} ({p.total:.1f} on that task alone, {p.cost.label()})"
                       for p in picks)
     article = "an" if other_open else "a"
     return (f"No single {side} model covers every task, but {article} {side} combination does: {parts}. It means "
@@ -227,17 +227,17 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[s
         picks.append(TaskPick(task, top.model_id, runner.model_id if runner else None, top.deployment_id,
                               tuple(s.model_id for s in tied), tuple(s.model_id for s in runner_tied)))
         if tied:
-            separations.append(f"for {task}: " + separation([top, *tied]))
+            separations.append(f"for {task_label(task)}: " + separation([top, *tied]))
     chosen = {pick.model_id for pick in picks}
     openness = {per_model[m].model.is_open for m in chosen}
     uncovered = [t for t in req.tasks if t not in {p.task for p in picks}]
     names = ", ".join(f"{join_and([per_model[m].model.name for m in (p.model_id, *p.tied)])}"
-                      f"{' (tied)' if p.tied else ''} for {p.task}" for p in picks)
+                      f"{' (tied)' if p.tied else ''} for {task_label(p.task)}" for p in picks)
     if not picks:
         verdict, reason = "close-call", "No model in the catalog meets every hard constraint."
     elif uncovered:
         verdict = "close-call"
-        reason = (f"No eligible model covers {', '.join(uncovered)}; the best available combination is {names}.")
+        reason = (f"No eligible model covers {task_names(uncovered)}; the best available combination is {names}.")
     elif openness == {True}:
         verdict, reason = "open-source", f"No single model covers every task; all picks are open-source: {names}."
     elif openness == {False}:
@@ -278,7 +278,7 @@ def _tie_notes(decision: Decision) -> list[str]:
     for pick in decision.combination:
         if pick.tied:
             names = join_and([decision.scores[m].model.name for m in (pick.model_id, *pick.tied)])
-            notes.append(f"Tie for {pick.task}: {names}; pilot both.")
+            notes.append(f"Tie for {task_label(pick.task)}: {names}; pilot both.")
     if decision.runner_up_tied:
         names = join_and([decision.scores[m].model.name for m in (decision.runner_up, *decision.runner_up_tied)])
         notes.append(f"The runner-up is a tie: {names}.")

@@ -11,6 +11,7 @@ from typing import Any
 from modelmemo.catalog.load import Catalog, Deployment, Model
 from modelmemo.inputs.requirements import Requirements
 from modelmemo.decision.costs import IMAGE_TASK
+from modelmemo.decision.words import task_names
 
 
 def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True) -> list[str]:
@@ -23,7 +24,7 @@ def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True) 
     if check_tasks:
         missing = [t for t in req.tasks if t not in model.tasks]
         if missing:
-            reasons.append(f"does not cover required task(s): {', '.join(missing)} (covers {', '.join(model.tasks)})")
+            reasons.append(f"does not cover required task(s): {task_names(missing)} (covers {task_names(model.tasks)})")
     if req.transparency_required and not model.has_open_weights:
         reasons.append("transparency required, but the weights are not published (open weights: "
                        f"{model.value('open_weights')})")

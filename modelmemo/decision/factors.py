@@ -10,7 +10,7 @@ from modelmemo.catalog.load import Catalog, Deployment, Model
 from modelmemo.inputs.requirements import FACTORS, Requirements
 from modelmemo.decision.costs import CostEstimate, usd
 from modelmemo.decision.quality import UNKNOWN_QUALITY, clamp, evidence_of, evidence_value, task_quality
-from modelmemo.decision.words import sentence
+from modelmemo.decision.words import language_names, sentence, task_label, task_names
 
 
 QUALITY_SHARE = 0.5  # requirements = (1 - QUALITY_SHARE) x fit + QUALITY_SHARE x mean task quality
@@ -25,7 +25,7 @@ class FactorScore:
 def requirement_fit(model: Model, req: Requirements, tasks: tuple[str, ...]) -> tuple[float, list[str]]:
     """Fit to the stated needs (languages, customization, legacy, toolkit): 0-100 and its notes."""
     score = 100.0
-    notes = [f"covers {', '.join(tasks)}"]
+    notes = [f"covers {task_names(tasks)}"]
     languages = model.value("languages")
     if req.languages:
         if languages == "any":
@@ -38,9 +38,9 @@ def requirement_fit(model: Model, req: Requirements, tasks: tuple[str, ...]) -> 
             if missing:
                 penalty = min(45, 15 * len(missing))
                 score -= penalty
-                notes.append(f"{', '.join(missing)} not among documented languages (-{penalty})")
+                notes.append(f"{language_names(missing)} not among documented languages (-{penalty})")
             else:
-                notes.append(f"documents {', '.join(req.languages)}")
+                notes.append(f"documents {language_names(req.languages)}")
     if req.customization == "fine-tuning":
         if model.has_open_weights:
             notes.append("fine-tune the open weights yourself")
@@ -68,7 +68,7 @@ def requirements_fit(model: Model, deployment: Deployment, req: Requirements, ta
     """
     fit, notes = requirement_fit(model, req, tasks)
     qualities = [task_quality(model, t, catalog) if catalog is not None
-                 else (UNKNOWN_QUALITY, f"no public quality evidence for {t}: {UNKNOWN_QUALITY:g}, conservative")
+                 else (UNKNOWN_QUALITY, f"no public quality evidence for {task_label(t)}: {UNKNOWN_QUALITY:g}, conservative")
                  for t in tasks]
     if best_case:
         qualities = [(100.0, text) if evidence_value(evidence_of(model, t)) is None else (q, text)

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from modelmemo.catalog.load import Catalog, Model
+from modelmemo.decision.words import task_label
 
 
 UNKNOWN_QUALITY = 40.0  # task quality score when no public evidence is known: conservative
@@ -67,7 +68,7 @@ def task_quality(model: Model, task: str, catalog: Catalog) -> tuple[float, str]
     evidence = evidence_of(model, task)
     value = evidence_value(evidence)
     if value is None:
-        return UNKNOWN_QUALITY, f"no public quality evidence for {task}: {UNKNOWN_QUALITY:g}, conservative"
+        return UNKNOWN_QUALITY, f"no public quality evidence for {task_label(task)}: {UNKNOWN_QUALITY:g}, conservative"
     scale = getattr(evidence, "scale", "")
     peers = _peers(catalog, task, scale)
     best = peers[0][1] if peers else value
@@ -80,7 +81,7 @@ def task_quality(model: Model, task: str, catalog: Catalog) -> tuple[float, str]
     ci_text = f" ±{ci:g}" if isinstance(ci, (int, float)) and not isinstance(ci, bool) else ""
     ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(rank, f"{rank}th")
     shown = f"{value:g}" if _scale_kind(catalog, scale) == "elo" else f"{value:g}/100"
-    text = f"{task}: {_scale_title(catalog, scale)} {shown}{ci_text}, {ordinal} of {len(peers)} ({clamp(score):g})"
+    text = f"{task_label(task)}: {_scale_title(catalog, scale)} {shown}{ci_text}, {ordinal} of {len(peers)} ({clamp(score):g})"
     return clamp(score), text
 
 

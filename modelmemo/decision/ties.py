@@ -8,7 +8,7 @@ from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS
 from modelmemo.settings import CLOSE_CALL_MARGIN, TIE_MARGIN
 from modelmemo.decision.candidates import ModelScore, rank_key
 from modelmemo.decision.quality import UNKNOWN_QUALITY, quality_overlap
-from modelmemo.decision.words import join_and
+from modelmemo.decision.words import join_and, task_label
 
 
 def rests_on_missing_evidence(top: ModelScore, other: ModelScore) -> bool:
@@ -54,7 +54,7 @@ def separation(scores: list[ModelScore]) -> str:
     if missing:
         return "; ".join(
             f"{top.model.name} leads {s.model.name} by {top.total - s.total:.1f} points only because "
-            f"{s.model.name} has no published quality score for {join_and(list(s.unknown_quality))} (scored "
+            f"{s.model.name} has no published quality score for {join_and([task_label(t) for t in s.unknown_quality])} (scored "
             f"{UNKNOWN_QUALITY:g}); with scores at the best peer's level it would reach {s.best_case_total:.1f}: "
             "a pilot on your own tasks decides" for s in missing)
     names = [s.model.name for s in scores]

@@ -8,34 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from modelmemo.decision.costs import usd
-
-
+from modelmemo.decision.words import language_name, task_label
 # The stale-fact age and the "fragile" multipliers are in the settings table (modelmemo/settings.py).
 from modelmemo.settings import FRAGILE_LESS, FRAGILE_MORE, STALE_AFTER_DAYS
-TASK_LABELS = {"text-generation": "text generation", "image-generation": "image generation"}
-LANGUAGE_NAMES = {
-    "af": "Afrikaans", "am": "Amharic", "ar": "Arabic", "az": "Azerbaijani", "be": "Belarusian",
-    "bg": "Bulgarian", "bn": "Bengali", "bs": "Bosnian", "ca": "Catalan", "cs": "Czech", "cy": "Welsh",
-    "da": "Danish", "de": "German", "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian",
-    "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French", "ga": "Irish", "gl": "Galician",
-    "gu": "Gujarati", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian", "hy": "Armenian",
-    "id": "Indonesian", "is": "Icelandic", "it": "Italian", "ja": "Japanese", "ka": "Georgian",
-    "kk": "Kazakh", "km": "Khmer", "kn": "Kannada", "ko": "Korean", "lt": "Lithuanian", "lv": "Latvian",
-    "mk": "Macedonian", "ml": "Malayalam", "mn": "Mongolian", "mr": "Marathi", "ms": "Malay",
-    "my": "Burmese", "ne": "Nepali", "nl": "Dutch", "no": "Norwegian", "pa": "Punjabi", "pl": "Polish",
-    "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "si": "Sinhala", "sk": "Slovak",
-    "sl": "Slovenian", "sq": "Albanian", "sr": "Serbian", "sv": "Swedish", "sw": "Swahili", "ta": "Tamil",
-    "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu",
-    "uz": "Uzbek", "vi": "Vietnamese", "zh": "Chinese", "zu": "Zulu",
-}
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(str(code).lower(), f"language code {code}")
-
-
-def task_label(task: str | None) -> str:
-    return TASK_LABELS.get(task or "", task or "")
 
 
 def _share(amount: float | None, budget: float | None) -> float | None:
@@ -360,9 +335,10 @@ def _pdf_fact_text(fact: dict[str, Any], memo: dict[str, Any]) -> dict[str, str]
     if name.startswith("quality."):
         label = f"Quality, {task_label(name.split('.', 1)[1])}"
     if name == "languages" and value.count(", ") >= 6:
-        codes = value.split(", ")
-        asked = [language_name(c) for c in (memo.get("requirements") or {}).get("languages") or [] if c in codes]
-        value = f"{len(codes)} languages" + (f", including {', '.join(asked)}" if asked else "")
+        listed = value.split(", ")
+        asked = [language_name(c) for c in (memo.get("requirements") or {}).get("languages") or []
+                 if language_name(c) in listed]
+        value = f"{len(listed)} languages" + (f", including {', '.join(asked)}" if asked else "")
     return {"pdf_label": label, "pdf_value": value, "in_pdf": name in PDF_FACTS or name.startswith("quality.")}
 
 
@@ -386,3 +362,48 @@ def short_reason(reasons: list[str]) -> str:
     first = str(reasons[0]) if reasons else "excluded"
     head = first.split(" (", 1)[0].split("; ", 1)[0].rstrip(" .:")
     return head
+
+
+def excluded_groups(memo: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """The excluded models grouped by their first reason (short form), largest group first: the
+    PDF names five models that lack image generation in one line instead of five clauses."""
+    names = {m: (memo.get("model_names") or {}).get(m, m) for m in memo.get("excluded") or {}}
+    groups: dict[str, list[str]] = {}
+    for model_id, reasons in (memo.get("excluded") or {}).items():
+        head = short_reason(reasons)
+        groups.setdefault(head[:1].upper() + head[1:], []).append(names[model_id])
+    return sorted(groups.items(), key=lambda g: -len(g[1]))
+
+
+def _clauses(reason: str) -> list[str]:
+    """A factor reason's top-level clauses: split at "; " outside parentheses, full stop removed."""
+    clauses, depth, start = [], 0, 0
+    text = str(reason).strip().rstrip(".")
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and text.startswith("; ", i):
+            clauses.append(text[start:i])
+            start = i + 2
+    clauses.append(text[start:])
+    return [c.strip() for c in clauses if c.strip()]
+
+
+def differences(reason_a: str, reason_b: str) -> tuple[str, str]:
+    """Two models' reasons for one factor, each reduced to the clauses the other does not share
+    ("only a floor is known (-10)" or "50% fit + 50% quality" said of both explains nothing about
+    the gap). For the PDF's pick-vs-runner-up table; the HTML and JSON keep the full reasons. When
+    every clause is shared (the scores then differ for a reason the words do not show), both are
+    returned whole."""
+    a, b = _clauses(reason_a), _clauses(reason_b)
+    key = (lambda c: c[:1].lower() + c[1:])
+    shared = {key(c) for c in a} & {key(c) for c in b}
+    only_a = [c for c in a if key(c) not in shared]
+    only_b = [c for c in b if key(c) not in shared]
+    if not only_a and not only_b:
+        return str(reason_a), str(reason_b)
+
+    def sentence(clauses: list[str]) -> str:
+        text = "; ".join(clauses)
+        return text[:1].upper() + text[1:] + "."
+    # A side with nothing of its own (the other adds a penalty) is shown whole, never as blank.
+    return sentence(only_a or a), sentence(only_b or b)

@@ -15,7 +15,7 @@ from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS, Requirements
 from modelmemo.decision import Decision, ModelScore, canonical, decide
 from modelmemo.decision.sensitivity import analyse
 from modelmemo.memo.changes import compare
-from modelmemo.memo.digest import language_name
+from modelmemo.decision.words import language_name, task_label
 
 MEMO_VERSION = 2
 
@@ -64,6 +64,15 @@ def _fact_text(value: Any) -> str:
     return str(value)
 
 
+def _named(name: str, value: Any) -> Any:
+    """Task and language lists as words ("text generation", "English"); other values unchanged."""
+    if name == "tasks" and isinstance(value, list):
+        return [task_label(t) for t in value]
+    if name == "languages" and isinstance(value, list):
+        return [language_name(c) for c in value]
+    return value
+
+
 def fact_row(model: Model, deployment_id: str, name: str, fact: Fact) -> dict[str, Any]:
     return {
         "model": model.id,
@@ -71,7 +80,7 @@ def fact_row(model: Model, deployment_id: str, name: str, fact: Fact) -> dict[st
         "deployment_label": next((f"{d.provider} ({d.kind})" for d in model.deployments if d.id == deployment_id), ""),
         "fact": name,
         "label": FACT_LABELS.get(name, name),
-        "value": _fact_text(fact.value),
+        "value": _fact_text(_named(name, fact.value)),
         "note": fact.note,
         "source_title": fact.source.title,
         "source_url": fact.source.url,
@@ -248,7 +257,7 @@ def _quality_rows(score: ModelScore, catalog: Catalog) -> list[dict[str, Any]]:
         text = "unknown" if value is None else f"{value:g}" + (f" ±{ci:g}" if isinstance(ci, (int, float)) else "")
         rows.append({
             "model": score.model_id, "deployment": "", "deployment_label": "", "fact": f"quality.{task}",
-            "label": f"Quality: {task} ({getattr(scale, 'title', None) or getattr(evidence, 'scale', '')})",
+            "label": f"Quality: {task_label(task)} ({getattr(scale, 'title', None) or getattr(evidence, 'scale', '')})",
             "value": text, "note": getattr(evidence, "note", "") or "",
             "source_title": source.title, "source_url": source.url, "as_of": source.as_of.isoformat(),
         })

@@ -222,7 +222,7 @@ def render_memo_html(memo: dict[str, Any], templates_dir: Path) -> str:
                        chart=page.dot_plot(memo, digest), fact_groups=groups,
                        pdf_sources=page.pdf_sources(memo, groups),
                        task_label=page.task_label, language_name=page.language_name,
-                       short_reason=page.short_reason)
+                       excluded_groups=page.excluded_groups(memo), differences=page.differences)
 
 
 def locked_url_fetcher(templates_dir: Path):
