@@ -43,3 +43,46 @@ def test_unknown_runner_is_refused(prefect_api, tmp_path):
 
     state = memo_batch(input_dir=str(tmp_path), output_dir=str(tmp_path / "o"), runner="spark", return_state=True)
     assert state.is_failed() and "unknown runner" in str(state.result(raise_on_failure=False))
+
+
+def _profiler_state(dask_worker):
+    running = [name for name in ("profile", "profile-cycle")  # sampling, and rotation of what it keeps
+               if name in dask_worker.periodic_callbacks and dask_worker.periodic_callbacks[name].is_running()]
+    return running, dask_worker.profile_recent["count"] + len(dask_worker.profile_history)
+
+
+def test_the_render_bundle_pauses_the_dask_profiler_on_every_worker_until_it_is_removed():
+    """Dask's profiler sampled the render 100 times a second and kept the call trees (a memo cost
+    ~15 % more CPU on a worker than in the local pool): the bundle's plugin pauses it on each
+    worker, a worker that joins later included, and unregistering the plugin restarts it."""
+    import time
+
+    from distributed import Client, LocalCluster
+
+    from modelmemo import resources
+    from modelmemo.batch.scaleout import install_bundle, plugin_name
+    from modelmemo.batch.work_unit import RenderBundle
+
+    def busy(seconds):  # a task the profiler would sample ~100 times a second
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+
+    bundle = RenderBundle.from_paths([resources.catalog_file()], resources.templates_dir())
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        client.submit(busy, 0.3, pure=False).result()
+        assert all(running and kept for running, kept in client.run(_profiler_state).values())  # on by default
+
+        install_bundle(client, bundle)
+        cluster.scale(2)
+        client.wait_for_workers(2, timeout=60)
+        client.run(lambda: None)  # the late worker has set up its plugins and started its callbacks
+        client.gather(client.map(busy, [0.3, 0.3], pure=False))
+        time.sleep(1.2)  # and a profile cycle
+        states = client.run(_profiler_state)
+        assert len(states) == 2 and all(state == ([], 0) for state in states.values()), states
+
+        client.unregister_worker_plugin(plugin_name(bundle.digest))
+        states = client.run(_profiler_state)
+        assert all(running == ["profile", "profile-cycle"] for running, _ in states.values()), states
