@@ -212,4 +212,4 @@ def test_pdf_compare_table_and_exclusions_are_the_short_forms(catalog, tmp_path)
     lacking_images = [memo["model_names"][m] for m, why in memo["excluded"].items()
                       if why[0].startswith("does not cover required task(s): image generation")]
     assert len(lacking_images) >= 3
-    assert "Does not cover required task(s): image generation: " + ", ".join(lacking_images) + "." in text
+    assert "Lacks image generation: " + ", ".join(lacking_images) + "." in text

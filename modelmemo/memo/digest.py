@@ -371,6 +371,9 @@ def excluded_groups(memo: dict[str, Any]) -> list[tuple[str, list[str]]]:
     groups: dict[str, list[str]] = {}
     for model_id, reasons in (memo.get("excluded") or {}).items():
         head = short_reason(reasons)
+        missing = head.removeprefix("does not cover required task(s): ")
+        if missing != head:  # "Lacks image generation" reads better than the engine's full phrase
+            head = "lacks " + " and ".join(missing.rsplit(", ", 1))
         groups.setdefault(head[:1].upper() + head[1:], []).append(names[model_id])
     return sorted(groups.items(), key=lambda g: -len(g[1]))
 
