@@ -109,7 +109,7 @@ class Settings:
                                      base.smtp_backoff_seconds),
             keep_runs=get("MODELMEMO_KEEP_RUNS", _whole_number(minimum=0), base.keep_runs),
             public_base_url=get("MODELMEMO_PUBLIC_BASE_URL", _base_url, base.public_base_url),
-            watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", _retry_seconds, base.watch_retry_seconds),
+            watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", _seconds_above_zero(WATCH_RETRY_MAX_SECONDS), base.watch_retry_seconds),
             smtp_block=text("MODELMEMO_SMTP_BLOCK"),
         )
         # Email. A MODELMEMO_SMTP_BLOCK names a prefect-email block (loaded from Prefect when
@@ -121,7 +121,7 @@ class Settings:
         if password_file:
             password = _password_file("MODELMEMO_SMTP_PASSWORD_FILE", password_file)
         port = get("MODELMEMO_SMTP_PORT", _port, None)
-        timeout = get("MODELMEMO_SMTP_TIMEOUT", _smtp_timeout, 30.0)
+        timeout = get("MODELMEMO_SMTP_TIMEOUT", _seconds_above_zero(), 30.0)
         return replace(settings, smtp=_smtp_settings(
             host=text("MODELMEMO_SMTP_HOST"),
             port=port,
@@ -187,15 +187,20 @@ def _seconds(allow_zero: bool) -> Callable[[str, str], float]:
     return parse
 
 
-def _retry_seconds(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value <= WATCH_RETRY_MAX_SECONDS:
-        raise SettingsError(f"{name} must be a number of seconds above 0 and at most {WATCH_RETRY_MAX_SECONDS:g}, "
-                            f"not {raw!r}")
-    return value
+def _seconds_above_zero(at_most: float = float("inf")):
+    """A parser of a number of seconds above 0 (and at most `at_most`, when there is a bound)."""
+    bound = "" if at_most == float("inf") else f" and at most {at_most:g}"
+
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not (0 < value <= at_most and value != float("inf")):
+            raise SettingsError(f"{name} must be a number of seconds above 0{bound}, not {raw!r}")
+        return value
+
+    return parse
 
 
 # --- the email variables (the mailer's own checks run when SmtpSettings is built) ----------------
@@ -214,15 +219,6 @@ def _port(name: str, raw: str) -> int:
         raise SettingsError(f"{name} must be a port number from 1 to 65535, not {raw!r}")
     return value
 
-
-def _smtp_timeout(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}")
-    return value
 
 
 def _true_or_false(name: str, raw: str) -> bool:
