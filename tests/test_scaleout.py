@@ -128,15 +128,23 @@ def local_and_dask_runs(prefect_api, isolated_cluster, tmp_path_factory):
     inputs = root / "inputs"
     inputs.mkdir()
     copy_examples(inputs, PROJECTS)
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    levels = [logger.level for logger in loggers]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline, "datetime", FrozenClock)
-        # The session logs at WARNING (conftest); the chunk tasks' INFO lines are what a Prefect user reads.
-        for name in ("prefect.flow_runs", "prefect.task_runs"):
-            patch.setattr(logging.getLogger(name), "level", logging.INFO)
-        local = memo_batch(input_dir=str(inputs), output_dir=str(root / "local"), run_id="same-run", workers=2,
-                           send_email=False, return_state=True)
-        dask = memo_batch(input_dir=str(inputs), output_dir=str(root / "dask"), run_id="same-run", runner="dask",
-                          dask_address=isolated_cluster[0], send_email=False, return_state=True)
+        # The session logs at WARNING (conftest); the chunk tasks' INFO lines are what a Prefect user
+        # reads. setLevel, not a patched `level`: it also clears the loggers' isEnabledFor caches, which
+        # an earlier run in this session (test_dask) left saying INFO is off, so no chunk log was sent.
+        for logger in loggers:
+            logger.setLevel(logging.INFO)
+        try:
+            local = memo_batch(input_dir=str(inputs), output_dir=str(root / "local"), run_id="same-run", workers=2,
+                               send_email=False, return_state=True)
+            dask = memo_batch(input_dir=str(inputs), output_dir=str(root / "dask"), run_id="same-run", runner="dask",
+                              dask_address=isolated_cluster[0], send_email=False, return_state=True)
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
     return local, dask, root / "local" / "same-run", root / "dask" / "same-run", inputs
 
 
