@@ -27,7 +27,7 @@ def measure(repeats: int = 3, limit: int | None = None) -> tuple[float, float]:
     """(old, new): median render CPU per memo; `limit` takes the first few examples only (a smoke run)."""
     from modelmemo.catalog.load import load_catalog
     from modelmemo.memo.document import RunContext, make_memo
-    from modelmemo.memo.render import render_memo_html, render_pdf, render_pdf_checked
+    from modelmemo.memo.render import render_memo_html, render_pdf, render_pdf_checked, settle_render_process
     from modelmemo.inputs.requirements import Requirements
     from modelmemo.settings import Settings
     from modelmemo.inputs.validation import validate_file
@@ -48,6 +48,7 @@ def measure(repeats: int = 3, limit: int | None = None) -> tuple[float, float]:
         new_html, old_html = new_html[:limit], old_html[:limit]
     render_pdf(old_html[0], templates)  # warm-up: fonts, WeasyPrint's caches
     render_pdf_checked(render_memo_html(new_html[0], templates), templates)
+    settle_render_process()  # as every render worker does after its imports
     old_t = [float("inf")] * len(old_html)
     new_t = [float("inf")] * len(new_html)
     for _ in range(repeats):

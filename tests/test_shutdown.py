@@ -47,3 +47,23 @@ def test_the_forkserver_and_resource_tracker_start_with_the_warning_filter_not_t
     commands = [" ".join(args) for args in found["children"]]
     assert any("resource_tracker" in c for c in commands) and any("forkserver" in c for c in commands), commands
     assert all(f"-W{TRACKER_WARNING_FILTER}" in c for c in commands if "multiprocessing" in c), commands
+
+
+SETTLED_POOL = """
+import gc, sys
+from flows.batch import _process_pool
+with _process_pool(1) as pool:
+    frozen = pool.submit(gc.get_freeze_count).result(timeout=120)
+print(frozen, gc.get_freeze_count())
+"""
+
+
+def test_render_pool_workers_start_with_their_imports_frozen_out_of_the_garbage_collector():
+    """The flow's render workers freeze what is alive after their imports (WeasyPrint, the
+    libraries), so collections during a render scan only that render's objects; the command's own
+    process is left alone."""
+    result = subprocess.run([sys.executable, "-c", SETTLED_POOL], capture_output=True, text=True, cwd=ROOT,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    worker, command = map(int, result.stdout.split())
+    assert worker > 20_000 and command == 0

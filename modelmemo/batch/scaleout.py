@@ -25,6 +25,7 @@ from typing import Any, Iterator, Sequence
 from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from modelmemo.memo.render import settle_render_process
 from modelmemo.batch.work_unit import (BUNDLE_PREFIX, RENDERER, BundlePaths, ClusterError, RenderBundle, UnitResult, WorkUnit,
                         render_unit)
 
@@ -62,6 +63,7 @@ class RenderBundlePlugin(WorkerPlugin):
                                "install the same modelmemo version on every worker")
         paths = self.bundle.materialise(Path(worker.local_directory))
         _preload(paths)
+        settle_render_process()  # as the local pool's workers do: both runners render alike
         _materialised[self.bundle.digest] = paths
         pause_profiler(worker, self.name)
 

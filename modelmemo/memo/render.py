@@ -284,6 +284,15 @@ def _thread_cache() -> dict[str, Any]:
     return cache
 
 
+def settle_render_process() -> None:
+    """For a process that renders many memos, once its imports are done (a pool worker, a Dask
+    worker after its preload): what is alive now (WeasyPrint, the libraries, the catalog) stays
+    alive, so it is moved out of the garbage collector's way (gc.freeze). Each collection during a
+    render then scans the render's own objects only: about 7% of a memo's render CPU here."""
+    gc.collect()
+    gc.freeze()
+
+
 @atexit.register
 def _release_caches() -> None:
     with _caches_lock:

@@ -331,8 +331,10 @@ def init_render_worker(command_pid: int | None = None) -> None:
     SIGTERM is restored: workers inherit the forkserver's shielding, but the command stops a
     worker with SIGTERM (`Process.terminate`)."""
     from modelmemo.memo.limits import limit_worker_memory
+    from modelmemo.memo.render import settle_render_process
 
     limit_worker_memory()
+    settle_render_process()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
