@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled, Failed
 from pydantic import Field
 
-from modelmemo.batch import pipeline
+from modelmemo.batch import pipeline, unchanged
 from modelmemo.batch.atomic import remove_stale_temp_files
 from modelmemo.memo.brand import BrandError
 from modelmemo.catalog.load import Catalog, CatalogError, load_catalog
@@ -238,7 +238,7 @@ def render_on_dask(jobs: list[pipeline.RenderJob], state: MemoState, progress: P
                     "digest": bundle.digest, "submitted": quote(submitted)}) for number, chunk in enumerate(chunks, 1)]
                 for future in as_completed(futures):
                     for outcome in future.result():
-                        pipeline.record_outcome(state, outcome)
+                        unchanged.record_outcome(state, outcome)
                         outcomes.append(outcome)
                         progress(len(outcomes), len(jobs), outcome)
             except BaseException as exc:

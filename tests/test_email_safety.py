@@ -26,7 +26,8 @@ import pytest
 from modelmemo.delivery.ledger import MAX_ATTEMPTS_PER_RECIPIENT, DeliveryJob, LedgerError
 from modelmemo.delivery.message import DECISION_KEYS, build_memo_email, memo_content_sha, one_line
 from modelmemo.delivery.mailers import OutboxMailer, SmtpMailer, SmtpSettings
-from modelmemo.batch.pipeline import RenderJob, plan_batch, render_project, templates_fingerprint
+from modelmemo.batch.pipeline import RenderJob, plan_batch, render_project
+from modelmemo.batch.unchanged import templates_fingerprint
 
 from .conftest import CATALOG, INPUTS, TEMPLATES
 from .support_renderer import FAKE_PDF

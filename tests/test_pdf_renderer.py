@@ -9,7 +9,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from modelmemo.batch import pipeline, work_unit
+from modelmemo.batch import pipeline, unchanged, work_unit
 from modelmemo.batch.state import render_fingerprint
 from modelmemo.memo.document import MEMO_VERSION
 from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer, WeasyPrintRenderer
@@ -57,9 +57,9 @@ def test_a_memo_from_another_renderer_is_never_kept_as_unchanged(drop_folder: Pa
     """Skip-unchanged compares what made the memo: WeasyPrint's fingerprint is the one it always was;
     another renderer's memos get their own, so a real run never keeps a fake PDF (nor the reverse)."""
     weasyprint = render_fingerprint(catalog.sha256, "t", MEMO_VERSION)
-    assert pipeline.current_fingerprint(catalog, "t") == weasyprint
-    assert pipeline.current_fingerprint(catalog, "t", WeasyPrintRenderer()) == weasyprint
-    assert pipeline.current_fingerprint(catalog, "t", FAKE_PDF) != weasyprint
+    assert unchanged.current_fingerprint(catalog, "t") == weasyprint
+    assert unchanged.current_fingerprint(catalog, "t", WeasyPrintRenderer()) == weasyprint
+    assert unchanged.current_fingerprint(catalog, "t", FAKE_PDF) != weasyprint
     copy_examples(drop_folder, ["marketing-images"])
     output = tmp_path / "out"
 

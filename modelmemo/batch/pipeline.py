@@ -6,7 +6,6 @@ baseline and the unit tests call them directly.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -23,17 +22,17 @@ from modelmemo.memo.limits import RENDER_SECONDS
 from modelmemo.catalog.load import Catalog
 from modelmemo.delivery.ledger import DeliveryJob
 from modelmemo.inputs.discovery import scan_drop_folder
-from modelmemo.memo.document import MEMO_VERSION
 from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
 from modelmemo.memo.render import render_index_html
 from modelmemo.batch.retention import is_run_folder, prune_runs
 from modelmemo.batch import layout
-from modelmemo.batch.layout import memo_file
-from modelmemo.batch.state import MemoState, render_fingerprint
+from modelmemo.batch.state import MemoState
+from modelmemo.batch.unchanged import (current_fingerprint, previous_memo_path, record_outcome, split_unchanged,
+                                       templates_fingerprint)
 from modelmemo.inputs.validation import Problem, validate_file
 # The work unit every runner renders through; its types are re-exported as part of the batch's API.
 from modelmemo.batch.work_unit import (BundlePaths, PlannedProject, ProjectOutcome, WorkUnit, cached_catalog, failed_outcome,
-                        file_stamp, input_format, read_input, read_previous_memo, remove_incomplete_memo,
+                        input_format, read_input, read_previous_memo, remove_incomplete_memo,
                         render_unit, write_unit_result)
 
 # The schema's project id pattern, and the ids it reserves because they name the run's own files
@@ -166,67 +165,7 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0) -> BatchPlan:
     return BatchPlan(tuple(projects), tuple(rejected), notices)
 
 
-# --- skipping what has not changed -----------------------------------------------------------
-
-
-def current_fingerprint(catalog: Catalog, templates_sha256: str, renderer: PdfRenderer = WEASYPRINT) -> str:
-    """WeasyPrint's memos as ever; another renderer's (a test's fake) are never kept by a real run, nor keep one."""
-    fingerprint = render_fingerprint(catalog.sha256, templates_sha256, MEMO_VERSION)
-    return fingerprint if renderer == WEASYPRINT else f"{fingerprint}+{type(renderer).__qualname__}"
-
-
-def previous_memo_path(state: MemoState, project_id: str, output_dir: Path) -> str | None:
-    entry = state.entries.get(project_id)
-    if not entry:
-        return None
-    path = memo_file(layout.run_dir(output_dir, entry["run_id"]), project_id, "json")
-    return str(path) if path.is_file() else None
-
-
-def split_unchanged(projects: Iterable[PlannedProject], state: MemoState, fingerprint: str, output_dir: Path,
-                    force: bool = False) -> tuple[list[PlannedProject], list[ProjectOutcome]]:
-    """(projects to render, outcomes for projects whose previous memo is still valid)."""
-    to_render: list[PlannedProject] = []
-    skipped: list[ProjectOutcome] = []
-    for planned in projects:
-        entry = None if force else state.unchanged(planned.project_id, planned.input_sha256, fingerprint, output_dir)
-        if entry is None:
-            to_render.append(planned)
-            continue
-        prefix = f"../{entry['run_id']}/{planned.project_id}"  # relative to this run's folder (layout.memo_name)
-        skipped.append(ProjectOutcome(
-            planned.project_id, planned.name, planned.file, "skipped",
-            verdict=entry.get("verdict"), verdict_label=entry.get("verdict_label"), top_model=entry.get("top_model"),
-            top_model_name=entry.get("top_model_name"), top_score=entry.get("top_score"),
-            html=prefix + ".html", pdf=prefix + ".pdf", json=prefix + ".json",
-            recipients=tuple(entry.get("recipients", ())), memo_run_id=entry["run_id"],
-            input_sha256=planned.input_sha256, fingerprint=fingerprint,
-        ))
-    return to_render, skipped
-
-
-def record_outcome(state: MemoState, outcome: ProjectOutcome) -> None:
-    """Remember a fresh memo so the next run can skip it; saved at once (a crash loses nothing)."""
-    if outcome.status != "memo":
-        return
-    state.record(outcome.project_id, run_id=outcome.memo_run_id, file=outcome.file,
-                 input_sha256=outcome.input_sha256, fingerprint=outcome.fingerprint, verdict=outcome.verdict,
-                 verdict_label=outcome.verdict_label, top_model=outcome.top_model,
-                 top_model_name=outcome.top_model_name, top_score=outcome.top_score,
-                 recipients=list(outcome.recipients))
-    state.save()
-
-
 # --- rendering one project -------------------------------------------------------------------
-
-
-def templates_fingerprint(templates_dir: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(templates_dir.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(templates_dir).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
