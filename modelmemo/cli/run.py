@@ -41,6 +41,15 @@ def nothing_to_do(input_dir: Path, settle_seconds: float) -> tuple[str, list[dic
             f"{'ready ' if waiting else ''}in {folder}; not processed: {named}"), left
 
 
+def folders_problem(input_dir: Path, output_dir: Path, hint: str = "") -> str | None:
+    """Why `run`/`watch` cannot use these folders (no drop folder; folders that overlap), or None."""
+    from modelmemo.batch.ownership import check_folders
+
+    if not input_dir.is_dir():
+        return f"input folder {input_dir} does not exist{hint}"
+    return check_folders(input_dir, output_dir)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -54,15 +63,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     input_dir = Path(args.input_dir or settings.input_dir).absolute()
     output_dir = Path(args.output or settings.output_dir).absolute()
     json_output = getattr(args, "json", False)
-    if not input_dir.is_dir():
-        hint = " (run `modelmemo init` to lay out a working folder)" if not args.input_dir else ""
-        error(f"input folder {input_dir} does not exist{hint}")
-        return EXIT_CANNOT_RUN
-    from modelmemo.batch.ownership import check_folders
-
-    overlap = check_folders(input_dir, output_dir)
-    if overlap:
-        error(overlap)
+    hint = " (run `modelmemo init` to lay out a working folder)" if not args.input_dir else ""
+    problem = folders_problem(input_dir, output_dir, hint)
+    if problem:
+        error(problem)
         return EXIT_CANNOT_RUN
     from modelmemo.batch.state import lock_holder, locked_message
 
@@ -180,16 +184,12 @@ def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """Runs until stopped by a signal (see `main`); the catch-up run at start is retried like any other."""
-    from modelmemo.batch.ownership import check_folders
     from modelmemo.inputs.watch import watch_folder
 
     settings = args.settings
     input_dir = Path(args.input_dir or settings.input_dir)
     output_dir = Path(args.output or settings.output_dir)
-    if not input_dir.is_dir():
-        error(f"input folder {input_dir} does not exist")
-        return EXIT_CANNOT_RUN
-    problem = check_folders(input_dir, output_dir)
+    problem = folders_problem(input_dir, output_dir)
     if problem:
         error(problem)
         return EXIT_CANNOT_RUN
