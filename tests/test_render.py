@@ -213,3 +213,14 @@ def test_pdf_compare_table_and_exclusions_are_the_short_forms(catalog, tmp_path)
                       if why[0].startswith("does not cover required task(s): image generation")]
     assert len(lacking_images) >= 3
     assert "Lacks image generation: " + ", ".join(lacking_images) + "." in text
+
+
+def test_a_tie_on_missing_evidence_is_never_called_within_half_a_point(catalog):
+    """A memo tied because a lead rests on missing quality evidence (gaps of several points) must
+    not say the candidates are within half a point anywhere (a new user found this in 4 memos)."""
+    tied = [m for m in _shipped_memos(catalog) if m["tied"]]
+    assert tied
+    for memo in tied:
+        html = render_memo_html(memo, TEMPLATES)
+        assert "within half a point (or statistically indistinguishable)" not in html
+        assert "The top candidates are tied (page 1 says why" in html
