@@ -150,14 +150,14 @@ EMAIL_RETRY_DELAYS = [60, 300]
 @task(name="email-memos", cache_policy=NO_CACHE, retries=len(EMAIL_RETRY_DELAYS),
       retry_delay_seconds=EMAIL_RETRY_DELAYS, retry_condition_fn=_retry_transient_in_deployments)
 def deliver_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path,
-                 resend: bool = False) -> None:
+                 resend: bool, settings: Settings) -> None:
     """Sends are recorded in the ledger one by one, so a retry of this task never re-sends: only
     the first attempt honours `resend`; a retry sends what the ledger still lacks."""
     from prefect.runtime import task_run
 
     earlier = {(r["project_id"], r["recipient"]): r for r in summary.deliveries}
     first_attempt = (task_run.run_count or 1) <= 1
-    pipeline.deliver_summary(summary, run_dir, output_dir, templates_dir, resend and first_attempt)
+    pipeline.deliver_summary(summary, run_dir, output_dir, templates_dir, resend and first_attempt, settings=settings)
     # What an earlier attempt of this task sent shows as sent in this run, not as "already-sent".
     summary.deliveries = [earlier[key] if r["status"] == "already-sent" and earlier.get(key, {}).get("status")
                           == "accepted" else r for r in summary.deliveries
@@ -257,7 +257,8 @@ def index_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, 
     pipeline.publish_run(summary, run_dir, output_dir, templates_dir)
 
 
-def _stages(workers: int, runner: str, dask_address: str | None, key: str, run_id: str) -> pipeline.BatchStages:
+def _stages(workers: int, runner: str, dask_address: str | None, key: str, run_id: str,
+            settings: Settings) -> pipeline.BatchStages:
     """The batch's stages as Prefect tasks (the order and data flow live in `pipeline.run_locked_batch`)."""
 
     def render(jobs: list[pipeline.RenderJob], state: MemoState,
@@ -271,7 +272,7 @@ def _stages(workers: int, runner: str, dask_address: str | None, key: str, run_i
     def deliver(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path,
                 resend: bool) -> None:
         try:
-            deliver_task(summary, run_dir, output_dir, templates_dir, resend)
+            deliver_task(summary, run_dir, output_dir, templates_dir, resend, settings)
         except TransientDeliveryFailures:
             pass  # reported in the summary, the final state and the exit code; the next run retries
 
@@ -334,7 +335,7 @@ def memo_batch(
         catalog = load_catalog_task([str(p) for p in settings.catalog_files])
         with batch_lock(output_path):
             summary = pipeline.run_locked_batch(
-                _stages(workers or settings.workers, runner, dask_address, key, run_id), catalog,
+                _stages(workers or settings.workers, runner, dask_address, key, run_id, settings), catalog,
                 settings.catalog_files, input_path, output_path, settings.templates_dir, run_id=run_id,
                 force=force, settle_seconds=settings.settle_seconds, deliver=send_email, resend=resend,
                 keep_runs=settings.keep_runs)

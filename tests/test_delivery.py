@@ -355,6 +355,24 @@ def test_outbox_writes_one_eml_per_memo(job: DeliveryJob, ledger: Path, tmp_path
     assert next(msg.iter_attachments()).get_content() == job.pdf_path.read_bytes()
 
 
+def test_public_base_url_from_settings_links_the_memo_and_nothing_else_does(job: DeliveryJob, ledger: Path,
+                                                                           tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The URL reaches the email from the entry point's settings (Settings.public_base_url), never
+    from the process environment behind the caller's back."""
+    memo = json.loads(job.memo_json_path.read_text())
+    link = f"https://memos.example.com/mm/{memo['run_id']}/{PROJECT}.html"
+    monkeypatch.setenv("MODELMEMO_PUBLIC_BASE_URL", "https://elsewhere.example.org")
+    run(job, OutboxMailer(tmp_path / "plain"), tmp_path / "plain-ledger.json")
+    plain = parse(next((tmp_path / "plain").iterdir()).read_bytes())
+    assert "https://" not in plain.get_body(("plain",)).get_content()
+    run(job, OutboxMailer(tmp_path / "linked"), ledger, public_base_url="https://memos.example.com/mm")
+    linked = parse(next((tmp_path / "linked").iterdir()).read_bytes())
+    assert link in linked.get_body(("plain",)).get_content()
+    assert link in linked.get_body(("html",)).get_content()
+
+
+
 # --- the ledger ------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from modelmemo.batch.atomic import atomic_write_text, remove_stale_temp_files
 from modelmemo.batch.failpoints import failpoint
@@ -34,6 +34,9 @@ from modelmemo.inputs.validation import Problem, validate_file
 from modelmemo.batch.work_unit import (BundlePaths, PlannedProject, ProjectOutcome, WorkUnit, cached_catalog, failed_outcome,
                         input_format, read_input, read_previous_memo, remove_incomplete_memo,
                         render_unit, write_unit_result)
+
+if TYPE_CHECKING:
+    from modelmemo.settings import Settings
 
 # The schema's project id pattern, and the ids it reserves because they name the run's own files
 # (index.html, summary.json): a memo can never overwrite them.
@@ -261,24 +264,20 @@ def delivery_jobs(summary: "BatchSummary", run_dir: Path) -> list[DeliveryJob]:
 
 
 def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, templates_dir: Path,
-                    resend: bool = False, env: dict[str, str] | None = None) -> None:
-    """Email the run's memos (SMTP if configured, else .eml files in <run_dir>/outbox), with the
-    retry settings (MODELMEMO_SMTP_RETRIES, MODELMEMO_SMTP_BACKOFF_SECONDS) of the same environment.
-    The ledger sends each decision once; resend=True sends every memo again (`run --resend`)."""
-    import os
-
+                    resend: bool = False, *, settings: "Settings") -> None:
+    """Email the run's memos (SMTP if configured, else .eml files in <run_dir>/outbox) with the
+    entry point's settings (SMTP, retries, the public base URL the email links to). The ledger
+    sends each decision once; resend=True sends every memo again (`run --resend`)."""
     from modelmemo.delivery.ledger import deliver
     from modelmemo.delivery.mailers import configured_smtp, make_mailer
-    from modelmemo.settings import Settings
 
     failpoint("before-email")
-    env = dict(os.environ if env is None else env)
-    settings = Settings.from_env(env)
     smtp = configured_smtp(settings)
     mailer = make_mailer(smtp, layout.outbox_dir(run_dir))
     records = deliver(delivery_jobs(summary, run_dir), mailer, layout.ledger_file(output_dir),
                       sender=smtp.sender, templates_dir=templates_dir, retries=settings.smtp_retries,
-                      backoff_seconds=settings.smtp_backoff_seconds, force=resend)
+                      backoff_seconds=settings.smtp_backoff_seconds, force=resend,
+                      public_base_url=settings.public_base_url)
     summary.deliveries = [r.as_dict() for r in records]
 
 
@@ -384,7 +383,8 @@ def run_batch(input_dir: Path, output_dir: Path, catalog_files: tuple[Path, ...]
     stages = BatchStages(
         plan=plan_batch,
         render=lambda jobs, state, report: render_and_record(jobs, state, executor, report),
-        deliver=deliver_summary,
+        deliver=lambda summary, run_dir, out, templates, resend: deliver_summary(summary, run_dir, out, templates,
+                                                                                 resend, settings=settings),
         publish=publish_run,
     )
     with batch_lock(output_dir):

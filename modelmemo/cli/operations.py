@@ -133,7 +133,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     try:
         records = deliver(jobs, mailer, layout.ledger_file(output_dir), sender=smtp.sender,
                           templates_dir=settings.templates_dir, retries=settings.smtp_retries,
-                          backoff_seconds=settings.smtp_backoff_seconds, force=not args.only_unsent)
+                          backoff_seconds=settings.smtp_backoff_seconds, force=not args.only_unsent,
+                          public_base_url=settings.public_base_url)
     except LedgerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN

@@ -305,12 +305,14 @@ def deliver(
     backoff_seconds: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
     force: bool = False,
+    public_base_url: str | None = None,
 ) -> list[DeliveryRecord]:
     """Email each job's PDF memo to its recipients not yet served; return one record per recipient.
 
     The rules are in the module docstring. force: send to every recipient, even those already
     served (or refused, or undelivered). Transient failures are retried up to `retries` sends in
     this call, waiting backoff, 2×backoff, ...; uncertain ones are not retried in this call.
+    public_base_url (Settings.public_base_url): where the memos are published; the email links the memo.
     Raises LedgerError if the ledger is unreadable; everything else is reported in the records.
     """
     if retries < 1:
@@ -324,13 +326,13 @@ def deliver(
             ledger.save()  # fail now if the ledger cannot be written, not after a send it must record
         for job in jobs:
             records.extend(_deliver_one(job, mailer, ledger, sender, Path(templates_dir),
-                                        retries, backoff_seconds, sleep, force))
+                                        retries, backoff_seconds, sleep, force, public_base_url))
     return records
 
 
 def _deliver_one(job: DeliveryJob, mailer: Mailer, ledger: Ledger, sender: str, templates_dir: Path,
                  retries: int, backoff_seconds: float, sleep: Callable[[float], None],
-                 force: bool) -> list[DeliveryRecord]:
+                 force: bool, public_base_url: str | None = None) -> list[DeliveryRecord]:
     recipients = _unique(job.recipients)
     try:
         memo = json.loads(Path(job.memo_json_path).read_text(encoding="utf-8"))
@@ -357,7 +359,8 @@ def _deliver_one(job: DeliveryJob, mailer: Mailer, ledger: Ledger, sender: str, 
         return [done[r] for r in recipients]
 
     try:  # one message for everyone (To: lists all recipients); the envelope names only `pending`
-        message = build_memo_email(memo, Path(job.pdf_path).read_bytes(), sender, recipients, templates_dir)
+        message = build_memo_email(memo, Path(job.pdf_path).read_bytes(), sender, recipients, templates_dir,
+                                   public_base_url=public_base_url)
     except Exception as exc:
         return [done.get(r) or _errors(job, [r], exc)[0] for r in recipients]
     message_id = str(message["Message-ID"])

@@ -141,16 +141,8 @@ def memo_subject(memo: dict[str, Any]) -> str:
     return one_line(f"{memo['project']['name']}: {memo.get('verdict_label') or 'No verdict'} — {top}{flags}")
 
 
-def _public_base_url(explicit: str | None) -> str | None:
-    """MODELMEMO_PUBLIC_BASE_URL (Settings.public_base_url, issue 14) when set and http(s)."""
-    url = explicit
-    if url is None:
-        try:
-            from modelmemo.settings import Settings
-
-            url = getattr(Settings.from_env(), "public_base_url", None)
-        except Exception:  # settings are checked when a command starts; never fail an email here
-            url = None
+def _public_base_url(url: str | None) -> str | None:
+    """The public base URL given by the caller (Settings.public_base_url), when it is http(s)."""
     if not url or not str(url).startswith(("https://", "http://")):
         return None
     return str(url).rstrip("/")
