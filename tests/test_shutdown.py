@@ -50,7 +50,7 @@ def test_the_forkserver_and_resource_tracker_start_with_the_warning_filter_not_t
 
 
 SETTLED_POOL = """
-import gc, sys
+import gc
 from flows.batch import _process_pool
 with _process_pool(1) as pool:
     frozen = pool.submit(gc.get_freeze_count).result(timeout=120)

@@ -13,6 +13,7 @@ from collections import defaultdict
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -383,8 +384,7 @@ def run_batch(input_dir: Path, output_dir: Path, catalog_files: tuple[Path, ...]
     stages = BatchStages(
         plan=plan_batch,
         render=lambda jobs, state, report: render_and_record(jobs, state, executor, report),
-        deliver=lambda summary, run_dir, out, templates, resend: deliver_summary(summary, run_dir, out, templates,
-                                                                                 resend, settings=settings),
+        deliver=partial(deliver_summary, settings=settings),
         publish=publish_run,
     )
     with batch_lock(output_dir):

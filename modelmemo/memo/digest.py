@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelmemo.decision.costs import usd
-from modelmemo.decision.words import language_name, task_label
+from modelmemo.decision.words import join_and, language_name, sentence, task_label
 # The stale-fact age and the "fragile" multipliers are in the settings table (modelmemo/settings.py).
 from modelmemo.settings import FRAGILE_LESS, FRAGILE_MORE, STALE_AFTER_DAYS
 
@@ -367,14 +367,14 @@ def short_reason(reasons: list[str]) -> str:
 def excluded_groups(memo: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """The excluded models grouped by their first reason (short form), largest group first: the
     PDF names five models that lack image generation in one line instead of five clauses."""
-    names = {m: (memo.get("model_names") or {}).get(m, m) for m in memo.get("excluded") or {}}
+    names = memo.get("model_names") or {}
     groups: dict[str, list[str]] = {}
     for model_id, reasons in (memo.get("excluded") or {}).items():
         head = short_reason(reasons)
         missing = head.removeprefix("does not cover required task(s): ")
         if missing != head:  # "Lacks image generation" reads better than the engine's full phrase
-            head = "lacks " + " and ".join(missing.rsplit(", ", 1))
-        groups.setdefault(head[:1].upper() + head[1:], []).append(names[model_id])
+            head = "lacks " + join_and(missing.split(", "))
+        groups.setdefault(head[:1].upper() + head[1:], []).append(names.get(model_id, model_id))
     return sorted(groups.items(), key=lambda g: -len(g[1]))
 
 
@@ -404,9 +404,5 @@ def differences(reason_a: str, reason_b: str) -> tuple[str, str]:
     only_b = [c for c in b if key(c) not in shared]
     if not only_a and not only_b:
         return str(reason_a), str(reason_b)
-
-    def sentence(clauses: list[str]) -> str:
-        text = "; ".join(clauses)
-        return text[:1].upper() + text[1:] + "."
     # A side with nothing of its own (the other adds a penalty) is shown whole, never as blank.
     return sentence(only_a or a), sentence(only_b or b)
