@@ -224,3 +224,47 @@ def test_a_tie_on_missing_evidence_is_never_called_within_half_a_point(catalog):
         html = render_memo_html(memo, TEMPLATES)
         assert "within half a point (or statistically indistinguishable)" not in html
         assert "The top candidates are tied (page 1 says why" in html
+
+
+def test_pdf_cites_each_source_by_its_title_and_the_html_keeps_the_full_description(catalog, tmp_path):
+    """The PDF's sources are one run-in paragraph of numbered titles without the catalog's
+    annotations (but keeping "third party"); the HTML lists each source whole with its address."""
+    from modelmemo.memo.digest import pdf_source_title
+
+    assert pdf_source_title("Enterprise privacy at OpenAI (stored copy)") == "Enterprise privacy at OpenAI"
+    assert pdf_source_title("Claude Enterprise Compliance: BAA, SOC 2, GDPR and Data Policy (third party, last "
+                            "verified June 13, 2026)") == ("Claude Enterprise Compliance: BAA, SOC 2, GDPR and Data "
+                                                           "Policy (third party)")
+    # A bare name keeps the annotation's first clause (whose page it is), never an empty title.
+    assert pdf_source_title("Service tiers (Anthropic API docs; stored copy, undated)") == "Service tiers (Anthropic API docs)"
+    assert pdf_source_title("No annotation at all") == "No annotation at all"
+
+    memo = next(m for m in _shipped_memos(catalog) if m["project"]["name"] == "Code Review Assistant")
+    html = render_memo_html(memo, TEMPLATES)
+    pdf = tmp_path / "memo.pdf"
+    pdf.write_bytes(render_pdf(html, TEMPLATES))
+    text = " ".join(pdf_text(pdf).split())
+    gpu_guide = next(s for s in memo["sources"] if s["title"].startswith("Cloud GPU pricing guide"))
+    assert len(gpu_guide["title"]) > 60 and gpu_guide["title"] in html and gpu_guide["url"] in html
+    assert f"[{gpu_guide['n']}] Cloud GPU pricing guide (third party), checked {gpu_guide['as_of']}." in text
+    assert gpu_guide["title"][len("Cloud GPU pricing guide ("):][:30] not in text
+
+
+def test_chart_draws_each_visible_mark_once_and_its_alt_text_keeps_every_value(catalog):
+    """A hollow mark at the same place as another of its shape, or under a pick's filled mark,
+    is not drawn; the alt text still names every model's value."""
+    from modelmemo.memo.digest import decision_digest, dot_plot
+
+    memo = next(m for m in _shipped_memos(catalog) if m["project"]["name"] == "Research Digest")
+    chart = dot_plot(memo, decision_digest(memo))
+    budget = next(r for r in chart["rows"] if r["factor"] == "budget")
+    assert len({p["value"] for p in budget["points"]}) == 1 and len(budget["points"]) >= 4  # all 50: no volume
+    drawn = [p for p in budget["points"] if not p["hidden"]]
+    assert all(p["pick"] for p in drawn)  # every hollow mark sits under a pick's
+    for row in chart["rows"]:
+        shown = [(p["value"], p["open"]) for p in row["points"] if not p["hidden"] and not p["pick"]]
+        assert len(shown) == len(set(shown))
+        assert all(p["pick"] for p in row["points"] if p["value"] in {q["value"] for q in row["points"] if q["pick"]}
+                   and not p["hidden"])
+    budget_alt = chart["alt"].split("Budget fit: ", 1)[1].split(". ", 1)[0]
+    assert sorted(budget_alt.split(", ")) == sorted(f"{p['name']} 50" for p in budget["points"])
