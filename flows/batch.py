@@ -21,12 +21,13 @@ from typing import Annotated, Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled, Failed
+from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from modelmemo.batch import pipeline, unchanged
 from modelmemo.batch.atomic import remove_stale_temp_files
 from modelmemo.memo.brand import BrandError
-from modelmemo.catalog.load import Catalog, CatalogError, load_catalog
+from modelmemo.catalog.load import Catalog, CatalogError
 from modelmemo.batch.layout import index_file, run_dir
 from modelmemo.inputs.names import display_name
 from modelmemo.batch.ownership import check_folders
@@ -34,20 +35,55 @@ from modelmemo.batch.pipeline import ProgressCallback
 from modelmemo.settings import MEMOS_PER_WORKER_PER_POOL, Settings
 from modelmemo.process.shutdown import critical, init_render_worker, start_forkserver_shielded
 from modelmemo.batch.state import BatchLocked, MemoState, batch_lock
-from modelmemo.batch.work_unit import ClusterError, RenderBundle, UnitResult, WorkUnit, failed_outcome
+from modelmemo.batch.work_unit import (ClusterError, RenderBundle, UnitResult, WorkUnit, cached_catalog,
+                                      failed_outcome)
 from modelmemo.flows.reporting import (DELIVERED, ProgressReporter, artifact_key, final_state, flow_run_name,
-                                       index_artifact, outcome_line, result_table_artifact, run_id_from_flow_run_name)
+                                       index_artifact, log_lines, outcome_line, result_table_artifact,
+                                       run_id_from_flow_run_name)
+
+
+def _heartbeats_without_join(engine: Any, join_on_exit: bool = True) -> Any:
+    """Prefect's flow-run heartbeats, without waiting for the heartbeat thread when a run ends.
+
+    Prefect's sync engine joins that thread as the run's context closes, after the final state is
+    reported, and the thread sleeps in 1 s steps: every flow run ended 0-1 s later than it had to
+    (0.5 s on average: a fifth of a nightly rerun with nothing to do). Prefect's async engine does
+    not join (`join_on_exit=False`); the flows here do the same. Heartbeats are sent as ever, every
+    `flows.heartbeat_frequency` seconds while the run lasts, and the thread (a daemon) ends by
+    itself within a second of the run's end."""
+    return _prefect_send_heartbeats(engine, join_on_exit=False)
+
+
+def _end_flow_runs_promptly() -> None:
+    """Install `_heartbeats_without_join` in Prefect's flow engine (once), if its heartbeat helper
+    still takes `join_on_exit`; otherwise Prefect's own stays (tests/test_flow.py notices)."""
+    global _prefect_send_heartbeats
+    import inspect
+
+    from prefect import flow_engine
+
+    current = getattr(flow_engine, "_send_heartbeats", None)
+    if current is None or current is _heartbeats_without_join \
+            or "join_on_exit" not in inspect.signature(current).parameters:
+        return
+    _prefect_send_heartbeats = current
+    flow_engine._send_heartbeats = _heartbeats_without_join
+
+
+_prefect_send_heartbeats: Any = None
+_end_flow_runs_promptly()
 
 
 @task(name="load-catalog", cache_policy=NO_CACHE)
 def load_catalog_task(catalog_files: list[str]) -> Catalog:
-    """Fail fast, before any input is touched, if the catalog is broken."""
-    return load_catalog([Path(p) for p in catalog_files])
+    """Fail fast, before any input is touched, if the catalog is broken. Parsed once per process:
+    `modelmemo run` has checked it already, before Prefect started (work_unit.cached_catalog)."""
+    return cached_catalog(tuple(catalog_files))
 
 
 @task(name="plan-batch", cache_policy=NO_CACHE)
-def plan_task(input_dir: Path, settle_seconds: float) -> pipeline.BatchPlan:
-    plan = pipeline.plan_batch(input_dir, settle_seconds)
+def plan_task(input_dir: Path, settle_seconds: float, known: unchanged.KnownInputs | None = None) -> pipeline.BatchPlan:
+    plan = pipeline.plan_batch(input_dir, settle_seconds, known)
     logger = get_run_logger()
     logger.info("%d valid requirement files, %d rejected, %d not processed in %s", len(plan.projects),
                 len(plan.rejected), len(plan.notices), display_name(str(input_dir)))
@@ -163,10 +199,15 @@ def deliver_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path
                           == "accepted" else r for r in summary.deliveries
                           for key in [(r["project_id"], r["recipient"])]]
     logger = get_run_logger()
+    earlier_sends: list[str] = []  # nothing sent now: logged in groups (reporting.log_lines)
     for record in summary.deliveries:
         line = display_name(f"email to {record['recipient']} for {record['project_id']}: {record['status']}"
                             + (f": {record['detail']}" if record.get("detail") else ""))
-        (logger.info if record["status"] in DELIVERED else logger.warning)("%s", line)
+        if record["status"] == "already-sent":
+            earlier_sends.append(line)
+        else:
+            (logger.info if record["status"] in DELIVERED else logger.warning)("%s", line)
+    log_lines(logger.info, earlier_sends)
     failed = [r for r in summary.deliveries if r["status"] not in DELIVERED]
     if failed and all(r["status"] == "transient" for r in failed):
         raise TransientDeliveryFailures(f"{len(failed)} emails could not be sent yet (transient): "
@@ -218,7 +259,6 @@ def render_on_dask(jobs: list[pipeline.RenderJob], state: MemoState, progress: P
     per worker thread in flight; each finished chunk's memos are recorded and counted at once."""
     from prefect.futures import as_completed
     from prefect.task_runners import ThreadPoolTaskRunner
-    from prefect.utilities.annotations import quote
 
     from modelmemo.batch import scaleout
 
@@ -269,14 +309,22 @@ def _stages(workers: int, runner: str, dask_address: str | None, key: str, run_i
         reporter.log_each = False  # each chunk task logs its own projects
         return render_on_dask(jobs, state, reporter, dask_address, workers)
 
+    # The summary (and the plan's known inputs) go in quoted: Prefect would otherwise walk every
+    # outcome of a large batch looking for futures, for each task (quote: passed as it is).
+    def plan(input_dir: Path, settle_seconds: float, known: unchanged.KnownInputs) -> pipeline.BatchPlan:
+        return plan_task(input_dir, settle_seconds, quote(known))
+
     def deliver(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path,
                 resend: bool) -> None:
         try:
-            deliver_task(summary, run_dir, output_dir, templates_dir, resend, settings)
+            deliver_task(quote(summary), run_dir, output_dir, templates_dir, resend, settings)
         except TransientDeliveryFailures:
             pass  # reported in the summary, the final state and the exit code; the next run retries
 
-    return pipeline.BatchStages(plan=plan_task, render=render, deliver=deliver, publish=index_task)
+    def publish(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path, templates_dir: Path) -> None:
+        index_task(quote(summary), run_dir, output_dir, templates_dir)
+
+    return pipeline.BatchStages(plan=plan, render=render, deliver=deliver, publish=publish)
 
 
 @flow(name="modelmemo-batch", description="Requirement files in, decision memos (HTML, PDF, JSON) out.",
@@ -346,9 +394,8 @@ def memo_batch(
     except (CatalogError, BrandError, ClusterError) as exc:  # a file or cluster to fix: failed, not retried
         logger.error("%s", display_name(str(exc)))
         return Failed(message=str(exc), data=exc)
-    for outcome in summary.projects:  # rendered memos were logged as they completed
-        if outcome.status == "skipped":
-            logger.info("%s", outcome_line(outcome))
+    # rendered memos were logged as they completed; unchanged ones are logged in groups
+    log_lines(logger.info, [outcome_line(outcome) for outcome in summary.projects if outcome.status == "skipped"])
     result_table_artifact(summary, key)
     index_artifact(summary, run_dir(output_path, summary.run_id), key, settings.public_base_url)
     state = final_state(summary)

@@ -58,6 +58,18 @@ def test_second_run_skips_the_unchanged_memo(first_run, prefect_api):
     assert result.returncode == 1  # the rejected file is still there, still reported
 
 
+def test_unchanged_rerun_runs_the_flow_without_importing_the_renderer(first_run, prefect_api):
+    """Nothing to render: the command is a Prefect flow run all the same, but it starts no render
+    pool and never imports WeasyPrint or Dask (what `python -X importtime` lists)."""
+    root, _ = first_run
+    result = modelmemo("run", str(root / "inputs"), "--output", str(root / "output"),
+                       env={**harness_env(), "PYTHONPROFILEIMPORTTIME": "1"})
+    assert "0 memos, 1 unchanged, 1 rejected" in result.stdout and result.returncode == 1
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert {"prefect.task_engine", "modelmemo.flows.batch"} <= imported
+    assert not {name for name in imported if name.split(".")[0] in ("weasyprint", "dask", "distributed")}
+
+
 def test_broken_catalog_stops_before_touching_inputs(tmp_path):
     inputs = tmp_path / "inputs"
     inputs.mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -23,18 +24,24 @@ def batch_run(prefect_api, tmp_path_factory):
     (inputs / "broken.yaml").write_text("schema_version: 1\nproject: [unclosed\n")
     write_yaml(inputs / "bad-email.yaml", requirements(**{"project.owner.email": "nobody"}))
     (inputs / "notes.txt").write_text("not an input")
-    # The session logs at WARNING (conftest); the run's INFO lines are what a Prefect user reads.
+    with _run_logs_at_info():
+        state = memo_batch(input_dir=str(inputs), output_dir=str(root / "output"), run_id="test-run",
+                           workers=2, return_state=True)
+    return state, root / "output" / "test-run", inputs
+
+
+@contextlib.contextmanager
+def _run_logs_at_info():
+    """The session logs at WARNING (conftest); the run's INFO lines are what a Prefect user reads."""
     loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.INFO)
     try:
-        state = memo_batch(input_dir=str(inputs), output_dir=str(root / "output"), run_id="test-run",
-                           workers=2, return_state=True)
+        yield
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
-    return state, root / "output" / "test-run", inputs
 
 
 def test_flow_completes_and_reports_every_file(batch_run):
@@ -207,3 +214,78 @@ def test_long_batches_render_on_fresh_pools_without_losing_or_hanging(prefect_ap
     assert seen == [(1, 3, "memo"), (2, 3, "memo"), (3, 3, "memo")]
     assert sorted(p.name for p in (tmp_path / "out" / "chunks").glob("*.pdf")) == [
         "legal-translation.pdf", "research-digest.pdf", "ticket-triage.pdf"]
+
+
+def test_rerun_with_nothing_changed_is_a_flow_run_that_parses_only_the_rejected_files(batch_run, monkeypatch):
+    """The nightly rerun: every memo kept, no input it knows parsed again, no render pool, the
+    rejections reported as before (line and column), and a flow run on the server whose logs say
+    each project is unchanged and each email was sent before, and whose artifacts carry the counts."""
+    import flows.batch as batch
+    from flows.reporting import artifact_key
+
+    from modelmemo.batch import pipeline
+
+    state, run_dir, inputs = batch_run
+    validated: list[str] = []
+    real = pipeline.validate_file
+    monkeypatch.setattr(pipeline, "validate_file", lambda path, label=None: validated.append(label) or real(path, label))
+    monkeypatch.setattr(batch, "_process_pool", lambda workers: pytest.fail("a render pool was started"))
+    with _run_logs_at_info():
+        rerun = batch.memo_batch(input_dir=str(inputs), output_dir=str(run_dir.parent), run_id="test-rerun",
+                                 workers=2, return_state=True)
+    assert rerun.name == "Completed with rejected files", rerun.message
+    assert sorted(validated) == ["bad-email.yaml", "broken.yaml"]
+    first = json.loads((run_dir / "summary.json").read_text())
+    summary = json.loads((run_dir.parent / "test-rerun" / "summary.json").read_text())
+    assert summary["counts"] == {**first["counts"], "memos": 0, "skipped": first["counts"]["memos"]}
+    assert summary["rejected"] == first["rejected"] and summary["rejected"][0]["problems"][0]["line"]
+    assert {d["status"] for d in summary["deliveries"]} == {"already-sent"}
+
+    run, logs, artifacts = _flow_run_record(rerun)
+    assert run.name.split()[0] == "test-rerun" and run.state.name == "Completed with rejected files"
+    lines = "\n".join(logs).splitlines()
+    unchanged = [f"{p['project_id']} ({p['file']}): unchanged, memo kept" for p in summary["projects"]]
+    assert set(unchanged) <= set(lines)
+    assert any(all(line in log.splitlines() for line in unchanged) for log in logs)  # one record, a line each
+    assert any(line.startswith("rejected broken.yaml:") for line in lines)
+    assert sum(line.startswith("email to ") and ": already-sent" in line for line in lines) == \
+        len(summary["deliveries"])
+    key = artifact_key(run_dir.parent)
+    by_key = {a.key: a for a in artifacts}
+    assert set(by_key) == {key, f"{key}-index"}  # nothing rendered: no progress bar
+    assert f"{len(unchanged)} unchanged" in by_key[key].description
+
+
+def test_log_lines_groups_lines_without_news_into_few_records():
+    from flows.reporting import log_lines
+
+    records: list[str] = []
+    log_lines(lambda fmt, text: records.append(fmt % text), [f"line {i}" for i in range(250)])
+    assert [len(r.splitlines()) for r in records] == [100, 100, 50]
+    assert "\n".join(records).splitlines() == [f"line {i}" for i in range(250)]
+    log_lines(lambda fmt, text: records.append(text), [])
+    assert len(records) == 3
+
+
+def test_flow_runs_end_without_joining_the_heartbeat_thread(monkeypatch):
+    """Prefect's sync engine would wait up to 1 s for its heartbeat thread after each flow run's final
+    state; the flows here use Prefect's own helper with join_on_exit=False, as its async engine does."""
+    import inspect
+
+    from prefect import flow_engine
+
+    import flows.batch as batch
+
+    assert flow_engine._send_heartbeats is batch._heartbeats_without_join
+    assert "join_on_exit" in inspect.signature(batch._prefect_send_heartbeats).parameters
+    calls = []
+
+    @contextlib.contextmanager
+    def prefects(engine, join_on_exit=True):
+        calls.append((engine, join_on_exit))
+        yield
+
+    monkeypatch.setattr(batch, "_prefect_send_heartbeats", prefects)
+    with flow_engine._send_heartbeats("engine"):
+        pass
+    assert calls == [("engine", False)]

@@ -28,8 +28,8 @@ from modelmemo.memo.render import render_index_html
 from modelmemo.batch.retention import is_run_folder, prune_runs
 from modelmemo.batch import layout
 from modelmemo.batch.state import MemoState
-from modelmemo.batch.unchanged import (current_fingerprint, previous_memo_path, record_outcome, split_unchanged,
-                                       templates_fingerprint)
+from modelmemo.batch.unchanged import (KnownInputs, current_fingerprint, input_rules_fingerprint, previous_memo_path,
+                                       record_outcome, split_unchanged, templates_fingerprint)
 from modelmemo.inputs.validation import Problem, validate_file
 # The work unit every runner renders through; its types are re-exported as part of the batch's API.
 from modelmemo.batch.work_unit import (BundlePaths, PlannedProject, ProjectOutcome, WorkUnit, cached_catalog, failed_outcome,
@@ -132,18 +132,24 @@ class BatchSummary:
 # --- planning --------------------------------------------------------------------------------
 
 
-def plan_batch(input_dir: Path, settle_seconds: float = 0.0) -> BatchPlan:
+def plan_batch(input_dir: Path, settle_seconds: float = 0.0, known: KnownInputs | None = None) -> BatchPlan:
     """Scan the drop folder and validate every input. Duplicate project ids reject all copies.
 
     Files are reported by their escaped display name (`file`, see names.py) and read by their real
     path (`path`). A duplicate's rejection names at most 3 of the others ("and N more"), so 2,000
-    copies of one id cost 2,000 short lines, not 2,000 lists of 1,999 names.
+    copies of one id cost 2,000 short lines, not 2,000 lists of 1,999 names. A file `known` as the
+    unchanged input of a kept memo (same bytes, same input rules: unchanged.KnownInputs) is planned
+    from that record, not parsed and validated again; every other file is validated.
     """
     entries = scan_drop_folder(input_dir, settle_seconds)
     notices = tuple(Notice(e.name, e.kind, e.reason) for e in entries if e.kind != "input")
     valid: list[PlannedProject] = []
     rejected: list[Rejection] = []
     for entry in (e for e in entries if e.kind == "input"):
+        planned = known.match(entry.name, entry.path) if known else None
+        if planned is not None:
+            valid.append(planned)
+            continue
         document, problems = validate_file(entry.path, entry.name)
         failpoint("after-validate")
         if problems or document is None:
@@ -332,7 +338,7 @@ class BatchStages:
     `run_locked_batch` is the one place that says in which order they run and what flows between them.
     """
 
-    plan: Callable[[Path, float], BatchPlan]
+    plan: Callable[[Path, float, KnownInputs], BatchPlan]
     render: Callable[[list[RenderJob], MemoState, ProgressCallback | None], list[ProjectOutcome]]
     deliver: Callable[[BatchSummary, Path, Path, Path, bool], None]
     publish: Callable[[BatchSummary, Path, Path, Path], None]
@@ -347,10 +353,12 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
     keep_runs > 0 prunes older run folders once this run is complete (see retention.py).
     renderer makes each memo's PDF (every job carries it): WeasyPrint unless a test passes a fake."""
     clean_up_after_crash(output_dir)
-    plan = stages.plan(input_dir, settle_seconds)
     state = MemoState.load(output_dir)
+    state.input_rules = input_rules_fingerprint()  # what this run's planning validates under
     templates_sha = templates_fingerprint(templates_dir)
     fingerprint = current_fingerprint(catalog, templates_sha, renderer)
+    known = KnownInputs() if force else KnownInputs.from_state(state, fingerprint, output_dir)
+    plan = stages.plan(input_dir, settle_seconds, known)
     to_render, skipped = split_unchanged(plan.projects, state, fingerprint, output_dir, force)
     run_id = run_id or new_run_id()
     generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")

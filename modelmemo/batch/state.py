@@ -41,6 +41,7 @@ def render_fingerprint(catalog_sha256: str, templates_sha256: str, memo_version:
 class MemoState:
     path: Path
     entries: dict[str, dict[str, Any]]
+    input_rules: str = ""  # what this run validates inputs under (unchanged.input_rules_fingerprint)
 
     @classmethod
     def load(cls, output_dir: Path) -> "MemoState":

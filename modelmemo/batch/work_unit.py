@@ -131,8 +131,13 @@ def file_stamp(paths: Iterable[Path | str]) -> tuple[tuple[str, int, int], ...]:
 
 
 def cached_catalog(catalog_files: tuple[str, ...]) -> Catalog:
-    """The catalog, parsed once per worker process, re-read when a file changes (watch mode)."""
-    return _load_catalog_once(catalog_files, file_stamp(catalog_files))
+    """The catalog, parsed once per process (a render worker; the command, which checks it before
+    Prefect starts and runs the flow that uses it), re-read when a file changes (watch mode)."""
+    try:
+        stamp = file_stamp(catalog_files)
+    except OSError:  # a missing or unreadable file: load_catalog says which, as a CatalogError
+        return load_catalog([Path(p) for p in catalog_files])
+    return _load_catalog_once(catalog_files, stamp)
 
 
 @lru_cache(maxsize=4)
