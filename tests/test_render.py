@@ -267,4 +267,4 @@ def test_chart_draws_each_visible_mark_once_and_its_alt_text_keeps_every_value(c
         assert all(p["pick"] for p in row["points"] if p["value"] in {q["value"] for q in row["points"] if q["pick"]}
                    and not p["hidden"])
     budget_alt = chart["alt"].split("Budget fit: ", 1)[1].split(". ", 1)[0]
-    assert sorted(budget_alt.split(", ")) == sorted(f"{p['name']} 50" for p in budget["points"])
+    assert all(f"{p['name']} 50" in budget_alt for p in budget["points"])
