@@ -23,3 +23,16 @@ def test_benchmark_script_runs_on_five_files():
     # The render row prints a ratio of two measured figures (not a constant): both are positive.
     figures = re.findall(r"^render, (?:memo before issue 12|current memo)\s+([0-9.]+) s", output, re.M)
     assert len(figures) == 2 and all(float(f) > 0 for f in figures), output[-3000:]
+
+
+def test_rerun_row_runs_on_five_files():
+    """bench/rerun_row.py: one full run, then reruns that keep every memo, and the ratio of the two."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "rerun_row.py"), "--quick"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert re.search(r"^full run \(server\)\s+[0-9.]+ s", output, re.M), output[-3000:]
+    assert len(re.findall(r"^rerun unchanged #\d\s+[0-9.]+ s", output, re.M)) == 2, output[-3000:]
+    ratio = re.search(r"^nightly rerun, nothing changed: wall / full run\s+([0-9.]+)", output, re.M)
+    assert ratio and 0 < float(ratio.group(1)) < 1, output[-3000:]
+    assert "Traceback" not in output
