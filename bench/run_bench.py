@@ -251,7 +251,7 @@ def main() -> int:
         from render_row import TARGET as RENDER_TARGET
         from render_row import measure as measure_render
 
-        render_old, render_new = measure_render(repeats=1 if args.quick else 3, limit=3 if args.quick else None)
+        render_old, render_new = measure_render(repeats=1 if args.quick else 5, limit=3 if args.quick else None)
 
         failed_runs = [name for name, m in results.items() if m.returncode != 0]
         print()

@@ -269,14 +269,14 @@ def dot_plot(memo: dict[str, Any], digest: dict[str, Any], limit: int = 10) -> d
                            "pick": model_id in picked})
         # Draw the picks last so they sit on top of any dot they overlap.
         points.sort(key=lambda p: p["pick"])
-        # Tied picks are labelled both; when their values sit close on the axis (within 8 of 100,
-        # about two label widths) the lower one's label goes to the left of its dot, level with it,
-        # so the two labels do not overprint (above or below would meet the next row's labels).
+        # The total row labels each pick above its dot; when tied picks' totals sit close on the
+        # axis (within 8 of 100, about two label widths) every other one goes below its dot (the
+        # total is the last row: nothing below but the axis), so the labels do not overprint.
         for p in points:
-            p["label_beside"] = False
+            p["label_below"] = False
         labelled = sorted((p for p in points if p["pick"]), key=lambda p: -p["value"])
         for upper, lower in zip(labelled, labelled[1:]):
-            lower["label_beside"] = not upper["label_beside"] and upper["value"] - lower["value"] < 8
+            lower["label_below"] = not upper["label_below"] and upper["value"] - lower["value"] < 8
         # A hollow dot drawn exactly where another of its shape is, or under a pick's larger filled
         # mark, cannot be seen: it is left out of the drawing (not of the alt text). Equal scores are
         # common (a budget fit of 50 for every model without a volume), and each SVG shape costs
