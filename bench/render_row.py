@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import statistics
 import sys
 import time
@@ -83,8 +84,13 @@ def measure(repeats: int = 5, limit: int | None = None) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--limit", type=int, default=None, help="the first few examples only (a smoke run)")
+    parser.add_argument("--json", action="store_true", help='print {"old": s, "new": s} only (for run_bench.py)')
     args = parser.parse_args()
-    old, new = measure(args.repeats)
+    old, new = measure(args.repeats, args.limit)
+    if args.json:
+        print(json.dumps({"old": old, "new": new}))
+        return 0
     print(f"{'render, memo before issue 12 (cpu/memo)':<44} {old:8.3f} s")
     print(f"{'render, current memo (cpu/memo)':<44} {new:8.3f} s")
     ratio = new / old
