@@ -5,10 +5,11 @@ before issue 12 (bench/fixtures/memos-before-issue12/), in the same process and 
 
 Each shipped example is rendered to PDF as the pipeline does (render_memo_html + the tagged
 PDF/UA-1 render_pdf_checked); each old HTML file with the same WeasyPrint call. Old and new are
-interleaved so both see the same machine state; every memo is rendered once before the timing
-starts (a render worker's steady state: fonts and glyphs loaded), each memo's figure is its fastest
-of the repeats (the least disturbed: on this shared 2-core machine single renders vary by 10-20%),
-the row's figure the median over the nine memos.
+interleaved so both see the same machine state, the order within each pair alternating; every memo
+is rendered once before the timing starts (a render worker's steady state: fonts and glyphs
+loaded), and each timed render follows an untimed gc.collect(), so that neither pays for the
+other's garbage. Each memo's figure is its fastest of the repeats (the least disturbed: on this
+shared 2-core machine single renders vary by 10-20%), the row's figure the median over the nine.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def measure(repeats: int = 5, limit: int | None = None) -> tuple[float, float]:
         new_t[i] = min(new_t[i], time.process_time() - start)
 
     for repeat in range(repeats):
-        # Which of a pair goes first alternates: the second render of a pair runs on the CPU caches
-        # the other's left (with a fixed order the new memo, always second, measured 5-10% slower).
+        # Which of a pair goes first alternates: the second of a pair runs on the CPU caches the
+        # first left (with a fixed order, and no gc.collect() between, the new memo, always second,
+        # measured 10-15% slower).
         pair = (render_old, render_new) if repeat % 2 == 0 else (render_new, render_old)
         for i in range(max(len(old_html), len(new_html))):
             for render in pair:
