@@ -89,6 +89,9 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="the first few examples only (a smoke run)")
     parser.add_argument("--json", action="store_true", help='print {"old": s, "new": s} only (for run_bench.py)')
     args = parser.parse_args()
+    if not args.json:
+        print(f"rendering the shipped examples, old and new, {args.repeats} times each (about a minute)...",
+              file=sys.stderr, flush=True)
     old, new = measure(args.repeats, args.limit)
     if args.json:
         print(json.dumps({"old": old, "new": new}))

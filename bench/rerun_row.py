@@ -32,7 +32,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="batch size (default 300)")
     parser.add_argument("--reruns", type=int, default=7, help="reruns with nothing changed (default 7)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="render workers for the full run (default: one per CPU)")
     parser.add_argument("--quick", action="store_true", help="N=5, 2 reruns: a smoke run")
     args = parser.parse_args()
     if args.quick:
