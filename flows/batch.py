@@ -63,7 +63,9 @@ def _end_flow_runs_promptly() -> None:
     from prefect import flow_engine
 
     current = getattr(flow_engine, "_send_heartbeats", None)
-    if current is None or current is _heartbeats_without_join \
+    # By name, not identity: Prefect loads a deployment's entrypoint (flows/batch.py) as a module
+    # copy of its own, whose copy of this function must not wrap the one installed already.
+    if current is None or getattr(current, "__qualname__", "") == _heartbeats_without_join.__qualname__ \
             or "join_on_exit" not in inspect.signature(current).parameters:
         return
     _prefect_send_heartbeats = current

@@ -274,10 +274,15 @@ def test_flow_runs_end_without_joining_the_heartbeat_thread(monkeypatch):
 
     from prefect import flow_engine
 
-    import flows.batch as batch
+    import flows.batch  # noqa: F401 - installs the helper
 
-    assert flow_engine._send_heartbeats is batch._heartbeats_without_join
-    assert "join_on_exit" in inspect.signature(batch._prefect_send_heartbeats).parameters
+    # The helper of whichever copy of flows/batch.py was imported first (Prefect loads a deployment's
+    # entrypoint as a module copy of its own; that copy must not wrap the installed helper again).
+    installed = flow_engine._send_heartbeats
+    assert installed.__qualname__ == "_heartbeats_without_join" and installed.__module__.endswith("batch")
+    wrapped = installed.__globals__["_prefect_send_heartbeats"]
+    assert wrapped.__qualname__ != "_heartbeats_without_join"  # Prefect's own, not a second wrapper
+    assert "join_on_exit" in inspect.signature(wrapped).parameters
     calls = []
 
     @contextlib.contextmanager
@@ -285,7 +290,7 @@ def test_flow_runs_end_without_joining_the_heartbeat_thread(monkeypatch):
         calls.append((engine, join_on_exit))
         yield
 
-    monkeypatch.setattr(batch, "_prefect_send_heartbeats", prefects)
+    monkeypatch.setitem(installed.__globals__, "_prefect_send_heartbeats", prefects)
     with flow_engine._send_heartbeats("engine"):
         pass
     assert calls == [("engine", False)]
