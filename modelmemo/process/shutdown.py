@@ -56,6 +56,9 @@ STOP_GRACE_SECONDS = 10.0  # for the whole orderly stop, atexit handlers include
 MIN_GRACE_SECONDS = 1.0  # the main thread's own clean-up starts well within this
 POLL_SECONDS = 0.2
 SERVER_STOP_SECONDS = 3.0  # after SIGTERM, then SIGKILL
+# In a hard stop the server has usually had the signal already and stopped accepting connections,
+# yet sometimes stays in its shutdown for seconds (1 stop in 25 here took 3 s): it gets 1 s.
+HARD_STOP_SERVER_SECONDS = 1.0
 
 _received: int | None = None  # the first stop signal our handler saw (it raised Stopped for it)
 _stopping: int | None = None  # the first stop signal seen by any path (the deadline runs for it)
@@ -233,12 +236,14 @@ def stop_temporary_server(timeout: float = SERVER_STOP_SECONDS) -> None:
 
 def _enforce_deadline(signum: int, started: float) -> None:
     while time.monotonic() < started + STOP_GRACE_SECONDS:
-        if not _announced and time.monotonic() >= started + MIN_GRACE_SECONDS and _temporary_server_gone():
+        # Also once the stop is announced: interpreter exit then drains Prefect's event and log
+        # queues into the vanished server, which waits the whole grace period (1 stop in 6).
+        if time.monotonic() >= started + MIN_GRACE_SECONDS and _temporary_server_gone():
             break  # Prefect's client would retry against the vanished server for minutes
         time.sleep(POLL_SECONDS)
     _critical.acquire(timeout=STOP_GRACE_SECONDS)
     try:
-        stop_temporary_server()
+        stop_temporary_server(HARD_STOP_SERVER_SECONDS)
     finally:
         announce(signum)
         os._exit(exit_code(signum))
@@ -277,25 +282,32 @@ def exit_with(pid: int) -> None:
 
 
 def start_forkserver_shielded() -> None:
-    """Start multiprocessing's forkserver (and its resource tracker) with the stop signals blocked
-    and ignored, so that they start that way (an ignored signal stays ignored across exec).
+    """Start multiprocessing's forkserver (and its resource tracker) with the stop signals blocked,
+    so that they start that way (a blocked signal mask is inherited across fork and exec).
 
     Both are processes of the command's process group, so a terminal's Ctrl-C or hang-up reaches
     them as well. Unshielded, the forkserver dies mid-import with a KeyboardInterrupt traceback
     and the resource tracker with "leaked semaphore" warnings. They need no signal: they end when
-    this process ends (their pipes close). A stop signal that reaches this process meanwhile stays
-    pending and is handled as soon as the handlers are back (Linux keeps blocked signals pending)."""
-    from multiprocessing import forkserver
+    this process ends (their pipes close); the forkserver ignores SIGINT once its imports are done,
+    which discards a pending one, and never unblocks SIGTERM or SIGHUP.
+
+    This process keeps its handlers meanwhile; they only record a stop signal, which is raised
+    again once the forkserver runs. (Ignoring the signals here instead lost them: Prefect's threads
+    do not block them, so the kernel delivers a group signal to one of those, where an ignored
+    signal is discarded, and the command ran on without its Prefect server.)"""
+    from multiprocessing import forkserver, resource_tracker
 
     if threading.current_thread() is not threading.main_thread():
         forkserver.ensure_running()  # signal handlers can only be changed in the main thread
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    deferred: list[int] = []
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     warnoptions = list(sys.warnoptions)
     try:
-        for signum in STOP_SIGNALS:
-            signal.signal(signum, signal.SIG_IGN)
+        for signum, handler in previous.items():
+            if handler != signal.SIG_IGN:  # started with nohup: SIGHUP stays ignored
+                signal.signal(signum, lambda received, _frame: deferred.append(received))
         # After a hard stop (os._exit: no finalizers ran) the resource tracker unlinks the pool's
         # semaphores itself, which is its job, and warns about "leaked semaphore objects" on the
         # terminal; the warning tells the user nothing they can act on. Both are started with this
@@ -310,6 +322,10 @@ def start_forkserver_shielded() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(devnull, 2)
+            # The resource tracker first: starting it unblocks SIGINT and SIGTERM again (Python's own
+            # shielding of it), so they are blocked again before the forkserver starts.
+            resource_tracker.ensure_running()
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
             forkserver.ensure_running()
         finally:
             os.dup2(saved_stderr, 2)
@@ -320,6 +336,8 @@ def start_forkserver_shielded() -> None:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    if deferred:
+        signal.raise_signal(deferred[0])  # handled now, by the handler that was in place
 
 
 TRACKER_WARNING_FILTER = "ignore:resource_tracker:UserWarning"
@@ -328,16 +346,17 @@ TRACKER_WARNING_FILTER = "ignore:resource_tracker:UserWarning"
 def init_render_worker(command_pid: int | None = None) -> None:
     """ProcessPoolExecutor initializer for render workers: memory cap, no Ctrl-C of their own
     (the command stops them), and no life after the command (see the module docstring).
-    SIGTERM is restored: workers inherit the forkserver's shielding, but the command stops a
-    worker with SIGTERM (`Process.terminate`)."""
+    SIGTERM is restored: workers inherit the forkserver's blocked stop signals, but the command
+    stops a worker with SIGTERM (`Process.terminate`)."""
     from modelmemo.memo.limits import limit_worker_memory
     from modelmemo.memo.render import settle_render_process
 
     limit_worker_memory()
     settle_render_process()
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    # Handlers first, then unblock: a Ctrl-C that reached the group meanwhile is pending here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     if command_pid is not None:
         exit_with(command_pid)
