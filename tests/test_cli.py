@@ -39,7 +39,7 @@ def test_run_reports_progress_and_rejections_without_noise(first_run):
     lines_without_our_messages = [l for l in output.splitlines() if "is not an accepted value" not in l]
     noisy = [l for l in lines_without_our_messages if NOISE.search(l)]
     assert noisy == [], output
-    assert "emails: 1 accepted" in output
+    assert "emails: 1 accepted (one per recipient of 1 memo; written to " in output
     assert re.search(r"run \S+: 1 memo, 0 unchanged, 1 rejected", result.stdout), result.stdout  # not "1 memos"
 
 

@@ -96,7 +96,8 @@ def describe_outcome(outcome: ProjectOutcome) -> str:
     if outcome.status == "memo":
         detail = outcome.verdict_label or "memo"
         if outcome.top_model_name:
-            detail += f", top model {outcome.top_model_name} ({outcome.top_score:.1f})"
+            detail += f", top model {outcome.top_model_name}"
+            detail += f" ({outcome.top_score:.1f})" if outcome.top_score is not None else ""
     elif outcome.status == "skipped":
         detail = "unchanged, memo kept"
     else:
@@ -328,9 +329,13 @@ def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEAS
         return UnitResult(replace_outcome(base, error=f"{type(exc).__name__}: {exc}"))
     pid = req.project_id
     top = decision.recommended_ids[0] if decision.recommended_ids else None
-    # A tie names every tied model (never an id-order winner); a combination names each pick.
-    if decision.tied and not decision.combination:
-        top_name = " = ".join(catalog.models[m].name for m in [top, *decision.tied]) + " (tie)"
+    # A tie names every tied model with its own score (never an id-order winner, and no single
+    # score: tied totals can differ, e.g. 88.9 and 80.7 when the gap rests on missing evidence);
+    # a combination names each pick.
+    tie = bool(decision.tied) and not decision.combination
+    if tie:
+        top_name = " = ".join(f"{catalog.models[m].name} ({decision.scores[m].total:.1f})"
+                              for m in [top, *decision.tied]) + ", a tie"
     else:
         top_name = " + ".join(catalog.models[m].name for m in decision.recommended_ids) or None
     outcome = replace_outcome(
@@ -340,7 +345,7 @@ def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEAS
         verdict_label=decision.verdict_label,
         top_model=top,
         top_model_name=top_name,
-        top_score=round(decision.scores[top].total, 1) if top else None,
+        top_score=round(decision.scores[top].total, 1) if top and not tie else None,
         html=memo_name(pid, "html"),
         pdf=memo_name(pid, "pdf"),
         json=memo_name(pid, "json"),

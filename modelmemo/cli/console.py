@@ -134,9 +134,12 @@ def print_report(summary, output_dir: Path) -> int:
                             f"{record['detail']}"))
     if summary.deliveries:
         counts_text = ", ".join(f"{n} {status}" for status, n in sorted(summary.delivery_counts.items()))
+        memos = len({record["project_id"] for record in summary.deliveries})
+        # One email per recipient of each memo: say so, or "10 accepted" reads as 10 memos out of 9.
+        about = f"one per recipient of {plural(memos, 'memo')}"
         outbox = layout.outbox_dir(run_dir)
-        where = f" (written to {outbox})" if outbox.is_dir() else ""
-        print(printable(f"emails: {counts_text}{where}"))
+        where = f"; written to {outbox}" if outbox.is_dir() else ""
+        print(printable(f"emails: {counts_text} ({about}{where})"))
     print(
         f"run {summary.run_id}: {plural(counts['memos'], 'memo')}, {counts['skipped']} unchanged, "
         f"{counts['rejected']} rejected, {counts['failed']} failed, {counts['not_processed']} not processed"

@@ -136,13 +136,36 @@ def canonical(req: Requirements) -> Requirements:
     return replace(req, tasks=tasks, languages=tuple(sorted(req.languages)))
 
 
+def _why_one_side_is_out(is_open: bool, req: Requirements, catalog: Catalog, excluded: dict[str, list[str]]) -> str:
+    """Page 1 says "only open-source models meet the hard constraints": name the constraint. When
+    models of that side cover the tasks, the hard constraints all of them fail are named (else
+    the exclusions list is pointed to); when none covers them, the tasks nobody on that side
+    covers are named."""
+    side = "open-source" if is_open else "closed-source"
+    covering = {m: reasons for m, reasons in excluded.items()
+                if catalog.models[m].is_open == is_open and not any(r.startswith("does not cover") for r in reasons)}
+    if not covering:
+        side_models = [m for m in catalog.models.values() if m.is_open == is_open]
+        uncovered = [t for t in req.tasks if not any(t in m.tasks for m in side_models)]
+        return f" No {side} model covers {join_and([task_label(t) for t in uncovered])}." if uncovered else ""
+    # What every one of them fails, compared without the per-model detail in brackets.
+    first, *others = covering.values()
+    shared = [r.split(" (")[0] for r in first
+              if all(r.split(" (")[0] in {o.split(" (")[0] for o in reasons} for reasons in others)]
+    tasks = join_and([task_label(t) for t in req.tasks])
+    are = "are" if len(covering) > 1 else "is"
+    subject = (f"{join_and([catalog.models[m].name for m in covering])} ({side}, covering {tasks}) {are} excluded"
+               if len(covering) <= 3 else f"All {len(covering)} {side} models covering {tasks} are excluded")
+    return f" {subject}: {'; '.join(shared)}." if shared else f" {subject}, for the reasons under Excluded models."
+
+
 def decide(req: Requirements, catalog: Catalog) -> Decision:
     """Score every candidate for the project and choose. Pure: same inputs, same decision."""
     req = canonical(req)
     excluded: dict[str, list[str]] = {}
     eligible: list[ModelScore] = []
     for model in catalog.models.values():
-        reasons = model_exclusions(model, req)
+        reasons = model_exclusions(model, req, catalog=catalog)
         if not reasons:
             candidates, reasons = model_candidates(model, req, catalog, req.tasks)
             if candidates:
@@ -159,6 +182,8 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
         runner = rest[0] if rest else None
         runner_tied = ties_with(rest[1:], runner, catalog, set()) if runner else []
         verdict, best_open, best_closed, reason = _verdict(models)
+        if best_open is None or best_closed is None:
+            reason += _why_one_side_is_out(best_open is None, req, catalog, excluded)
         if tied:  # never name an order-decided winner: the tie is the best
             group = [top, *tied]
             totals = ", ".join(f"{s.total:.1f}" for s in group)
@@ -303,11 +328,12 @@ def _unconfirmed_notes(decision: Decision) -> list[str]:
     for other in overtakers:
         outcome = ("lead" if rank_key(other.confirmed_total) > rank_key(top.confirmed_total) + TIE_MARGIN + 1e-9
                    else "tie")
-        ours = f" ({join_and(list(top.unknown_facts))} unknown for it too)" if top.unknown_facts else ""
+        ours = f"; {join_and(list(top.unknown_facts))} unknown for it too" if top.unknown_facts else ""
         notes.append(f"Unconfirmed facts could change the pick: {other.deployment.provider} has not published "
                      f"its {join_and(list(other.unknown_facts))} for this offer. If every vendor's unknown facts "
-                     f"were confirmed, {other.model.name} would score {other.confirmed_total:.1f} vs "
-                     f"{top.model.name}'s {top.confirmed_total:.1f}{ours} and {outcome}: ask "
+                     f"were confirmed, {other.model.name} would score {other.confirmed_total:.1f} (now "
+                     f"{other.total:.1f}) vs {top.model.name}'s {top.confirmed_total:.1f} (now {top.total:.1f}{ours}) "
+                     f"and {outcome}: ask "
                      f"{other.model.vendor} before you decide.")
     return notes
 

@@ -14,13 +14,17 @@ from modelmemo.decision.costs import IMAGE_TASK
 from modelmemo.decision.words import task_names
 
 
-def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True) -> list[str]:
-    """Reasons a model can never serve this project, whatever the deployment."""
+def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True,
+                     catalog: Catalog | None = None) -> list[str]:
+    """Reasons a model can never serve this project, whatever the deployment. With the catalog,
+    a retired model's successor is named as readers know it (else by its catalog id)."""
     reasons: list[str] = []
     if model.lifecycle == "retired":
-        note = model.facts["lifecycle"].note
-        successor = f"; its successor is {model.successor}" if model.successor else ""
-        reasons.append(f"retired: no longer offered{successor}" + (f" ({note})" if note else ""))
+        note = (model.facts["lifecycle"].note or "").rstrip(". ")
+        successor = catalog.models.get(model.successor or "") if catalog else None
+        successor_name = successor.name if successor else model.successor
+        reasons.append("retired: no longer offered" + (f" ({note})" if note else "")
+                       + (f"; its successor is {successor_name}" if successor_name else ""))
     if check_tasks:
         missing = [t for t in req.tasks if t not in model.tasks]
         if missing:
@@ -102,7 +106,11 @@ def context_risk(model: Model, deployment: Deployment, req: Requirements, tasks:
         return None
     context, _ = context_limits(model, deployment)
     if context is None:
-        where = f"{model.name} on {deployment.id}" if deployment.value("context_tokens", None) else model.name
+        # The option in words, not its catalog id: "(self-hosted on 1x NVIDIA H100 80GB, ...)".
+        option = (f"via {deployment.provider}" if deployment.is_api
+                  else f"self-hosted on {deployment.value('gpu_class')}" if deployment.value("gpu_class") != "unknown"
+                  else "self-hosted")
+        where = f"{model.name} ({option})" if deployment.value("context_tokens", None) else model.name
         return (f"The context window of {where} is not documented in the catalog; confirm that "
                 f"{req.volume.tokens_per_request:,}-token requests fit.")
     return None

@@ -267,9 +267,13 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
     # Top pick: the label of a model is its id; the group is the leading model's deployments.
     top_thresholds = [_threshold(lines[f], f, weights[f], lambda m: m, lambda p: p.model_id == leader)
                       for f in FACTORS]
-    smallest = _smallest(top_thresholds)
+    # In a tie, a change that only reorders the tied models adds nothing to "any change of weights
+    # may reorder them": the sentence (and the fragile-pick flag) name the nearest change that puts
+    # a model outside the tie first.
+    smallest = _smallest([t for t in top_thresholds if not (near_tie and t.new_leader in decision.tied)])
     if smallest is None:
-        sentence = "No single weight change makes another model first."
+        sentence = ("No single weight change makes a model outside the tie first." if near_tie
+                    else "No single weight change makes another model first.")
     else:
         outcome = ("would tie with it and come first only by the tie-break (cheaper option, then name)"
                    if smallest.tie else "would lead")

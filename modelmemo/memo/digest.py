@@ -54,8 +54,10 @@ def _cost_statement(low: float | None, high: float | None, planning: float | Non
                 "text": f"At least {usd(low)}/month ({pct}): a floor, so the real cost may exceed the budget."}
     pct = f"{_pct(share)} of the {budget_text}" if share is not None else budget_text
     if budget and planning is not None and planning > budget:
-        return {"status": "over", "label": label, "share": share,
-                "text": f"{label}: {pct}, over by {usd(planning - budget)}/month."}
+        # At the precision the cost is printed with ($151, not $150.75), so the figures add up.
+        over = round(planning) - budget if planning >= 100 else planning - budget
+        over_text = f"{usd(over)}/month" if over >= 1 else "less than $1/month"
+        return {"status": "over", "label": label, "share": share, "text": f"{label}: {pct}, over by {over_text}."}
     return {"status": "within", "label": label, "share": share, "text": f"{label}: {pct}, within budget."}
 
 
@@ -173,17 +175,22 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     alternative = [n for n in notes if n.startswith(ALTERNATIVE_NOTE)]
     if alternative:
         flag("alternative", "Open-source alternative", alternative[0])
-    dates = [f.get("as_of") for f in memo.get("facts") or [] if f.get("as_of")]
+    dated = sorted((f for f in memo.get("facts") or [] if f.get("as_of")), key=lambda f: str(f["as_of"]))
     stale_days = None
-    if dates:
+    if dated:
+        oldest_fact = dated[0]
         try:
             today = _date.fromisoformat(str(memo.get("generated_at", ""))[:10])
-            oldest = _date.fromisoformat(min(dates))
-            stale_days = (today - oldest).days
+            stale_days = (today - _date.fromisoformat(str(oldest_fact["as_of"]))).days
         except ValueError:
             stale_days = None
         if stale_days is not None and stale_days > STALE_AFTER_DAYS:
-            flag("stale", "Stale facts", f"oldest fact used was checked {min(dates)}, {stale_days} days before this memo")
+            # Which fact: the reader can judge whether a GPU price or a release date has aged.
+            label = str(oldest_fact.get("label") or "a fact")
+            label = label if label[:2].isupper() else label[:1].lower() + label[1:]  # "GPU class", "license"
+            whose = f" of {name(oldest_fact['model'])}" if oldest_fact.get("model") else ""
+            flag("stale", "Stale facts", f"oldest fact used, {label}{whose}, "
+                                         f"was checked {oldest_fact['as_of']}, {stale_days} days before this memo")
 
     # What could make the pick wrong, most decision-relevant first, three at most.
     risks = list(memo.get("risks") or [])

@@ -26,6 +26,10 @@ DEPLOYMENT_FACTS_SHOWN = ("input_usd_per_1m", "output_usd_per_1m", "embedding_us
                           "context_tokens", "max_output_tokens", "gpu_class", "gpu_hour_usd",
                           "tokens_per_second", "images_per_hour", "vendor_fine_tuning", "data_residency",
                           "trains_on_prompts", "retention", "soc2", "hipaa_baa", "sla", "vendor_support")
+# Shown only when the cost estimate used them: facts a memo lists are the facts it used, and the
+# "Stale facts" flag is computed from them.
+COST_FACTS = ("input_usd_per_1m", "output_usd_per_1m", "embedding_usd_per_1m", "usd_per_image", "gpu_class",
+              "gpu_hour_usd", "tokens_per_second", "images_per_hour")
 FACT_LABELS = {
     "openness": "Open or closed", "license": "License", "commercial_use": "Commercial use",
     "open_weights": "Open weights", "tasks": "Tasks", "languages": "Languages", "context_tokens": "Context (tokens)",
@@ -324,6 +328,8 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
             if name in score.model.facts:
                 facts.append(fact_row(score.model, "", name, score.model.facts[name]))
         for name in DEPLOYMENT_FACTS_SHOWN:
+            if name in COST_FACTS and name not in score.cost.inputs:
+                continue  # a price the project's cost does not use (an image price in a chat project)
             if name in score.deployment.facts:
                 facts.append(fact_row(score.model, score.deployment.id, name, score.deployment.facts[name]))
         facts.extend(_quality_rows(score, catalog))
