@@ -16,6 +16,10 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
+# modelmemo's own state folder (Prefect logging configs, a temporary server's home): the commands the
+# tests start write there, never into the real ~/.local/state/modelmemo.
+_state_home = tempfile.mkdtemp(prefix="modelmemo-state-")
+os.environ["XDG_STATE_HOME"] = _state_home
 # Test files are written just before each run; the drop-folder settle delay is tested on its own.
 os.environ["MODELMEMO_SETTLE_SECONDS"] = "0"
 
@@ -75,3 +79,4 @@ def copy_examples(folder: Path, names: list[str] | None = None) -> list[Path]:
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_prefect_home, ignore_errors=True)
+    shutil.rmtree(_state_home, ignore_errors=True)
