@@ -41,6 +41,16 @@ def pytest_collection_modifyitems(config, items):
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = ROOT / "inputs"
+# The shipped examples by name: inputs/ is also where a user drops files of their own (README), and
+# a file of theirs must not change what the tests check.
+EXAMPLE_NAMES = ("clinical-notes-onprem.yaml", "code-review-assistant.yaml", "legal-translation.json",
+                 "marketing-images.yaml", "product-launch-kit.yaml", "research-digest.yaml", "sales-email-drafts.yaml",
+                 "support-chatbot.yaml", "ticket-triage.yaml")
+
+
+def example_inputs() -> list[Path]:
+    """The shipped example files in inputs/, whatever else the folder holds."""
+    return [INPUTS / name for name in EXAMPLE_NAMES]
 TEMPLATES = ROOT / "templates"
 CATALOG = ROOT / "catalog" / "models.yaml"
 DATA = Path(__file__).resolve().parent / "data"
@@ -71,8 +81,8 @@ def drop_folder(tmp_path: Path) -> Path:
 
 def copy_examples(folder: Path, names: list[str] | None = None) -> list[Path]:
     copied = []
-    for path in sorted(INPUTS.iterdir()):
-        if path.suffix in (".yaml", ".yml", ".json") and (names is None or path.stem in names):
+    for path in example_inputs():
+        if names is None or path.stem in names:
             copied.append(Path(shutil.copy(path, folder / path.name)))
     return copied
 

@@ -575,11 +575,11 @@ def test_memos_match_the_memo_schema_v2(catalog, fx):
 
     from modelmemo.inputs.validation import validate_file
 
-    from .conftest import INPUTS, ROOT
+    from .conftest import ROOT, example_inputs
 
     validator = Draft202012Validator(json.loads((ROOT / "schemas" / "memo.schema.json").read_text()))
     memos = [memo_for(fx, **{"needs.tasks": ["chat"]})]
-    for path in sorted(INPUTS.iterdir()):
+    for path in example_inputs():
         if path.suffix in (".yaml", ".yml", ".json"):
             document, _ = validate_file(path)
             req = Requirements.from_data(document.data)
@@ -729,11 +729,11 @@ def test_no_catalog_id_reaches_the_prose_of_a_shipped_memo():
     from modelmemo.catalog.load import load_catalog
     from modelmemo.inputs.loading import load_document
 
-    from .conftest import CATALOG, INPUTS
+    from .conftest import CATALOG, example_inputs
 
     catalog = load_catalog([CATALOG])
     ids = {d.id for m in catalog.models.values() for d in m.deployments}
-    for path in sorted(INPUTS.iterdir()):
+    for path in example_inputs():
         req = Requirements.from_data(load_document(path).data)
         memo = make_memo(req, catalog, RunContext("r", "2026-12-06T02:00:00+00:00", path.name, "0" * 64))[0]
         prose = [memo["verdict_reason"], *memo["notes"], *memo.get("risks", []),

@@ -16,7 +16,7 @@ from modelmemo.memo.render import render_memo_html, render_pdf_checked
 from modelmemo.inputs.requirements import Requirements
 from modelmemo.inputs.validation import validate_file
 
-from .conftest import INPUTS, TEMPLATES
+from .conftest import TEMPLATES, example_inputs
 from .helpers import requirements
 
 TOLERANCE_PT = 0.5 * 4 / 3  # half a point, in CSS px (WeasyPrint's unit)
@@ -30,7 +30,7 @@ def _memo(catalog, data: dict) -> dict:
 
 def _examples(catalog) -> list[tuple[str, dict]]:
     memos = []
-    for path in sorted(INPUTS.iterdir()):
+    for path in example_inputs():
         document, problems = validate_file(path)
         assert not problems, problems
         memos.append((path.stem, _memo(catalog, document.data)))

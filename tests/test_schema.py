@@ -9,10 +9,10 @@ from jsonschema import Draft202012Validator
 
 from modelmemo.inputs.validation import REQUIREMENTS_SCHEMA, validate_file
 
-from .conftest import INPUTS
+from .conftest import example_inputs
 from .helpers import DELETE, requirements, write_yaml
 
-EXAMPLES = sorted(p for p in INPUTS.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+EXAMPLES = example_inputs()
 
 
 def test_schema_is_valid_2020_12_with_descriptions_and_closed_objects():

@@ -24,7 +24,7 @@ from modelmemo.inputs.requirements import FACTORS, Requirements
 from modelmemo.decision.sensitivity import analyse
 from modelmemo.inputs.validation import validate_file
 
-from .conftest import CATALOG, INPUTS
+from .conftest import CATALOG, example_inputs
 from .helpers import requirements
 from .test_decision import fixture_catalog, fixture_catalog_data
 
@@ -304,7 +304,7 @@ def test_in_a_tie_the_sentence_names_a_change_that_brings_in_a_model_outside_the
 
 
 def shipped():
-    for path in sorted(INPUTS.iterdir()):
+    for path in example_inputs():
         if path.suffix in (".yaml", ".yml", ".json"):
             document, problems = validate_file(path)
             assert not problems, problems
