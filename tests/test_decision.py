@@ -739,3 +739,24 @@ def test_no_catalog_id_reaches_the_prose_of_a_shipped_memo():
         prose = [memo["verdict_reason"], *memo["notes"], *memo.get("risks", []),
                  *(r for reasons in memo["excluded"].values() for r in reasons)]
         assert not [(i, p) for p in prose for i in ids if i in str(p)], path.name
+
+
+def test_page_1_flags_say_a_shared_cost_once_and_a_fragile_pick_by_its_threshold():
+    """support-chatbot cut to an $800 budget: the tied picks both cost $960, so "Over budget" says
+    it once (not "...over by $160/month.; $960/month: ..."), and "Fragile pick" names the weight
+    and the model it would put first instead of repeating page 1's Robustness sentence."""
+    import yaml
+
+    from modelmemo.catalog.load import load_catalog
+    from modelmemo.memo.digest import decision_digest
+
+    from .conftest import CATALOG, INPUTS
+
+    data = yaml.safe_load((INPUTS / "support-chatbot.yaml").read_text(encoding="utf-8"))
+    data["budget"]["monthly_usd"] = 800
+    memo = make_memo(Requirements.from_data(data), load_catalog([CATALOG]),
+                     RunContext("r", "2026-12-06T02:00:00+00:00", "x.yaml", "0" * 64))[0]
+    flags = {f["key"]: f["detail"] for f in decision_digest(memo)["flags"]}
+    assert flags["over-budget"] == "$960/month: 120% of the $800/month budget, over by $160/month."
+    assert flags["fragile"] == "Gemini 3.8 Flash comes first if the Budget fit weight rises above 2.6 (from 2)"
+    assert flags["fragile"] not in memo["sensitivity"]["top_pick"]["sentence"]

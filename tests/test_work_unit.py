@@ -150,6 +150,6 @@ def test_a_tie_is_described_with_each_tied_models_own_score(tmp_path):
     memo = json.loads(result.memo_json)
     assert memo["tied"], "research-digest is expected to be a tie; pick another example if the catalog changed"
     names = [memo["recommended"][0]["model"], *memo["tied"]]
-    expected = " = ".join(f"{memo['model_names'][m]} ({memo['scores'][m]['total']:.1f})" for m in names) + ", a tie"
+    expected = " and ".join(f"{memo['model_names'][m]} ({memo['scores'][m]['total']:.1f})" for m in names) + ", tied"
     assert result.outcome.top_model_name == expected and result.outcome.top_score is None
     assert describe_outcome(result.outcome).endswith(f"top model {expected}")

@@ -334,8 +334,8 @@ def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEAS
     # a combination names each pick.
     tie = bool(decision.tied) and not decision.combination
     if tie:
-        top_name = " = ".join(f"{catalog.models[m].name} ({decision.scores[m].total:.1f})"
-                              for m in [top, *decision.tied]) + ", a tie"
+        top_name = " and ".join(f"{catalog.models[m].name} ({decision.scores[m].total:.1f})"
+                                for m in [top, *decision.tied]) + ", tied"
     else:
         top_name = " + ".join(catalog.models[m].name for m in decision.recommended_ids) or None
     outcome = replace_outcome(

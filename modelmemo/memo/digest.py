@@ -9,6 +9,7 @@ from typing import Any
 
 from modelmemo.decision.costs import usd
 from modelmemo.decision.words import join_and, language_name, sentence, task_label
+from modelmemo.inputs.requirements import FACTOR_LABELS
 # The stale-fact age and the "fragile" multipliers are in the settings table (modelmemo/settings.py).
 from modelmemo.settings import FRAGILE_LESS, FRAGILE_MORE, STALE_AFTER_DAYS
 
@@ -144,7 +145,8 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         flag("tie", "Tie for a task", memo.get("tie_separation") or "")
     statuses = {c["status"] for c in costs}
     if "over" in statuses:
-        flag("over-budget", "Over budget", "; ".join(c["text"] for c in costs if c["status"] == "over"))
+        # Tied picks at the same cost have the same statement: said once.
+        flag("over-budget", "Over budget", " ".join(dict.fromkeys(c["text"] for c in costs if c["status"] == "over")))
     if any(c.get("floor") for c in costs):
         flag("cost-floor", "Cost is a floor", "only a minimum is known; the real cost may exceed the budget")
     if "unknown" in statuses:
@@ -155,8 +157,13 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     fragile = sens.get("applicable") and isinstance(multiplier, (int, float)) and (
         (smallest.get("direction") == "less" and multiplier >= FRAGILE_LESS)
         or (smallest.get("direction") == "more" and multiplier <= FRAGILE_MORE))
-    if fragile:
-        flag("fragile", "Fragile pick", sens["top_pick"].get("sentence", ""))
+    if fragile:  # the threshold only: page 1's Robustness line has the whole sentence
+        move = "drops below" if smallest.get("direction") == "less" else "rises above"
+        threshold = "0" if not smallest.get("threshold") else f"{smallest['threshold']:.1f}"
+        move = "drops to" if threshold == "0" else move
+        flag("fragile", "Fragile pick", f"{name(smallest.get('new_leader'))} comes first if the "
+                                        f"{FACTOR_LABELS.get(smallest.get('factor'), smallest.get('factor'))} weight "
+                                        f"{move} {threshold} (from {smallest.get('current', 0):g})")
     picked = {p["model"] for p in picks} | {t["model"] for p in picks for t in p.get("tied", [])}
     superseded = sorted({name(f["model"]) for f in memo.get("facts") or []
                          if f.get("fact") == "lifecycle" and f.get("model") in picked
@@ -175,7 +182,10 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     alternative = [n for n in notes if n.startswith(ALTERNATIVE_NOTE)]
     if alternative:
         flag("alternative", "Open-source alternative", alternative[0])
-    dated = sorted((f for f in memo.get("facts") or [] if f.get("as_of")), key=lambda f: str(f["as_of"]))
+    # Facts the pick rests on (its own and the shared assumptions): an old fact about the runner-up
+    # does not make the pick wrong.
+    dated = sorted((f for f in memo.get("facts") or [] if f.get("as_of") and (f.get("model") or "") in picked | {""}),
+                   key=lambda f: str(f["as_of"]))
     stale_days = None
     if dated:
         oldest_fact = dated[0]
