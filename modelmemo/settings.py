@@ -359,5 +359,10 @@ def check_environment(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     unknown = sorted(name for name in env if name.startswith("MODELMEMO_") and name not in KNOWN_VARIABLES)
     if unknown:
-        raise SettingsError(f"unknown setting {unknown[0]} (see README \"Settings\" for the variables modelmemo reads)")
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], sorted(KNOWN_VARIABLES), n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise SettingsError(f"unknown setting {unknown[0]} ({hint}see README \"Settings\" for the variables "
+                            "modelmemo reads)")
     return Settings.from_env(env)

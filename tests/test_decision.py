@@ -479,6 +479,9 @@ def test_genuine_tie_is_shown_as_a_tie_on_page_1_and_in_json(fx, tmp_path):
     assert email["Subject"] == "Test Project: Closed source — tie: Alpha / Beta"
     body = email.get_body(("plain",)).get_content()
     assert "Pick:       Pilot both: Alpha and Beta are tied\n" in body and "/100" not in body  # no single score
+    # Each tied pick's cost is named, so two figures cannot be read as one model's.
+    cost_line = next(line for line in body.splitlines() if line.startswith("Cost:"))
+    assert "Alpha" in cost_line and "Beta" in cost_line, cost_line
 
 
 def test_genuine_tie_is_shown_as_a_tie_on_page_1_and_in_json_shipped(catalog):

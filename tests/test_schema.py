@@ -52,6 +52,9 @@ MISTAKES = [
     ({"needs.tasks": ["chat", "chat"]}, "needs.tasks", "duplicate entries"),
     ({"budget.monthly_usd": "lots"}, "budget.monthly_usd", "expected a number"),
     ({"budget.monthly_usd": -5}, "budget.monthly_usd", "at least 0"),
+    # "allowed" is what the field accepts, not its description ("Requests per month.")
+    ({"budget.volume.requests_per_month": -5}, "budget.volume.requests_per_month",
+     "must be at least 0 a whole number from 0 to 10,000,000,000"),
     ({"project.owner.email": "not-an-email"}, "project.owner.email", "not a valid email"),
     ({"project.owner.email": "a@b.com\nBcc: x@evil.com"}, "project.owner.email", "not a valid email"),
     ({"project.id": "../../etc/passwd"}, "project.id", "wrong form"),

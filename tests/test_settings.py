@@ -33,8 +33,10 @@ def test_finding8_bad_value_names_the_variable_and_what_is_allowed(name, value, 
 def test_finding8_email_settings_and_misspelt_names_are_checked_too():
     with pytest.raises(SettingsError, match="MODELMEMO_SMTP_PORT"):
         check_environment({"MODELMEMO_SMTP_HOST": "localhost", "MODELMEMO_SMTP_PORT": "smtp"})
-    with pytest.raises(SettingsError, match="unknown setting MODELMEMO_WORKER\\b"):
+    with pytest.raises(SettingsError, match="unknown setting MODELMEMO_WORKER \\(did you mean MODELMEMO_WORKERS\\?"):
         check_environment({"MODELMEMO_WORKER": "2"})
+    with pytest.raises(SettingsError, match="unknown setting MODELMEMO_COLOUR \\(see README"):
+        check_environment({"MODELMEMO_COLOUR": "blue"})  # nothing close: no guess
     assert check_environment({"MODELMEMO_WORKERS": "3"}).workers == 3
 
 

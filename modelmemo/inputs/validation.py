@@ -109,7 +109,7 @@ def _accepts(schema: dict) -> str:
     kinds = schema.get("type")
     names = [_TYPE_NAMES.get(t, t) for t in (kinds if isinstance(kinds, list) else [kinds] if kinds else [])]
     text = " or ".join(names)
-    low, high = schema.get("minimum"), schema.get("maximum")
+    low, high = (f"{n:,}" if isinstance(n, int) else n for n in (schema.get("minimum"), schema.get("maximum")))
     if low is not None and high is not None:
         text += f" from {low} to {high}"
     elif low is not None:
@@ -156,7 +156,8 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, JsonPath]:
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         word = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
                 "exclusiveMaximum": "less than"}[kind]
-        return f"{_short(value)} is out of range; it must be {word} {error.validator_value}", description, path
+        return (f"{_short(value)} is out of range; it must be {word} {error.validator_value}",
+                _accepts(schema) or description, path)
     if kind in ("minLength", "maxLength"):
         word = "at least" if kind == "minLength" else "at most"
         return f"text is {len(value)} characters; it must be {word} {error.validator_value}", description, path
