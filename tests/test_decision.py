@@ -763,3 +763,15 @@ def test_page_1_flags_say_a_shared_cost_once_and_a_fragile_pick_by_its_threshold
     assert flags["over-budget"] == "$960/month: 120% of the $800/month budget, over by $160/month."
     assert flags["fragile"] == "Gemini 3.8 Flash comes first if the Budget fit weight rises above 2.6 (from 2)"
     assert flags["fragile"] not in memo["sensitivity"]["top_pick"]["sentence"]
+
+
+def test_page_1_risks_speak_in_words_not_field_names_or_quoted_codes(catalog):
+    """Risks a manager reads on page 1: no `budget.volume` in backticks, no 'unknown' in quotes."""
+    from .helpers import DELETE
+
+    memo = memo_for(catalog, **{"needs.tasks": ["chat"], "budget.volume": DELETE,
+                                "support.vendor_sla_required": True, "security.data_sensitivity": "confidential"})
+    risks = " ".join(memo["risks"])
+    assert "`" not in risks and "'unknown'" not in risks and "'yes'" not in risks, risks
+    assert "add the monthly volume (budget: volume:) to the requirement file" in risks
+    assert "has not published one for this offer" in risks  # the SLA

@@ -163,7 +163,8 @@ def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]
             risks.append(f"{model.name} is over budget: {score.cost.label()} against {usd(req.monthly_usd)}/month.")
         if not score.cost.known:
             risks.append(f"The cost of {model.name} cannot be estimated"
-                         + (" without a volume; add `budget.volume` to the requirement file." if req.volume is None
+                         + (" without a volume; add the monthly volume (budget: volume:) to the requirement file."
+                            if req.volume is None
                             else f": {score.cost.lines[0] if score.cost.lines else 'a price is unknown'}."))
         elif score.cost.high is None:
             risks.append(f"The cost of {model.name} is a floor ({score.cost.label()}): it may exceed the "
@@ -172,13 +173,18 @@ def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]
         if dep.is_api:
             trains = dep.value("trains_on_prompts")
             if trains != "no" and req.sensitivity_level >= 1:
-                risks.append(f"{dep.provider} training on prompts is '{trains}' for {req.data_sensitivity} data; "
+                # In words: "'unknown'" in quotes read as a raw code on page 1.
+                whether = ("has not published whether it trains on prompts" if trains == "unknown"
+                           else "trains on prompts by default")
+                risks.append(f"{dep.provider} {whether}, and the data is {req.data_sensitivity}: "
                              "confirm the data-use terms before sending real data.")
             if req.lock_in_tolerance == "low":
                 risks.append(f"Lock-in: {model.name} is only available from {model.vendor}; keep prompts and "
                              "evaluation sets portable.")
             if req.vendor_sla_required and dep.value("sla") != "yes":
-                risks.append(f"An SLA is required, but a published {dep.provider} SLA is '{dep.value('sla')}'.")
+                sla = dep.value("sla")
+                risks.append(f"An SLA is required, but {dep.provider} has "
+                             + ("not published one for this offer." if sla == "unknown" else "none for this offer."))
         else:
             if req.ml_expertise != "strong":
                 risks.append(f"Self-hosting {model.name} with {req.expertise_phrase}: plan for hiring "
