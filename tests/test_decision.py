@@ -651,7 +651,7 @@ def test_unknown_vendor_facts_that_could_overturn_the_pick_are_a_stated_risk(tmp
     beta = d.scores["beta-api"]
     assert beta.unknown_facts == ("SLA", "SOC 2", "data residency")
     note = next(n for n in d.notes if n.startswith("Unconfirmed facts could change the pick"))
-    assert "Beta has not published its SLA, SOC 2 and data residency" in note and "ask Beta Inc." in note
+    assert "Beta has not published its SLA, SOC 2 and data residency" in note and "Ask Beta before you decide." in note
     # Both totals are given as they would be and as they are, so the figures add up on the page.
     top = d.scores["alpha-api"]
     assert (f"would score {beta.confirmed_total:.1f} (now {beta.total:.1f}) vs Alpha's {top.confirmed_total:.1f} "
@@ -775,3 +775,21 @@ def test_page_1_risks_speak_in_words_not_field_names_or_quoted_codes(catalog):
     assert "`" not in risks and "'unknown'" not in risks and "'yes'" not in risks, risks
     assert "add the monthly volume (budget: volume:) to the requirement file" in risks
     assert "has not published one for this offer" in risks  # the SLA
+
+
+def test_several_models_that_unconfirmed_facts_could_put_first_make_one_risk_not_contradicting_ones():
+    """support-chatbot cut to an $800 budget: confirming every vendor's unknown facts would put
+    several models ahead of Claude. One risk names the strongest and the others, and asks each
+    provider (Groq for its hosted Llama 4, not Meta), instead of one risk per model each saying
+    "would lead"."""
+    import yaml
+
+    from modelmemo.catalog.load import load_catalog
+
+    from .conftest import CATALOG, INPUTS
+
+    data = yaml.safe_load((INPUTS / "support-chatbot.yaml").read_text(encoding="utf-8"))
+    data["budget"]["monthly_usd"] = 800
+    d = decide(Requirements.from_data(data), load_catalog([CATALOG]))
+    (note,) = [n for n in d.notes if n.startswith("Unconfirmed facts could change the pick")]
+    assert "would also come level or ahead" in note and "Ask Groq, " in note and "Meta" not in note, note

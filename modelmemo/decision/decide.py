@@ -324,18 +324,23 @@ def _unconfirmed_notes(decision: Decision) -> list[str]:
     overtakers = [s for s in decision.scores.values()
                   if s is not top and s.model_id not in tied and s.unknown_facts and s.confirmed_total is not None
                   and rank_key(s.confirmed_total) >= rank_key(top.confirmed_total) - TIE_MARGIN - 1e-9]
-    notes = []
-    for other in overtakers:
-        outcome = ("lead" if rank_key(other.confirmed_total) > rank_key(top.confirmed_total) + TIE_MARGIN + 1e-9
-                   else "tie")
-        ours = f"; {join_and(list(top.unknown_facts))} unknown for it too" if top.unknown_facts else ""
-        notes.append(f"Unconfirmed facts could change the pick: {other.deployment.provider} has not published "
-                     f"its {join_and(list(other.unknown_facts))} for this offer. If every vendor's unknown facts "
-                     f"were confirmed, {other.model.name} would score {other.confirmed_total:.1f} (now "
-                     f"{other.total:.1f}) vs {top.model.name}'s {top.confirmed_total:.1f} (now {top.total:.1f}{ours}) "
-                     f"and {outcome}: ask "
-                     f"{other.model.vendor} before you decide.")
-    return notes
+    if not overtakers:
+        return []
+    # One risk, led by the strongest: two risks each saying "X would lead" (then "Y would lead") in
+    # the same confirmed world read as a contradiction. The others are named in the same sentence.
+    other, *more = sorted(overtakers, key=lambda s: -rank_key(s.confirmed_total))
+    outcome = ("lead" if rank_key(other.confirmed_total) > rank_key(top.confirmed_total) + TIE_MARGIN + 1e-9
+               else "tie")
+    ours = f"; {join_and(list(top.unknown_facts))} unknown for it too" if top.unknown_facts else ""
+    also = (f" {join_and([f'{s.model.name} ({s.confirmed_total:.1f})' for s in more])} would also come level "
+            f"or ahead" if more else "")
+    # Who publishes the missing facts: the offer's provider (Groq for a hosted Llama, not Meta).
+    vendors = join_and(list(dict.fromkeys(s.deployment.provider.split(" (")[0] for s in (other, *more))))
+    return [f"Unconfirmed facts could change the pick: {other.deployment.provider} has not published "
+            f"its {join_and(list(other.unknown_facts))} for this offer. If every vendor's unknown facts "
+            f"were confirmed, {other.model.name} would score {other.confirmed_total:.1f} (now "
+            f"{other.total:.1f}) vs {top.model.name}'s {top.confirmed_total:.1f} (now {top.total:.1f}{ours}) "
+            f"and {outcome}.{also + '.' if also else ''} Ask {vendors} before you decide."]
 
 
 def _retired_notes(req: Requirements, catalog: Catalog, decision: Decision) -> list[str]:
