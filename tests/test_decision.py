@@ -793,3 +793,20 @@ def test_several_models_that_unconfirmed_facts_could_put_first_make_one_risk_not
     d = decide(Requirements.from_data(data), load_catalog([CATALOG]))
     (note,) = [n for n in d.notes if n.startswith("Unconfirmed facts could change the pick")]
     assert "would also come level or ahead" in note and "Ask Groq, " in note and "Meta" not in note, note
+
+
+def test_a_runner_up_above_a_model_tied_first_is_explained_on_page_1():
+    """research-digest: Claude (88.0) and ChatGPT (82.0) are tied first (ChatGPT's deficit rests on
+    missing evidence) and Gemini, the runner-up, scores 87.2: page 1 says why the higher score is
+    not tied first, so the order does not read backwards."""
+    from modelmemo.catalog.load import load_catalog
+    from modelmemo.inputs.loading import load_document
+    from modelmemo.memo.digest import decision_digest
+
+    from .conftest import CATALOG, INPUTS
+
+    req = Requirements.from_data(load_document(INPUTS / "research-digest.yaml").data)
+    digest = decision_digest(make_memo(req, load_catalog([CATALOG]), CTX)[0])
+    assert digest["kind"] == "tie" and digest["runner_up"][0]["total"] > digest["picks"][1]["total"]
+    assert digest["runner_note"] == (f"It scores above {digest['picks'][1]['name']} ({digest['picks'][1]['total']:.1f}),"
+                                     " which is tied first only by the tie rule above; the pilot includes it.")

@@ -155,6 +155,8 @@ def test_page_1_alone_says_what_to_do_what_it_costs_and_what_could_make_it_wrong
         page_1 = " ".join(pdf_text(pdf).split("\f")[0].split())
         assert " ".join(digest["headline"].split()) in page_1, name
         assert " ".join(memo["verdict_reason"].split()) in page_1, name  # the "Why", constraint named
+        if digest["runner_note"]:  # e.g. a runner-up that scores above a model tied first says why
+            assert " ".join(digest["runner_note"].split()) in page_1, name
         assert "Cost vs budget" in page_1 and "What could make this wrong" in page_1 and "Next step" in page_1, name
         for flag in digest["flags"]:
             assert flag["label"] in page_1, (name, flag)

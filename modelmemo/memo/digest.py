@@ -246,6 +246,15 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                      ("over-budget", "cost-floor", "cost-unknown", "fragile", "superseded", "not-covered")]
     # Notes page 1 already states (the tie note's content is the Tie flag; a note among the top risks).
     runner_note = next((n for n in notes if n.startswith(RUNNER_UP_TIE_NOTE)), None) if runner else None
+    if kind == "tie" and runner and not runner_note:
+        # A runner-up above a model tied first reads backwards unless page 1 says why.
+        best_runner = max((r.get("total") or 0) for r in runner)
+        below = [t for p in picks for t in [p, *p.get("tied", [])] if (t.get("total") or 0) < best_runner]
+        if below:
+            lower = join_and([f"{t['name']} ({t['total']:.1f})" for t in below])
+            runner_note = (f"It scores above {lower}, "
+                           f"which {'is' if len(below) == 1 else 'are'} tied first only by the tie rule above; "
+                           "the pilot includes it.")
     page1_notes = [n for n in memo.get("notes") or [] if n in top_risks or (kind == "tie" and str(n).startswith("Tie:"))
                    or n in alternative or n == runner_note]
     return {
