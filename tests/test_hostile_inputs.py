@@ -761,9 +761,16 @@ def test_finding10_duplicate_ids_message_is_bounded(tmp_path):
     pair.mkdir()
     for name in ("a.yaml", "b.yaml"):
         (pair / name).write_bytes(content)
-    assert [r.problems[0].message for r in plan_batch(pair).rejected] == [
+    pair_rejected = plan_batch(pair).rejected
+    assert [r.problems[0].message for r in pair_rejected] == [
         "project id 'same-id' is also used by b.yaml; each project needs its own id",
         "project id 'same-id' is also used by a.yaml; each project needs its own id"]
+    # Like every rejection, it points at the line and column where the fix goes: the id's value.
+    for rejection in pair_rejected:
+        problem = rejection.problems[0]
+        line = content.decode().splitlines()[problem.line - 1]
+        assert line[problem.column - 1:].startswith("same-id"), (problem, line)
+        assert str(problem).startswith(f"{rejection.file}:{problem.line}:{problem.column}: project.id: ")
 
 
 # --- the count for the closing note ---------------------------------------------------------------------

@@ -169,10 +169,19 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0, known: KnownInputs 
         others = [t.file for t in twins if t is not planned]
         named = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         problem = Problem(planned.file, f"project id '{planned.project_id}' is also used by {named}; "
-                                        "each project needs its own id", "project.id")
+                                        "each project needs its own id", "project.id", *_id_position(planned))
         rejected.append(Rejection(planned.file, (problem,)))
     rejected.sort(key=lambda r: r.file)
     return BatchPlan(tuple(projects), tuple(rejected), notices)
+
+
+def _id_position(planned: PlannedProject) -> tuple[int | None, int | None]:
+    """Line and column of a duplicate's `id:` value, so its rejection points where the fix goes
+    like every other one (the file is read again: duplicates are rare, and a kept file was not
+    parsed at all this run)."""
+    document, _ = validate_file(Path(planned.path), planned.file)
+    position = document.position_of(("project", "id")) if document is not None else None
+    return position if position else (None, None)
 
 
 # --- rendering one project -------------------------------------------------------------------
