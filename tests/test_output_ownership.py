@@ -60,9 +60,14 @@ def test_finding1_crash_clean_up_still_removes_what_modelmemo_left(tmp_path: Pat
     (output / ".notes.tmp").write_text("the user's")  # not ours: no marker
     (output / "mine").mkdir()
     (output / "mine" / "page.html").write_text("the user's")  # not in a run folder
+    stopped_early = output / "20261129T030000Z-cd34"  # stopped before its first memo: left empty
+    (stopped_early / f".a.pdf.z9{TEMP_SUFFIX}").parent.mkdir()
+    (stopped_early / f".a.pdf.z9{TEMP_SUFFIX}").write_text("partial")
+    (output / "empty-of-mine").mkdir()  # not a run folder: kept even though empty
 
     clean_up_after_crash(output)
 
+    assert not stopped_early.exists() and (output / "empty-of-mine").is_dir()
     assert sorted(p.name for p in crashed.iterdir()) == ["done.json", "done.pdf"]
     assert list((output / "state").iterdir()) == []
     assert (output / ".notes.tmp").read_text() == "the user's"

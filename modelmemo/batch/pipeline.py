@@ -248,6 +248,10 @@ def clean_up_after_crash(output_dir: Path) -> None:
         for part in list(run_dir.glob("*.pdf")) + list(run_dir.glob("*.html")):
             if PROJECT_ID_PATTERN.match(part.stem) and part.stem not in RESERVED_PROJECT_IDS:
                 remove_incomplete_memo(run_dir, part.stem)
+        try:
+            run_dir.rmdir()  # nothing left (a run stopped before its first memo): no empty folder to puzzle over
+        except OSError:
+            pass  # complete memos (or anything else) are kept
 
 
 def render_all(jobs: Iterable[RenderJob], executor: Executor | None = None) -> Iterator[ProjectOutcome]:
