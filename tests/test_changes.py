@@ -26,6 +26,9 @@ def test_edited_input_shows_the_change_in_memo_pdf_and_index(drop_folder, tmp_pa
     changes = memo["changes"]
     assert changes["previous_run"] == first.run_id
     assert changes["causes"] == ["requirement file edited"]
+    # The edits themselves come first, in words, then what they moved.
+    assert changes["items"][:2] == ["Budget: $1,500/month → $600/month.", "Security fit weight: 2 → 5."]
+    assert changes["summary"].startswith("Requirement file edited: Budget: $1,500/month → $600/month. Security fit")
     top = first_memo["recommended"][0]["model"]
     old_total = first_memo["scores"][top]["total"]
     new_total = memo["scores"][top]["total"]
@@ -36,6 +39,12 @@ def test_edited_input_shows_the_change_in_memo_pdf_and_index(drop_folder, tmp_pa
     assert "what changed since the previous memo" in text.lower() and "requirement file edited" in text
     index = (output / second.run_id / "index.html").read_text()
     assert "Changed: Requirement file edited" in index
+    # The email that carries the new memo says it too.
+    from modelmemo.delivery.message import build_memo_email
+
+    email = build_memo_email(memo, b"%PDF-1.7", "memo@example.com", ["a@example.com"], TEMPLATES)
+    body = email.get_body(("plain",)).get_content()
+    assert "Changed:    Requirement file edited: Budget: $1,500/month → $600/month." in body, body
 
 
 def test_causes_name_the_catalog_and_the_format():

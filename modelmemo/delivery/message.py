@@ -212,6 +212,8 @@ def build_memo_email(
         "filename": attachment_filename(project_id),
         "run_id": run_id,
         "summary": summary,
+        # A re-sent memo says what changed since the one the recipient already has.
+        "changed": one_line(str((memo.get("changes") or {}).get("summary") or "")) or None,
         "memo_url": memo_url,
     }
     env = jinja_environment(Path(templates_dir))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelmemo.inputs.requirements import FACTOR_LABELS
+
 SCORE_EPSILON = 0.1  # totals are shown with one decimal; smaller moves are noise
 
 
@@ -34,6 +36,43 @@ def _model_ids(memo: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+# What was asked, in the order page 1 lists it: an edited requirement file names its edits first.
+REQUIREMENT_LABELS = {
+    "tasks": "Tasks", "languages": "Languages", "customization": "Customization", "monthly_usd": "Budget",
+    "volume": "Volume", "ml_expertise": "ML expertise", "vendor_sla_required": "Vendor SLA required",
+    "data_sensitivity": "Data", "on_premises_only": "On premises only",
+    "transparency_required": "Transparency required", "growth": "Growth", "lock_in_tolerance": "Lock-in tolerance",
+}
+
+
+def _value_text(key: str, value: Any) -> str:
+    if value is None or value == [] or value == {}:
+        return "not stated"
+    if key == "monthly_usd" and isinstance(value, (int, float)):
+        return f"${value:,.0f}/month"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {v:,}" if isinstance(v, (int, float)) else f"{k.replace('_', ' ')} {v}"
+                         for k, v in value.items())
+    return str(value)
+
+
+def requirement_changes(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Edits to what was asked and to the weights, e.g. "Budget: $1,500/month → $800/month."."""
+    before, after = previous.get("requirements") or {}, current.get("requirements") or {}
+    items = [f"{label}: {_value_text(key, before.get(key))} → {_value_text(key, after.get(key))}."
+             for key, label in REQUIREMENT_LABELS.items()
+             if key in before and key in after and before.get(key) != after.get(key)]
+    old_weights, new_weights = previous.get("weights") or {}, current.get("weights") or {}
+    items += [f"{FACTOR_LABELS.get(factor, factor)} weight: {old_weights[factor]:g} → {new_weights[factor]:g}."
+              for factor in new_weights
+              if factor in old_weights and old_weights[factor] != new_weights[factor]]
+    return items
+
+
 def causes(previous: dict[str, Any], current: dict[str, Any], forced: bool = False) -> list[str]:
     """Why the memo was regenerated, from the hashes recorded in both memos and the state."""
     reasons = []
@@ -54,7 +93,7 @@ def compare(previous: dict[str, Any], current: dict[str, Any], forced: bool = Fa
     """A short, ordered list of differences a reader cares about, plus their causes."""
     names = {**previous.get("model_names", {}), **current.get("model_names", {})}
     name = lambda model_id: names.get(model_id, model_id) if model_id else "none"
-    items: list[str] = []
+    items: list[str] = requirement_changes(previous, current)
     if previous.get("verdict") != current.get("verdict"):
         items.append(f"Verdict: {previous.get('verdict_label')} → {current.get('verdict_label')}.")
     old_top, new_top = _top_label(previous, name), _top_label(current, name)
