@@ -30,6 +30,7 @@ from modelmemo.batch import layout
 from modelmemo.batch.state import MemoState
 from modelmemo.batch.unchanged import (KnownInputs, current_fingerprint, input_rules_fingerprint, previous_memo_path,
                                        record_outcome, split_unchanged, templates_fingerprint)
+from modelmemo.inputs.loading import InputError, load_document
 from modelmemo.inputs.validation import Problem, validate_file
 # The work unit every runner renders through; its types are re-exported as part of the batch's API.
 from modelmemo.batch.work_unit import (BundlePaths, PlannedProject, ProjectOutcome, WorkUnit, cached_catalog, failed_outcome,
@@ -177,11 +178,13 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0, known: KnownInputs 
 
 def _id_position(planned: PlannedProject) -> tuple[int | None, int | None]:
     """Line and column of a duplicate's `id:` value, so its rejection points where the fix goes
-    like every other one (the file is read again: duplicates are rare, and a kept file was not
-    parsed at all this run)."""
-    document, _ = validate_file(Path(planned.path), planned.file)
-    position = document.position_of(("project", "id")) if document is not None else None
-    return position if position else (None, None)
+    like every other one. The file is parsed again (it was valid, or kept unparsed from the state
+    file): duplicates are rare, and nothing needs validating twice."""
+    try:
+        document = load_document(Path(planned.path), follow_symlinks=False)
+    except (InputError, OSError):
+        return None, None
+    return document.position_of(("project", "id")) or (None, None)
 
 
 # --- rendering one project -------------------------------------------------------------------
