@@ -142,16 +142,15 @@ def _why_one_side_is_out(is_open: bool, req: Requirements, catalog: Catalog, exc
     the exclusions list is pointed to); when none covers them, the tasks nobody on that side
     covers are named."""
     side = "open-source" if is_open else "closed-source"
-    covering = {m: reasons for m, reasons in excluded.items()
-                if catalog.models[m].is_open == is_open and not any(r.startswith("does not cover") for r in reasons)}
+    covering = {m: reasons for m, reasons in excluded.items() if catalog.models[m].is_open == is_open
+                and all(t in catalog.models[m].tasks for t in req.tasks)}
     if not covering:
         side_models = [m for m in catalog.models.values() if m.is_open == is_open]
         uncovered = [t for t in req.tasks if not any(t in m.tasks for m in side_models)]
         return f" No {side} model covers {join_and([task_label(t) for t in uncovered])}." if uncovered else ""
     # What every one of them fails, compared without the per-model detail in brackets.
-    first, *others = covering.values()
-    shared = [r.split(" (")[0] for r in first
-              if all(r.split(" (")[0] in {o.split(" (")[0] for o in reasons} for reasons in others)]
+    first, *others = ([r.split(" (")[0] for r in reasons] for reasons in covering.values())
+    shared = [r for r in first if all(r in reasons for reasons in others)]
     tasks = join_and([task_label(t) for t in req.tasks])
     are = "are" if len(covering) > 1 else "is"
     subject = (f"{join_and([catalog.models[m].name for m in covering])} ({side}, covering {tasks}) {are} excluded"

@@ -21,7 +21,6 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from modelmemo.decision.words import join_and
 from modelmemo.memo.render import brand_for, jinja_environment
 
 TEXT_TEMPLATE = "email.txt.j2"
@@ -149,15 +148,6 @@ def _public_base_url(url: str | None) -> str | None:
     return str(url).rstrip("/")
 
 
-def _cost_line(costs: list[dict[str, Any]]) -> str:
-    """Cost vs budget in one line, as page 1 says it: tied picks are named (the same statement
-    once for all of them), so "$321/month ... $286/month ..." cannot be read as one model's."""
-    texts = list(dict.fromkeys(c["text"] for c in costs))
-    if len(costs) > 1 and len(texts) == 1:
-        return f"{join_and([c['who'] for c in costs])}: {texts[0]}"
-    return " ".join(f"{c['who']}: {c['text']}" if len(costs) > 1 else c["text"] for c in costs)
-
-
 def _top_score(memo: dict[str, Any]) -> float | None:
     """The total of the single recommended candidate (None for a combination, a tie or no pick)."""
     if memo.get("tied"):
@@ -197,7 +187,8 @@ def build_memo_email(
     if digest:
         summary = {
             "pick": one_line(digest["headline"]),
-            "cost": one_line(_cost_line(digest["costs"])) or "no eligible model, no cost",
+            "cost": one_line(" ".join(f"{c['who']}: {c['text']}" if c["who"] else c["text"]
+                                      for c in digest["cost_lines"])) or "no eligible model, no cost",
             "flags": one_line(", ".join(f["label"] for f in digest["flags"])) or "none",
             "risk": one_line(digest["top_risks"][0]) if digest["top_risks"] else "none found in the data",
             "next": one_line(digest["next_step"]) or "see the memo",

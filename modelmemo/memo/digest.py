@@ -38,6 +38,15 @@ def _pct(share: float) -> str:
     return text
 
 
+def cost_lines(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cost vs budget as page 1, the index and the email say it: each statement named by its pick
+    when there are several, and said once, naming them all, when their statements are the same
+    (two tied models at one price, or both unknown)."""
+    if len(costs) > 1 and len({c["text"] for c in costs}) == 1:
+        return [{"who": join_and([c["who"] for c in costs]), "text": costs[0]["text"], "status": costs[0]["status"]}]
+    return [{"who": c["who"] if len(costs) > 1 else None, "text": c["text"], "status": c["status"]} for c in costs]
+
+
 def _cost_statement(low: float | None, high: float | None, planning: float | None, budget: float | None,
                     label: str, unknown_why: str) -> dict[str, Any]:
     """Cost vs budget as money and share; a floor is never 'within budget', unknown is said."""
@@ -158,9 +167,8 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         (smallest.get("direction") == "less" and multiplier >= FRAGILE_LESS)
         or (smallest.get("direction") == "more" and multiplier <= FRAGILE_MORE))
     if fragile:  # the threshold only: page 1's Robustness line has the whole sentence
-        move = "drops below" if smallest.get("direction") == "less" else "rises above"
         threshold = "0" if not smallest.get("threshold") else f"{smallest['threshold']:.1f}"
-        move = "drops to" if threshold == "0" else move
+        move = "drops to" if threshold == "0" else "drops below" if smallest.get("direction") == "less" else "rises above"
         flag("fragile", "Fragile pick", f"{name(smallest.get('new_leader'))} comes first if the "
                                         f"{FACTOR_LABELS.get(smallest.get('factor'), smallest.get('factor'))} weight "
                                         f"{move} {threshold} (from {smallest.get('current', 0):g})")
@@ -184,7 +192,8 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         flag("alternative", "Open-source alternative", alternative[0])
     # Facts the pick rests on (its own and the shared assumptions): an old fact about the runner-up
     # does not make the pick wrong.
-    dated = sorted((f for f in memo.get("facts") or [] if f.get("as_of") and (f.get("model") or "") in picked | {""}),
+    rests_on = picked | {""}  # "": an assumption every model shares
+    dated = sorted((f for f in memo.get("facts") or [] if f.get("as_of") and (f.get("model") or "") in rests_on),
                    key=lambda f: str(f["as_of"]))
     stale_days = None
     if dated:
@@ -261,7 +270,7 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         "page1_notes": page1_notes, "runner_note": runner_note,
         # Risks page 1 states: the top three, and the other unknown-cost risks its Cost unknown flag covers.
         "page1_risks": top_risks + [r for r in unknown[1:] if r not in top_risks],
-        "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs,
+        "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs, "cost_lines": cost_lines(costs),
         "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
         "next_step": (memo.get("next_steps") or [""])[0], "robustness": (sens.get("top_pick") or {}).get("sentence")
         if sens.get("applicable") else sens.get("reason_not_applicable"),
