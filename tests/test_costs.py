@@ -161,10 +161,10 @@ def test_memo_lists_every_eligible_deployment_option(fx):
 def test_an_over_budget_statement_adds_up_at_the_precision_it_prints():
     """$150.75 against $150 prints as "$151/month", so the excess is "$1", not "$0.75"; an excess
     that rounds away is "less than $1", never "$0"."""
-    from modelmemo.memo.digest import _cost_statement
+    from modelmemo.memo.budget_words import cost_statement
 
     def text(cost: float) -> str:
-        return _cost_statement(cost, cost, cost, 150.0, f"${cost:,.0f}/month", "")["text"]
+        return cost_statement(cost, cost, cost, 150.0, f"${cost:,.0f}/month", "")["text"]
 
     assert text(150.75) == "$151/month: just over 100% of the $150/month budget, over by $1/month."
     assert text(150.30).endswith("over by less than $1/month.")

@@ -7,17 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelmemo.decision.costs import usd
 from modelmemo.decision.words import join_and, language_name, sentence, task_label
+from modelmemo.memo.budget_words import cost_lines, cost_statement
 from modelmemo.inputs.requirements import FACTOR_LABELS
 # The stale-fact age and the "fragile" multipliers are in the settings table (modelmemo/settings.py).
 from modelmemo.settings import FRAGILE_LESS, FRAGILE_MORE, STALE_AFTER_DAYS
-
-
-def _share(amount: float | None, budget: float | None) -> float | None:
-    if amount is None or not budget:
-        return None
-    return amount / budget
 
 
 def _where(score: dict[str, Any]) -> str:
@@ -26,49 +20,6 @@ def _where(score: dict[str, Any]) -> str:
     provider = score.get("provider")
     return "self-hosted on your infrastructure" if provider in (None, "", "your infrastructure") \
         else f"self-hosted via {provider}"
-
-
-def _pct(share: float) -> str:
-    """A share of the budget; never "100%" for a cost just over it, never "0%" for a real cost."""
-    text = f"{share:.0%}"
-    if share > 1 and text == "100%":
-        return "just over 100%"
-    if 0 < share < 0.005:
-        return "under 1%"
-    return text
-
-
-def cost_lines(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Cost vs budget as page 1, the index and the email say it: each statement named by its pick
-    when there are several, and said once, naming them all, when their statements are the same
-    (two tied models at one price, or both unknown)."""
-    if len(costs) > 1 and len({c["text"] for c in costs}) == 1:
-        return [{"who": join_and([c["who"] for c in costs]), "text": costs[0]["text"], "status": costs[0]["status"]}]
-    return [{"who": c["who"] if len(costs) > 1 else None, "text": c["text"], "status": c["status"]} for c in costs]
-
-
-def _cost_statement(low: float | None, high: float | None, planning: float | None, budget: float | None,
-                    label: str, unknown_why: str) -> dict[str, Any]:
-    """Cost vs budget as money and share; a floor is never 'within budget', unknown is said."""
-    budget_text = f"{usd(budget)}/month budget" if budget else "no stated budget"
-    if low is None:
-        return {"status": "unknown", "label": "unknown", "share": None,
-                "text": f"Cost unknown ({unknown_why}); budget {usd(budget) + '/month' if budget else 'not stated'}."}
-    share = _share(planning, budget)
-    if high is None:
-        pct = f"at least {_pct(share)} of the {budget_text}" if share is not None else budget_text
-        if budget and low > budget:  # even the minimum is over: certainly over budget
-            return {"status": "over", "floor": True, "label": label, "share": share,
-                    "text": f"At least {usd(low)}/month ({pct}): over budget by at least {usd(low - budget)}/month."}
-        return {"status": "floor", "floor": True, "label": label, "share": share,
-                "text": f"At least {usd(low)}/month ({pct}): a floor, so the real cost may exceed the budget."}
-    pct = f"{_pct(share)} of the {budget_text}" if share is not None else budget_text
-    if budget and planning is not None and planning > budget:
-        # At the precision the cost is printed with ($151, not $150.75), so the figures add up.
-        over = round(planning) - budget if planning >= 100 else planning - budget
-        over_text = f"{usd(over)}/month" if over >= 1 else "less than $1/month"
-        return {"status": "over", "label": label, "share": share, "text": f"{label}: {pct}, over by {over_text}."}
-    return {"status": "within", "label": label, "share": share, "text": f"{label}: {pct}, within budget."}
 
 
 def _cost_words(label: str) -> str:
@@ -134,13 +85,13 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         cc = memo["combination_cost"]
         low, high = cc.get("low_usd"), cc.get("high_usd")
         planning = None if low is None else (low if high is None else (low + high) / 2)
-        costs.append(dict(_cost_statement(low, high, planning, budget, cc.get("label", "unknown").split(" (")[0],
+        costs.append(dict(cost_statement(low, high, planning, budget, cc.get("label", "unknown").split(" (")[0],
                                           unknown_why), who="together"))
     else:
         for p in picks:
             s = scores.get(p["model"]) or {}
             c = s.get("cost") or {}
-            costs.append(dict(_cost_statement(c.get("low_usd"), c.get("high_usd"), s.get("monthly_cost_usd"), budget,
+            costs.append(dict(cost_statement(c.get("low_usd"), c.get("high_usd"), s.get("monthly_cost_usd"), budget,
                                               c.get("label", "unknown"), unknown_why), who=p["name"]))
 
     flags: list[dict[str, str]] = []
@@ -247,7 +198,7 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         c = s.get("cost") or {}
         role = "runner-up" if model_id not in picked else ("tied first" if kind == "tie" or model_id in tied_ids
                                                              else "recommended")
-        cost_rows.append(dict(_cost_statement(c.get("low_usd"), c.get("high_usd"), s.get("monthly_cost_usd"), budget,
+        cost_rows.append(dict(cost_statement(c.get("low_usd"), c.get("high_usd"), s.get("monthly_cost_usd"), budget,
                                               c.get("label", "unknown"), unknown_why),
                               model=model_id, name=name(model_id), where=_where(s) if s else "", role=role,
                               openness=s.get("openness"), formula=list(c.get("formula") or [])))
