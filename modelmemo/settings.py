@@ -40,6 +40,8 @@ MEMOS_PER_WORKER_PER_POOL = 50  # memos a render process renders before a fresh 
 WORKER_MEMORY_BYTES = 2 * 1024**3  # address space per render process (memo/limits.py)
 MAX_ATTEMPTS_PER_RECIPIENT = 3  # sends per memo and recipient that may have left a copy, all runs together
 STALE_AFTER_DAYS = 180  # a fact older than this is flagged in the memo (the catalog's own freshness rule)
+DEFAULT_SOURCE_MODELS_DEV = "https://models.dev/api.json"
+DEFAULT_SOURCE_OPENROUTER = "https://openrouter.ai/api/v1/models"
 # A pick is "fragile" when halving or doubling one factor weight puts another model first: a
 # disagreement about priorities that small is well within what a steering meeting might change.
 FRAGILE_LESS = 0.5
@@ -79,6 +81,11 @@ class Settings:
     # MODELMEMO_SMTP_* variables; or a prefect-email block's name, loaded from Prefect when sending.
     smtp: "SmtpSettings" = field(default_factory=lambda: _smtp_settings())
     smtp_block: str | None = None
+    # `catalog sync`: where the public listings are read (an http(s) URL or a local file: an
+    # air-gapped site's mirror), and whether the nightly flow syncs before it renders.
+    source_models_dev: str = DEFAULT_SOURCE_MODELS_DEV
+    source_openrouter: str = DEFAULT_SOURCE_OPENROUTER
+    nightly_sync: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -111,6 +118,9 @@ class Settings:
             public_base_url=get("MODELMEMO_PUBLIC_BASE_URL", _base_url, base.public_base_url),
             watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", _seconds_above_zero(WATCH_RETRY_MAX_SECONDS), base.watch_retry_seconds),
             smtp_block=text("MODELMEMO_SMTP_BLOCK"),
+            source_models_dev=get("MODELMEMO_SOURCE_MODELS_DEV", _source_location, base.source_models_dev),
+            source_openrouter=get("MODELMEMO_SOURCE_OPENROUTER", _source_location, base.source_openrouter),
+            nightly_sync=get("MODELMEMO_NIGHTLY_SYNC", _true_or_false, base.nightly_sync),
         )
         # Email. A MODELMEMO_SMTP_BLOCK names a prefect-email block (loaded from Prefect when
         # sending); the sender still comes from MODELMEMO_SMTP_FROM and _FROM_NAME.
@@ -148,6 +158,20 @@ def _path(name: str, raw: str) -> Path:
     if "\x00" in raw:
         raise SettingsError(f"{name} must be a folder path, not {raw!r}")
     return Path(raw).expanduser()
+
+
+def _source_location(name: str, raw: str) -> str:
+    """An http(s) URL, or a local file (an air-gapped site's mirror), given as a path or file:// URL."""
+    from urllib.parse import urlparse
+
+    scheme = urlparse(raw).scheme
+    if scheme in ("http", "https"):
+        if not urlparse(raw).netloc:
+            raise SettingsError(f"{name}={raw!r}: an http(s) URL needs a host (e.g. https://models.dev/api.json)")
+        return raw
+    if scheme not in ("", "file"):
+        raise SettingsError(f"{name}={raw!r}: use an http(s) URL or a local file path")
+    return str(Path(raw[len("file://"):] if scheme == "file" else raw).absolute())
 
 
 def _base_url(name: str, raw: str) -> str:
@@ -280,6 +304,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MODELMEMO_PUBLIC_BASE_URL", "none",
              "an `http(s)://` URL where the output folder is published (e.g. `https://memos.example.com/modelmemo/`); "
              "when set, emails and the Prefect index artifact link to `<url><run-id>/...`"),
+    Variable("MODELMEMO_SOURCE_MODELS_DEV", "`https://models.dev/api.json`",
+             "where `catalog sync` reads models.dev's listing: an `http(s)://` URL or a local file (a mirror)"),
+    Variable("MODELMEMO_SOURCE_OPENROUTER", "`https://openrouter.ai/api/v1/models`",
+             "where `catalog sync` reads OpenRouter's models listing: an `http(s)://` URL or a local file"),
+    Variable("MODELMEMO_NIGHTLY_SYNC", "`true`",
+             "`false`: the scheduled (nightly) flow does not run `catalog sync` before it renders"),
     Variable("MODELMEMO_SMTP_HOST", "none (outbox)", "SMTP server; setting it switches from the outbox to SMTP", "email"),
     Variable("MODELMEMO_SMTP_PORT", "587 (starttls), 465 (ssl), 25 (none)", "SMTP port", "email"),
     Variable("MODELMEMO_SMTP_SECURITY", "`starttls`",

@@ -8,7 +8,7 @@ needs `override: true`, and a source key may not point at two different URLs.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,31 @@ class Fact:
     value: Any
     source: Source
     note: str = ""
+    synced_id: str = ""  # the listing id a `catalog sync` took it from ("" for a reviewed fact)
+
+
+@dataclass(frozen=True)
+class OfferLifecycle:
+    """An offer's status at its provider: `active`, `preview`, `deprecated` (served until `date`, then
+    `successor`) or `retired`. `unlisted` is set by a sync when a complete listing of the provider no
+    longer contains the offer; it is treated as retired."""
+
+    status: str
+    source: Source | None = None
+    date: date | None = None
+    successor: str = ""
+    note: str = ""
+    unlisted: bool = False
+    synced_id: str = ""  # the listing id a `catalog sync` took it from ("" for a reviewed fact)
+
+    def effective(self, today: date) -> str:
+        """The status on `today`: a deprecated offer past its date is retired."""
+        if self.status == "deprecated" and self.date is not None and self.date <= today:
+            return "retired"
+        return self.status
+
+
+ACTIVE = OfferLifecycle("active")
 
 
 @dataclass(frozen=True)
@@ -76,6 +101,9 @@ class Deployment:
     kind: str  # "api" | "self-hosted"
     provider: str
     facts: dict[str, Fact]
+    lifecycle: OfferLifecycle = ACTIVE
+    synced_from: tuple[str, ...] = ()
+    route: str = ""  # first-party | cloud | host | self-hosted
 
     def value(self, name: str, default: Any = "unknown") -> Any:
         fact = self.facts.get(name)
@@ -98,6 +126,8 @@ class Model:
     origin: str = ""
     quality: dict[str, QualityEvidence] = field(default_factory=dict)
     seed: Seed | None = None
+    family: str = ""  # the family this entry is a size or tier of; "" means its own id
+    beyond_article: bool = False  # a current family the source article does not name
 
     def value(self, name: str, default: Any = "unknown") -> Any:
         fact = self.facts.get(name)
@@ -162,7 +192,7 @@ class Catalog:
                     yield model.id, deployment.id, name, fact
 
 
-_DEPLOYMENT_META = {"id", "kind", "provider"}
+_DEPLOYMENT_META = {"id", "kind", "provider", "synced_from", "route"}
 
 
 def _read_catalog_file(path: Path) -> dict[str, Any]:
@@ -182,6 +212,43 @@ def _read_catalog_file(path: Path) -> dict[str, Any]:
     return {"data": document.data, "sha256": document.sha256}
 
 
+def _offer_lifecycle(raw: dict[str, Any] | None, fact: Fact | None) -> OfferLifecycle:
+    if raw is None or fact is None:
+        return ACTIVE
+    return OfferLifecycle(raw["value"], fact.source, date.fromisoformat(raw["date"]) if "date" in raw else None,
+                          raw.get("successor", ""), raw.get("note", ""))
+
+
+def _apply_offer_update(models: dict[str, Model], offer: str, update: dict[str, Any], fact, where: str) -> None:
+    """Overlay synced facts on one offer. An update for an offer the catalog no longer has is
+    ignored: the next sync reports the catalog as it is."""
+    model_id, deployment_id = offer.split("/", 1)
+    model = models.get(model_id)
+    if model is None or not any(d.id == deployment_id for d in model.deployments):
+        return
+    deployments = []
+    for deployment in model.deployments:
+        if deployment.id == deployment_id:
+            facts = dict(deployment.facts)
+            for name, raw in update.get("facts", {}).items():
+                facts[name] = fact({**raw, "note": _synced_note(raw)}, f"{where}.facts.{name}")
+            lifecycle = deployment.lifecycle
+            if "lifecycle" in update:
+                raw = update["lifecycle"]
+                facts["lifecycle"] = fact({**raw, "note": _synced_note(raw)}, f"{where}.lifecycle")
+                lifecycle = OfferLifecycle(raw["value"], facts["lifecycle"].source,
+                                           date.fromisoformat(raw["date"]) if raw.get("date") else None,
+                                           raw.get("successor", ""), raw.get("note", ""), bool(raw.get("unlisted")),
+                                           raw["synced_id"])
+            deployment = replace(deployment, facts=facts, lifecycle=lifecycle)
+        deployments.append(deployment)
+    models[model_id] = replace(model, deployments=tuple(deployments))
+
+
+def _synced_note(raw: dict[str, Any]) -> str:
+    return "; ".join(part for part in (f"synced from {raw['synced_id']}", raw.get("note", "")) if part)
+
+
 def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
     """Load the shipped catalog and any extension files, in order, and merge them."""
     sources: dict[str, Source] = {}
@@ -189,6 +256,7 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
     raw_models: dict[str, tuple[dict[str, Any], str]] = {}
     raw_scales: dict[str, tuple[dict[str, Any], str]] = {}
     assumptions: dict[str, Any] = {}
+    offer_updates: list[tuple[str, dict[str, Any], str]] = []  # (offer, update, file), in merge order
     digest = hashlib.sha256()
     for path in paths:
         loaded = _read_catalog_file(Path(path))
@@ -227,6 +295,7 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
                                    "more than once; each deployment needs its own id")
             raw_models[model_id] = (raw, label)
         assumptions.update(data.get("assumptions", {}))
+        offer_updates.extend((offer, update, label) for offer, update in data.get("offer_updates", {}).items())
     for required in ("input_token_share", "hours_per_month", "ops_usd_per_month"):
         if required not in assumptions:
             raise CatalogError(f"catalog has no `assumptions.{required}`; the shipped catalog defines it")
@@ -235,7 +304,7 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
         key = raw["source"]
         if key not in sources:
             raise CatalogError(f"{where}: source '{key}' is not defined under `sources`")
-        return Fact(raw["value"], sources[key], raw.get("note", ""))
+        return Fact(raw["value"], sources[key], raw.get("note", ""), raw.get("synced_id", ""))
 
     def source_of(key: str, where: str) -> Source:
         if key not in sources:
@@ -271,7 +340,10 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
                 for name, value in dep.items()
                 if name not in _DEPLOYMENT_META
             }
-            deployments.append(Deployment(dep["id"], dep["kind"], dep["provider"], dep_facts))
+            deployments.append(Deployment(dep["id"], dep["kind"], dep["provider"], dep_facts,
+                                          _offer_lifecycle(dep.get("lifecycle"), dep_facts.get("lifecycle")),
+                                          tuple(dep.get("synced_from", ())),
+                                          dep.get("route") or ("self-hosted" if dep["kind"] == "self-hosted" else "")))
         models[model_id] = Model(
             id=model_id,
             name=raw["name"],
@@ -282,9 +354,13 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
             successor=raw.get("successor"),
             origin=label,
             quality=quality(raw.get("quality", {}), f"{label}: models.{model_id}"),
+            family=raw.get("family", model_id),
+            beyond_article=bool(raw.get("beyond_article")),
             seed=Seed(raw["seed"]["name"], raw["seed"]["status"],
                       source_of(raw["seed"]["source"], f"{label}: models.{model_id}.seed")) if "seed" in raw else None,
         )
+    for offer, update, label in offer_updates:
+        _apply_offer_update(models, offer, update, lambda raw, where: fact(raw, where), f"{label}: offer_updates.{offer}")
     for model in models.values():
         if model.successor and model.successor not in models:
             raise CatalogError(f"{model.origin}: models.{model.id}.successor '{model.successor}' is not in the catalog")

@@ -46,9 +46,11 @@ EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
         ("2", _USAGE),
     ),
     "catalog": (
-        ("0", "done (with --check: every fact was checked within --max-age-days)"),
-        ("1", "--check: some fact is older than --max-age-days"),
-        ("2", "the catalog or an extension cannot be read, an unknown MODEL_ID, a bad setting; " + _USAGE),
+        ("0", "done (with --check: every fact was checked within --max-age-days; sync: synced)"),
+        ("1", "--check: some fact is older than --max-age-days, or a deprecation date has passed; "
+              "sync: synced, but a deprecation date has passed"),
+        ("2", "the catalog or an extension cannot be read, an unknown MODEL_ID, a bad setting; sync: a listing "
+              "cannot be read or parsed (the last good sync is kept); " + _USAGE),
     ),
     "init": (
         ("0", "the folder is laid out (what existed is kept)"),

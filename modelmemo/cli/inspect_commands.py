@@ -123,8 +123,22 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     import shutil
 
     from modelmemo.catalog.load import CatalogError, load_catalog
+    from modelmemo.catalog.synced import with_synced
+
+    if args.models[:1] == ["sync"]:
+        from modelmemo.cli.sync_command import cmd_catalog_sync
+
+        if len(args.models) > 1:
+            error("catalog sync takes no MODEL_ID (it syncs every offer that names its listing ids)")
+            return EXIT_CANNOT_RUN
+        return cmd_catalog_sync(args)
+    if args.dry_run:
+        error("--dry-run is for `catalog sync`")
+        return EXIT_CANNOT_RUN
     settings = args.settings
-    files = list(settings.catalog_files) + [Path(p) for p in args.catalog_extra or []]
+    output_dir = Path(args.output or settings.output_dir).absolute()
+    files = list(with_synced(tuple(settings.catalog_files) + tuple(Path(p) for p in args.catalog_extra or []),
+                             output_dir))
     try:
         catalog = load_catalog(files)
     except CatalogError as exc:

@@ -156,14 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
     prune.set_defaults(func=cmd_prune)
 
-    catalog = command("catalog", "show the model catalog (one line per model; MODEL_ID for its facts)")
-    catalog.add_argument("models", nargs="*", metavar="MODEL_ID", help="show these models' facts and deployments")
+    catalog = command("catalog", "show the model catalog (one line per model; MODEL_ID for its facts); "
+                                 "`catalog sync` updates it from public listings")
+    catalog.add_argument("models", nargs="*", metavar="MODEL_ID",
+                         help="show these models' facts and deployments; `sync`: pull models.dev, OpenRouter and "
+                              "genai-prices, print the diff and store the synced facts for later runs")
     _catalog_extra_argument(catalog, old_spelling="--extra")
     catalog.add_argument("--check", action="store_true",
                          help="print only the facts older than --max-age-days, by source; exit 1 if any")
     catalog.add_argument("--max-age-days", type=int, default=STALE_AFTER_DAYS,
                          help=f"age limit for --check (default: {STALE_AFTER_DAYS})")
     catalog.add_argument("--json", action="store_true", help="print the merged catalog as JSON on stdout")
+    catalog.add_argument("--output", metavar="DIR",
+                         help="output folder whose synced facts are shown, or (sync) stored in DIR/state/catalog/ "
+                              "(default: MODELMEMO_OUTPUT_DIR, else ./output)")
+    catalog.add_argument("--dry-run", action="store_true", help="sync: print the diff, store nothing")
     catalog.set_defaults(func=cmd_catalog)
     return parser
 
