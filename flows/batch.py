@@ -28,6 +28,7 @@ from modelmemo.batch import pipeline, unchanged
 from modelmemo.batch.atomic import remove_stale_temp_files
 from modelmemo.memo.brand import BrandError
 from modelmemo.catalog.load import Catalog, CatalogError
+from modelmemo.catalog.synced import SyncFailed, sync_catalog, with_synced
 from modelmemo.batch.layout import index_file, run_dir
 from modelmemo.inputs.names import display_name
 from modelmemo.batch.ownership import check_folders
@@ -74,6 +75,24 @@ def _end_flow_runs_promptly() -> None:
 
 _prefect_send_heartbeats: Any = None
 _end_flow_runs_promptly()
+
+
+@task(name="sync-catalog", cache_policy=NO_CACHE)
+def sync_catalog_task(catalog_files: tuple[str, ...], output_dir: str, models_dev: str, openrouter: str) -> int:
+    """`catalog sync` before the nightly run: the diff goes to the log; a listing that cannot be
+    read is one warning and the last good sync is used. Returns how many facts changed."""
+    logger = get_run_logger()
+    try:
+        outcome = sync_catalog(tuple(Path(p) for p in catalog_files), Path(output_dir), models_dev, openrouter)
+    except (SyncFailed, CatalogError) as exc:
+        logger.warning("catalog sync: %s; the last good sync is used", exc)
+        return 0
+    plan = outcome.plan
+    log_lines(logger.info, [f"catalog sync: {row.line()}" for row in plan.applied])
+    log_lines(logger.warning, [f"catalog sync: {row.line()}" for row in plan.held]
+              + [f"catalog sync: {line}" for line in plan.passed])
+    logger.info("catalog sync: %d change(s), %d held for review", len(plan.applied), len(plan.held))
+    return len(plan.applied)
 
 
 @task(name="load-catalog", cache_policy=NO_CACHE)
@@ -342,6 +361,7 @@ def memo_batch(
     runner: Annotated[str, Field(json_schema_extra={"enum": ["local", "dask"]})] = "local",
     dask_address: str | None = None,
     catalog_extra: list[str] | None = None,
+    sync_catalog: bool = False,
 ):
     """Process the drop folder: one decision memo (HTML, PDF, JSON) per valid requirement file, a
     batch index, and email to each project's owner.
@@ -364,6 +384,8 @@ def memo_batch(
             (runner "dask" only; default: a local Dask cluster).
         catalog_extra: Extension catalogs merged over the shipped one, after any in
             MODELMEMO_CATALOG_EXTRA (absolute paths on the machine that runs the flow).
+        sync_catalog: Run `catalog sync` first (the nightly deployment does, unless
+            MODELMEMO_NIGHTLY_SYNC=false); a listing that cannot be read keeps the last good sync.
     """
     if runner not in ("local", "dask"):
         return Failed(message=f"unknown runner {runner!r}: use 'local' or 'dask'",
@@ -381,6 +403,10 @@ def memo_batch(
     run_id = run_id or run_id_from_flow_run_name() or pipeline.new_run_id()
     key = artifact_key(output_path)
     logger.info("run %s: %s -> %s", run_id, display_name(str(input_path)), display_name(str(run_dir(output_path, run_id))))
+    if sync_catalog and settings.nightly_sync:
+        sync_catalog_task(tuple(str(p) for p in settings.catalog_files), str(output_path),
+                          settings.source_models_dev, settings.source_openrouter)
+    settings = replace(settings, catalog_files=with_synced(settings.catalog_files, output_path))
     try:
         catalog = load_catalog_task([str(p) for p in settings.catalog_files])
         with batch_lock(output_path):

@@ -19,6 +19,7 @@ def nightly_deployment(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZON
                        output_dir: str | None = None, name: str = DEPLOYMENT_NAME):
     """A RunnerDeployment of `memo_batch` on a cron schedule (not yet registered)."""
     parameters = {key: value for key, value in (("input_dir", input_dir), ("output_dir", output_dir)) if value}
+    parameters["sync_catalog"] = True  # nightly: the catalog is synced first (MODELMEMO_NIGHTLY_SYNC=false: not)
     return memo_batch.to_deployment(
         name=name,
         schedules=[Cron(cron, timezone=timezone)],

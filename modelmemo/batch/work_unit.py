@@ -19,6 +19,8 @@ Nothing here imports Prefect or Dask.
 
 from __future__ import annotations
 
+from datetime import date
+
 import hashlib
 import json
 import os
@@ -31,6 +33,7 @@ from typing import Any, Iterable
 
 from modelmemo import __version__
 from modelmemo.batch.atomic import atomic_write_bytes
+from modelmemo.decision.facts_digest import decision_facts_digest
 from modelmemo.catalog.load import Catalog, load_catalog
 from modelmemo.batch.layout import memo_file, memo_name
 from modelmemo.memo.limits import RENDER_SECONDS, RenderTimeout, time_limit
@@ -78,6 +81,8 @@ class ProjectOutcome:
     fingerprint: str | None = None
     change: str | None = None  # what changed since the previous memo, in one line
     warnings: tuple[str, ...] = ()  # a memo that was written but has a fault (e.g. missing glyphs)
+    facts_sha256: str | None = None  # decision.facts_digest: the facts the decision rests on
+    overlay_sha256: str | None = None  # the synced overlay the memo was decided under
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -138,11 +143,11 @@ def cached_catalog(catalog_files: tuple[str, ...]) -> Catalog:
         stamp = file_stamp(catalog_files)
     except OSError:  # a missing or unreadable file: load_catalog says which, as a CatalogError
         return load_catalog([Path(p) for p in catalog_files])
-    return _load_catalog_once(catalog_files, stamp)
+    return _load_catalog_once(catalog_files, stamp, date.today())  # a new day can retire a deprecated offer
 
 
 @lru_cache(maxsize=4)
-def _load_catalog_once(catalog_files: tuple[str, ...], stamp: tuple) -> Catalog:
+def _load_catalog_once(catalog_files: tuple[str, ...], stamp: tuple, today: date) -> Catalog:
     return load_catalog([Path(p) for p in catalog_files])
 
 
@@ -352,6 +357,8 @@ def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEAS
         recipients=req.recipients,
         change=memo["changes"]["summary"] if memo["changes"] else None,
         warnings=tuple(rendered.warnings),
+        facts_sha256=decision_facts_digest(decision),
+        overlay_sha256=catalog.overlay_sha256,
     )
     return UnitResult(outcome, (json.dumps(memo, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
                       html.encode("utf-8"), rendered.pdf)

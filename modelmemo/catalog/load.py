@@ -166,6 +166,10 @@ class Catalog:
     sha256: str
     files: tuple[str, ...] = field(default=())
     quality_scales: dict[str, QualityScale] = field(default_factory=dict)
+    # The day lifecycles are judged on (a deprecated offer past its date is retired): the load day.
+    today: date = field(default_factory=date.today)
+    base_sha256: str = ""  # the reviewed catalog files (shipped and extensions)
+    overlay_sha256: str = ""  # the synced overlay, if any (one digest of nothing otherwise)
 
     @property
     def as_of(self) -> date:
@@ -249,7 +253,7 @@ def _synced_note(raw: dict[str, Any]) -> str:
     return "; ".join(part for part in (f"synced from {raw['synced_id']}", raw.get("note", "")) if part)
 
 
-def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
+def load_catalog(paths: tuple[Path, ...] | list[Path], today: date | None = None) -> Catalog:
     """Load the shipped catalog and any extension files, in order, and merge them."""
     sources: dict[str, Source] = {}
     source_origin: dict[str, str] = {}
@@ -258,10 +262,13 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
     assumptions: dict[str, Any] = {}
     offer_updates: list[tuple[str, dict[str, Any], str]] = []  # (offer, update, file), in merge order
     digest = hashlib.sha256()
+    base_digest = hashlib.sha256()  # the reviewed files only: a sync's overlay changes overlay_sha256 alone
+    overlay_digest = hashlib.sha256()
     for path in paths:
         loaded = _read_catalog_file(Path(path))
         digest.update(loaded["sha256"].encode())
         data = loaded["data"]
+        (overlay_digest if "offer_updates" in data else base_digest).update(loaded["sha256"].encode())
         label = str(path)
         for key, raw in data["sources"].items():
             source = Source(key, raw["url"], raw.get("title", raw["url"]), date.fromisoformat(raw["as_of"]),
@@ -373,4 +380,4 @@ def load_catalog(paths: tuple[Path, ...] | list[Path]) -> Catalog:
         },
     }
     return Catalog(models, sources, resolved_assumptions, digest.hexdigest(), tuple(str(p) for p in paths),
-                   quality_scales)
+                   quality_scales, today or date.today(), base_digest.hexdigest(), overlay_digest.hexdigest())

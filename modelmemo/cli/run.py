@@ -81,8 +81,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         message, left = idle
         error(message, prefix="", not_processed=left)
         return EXIT_NOTHING_TO_DO
+    from modelmemo.catalog.synced import with_synced
+
     try:
-        cached_catalog(tuple(str(p) for p in settings.catalog_files))  # parsed once: the flow reuses it
+        # parsed once: the flow reuses it (with the last `catalog sync` of this output folder, as the flow merges it)
+        cached_catalog(tuple(str(p) for p in with_synced(settings.catalog_files, output_dir)))
         load_brand(settings.templates_dir)
     except (CatalogError, BrandError) as exc:
         error(str(exc))

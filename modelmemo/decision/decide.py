@@ -11,10 +11,12 @@ from modelmemo.inputs.requirements import Requirements
 from modelmemo.settings import CLOSE_CALL_MARGIN
 from modelmemo.decision.candidates import ModelScore, best_per_model, model_candidates, rank, rank_key
 from modelmemo.decision.eligibility import model_exclusions
+from modelmemo.decision.lifecycle import deprecation_words, is_deprecated
 from modelmemo.decision.ties import TIE_MARGIN, separation, tie_reason, ties_with
 from modelmemo.decision.words import join_and, task_label, task_names
 
 
+DEPRECATED_NOTE = "Deprecated pick:"
 VERDICT_LABELS = {"open-source": "Open source", "closed-source": "Closed source", "close-call": "Close call"}
 # The requirement schema's task enum, in its order: tasks are handled in this order whatever the file's order.
 TASK_ORDER = ("chat", "text-generation", "summarization", "code", "translation", "image-generation",
@@ -171,6 +173,12 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
                 eligible.extend(candidates)
                 continue
         excluded[model.id] = reasons
+    kept, _ = prefer_active(eligible, catalog)
+    for model_id in dict.fromkeys(c.model_id for c in eligible if c not in kept):
+        if not any(c.model_id == model_id for c in kept):  # only deprecated offers: say why it is out
+            dropped = next(c for c in eligible if c.model_id == model_id)
+            excluded[model_id] = [f"{deprecation_words(dropped.deployment, catalog)}; an active offer fits instead"]
+    eligible = kept
     ranked = rank(eligible)
     if ranked:
         best = best_per_model(ranked)
@@ -212,7 +220,8 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
                                verdict_reason=f"{sides} are tied, so neither side wins: pilot both.")
     else:
         decision = _combination(req, catalog, excluded)
-    notes = _tie_notes(decision) + _unconfirmed_notes(decision) + _retired_notes(req, catalog, decision)
+    notes = (_tie_notes(decision) + _unconfirmed_notes(decision) + _retired_notes(req, catalog, decision)
+             + _deprecated_notes(decision, catalog))
     if not decision.combination and decision.scores:
         other_side = _other_side_note(req, catalog, list(decision.scores.values()))
         if other_side:
@@ -234,13 +243,13 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[s
         if not covered:
             continue
         found, _ = model_candidates(model, req, catalog, covered)
-        candidates.extend(found)
+        candidates.extend(prefer_active(found, catalog)[0])  # a model's deprecated route only if it has no other
     ranked_all = rank(candidates)
     per_model = best_per_model(ranked_all)
     picks: list[TaskPick] = []
     separations: list[str] = []
     for task in req.tasks:
-        ranked = [s for s in per_model.values() if task in s.tasks]
+        ranked, _ = prefer_active([s for s in per_model.values() if task in s.tasks], catalog)
         if not ranked:
             continue
         top = ranked[0]
@@ -286,6 +295,26 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[s
         tied=tied_all,
         separation="; ".join(separations),
     )
+
+
+def prefer_active(candidates: list[ModelScore], catalog: Catalog) -> tuple[list[ModelScore], bool]:
+    """Deprecated offers only when no active one fits: (candidates kept, whether all are deprecated)."""
+    active = [c for c in candidates if not is_deprecated(c.deployment, catalog.today)]
+    if active:
+        return active, False
+    return candidates, bool(candidates)
+
+
+def _deprecated_notes(decision: Decision, catalog: Catalog) -> list[str]:
+    """A deprecated pick (nothing active fits): its date and successor, said where the reader looks."""
+    notes = []
+    for model_id in dict.fromkeys(decision.recommended_ids + list(decision.tied)):
+        score = decision.scores.get(model_id)
+        if score is not None and is_deprecated(score.deployment, catalog.today):
+            notes.append(f"{DEPRECATED_NOTE} {score.model.name} via {score.deployment.provider} is "
+                         f"{deprecation_words(score.deployment, catalog)}. Nothing active meets the hard "
+                         "constraints; plan the move before that date.")
+    return notes
 
 
 def _tie_notes(decision: Decision) -> list[str]:

@@ -6,11 +6,13 @@ Each reason is a sentence naming the fact and the input field it rests on (READM
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 from modelmemo.catalog.load import Catalog, Deployment, Model
 from modelmemo.inputs.requirements import Requirements
 from modelmemo.decision.costs import IMAGE_TASK
+from modelmemo.decision.lifecycle import residency_reason, retired_reason
 from modelmemo.decision.words import task_names
 
 
@@ -120,6 +122,12 @@ def deployment_exclusions(deployment: Deployment, model: Model, req: Requirement
                           tasks: tuple[str, ...] | None = None, catalog: Catalog | None = None) -> list[str]:
     """Reasons one deployment option cannot serve this project."""
     reasons: list[str] = []
+    retired = retired_reason(deployment, catalog, catalog.today if catalog is not None else date.today())
+    if retired:
+        reasons.append(retired)
+    residency = residency_reason(deployment, model, req.data_residency)
+    if residency:
+        reasons.append(residency)
     if req.on_premises_only and deployment.is_api:
         reasons.append(f"{deployment.provider} API: data would leave your infrastructure (on-premises only)")
     if deployment.kind == "self-hosted" and not model.has_open_weights:

@@ -50,6 +50,7 @@ class Requirements:
     growth: str
     lock_in_tolerance: str
     weights: dict[str, float]
+    data_residency: tuple[str, ...] = ()  # regions the data must stay in (EU, US, ...); empty: any
 
     @property
     def sensitivity_level(self) -> int:
@@ -93,4 +94,5 @@ class Requirements:
             growth=long_term["growth"],
             lock_in_tolerance=long_term["lock_in_tolerance"],
             weights=weights,
+            data_residency=tuple(security.get("data_residency", ())),
         )

@@ -55,7 +55,7 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
 
     def pick_view(model_id: str, task: str | None = None) -> dict[str, Any]:
         s = scores.get(model_id) or {}
-        return {"model": model_id, "name": name(model_id), "task": task, "task_label": task_label(task),
+        return {"model": model_id, "deployment": s.get("deployment"), "name": name(model_id), "task": task, "task_label": task_label(task),
                 "openness": s.get("openness"), "where": _where(s) if s else "", "total": s.get("total"),
                 "cost_label": _cost_words((s.get("cost") or {}).get("label", "unknown"))}
 
@@ -129,6 +129,16 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                          and str(f.get("value")).lower() in ("legacy", "retired", "deprecated", "superseded")})
     if superseded:
         flag("superseded", "Superseded model", ", ".join(superseded) + " is superseded by newer releases")
+    # A deprecated offer is picked only when nothing active fits (decision.decide): its end date and
+    # successor belong on page 1.
+    picked_offers = {(p["model"], p.get("deployment")) for p in picks}
+    ending = [r for r in memo.get("ranking") or [] if (r.get("model"), r.get("deployment")) in picked_offers
+              and (r.get("lifecycle") or {}).get("status") == "deprecated"]
+    if ending:
+        flag("deprecated", "Deprecated offer", " ".join(
+            f"{name(r['model'])} via {r.get('provider', '')} ends {r['lifecycle'].get('date') or 'soon'}"
+            + (f"; successor {r['lifecycle']['successor']}" if r["lifecycle"].get("successor") else "")
+            + "; nothing active meets the hard constraints." for r in ending))
     if memo.get("verdict") == "close-call" and kind != "none":
         flag("close-call", "Close call", memo.get("verdict_reason", ""))
     missing = []

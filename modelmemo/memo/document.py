@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelmemo.catalog.load import Catalog, Fact, Model
+from modelmemo.decision.lifecycle import offer_status, successor_name
 from modelmemo.decision.costs import usd
 from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS, Requirements
 from modelmemo.decision import Decision, ModelScore, canonical, decide
@@ -115,15 +116,28 @@ def _money(amount: float | None) -> float | None:
     return None if amount is None else round(amount, 2) + 0.0
 
 
-def _ranking_entry(score: ModelScore) -> dict[str, Any]:
-    """One candidate of the v2 `ranking`: the (model, deployment) option that was scored."""
+def _ranking_entry(score: ModelScore, catalog: Catalog) -> dict[str, Any]:
+    """One candidate of the v2 `ranking`: the (model, deployment) option that was scored, its
+    route and lifecycle, and the listing ids its synced facts came from (their provenance)."""
+    deployment = score.deployment
+    life = deployment.lifecycle
     return {
         "model": score.model_id,
         "deployment": score.deployment_id,
+        "provider": deployment.provider,
+        "route": deployment.route or ("self-hosted" if not deployment.is_api else "api"),
         "total": round(score.total, 1),
         "factors": {f: score.factors[f].score for f in FACTORS},
         "monthly_cost_usd": _money(score.cost.planning_figure),
         "cost_is_floor": score.cost_is_floor,
+        "lifecycle": {"status": offer_status(deployment, catalog.today),
+                      "date": life.date.isoformat() if life.date else None,
+                      "successor": successor_name(life.successor, catalog) or None},
+        "sla": deployment.value("sla") if deployment.is_api else "no",
+        "data_residency": deployment.value("data_residency") if deployment.is_api else "self-hosted",
+        "synced_from": sorted({fact.synced_id for fact in deployment.facts.values() if fact.synced_id}
+                              | ({life.synced_id} if life.synced_id else set())),
+        "listed_as": list(deployment.synced_from),
     }
 
 
@@ -385,7 +399,7 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         "runner_up": runner_up,
         "best_open": decision.best_open,
         "best_closed": decision.best_closed,
-        "ranking": [_ranking_entry(c) for c in decision.candidates],
+        "ranking": [_ranking_entry(c, catalog) for c in decision.candidates],
         "scores": scores,
         "excluded": {m: reasons for m, reasons in decision.excluded.items()},
         "weights": dict(decision.weights),
