@@ -196,6 +196,19 @@ def parse_openrouter(raw: bytes, url: str, fetched: date, today: date) -> Listin
     return Listing("openrouter", url, fetched, providers)
 
 
+def _per_million(price: Any) -> float | None:
+    """A genai-prices price per 1M tokens: a Decimal, or tiered by prompt length (the base tier, the
+    price of a request under the first threshold, as the catalog's planning figures are)."""
+    if price is None:
+        return None
+    price = getattr(price, "base", price)
+    try:
+        value = float(price)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 def genai_prices_listing(fetched: date, today: date) -> Listing:
     """The installed genai-prices package's data: today's token price of every model it knows."""
     try:
@@ -212,13 +225,10 @@ def genai_prices_listing(fetched: date, today: date) -> Listing:
                 price = model.get_prices(moment)
             except Exception:  # a model with no price in force today: listed, unpriced
                 price = None
-            per_m_in = getattr(price, "input_mtok", None)
-            per_m_out = getattr(price, "output_mtok", None)
             source_id = f"genai-prices:{provider.id}/{model.id}"
             offers[source_id] = ListedOffer(
-                source_id,
-                float(per_m_in) if isinstance(per_m_in, (int, float)) or hasattr(per_m_in, "as_tuple") else None,
-                float(per_m_out) if isinstance(per_m_out, (int, float)) or hasattr(per_m_out, "as_tuple") else None,
-                model.context_window, None, "deprecated" if model.deprecated else "active")
+                source_id, _per_million(getattr(price, "input_mtok", None)),
+                _per_million(getattr(price, "output_mtok", None)), model.context_window, None,
+                "deprecated" if model.deprecated else "active")
         providers[provider.id] = offers
     return Listing("genai-prices", f"https://pypi.org/project/genai-prices/{prices_version}/", fetched, providers)

@@ -3,8 +3,9 @@
 
 Rules (README "Keeping the catalog current"):
 - Token prices: genai-prices first (pydantic's maintained price data), then models.dev, then
-  OpenRouter; context and max output: models.dev, then OpenRouter, then genai-prices. The source
+  OpenRouter; context and max output: models.dev, then OpenRouter. The source
   used is named on the fact; where another source gives a different figure the diff says so.
+  (genai-prices is a price source: its context windows are rounded, so limits never come from it.)
 - A price that moves more than `HOLD_FACTOR` times (up or down) is held for review: named in the
   diff, not applied.
 - Lifecycle only ever moves forward (active -> deprecated -> retired) from a listing:
@@ -31,7 +32,7 @@ HOLD_FACTOR = 3.0
 PRICE_FACTS = ("input_usd_per_1m", "output_usd_per_1m")
 LIMIT_FACTS = ("context_tokens", "max_output_tokens")
 PRICE_ORDER = ("genai-prices", "models.dev", "openrouter")
-LIMIT_ORDER = ("models.dev", "openrouter", "genai-prices")
+LIMIT_ORDER = ("models.dev", "openrouter")  # genai-prices' context windows are rounded (1,000,000 for 1,048,576)
 LIFECYCLE_SOURCES = ("models.dev", "openrouter")  # listings complete per provider
 LIFECYCLE_RANK = {"preview": 0, "active": 0, "deprecated": 1, "retired": 2}
 SOURCE_KEYS = {"models.dev": "sync-models-dev", "openrouter": "sync-openrouter", "genai-prices": "sync-genai-prices"}
@@ -174,6 +175,7 @@ def _plan_offer(plan: SyncPlan, model: Model, deployment: Deployment, seen_befor
     offer = f"{model.id}/{deployment.id}"
     entries: dict[str, ListedOffer] = {}
     missing: list[str] = []
+    never: list[str] = []
     for source_id in deployment.synced_from:
         listing = plan.listings.get(source_of(source_id))
         if listing is None:
@@ -185,9 +187,10 @@ def _plan_offer(plan: SyncPlan, model: Model, deployment: Deployment, seen_befor
             if source_id in seen_before.get(listing.source, ()):
                 missing.append(source_id)
             else:
-                plan.notes.append(f"{offer}: {source_id} is not in {listing.source}'s listing of "
-                                  f"{provider_of(source_id)} and never was at a sync here; check the id "
-                                  "(not unlisted)")
+                never.append(source_id)
+    if never:
+        plan.notes.append(f"{offer}: not in its listing, and never was at a sync here (so not unlisted; a newer "
+                          f"offer than the listing, or a wrong id): {', '.join(never)}")
     facts: dict[str, Any] = {}
     if deployment.is_api:
         for name in PRICE_FACTS:

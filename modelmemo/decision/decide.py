@@ -11,12 +11,15 @@ from modelmemo.inputs.requirements import Requirements
 from modelmemo.settings import CLOSE_CALL_MARGIN
 from modelmemo.decision.candidates import ModelScore, best_per_model, model_candidates, rank, rank_key
 from modelmemo.decision.eligibility import model_exclusions
+from modelmemo.decision.quality import UNKNOWN_QUALITY
 from modelmemo.decision.lifecycle import deprecation_words, is_deprecated
-from modelmemo.decision.ties import TIE_MARGIN, separation, tie_reason, ties_with
+from modelmemo.decision.ties import TIE_MARGIN, rests_on_missing_evidence, separation, tie_reason, ties_with
 from modelmemo.decision.words import join_and, task_label, task_names
 
 
 DEPRECATED_NOTE = "Deprecated pick:"
+UNMEASURED_NOTE = "Unmeasured quality could change the pick:"
+UNMEASURED_PICK_NOTE = "Pick without quality evidence:"
 VERDICT_LABELS = {"open-source": "Open source", "closed-source": "Closed source", "close-call": "Close call"}
 # The requirement schema's task enum, in its order: tasks are handled in this order whatever the file's order.
 TASK_ORDER = ("chat", "text-generation", "summarization", "code", "translation", "image-generation",
@@ -220,8 +223,8 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
                                verdict_reason=f"{sides} are tied, so neither side wins: pilot both.")
     else:
         decision = _combination(req, catalog, excluded)
-    notes = (_tie_notes(decision) + _unconfirmed_notes(decision) + _retired_notes(req, catalog, decision)
-             + _deprecated_notes(decision, catalog))
+    notes = (_tie_notes(decision) + _unmeasured_notes(decision) + _unconfirmed_notes(decision)
+             + _retired_notes(req, catalog, decision) + _deprecated_notes(decision, catalog))
     if not decision.combination and decision.scores:
         other_side = _other_side_note(req, catalog, list(decision.scores.values()))
         if other_side:
@@ -336,6 +339,35 @@ def _tie_notes(decision: Decision) -> list[str]:
         names = join_and([decision.scores[m].model.name for m in (decision.runner_up, *decision.runner_up_tied)])
         notes.append(f"The runner-up is a tie: {names}.")
     return notes
+
+
+def _unmeasured_notes(decision: Decision) -> list[str]:
+    """Models whose lead over them rests on missing quality evidence (scored at the best peer's
+    level where they have none, they would come level or ahead): a risk a pilot settles, stated
+    once and led by the strongest, never a co-pick."""
+    if decision.combination or decision.recommended is None:
+        return []
+    top = decision.scores[decision.recommended]
+    notes = []
+    if top.unknown_quality:
+        measured = next((s for s in decision.scores.values() if not s.unknown_quality), None)
+        against = (f" Pilot it against {measured.model.name} ({measured.total:.1f}), the best option with "
+                   "measured quality, before committing." if measured else " Pilot it before committing.")
+        notes.append(f"{UNMEASURED_PICK_NOTE} {top.model.name} has no published quality score for "
+                     f"{join_and([task_label(t) for t in top.unknown_quality])}; it is scored a conservative "
+                     f"{UNKNOWN_QUALITY:g} there and leads on its other factors.{against}")
+    tied = set(decision.tied)
+    unmeasured = [s for s in decision.scores.values()
+                  if s is not top and s.model_id not in tied and s.unknown_quality and rests_on_missing_evidence(top, s)]
+    if not unmeasured:
+        return notes
+    first, *more = sorted(unmeasured, key=lambda s: (-rank_key(s.best_case_total), s.model_id))
+    also = (f" {join_and([f'{s.model.name} ({s.best_case_total:.1f})' for s in more])} could too." if more else "")
+    return notes + [f"{UNMEASURED_NOTE} {first.model.name} has no published quality score for "
+                     f"{join_and([task_label(t) for t in first.unknown_quality])}, so it is scored conservatively "
+                     f"({first.total:.1f}); at the best peer's level it would reach {first.best_case_total:.1f} vs "
+                     f"{top.model.name}'s {top.total:.1f}.{also} Include it in the pilot if its cost or terms "
+                     "appeal; measured results on your own tasks decide."]
 
 
 def _unconfirmed_notes(decision: Decision) -> list[str]:

@@ -7,7 +7,7 @@ from modelmemo.catalog.load import Catalog
 from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS
 from modelmemo.settings import CLOSE_CALL_MARGIN, TIE_MARGIN
 from modelmemo.decision.candidates import ModelScore, rank_key
-from modelmemo.decision.quality import UNKNOWN_QUALITY, quality_overlap
+from modelmemo.decision.quality import quality_overlap
 from modelmemo.decision.words import join_and, task_label
 
 
@@ -19,14 +19,13 @@ def rests_on_missing_evidence(top: ModelScore, other: ModelScore) -> bool:
 
 
 def is_tie(top: ModelScore, other: ModelScore, catalog: Catalog) -> bool:
-    """Within TIE_MARGIN; or within the close-call margin with overlapping quality CIs on every task;
-    or a lead that rests on missing evidence (the other's unknown facts at their best would close it)."""
+    """Within TIE_MARGIN; or within the close-call margin with overlapping quality CIs on every task.
+    A lead that rests on missing quality evidence is not a tie: it is a risk to test with a pilot
+    (decision.decide's unmeasured-quality note), never a co-pick."""
     gap = rank_key(top.total) - rank_key(other.total)
     if gap <= TIE_MARGIN + 1e-9:
         return True
-    if gap <= CLOSE_CALL_MARGIN + 1e-9 and quality_overlap(top.model, other.model, top.tasks, catalog):
-        return True
-    return rests_on_missing_evidence(top, other)
+    return gap <= CLOSE_CALL_MARGIN + 1e-9 and quality_overlap(top.model, other.model, top.tasks, catalog)
 
 
 def tie_reason(top: ModelScore, other: ModelScore, catalog: Catalog) -> str:
@@ -34,9 +33,7 @@ def tie_reason(top: ModelScore, other: ModelScore, catalog: Catalog) -> str:
     gap = rank_key(top.total) - rank_key(other.total)
     if gap <= TIE_MARGIN + 1e-9:
         return f"within {TIE_MARGIN:g} points"
-    if gap <= CLOSE_CALL_MARGIN + 1e-9 and quality_overlap(top.model, other.model, top.tasks, catalog):
-        return "their quality evidence overlaps within its published intervals"
-    return f"{other.model.name}'s deficit rests on missing quality evidence"
+    return "their quality evidence overlaps within its published intervals"
 
 
 def ties_with(best: list[ModelScore], lead: ModelScore, catalog: Catalog, skip: set[str]) -> list[ModelScore]:
@@ -44,19 +41,10 @@ def ties_with(best: list[ModelScore], lead: ModelScore, catalog: Catalog, skip: 
 
 
 def separation(scores: list[ModelScore]) -> str:
-    """What would separate tied candidates: the missing evidence a lead rests on, else the cheaper
-    one, else the factor where they differ most."""
+    """What would separate tied candidates: the cheaper one, else the factor where they differ most."""
     if len(scores) < 2:
         return ""
     top = scores[0]
-    missing = [s for s in scores[1:] if rank_key(top.total) - rank_key(s.total) > TIE_MARGIN + 1e-9
-               and rests_on_missing_evidence(top, s)]
-    if missing:
-        return "; ".join(
-            f"{top.model.name} leads {s.model.name} by {top.total - s.total:.1f} points only because "
-            f"{s.model.name} has no published quality score for {join_and([task_label(t) for t in s.unknown_quality])} (scored "
-            f"{UNKNOWN_QUALITY:g}); with scores at the best peer's level it would reach {s.best_case_total:.1f}: "
-            "a pilot on your own tasks decides" for s in missing)
     names = [s.model.name for s in scores]
     figures = [s.cost.planning_figure for s in scores]
     if all(f is not None for f in figures) and len({round(f, 2) for f in figures}) > 1:

@@ -30,14 +30,18 @@ def _cost_words(label: str) -> str:
 # Engine notes a reader must see on page 1 (their openings, as decision.decide writes them): an
 # open-source combination that covers every task when no single open-source model does, and a
 # runner-up that is itself a tie. The PDF's Appendix leaves out the notes page 1 states.
+from modelmemo.decision.decide import UNMEASURED_NOTE, UNMEASURED_PICK_NOTE  # noqa: E402
+
 ALTERNATIVE_NOTE = "No single open-source model covers every task"
 RUNNER_UP_TIE_NOTE = "The runner-up is a tie"
 
-UNCONFIRMED_NOTE = "Unconfirmed facts could change the pick"  # decision.decide._unconfirmed_notes' opening
+# decision.decide's notes that say what could make the pick wrong (their openings): a pick without
+# quality evidence, a model whose unmeasured quality could overtake it, vendor facts nobody confirmed.
+RISK_NOTES = (UNMEASURED_PICK_NOTE, UNMEASURED_NOTE, "Unconfirmed facts could change the pick")
 
 
-def unconfirmed_notes(memo: dict[str, Any]) -> list[str]:
-    return [str(n) for n in memo.get("notes") or [] if str(n).startswith(UNCONFIRMED_NOTE)]
+def pick_risk_notes(memo: dict[str, Any]) -> list[str]:
+    return [str(n) for n in memo.get("notes") or [] if str(n).startswith(RISK_NOTES)]
 
 
 def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
@@ -180,9 +184,9 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         # The Tie flag above carries what would separate them; the risk says what it means.
         ordered.append(f"{' and '.join(p['name'] for p in picks)} are tied: the scores do not choose between "
                        "them; a pilot on your own tasks does.")
-    # Vendor facts nobody has confirmed that, once known, could overturn the pick (decision.decide's
-    # unconfirmed-facts note): literally "what could make this wrong", so it comes right after a tie.
-    ordered += unconfirmed_notes(memo)
+    # Missing quality evidence and vendor facts nobody has confirmed that, once known, could overturn
+    # the pick (decision.decide's notes): literally "what could make this wrong", right after a tie.
+    ordered += pick_risk_notes(memo)
     # One unknown-cost risk is enough on page 1 (the Cost unknown flag names the reason): a tie of
     # two models without a volume would otherwise spend two of the three risks on the same fact.
     cost_risks = [r for r in risks if any(w in r for w in cost_words)]
