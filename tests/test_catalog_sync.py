@@ -294,3 +294,27 @@ def test_a_local_file_is_a_source_too(server, tmp_path):
     mirror.write_bytes(server.docs["/api.json"])
     outcome = sync_catalog((CATALOG,), tmp_path / "out", str(mirror), server.openrouter_url, dry_run=True)
     assert outcome.plan.listings["models.dev"].offer_count == 5276
+
+
+def test_a_passed_deprecation_date_fails_catalog_check_by_name(tmp_path):
+    """An offer still marked deprecated after its date: `catalog --check` names it, exit 1."""
+    import yaml
+
+    from modelmemo.catalog.freshness import passed_deprecations
+
+    assert passed_deprecations(load_catalog([CATALOG]), date(2026, 12, 7)) == []
+    (late,) = passed_deprecations(load_catalog([CATALOG]), date(2026, 12, 15))
+    assert late.startswith("mistral/la-plateforme: deprecated until 2026-12-14, which has passed")
+    data = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
+    model = data["models"]["mistral-small"]
+    model["override"] = True
+    model["deployments"][0]["lifecycle"] = {"value": "deprecated", "date": "2020-01-31",
+                                            "successor": "mistral-large", "source": "article"}
+    extension = tmp_path / "ext.yaml"
+    extension.write_text(yaml.safe_dump({"catalog_version": 1, "sources": {}, "models": {"mistral-small": model}}),
+                         encoding="utf-8")
+    done = run_modelmemo("catalog", "--check", "--catalog-extra", str(extension), "--output", str(tmp_path))
+    assert done.returncode == 1
+    assert "mistral-small/la-plateforme: deprecated until 2020-01-31, which has passed" in done.stderr
+    decision = decide(Requirements.from_data(requirements()), load_catalog([CATALOG, extension]))
+    assert ("mistral-small", "la-plateforme") not in {(c.model_id, c.deployment_id) for c in decision.candidates}

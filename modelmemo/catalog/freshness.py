@@ -145,3 +145,18 @@ def format_report(stale: list[StaleFact], max_age_days: int, today: date, *,
         lines.append(f"{_plural(kept, 'source')} kept as {'it is' if kept == 1 else 'they are'}: no newer source "
                      "found (reason given above); refresh when a newer one appears.")
     return "\n".join(lines)
+
+
+def passed_deprecations(catalog: Catalog, today: date | None = None) -> list[str]:
+    """Offers still marked deprecated although their date has passed: the provider no longer serves
+    them (the decision treats them as retired); the catalog should say so. One line each."""
+    today = today or date.today()
+    found = []
+    for model in catalog.models.values():
+        for deployment in model.deployments:
+            life = deployment.lifecycle
+            if life.status == "deprecated" and not life.unlisted and life.date is not None and life.date <= today:
+                successor = f"; successor {life.successor}" if life.successor else ""
+                found.append(f"{model.id}/{deployment.id}: deprecated until {life.date.isoformat()}, which has "
+                             f"passed: the provider no longer serves it{successor}; mark it retired or remove it")
+    return found

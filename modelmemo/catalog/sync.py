@@ -199,7 +199,8 @@ def _plan_offer(plan: SyncPlan, model: Model, deployment: Deployment, seen_befor
         _plan_fact(plan, offer, deployment, entries, name, LIMIT_ORDER, facts,
                    deployment.value(name, None) if name in deployment.facts else model.value(name, None))
     lifecycle = _plan_lifecycle(plan, offer, deployment, entries, missing)
-    if lifecycle is None and not (deployment.lifecycle.unlisted and entries):  # listed again: back to reviewed
+    listed_again = deployment.lifecycle.unlisted and any(s in LIFECYCLE_SOURCES for s in entries)
+    if lifecycle is None and not listed_again:  # listed again: back to the reviewed lifecycle
         lifecycle = _carried_lifecycle(deployment)
     update: dict[str, Any] = {"facts": facts} if facts else {}
     if lifecycle:
@@ -254,7 +255,7 @@ def _plan_lifecycle(plan: SyncPlan, offer: str, deployment: Deployment, entries:
         gone = (md_gone or retired)[0]
         found, reason_id = {"value": "retired", "note": f"{gone.source_id}: no longer served on the provider's "
                                                          "public API"}, gone.source_id
-    if missing and not entries:
+    if missing and not any(s in LIFECYCLE_SOURCES for s in entries):  # a price list does not say it is served
         found, reason_id = {"value": "retired", "unlisted": True,
                             "note": f"unlisted: {', '.join(missing)} listed it at an earlier sync and lists it no "
                                     "more"}, missing[0]

@@ -150,24 +150,29 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         error(f"no model {', '.join(unknown)} in the catalog (ids: {', '.join(catalog.models)})")
         return EXIT_CANNOT_RUN
     stale = None
+    passed: list[str] = []
     if args.check:
         from datetime import date
 
-        from modelmemo.catalog.freshness import count_facts, format_report, stale_facts
+        from modelmemo.catalog.freshness import count_facts, format_report, passed_deprecations, stale_facts
 
         today = date.today()
         stale = stale_facts(catalog, args.max_age_days, today)
+        passed = passed_deprecations(catalog, today)
     if getattr(args, "json", False):
         data = {"as_of": str(catalog.as_of), "oldest_as_of": str(catalog.oldest_as_of), "files": list(catalog.files),
                 "models": [{**_model_row(m), "details": _jsonable(m)} for m in models]}
         if stale is not None:
             data["stale_facts"] = _jsonable(list(stale))
-        code = EXIT_PARTIAL if stale else EXIT_OK
+            data["passed_deprecations"] = passed
+        code = EXIT_PARTIAL if stale or (args.check and passed) else EXIT_OK
         emit_json({**data, "exit_code": code})
         return code
     if args.check:  # the report only: the table is `modelmemo catalog`, and it would bury the stale list
         print(format_report(stale, args.max_age_days, today, total_facts=count_facts(catalog)))
-        return EXIT_PARTIAL if stale else EXIT_OK
+        for line in passed:
+            error(f"catalog --check: {line}")
+        return EXIT_PARTIAL if stale or passed else EXIT_OK
     if args.models:
         for model in models:
             print("\n".join(_model_details(model)))

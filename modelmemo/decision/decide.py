@@ -112,7 +112,7 @@ def side_combination(req: Requirements, catalog: Catalog, is_open: bool) -> list
             found.extend(model_candidates(model, req, catalog, (task,))[0])
         if not found:
             return None
-        picks.append(rank(found)[0])
+        picks.append(rank(prefer_active(found, catalog)[0])[0])
     return picks
 
 
