@@ -251,15 +251,16 @@ def test_override_replaces_the_model_and_its_price_reaches_the_cost_estimate(cat
     share = float(catalog.assumption("input_token_share").value)
     tokens = 10000 * 1000
 
-    def expected(cat):
-        dep = cat.models["gemini"].deployments[0]
+    def expected(cat, score):  # the price of the offer the decision scored (Gemini has several routes)
+        dep = next(d for d in cat.models["gemini"].deployments if d.id == score.deployment_id)
         return tokens * share / 1e6 * dep.value("input_usd_per_1m") + tokens * (1 - share) / 1e6 * dep.value(
             "output_usd_per_1m")
 
-    shipped_cost = decision_for(catalog, **scenario).scores["gemini"].cost
-    new_cost = decision_for(overridden, **scenario).scores["gemini"].cost
-    assert shipped_cost.low == pytest.approx(expected(catalog))
-    assert new_cost.low == pytest.approx(expected(overridden))
+    shipped = decision_for(catalog, **scenario).scores["gemini"]
+    overriding = decision_for(overridden, **scenario).scores["gemini"]
+    shipped_cost, new_cost = shipped.cost, overriding.cost
+    assert shipped_cost.low == pytest.approx(expected(catalog, shipped))
+    assert new_cost.low == pytest.approx(expected(overridden, overriding))
     assert new_cost.low > shipped_cost.low  # the fixture's prices are higher than the shipped ones
     assert new_cost.inputs["input_usd_per_1m"] == 3.0 and new_cost.inputs["output_usd_per_1m"] == 18.0
     req = Requirements.from_data(requirements(**scenario))
