@@ -139,16 +139,16 @@ def test_unit_results_are_plain_data_for_the_wire(unit_and_result):
 
 
 def test_a_tie_is_described_with_each_tied_models_own_score(tmp_path):
-    """research-digest ties Claude and ChatGPT: the progress line and index name both, each with
-    its own total (they can differ within the tie rules), and no single 'top score'."""
+    """support-chatbot ties Gemini (Vertex AI) and Claude (Bedrock): the progress line and index name
+    both, each with its own total (they can differ within the tie rules), and no single 'top score'."""
     inputs = tmp_path / "inputs"
     inputs.mkdir()
-    copy_examples(inputs, ["research-digest"])
+    copy_examples(inputs, ["support-chatbot"])
     (job,) = pipeline.make_jobs(pipeline.plan_batch(inputs).projects, tmp_path / "run", "run-1",
                                 "2026-11-29T02:00:00+00:00", (CATALOG,), TEMPLATES, "fp")
     result = render_unit(pipeline.unit_from_job(job), BundlePaths(job.catalog_files, job.templates_dir))
     memo = json.loads(result.memo_json)
-    assert memo["tied"], "research-digest is expected to be a tie; pick another example if the catalog changed"
+    assert memo["tied"], "support-chatbot is expected to be a tie; pick another example if the catalog changed"
     names = [memo["recommended"][0]["model"], *memo["tied"]]
     expected = " and ".join(f"{memo['model_names'][m]} ({memo['scores'][m]['total']:.1f})" for m in names) + ", tied"
     assert result.outcome.top_model_name == expected and result.outcome.top_score is None

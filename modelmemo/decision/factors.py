@@ -86,8 +86,14 @@ def budget_fit(cost: CostEstimate, req: Requirements) -> tuple[FactorScore, bool
     figure = cost.planning_figure
     budget = req.monthly_usd
     if figure is None:
-        return FactorScore(50.0, f"Cost unknown ({cost.lines[0] if cost.lines else 'no price basis'}); "
-                                 f"scored neutral against the {usd(budget)}/month budget."), None
+        why = cost.lines[0] if cost.lines else "no price basis"
+        if req.volume is None:  # every hosted price is unknown alike: no offer gains from it
+            return FactorScore(50.0, f"Cost unknown ({why}); scored neutral against the {usd(budget)}/month "
+                                     "budget."), None
+        # The volume is known, the offer's price is not: an unpublished price never looks cheap
+        # (it would otherwise beat every priced offer over the budget).
+        return FactorScore(0.0, f"Cost unknown ({why}); scored 0 until the price is published, so an "
+                                "unpriced offer never looks cheaper than a priced one."), None
     ratio = (0.0 if figure == 0 else float("inf")) if budget == 0 else figure / budget
     if ratio <= 0.5:
         score = 100.0
