@@ -35,9 +35,10 @@ from modelmemo.decision.decide import UNMEASURED_NOTE, UNMEASURED_PICK_NOTE  # n
 ALTERNATIVE_NOTE = "No single open-source model covers every task"
 RUNNER_UP_TIE_NOTE = "The runner-up is a tie"
 
-# decision.decide's notes that say what could make the pick wrong (their openings): a pick without
-# quality evidence, a model whose unmeasured quality could overtake it, vendor facts nobody confirmed.
-RISK_NOTES = (UNMEASURED_PICK_NOTE, UNMEASURED_NOTE, "Unconfirmed facts could change the pick")
+# decision.decide's notes that say what could make the pick wrong (their openings): a model whose
+# unmeasured quality could overtake it, vendor facts nobody confirmed. (A pick without quality
+# evidence is a flag: "Quality unmeasured".)
+RISK_NOTES = (UNMEASURED_NOTE, "Unconfirmed facts could change the pick")
 
 
 def pick_risk_notes(memo: dict[str, Any]) -> list[str]:
@@ -152,6 +153,9 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         if missing:
             flag("not-covered", "Task not covered", ", ".join(missing) + ": no eligible model")
     notes = [str(n) for n in memo.get("notes") or []]
+    unmeasured = [n for n in notes if n.startswith(UNMEASURED_PICK_NOTE)]
+    if unmeasured:  # the pick's quality is a conservative default, not a reading: pilot before committing
+        flag("unmeasured", "Quality unmeasured", unmeasured[0][len(UNMEASURED_PICK_NOTE):].strip())
     alternative = [n for n in notes if n.startswith(ALTERNATIVE_NOTE)]
     if alternative:
         flag("alternative", "Open-source alternative", alternative[0])
