@@ -318,3 +318,69 @@ def test_a_passed_deprecation_date_fails_catalog_check_by_name(tmp_path):
     assert "mistral-small/la-plateforme: deprecated until 2020-01-31, which has passed" in done.stderr
     decision = decide(Requirements.from_data(requirements()), load_catalog([CATALOG, extension]))
     assert ("mistral-small", "la-plateforme") not in {(c.model_id, c.deployment_id) for c in decision.candidates}
+
+
+def test_a_synced_price_change_reissues_exactly_the_memos_whose_decision_used_the_offer(tmp_path):
+    """Three projects; a sync moves the price of an offer only one of them scored (the others are
+    on premises, or need images): the next run re-renders that memo alone and keeps the others;
+    a sync that changes nothing re-renders nothing."""
+    from modelmemo.batch.pipeline import run_batch
+    from modelmemo.catalog.sync import SOURCE_KEYS
+
+    from .conftest import TEMPLATES, copy_examples
+    from .support_renderer import FAKE_PDF
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    copy_examples(inputs, ["sales-email-drafts", "clinical-notes-onprem", "marketing-images"])
+    output = tmp_path / "out"
+    overlay = synced_file(output)
+    overlay.parent.mkdir(parents=True)
+
+    def write_overlay(price: float) -> None:
+        facts = {"input_usd_per_1m": {"value": price, "source": SOURCE_KEYS["genai-prices"],
+                                      "synced_id": "genai-prices:openai/gpt-6-luna"}}
+        overlay.write_text(json.dumps({
+            "catalog_version": 1, "models": {},
+            "sources": {SOURCE_KEYS["genai-prices"]: {"url": "https://pypi.org/project/genai-prices/",
+                                                      "as_of": TODAY.isoformat()}},
+            "offer_updates": {"chatgpt-luna/openai-api": {"facts": facts}}}), encoding="utf-8")
+
+    def run():
+        summary = run_batch(inputs, output, with_synced((CATALOG,), output), TEMPLATES, renderer=FAKE_PDF,
+                            deliver=False)
+        return {p.project_id: p.status for p in summary.projects}
+
+    write_overlay(0.10)
+    assert set(run().values()) == {"memo"}
+    assert set(run().values()) == {"skipped"}  # nothing changed
+    write_overlay(0.40)
+    assert run() == {"sales-email-drafts": "memo", "clinical-notes-onprem": "skipped", "marketing-images": "skipped"}
+    latest = (output / "LATEST").read_text().strip()
+    memo = json.loads((output / latest / "sales-email-drafts.json").read_text(encoding="utf-8"))
+    luna = next(r for r in memo["ranking"] if (r["model"], r["deployment"]) == ("chatgpt-luna", "openai-api"))
+    assert "genai-prices:openai/gpt-6-luna" in luna["synced_from"]
+    assert set(run().values()) == {"skipped"}
+
+
+def test_data_residency_is_met_by_the_route_or_the_offer_is_excluded():
+    catalog = load_catalog([CATALOG])
+    eu = decide(Requirements.from_data(requirements(**{"security.data_residency": ["EU"]})), catalog)
+    assert eu.candidates
+    for candidate in eu.candidates:
+        d = candidate.deployment
+        if d.is_api:
+            regions = d.value("data_residency")
+            assert isinstance(regions, list) and "EU" in regions, (candidate.model_id, d.id, regions)
+    assert any("data must stay in EU, but the offer guarantees no such region" in r
+               for r in _deployment_reasons(catalog))
+    jp = decide(Requirements.from_data(requirements(**{"security.data_residency": ["JP"]})), catalog)
+    assert all(not c.deployment.is_api for c in jp.candidates)  # no hosted offer guarantees Japan: self-host
+
+
+def _deployment_reasons(catalog):
+    from modelmemo.decision.eligibility import deployment_exclusions
+
+    req = Requirements.from_data(requirements(**{"security.data_residency": ["EU"]}))
+    return [r for m in catalog.models.values() for d in m.deployments
+            for r in deployment_exclusions(d, m, req, req.tasks, catalog)]
