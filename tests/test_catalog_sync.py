@@ -384,3 +384,39 @@ def _deployment_reasons(catalog):
     req = Requirements.from_data(requirements(**{"security.data_residency": ["EU"]}))
     return [r for m in catalog.models.values() for d in m.deployments
             for r in deployment_exclusions(d, m, req, req.tasks, catalog)]
+
+
+def test_the_nightly_flow_syncs_first_and_runs_on_with_the_last_good_sync(prefect_api, server, tmp_path, monkeypatch):
+    """The deployment's `sync_catalog` parameter: the flow syncs, then renders with the synced
+    facts; with a listing down it logs one warning and renders with the last good sync; with
+    MODELMEMO_NIGHTLY_SYNC=false it does not sync at all."""
+    from flows.batch import memo_batch
+    from flows.deployment import nightly_deployment
+
+    from .conftest import copy_examples
+
+    assert nightly_deployment().parameters["sync_catalog"] is True
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    copy_examples(inputs, ["sales-email-drafts"])
+    output = tmp_path / "out"
+    monkeypatch.setenv("MODELMEMO_SOURCE_MODELS_DEV", server.models_dev_url)
+    monkeypatch.setenv("MODELMEMO_SOURCE_OPENROUTER", server.openrouter_url)
+
+    def run(run_id: str):
+        state = memo_batch(input_dir=str(inputs), output_dir=str(output), run_id=run_id, workers=1,
+                           send_email=False, sync_catalog=True, return_state=True)
+        assert state.is_completed(), state.message
+
+    run("synced")
+    stored = synced_file(output).read_bytes()
+    memo = json.loads((output / "synced" / "sales-email-drafts.json").read_text(encoding="utf-8"))
+    assert any(r["synced_from"] for r in memo["ranking"])  # scored on synced facts
+    monkeypatch.setenv("MODELMEMO_SOURCE_MODELS_DEV", "http://127.0.0.1:9/api.json")
+    run("listing-down")
+    assert synced_file(output).read_bytes() == stored
+    synced_file(output).unlink()
+    monkeypatch.setenv("MODELMEMO_SOURCE_MODELS_DEV", server.models_dev_url)
+    monkeypatch.setenv("MODELMEMO_NIGHTLY_SYNC", "false")
+    run("no-sync")
+    assert not synced_file(output).exists()
