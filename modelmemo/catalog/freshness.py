@@ -156,7 +156,12 @@ def passed_deprecations(catalog: Catalog, today: date | None = None) -> list[str
         for deployment in model.deployments:
             life = deployment.lifecycle
             if life.status == "deprecated" and not life.unlisted and life.date is not None and life.date <= today:
-                successor = f"; successor {life.successor}" if life.successor else ""
-                found.append(f"{model.id}/{deployment.id}: deprecated until {life.date.isoformat()}, which has "
-                             f"passed: the provider no longer serves it{successor}; mark it retired or remove it")
+                found.append(passed_deprecation(f"{model.id}/{deployment.id}", life.date, life.successor))
     return found
+
+
+def passed_deprecation(offer: str, until: date, successor: str) -> str:
+    """The line `catalog --check` and `catalog sync` print for an offer deprecated until `until`."""
+    named = f"; successor {successor}" if successor else ""
+    return (f"{offer}: deprecated until {until.isoformat()}, which has passed: the provider no longer serves "
+            f"it{named}; mark it retired or remove it")

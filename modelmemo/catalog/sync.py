@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from modelmemo.catalog.freshness import passed_deprecation
 from modelmemo.catalog.listings import Listing, ListedOffer, provider_of, source_of
 from modelmemo.catalog.load import Catalog, Deployment, Model
 
@@ -165,9 +166,8 @@ def plan_sync(catalog: Catalog, listings: dict[str, Listing], today: date,
             offer = f"{model.id}/{deployment.id}"
             life = plan.updates.get(offer, {}).get("lifecycle") or _lifecycle_dict(deployment)
             if life["value"] == "deprecated" and life.get("date") and date.fromisoformat(life["date"]) <= today:
-                successor = f"; successor {life['successor']}" if life.get("successor") else ""
-                plan.passed.append(f"{offer}: deprecated until {life['date']}, which has passed: the provider no "
-                                   f"longer serves it{successor}; mark it retired or remove it from the catalog")
+                plan.passed.append(passed_deprecation(offer, date.fromisoformat(life["date"]),
+                                                      life.get("successor", "")))
     return plan
 
 
