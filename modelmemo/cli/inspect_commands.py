@@ -107,9 +107,21 @@ def _model_details(model) -> list[str]:
         value = ", ".join(map(str, fact.value)) if isinstance(fact.value, (list, tuple)) else fact.value
         lines.append(f"  {key}: {value}  [{fact.source.key}, {fact.source.as_of}]")
     for deployment in model.deployments:
-        lines.append(f"  deployment {deployment.id} ({deployment.kind}, {deployment.provider})")
+        route = f", {deployment.route}" if deployment.route and deployment.route != deployment.kind else ""
+        lines.append(f"  deployment {deployment.id} ({deployment.kind}{route}, {deployment.provider})")
+        life = deployment.lifecycle
+        if life.status != "active" or life.unlisted:
+            when = f" until {life.date}" if life.status == "deprecated" and life.date else (
+                f" on {life.date}" if life.date else "")
+            lines.append(f"    lifecycle: {'retired (unlisted)' if life.unlisted else life.status}{when}"
+                         + (f"; successor {life.successor}" if life.successor else ""))
+        if deployment.synced_from:
+            lines.append(f"    listed as: {', '.join(deployment.synced_from)}")
         for key, fact in sorted(deployment.facts.items()):
-            lines.append(f"    {key}: {fact.value}")
+            if key == "lifecycle":
+                continue
+            synced = f"  [synced from {fact.synced_id}, {fact.source.as_of}]" if fact.synced_id else ""
+            lines.append(f"    {key}: {fact.value}{synced}")
     return [line for line in lines if line]
 
 
