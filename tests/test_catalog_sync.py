@@ -149,7 +149,8 @@ def test_an_offer_removed_from_its_providers_listing_is_unlisted_and_leaves_ever
         picks, candidates = picks_and_candidates(after, **{"needs.tasks": tasks})
         assert offer not in candidates
     decision = decide(Requirements.from_data(requirements()), after)
-    assert any("no longer listed" in r for r in decision.excluded.get("mistral-small", []))
+    assert any("no longer offered (unlisted: models.dev:mistral/mistral-small-2603 was in the provider's listing" in r
+               for r in decision.excluded.get("mistral-small", []))
     # The unlisting is kept by the next sync (the overlay is rewritten whole).
     sync(server, tmp_path)
     assert deployment(synced_catalog(tmp_path), *offer).lifecycle.unlisted
@@ -160,8 +161,27 @@ def test_an_id_never_listed_is_reported_not_unlisted(server, tmp_path):
     server.openrouter["data"] = [e for e in server.openrouter["data"] if e["id"] != "mistralai/mistral-small-2603"]
     server.publish()
     outcome = sync(server, tmp_path)
-    assert any(n.startswith("mistral-small/la-plateforme: not in its listing, and never was") for n in outcome.plan.notes)
+    assert outcome.plan.never_listed["mistral-small/la-plateforme"] == [
+        "models.dev:mistral/mistral-small-2603", "openrouter:mistralai/mistral-small-2603"]
     assert not deployment(synced_catalog(tmp_path), "mistral-small", "la-plateforme").lifecycle.unlisted
+
+
+def test_only_the_providers_own_listing_unlists_an_offer(server, tmp_path):
+    """OpenRouter dropping a model is a note (a router's listing, not the provider's); models.dev's
+    listing of the provider dropping the offer unlists it even while OpenRouter still lists the model."""
+    sync(server, tmp_path)
+    server.openrouter["data"] = [e for e in server.openrouter["data"] if e["id"] != "mistralai/mistral-small-2603"]
+    server.publish()
+    outcome = sync(server, tmp_path)
+    assert any(n.startswith("mistral-small/la-plateforme: openrouter:mistralai/mistral-small-2603 is no longer listed")
+               for n in outcome.plan.notes)
+    assert not deployment(synced_catalog(tmp_path), "mistral-small", "la-plateforme").lifecycle.unlisted
+    server.openrouter = recorded("openrouter-models.json.gz")
+    del server.models_dev["mistral"]["models"]["mistral-small-2603"]
+    server.publish()
+    outcome = sync(server, tmp_path)
+    row = next(r for r in outcome.plan.applied if r.offer == "mistral-small/la-plateforme" and r.fact == "lifecycle")
+    assert row.new["unlisted"] and "openrouter:mistralai/mistral-small-2603 still lists the model" in row.new["note"]
 
 
 def test_models_dev_deprecated_retires_an_offer_unless_another_listing_serves_it(server, tmp_path):
@@ -292,8 +312,10 @@ def test_a_huge_or_wrongly_shaped_listing_is_refused(server, tmp_path):
 def test_a_local_file_is_a_source_too(server, tmp_path):
     mirror = tmp_path / "mirror.json"
     mirror.write_bytes(server.docs["/api.json"])
-    outcome = sync_catalog((CATALOG,), tmp_path / "out", str(mirror), server.openrouter_url, dry_run=True)
+    outcome = sync_catalog((CATALOG,), tmp_path / "out", str(mirror), server.openrouter_url)
     assert outcome.plan.listings["models.dev"].offer_count == 5276
+    source = synced_catalog(tmp_path / "out").sources["sync-models-dev"]
+    assert source.url == "https://models.dev/api.json" and f"read from the mirror {mirror}" in source.title
 
 
 def test_a_passed_deprecation_date_fails_catalog_check_by_name(tmp_path):

@@ -37,7 +37,8 @@ def test_deployment_schedule_has_the_configured_cron_and_time_zone(prefect_api, 
     assert schedule.active
     assert schedule.schedule.cron == "15 3 * * 1-5"
     assert schedule.schedule.timezone == "Europe/Berlin"
-    assert deployment.parameters == {"input_dir": str(tmp_path / "in"), "output_dir": str(tmp_path / "out")}
+    assert deployment.parameters == {"input_dir": str(tmp_path / "in"), "output_dir": str(tmp_path / "out"),
+                                     "sync_catalog": True}  # nightly: the catalog is synced first
     assert deployment.global_concurrency_limit.limit == 1
 
 

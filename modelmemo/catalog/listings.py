@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 
@@ -42,6 +42,7 @@ class ListedOffer:
     open_weights: bool | None = None
     release_date: date | None = None
     last_updated: date | None = None
+    note: str = ""  # what the reader should know about the figure (e.g. a price change within the horizon)
 
 
 @dataclass(frozen=True)
@@ -209,26 +210,50 @@ def _per_million(price: Any) -> float | None:
     return value if math.isfinite(value) and value >= 0 else None
 
 
+# Memos plan the coming months' cost: a price change genai-prices announces within this many days
+# (an introductory rate ending, a list price starting) is the price to plan with.
+PLANNING_HORIZON_DAYS = 90
+
+
+def _prices_at(model: Any, moment: datetime) -> tuple[float | None, float | None]:
+    try:
+        price = model.get_prices(moment)
+    except Exception:  # no price in force at that moment: listed, unpriced
+        return None, None
+    return _per_million(getattr(price, "input_mtok", None)), _per_million(getattr(price, "output_mtok", None))
+
+
+def _change_date(model: Any, today: date, horizon: datetime) -> date | None:
+    """The first date after today, within the horizon, on which a dated price of the model starts."""
+    starts = [getattr(getattr(c, "constraint", None), "start_date", None)
+              for c in (model.prices if isinstance(model.prices, list) else [])]
+    dated = sorted(d for d in starts if isinstance(d, date) and today < d <= horizon.date())
+    return dated[0] if dated else None
+
+
 def genai_prices_listing(fetched: date, today: date) -> Listing:
-    """The installed genai-prices package's data: today's token price of every model it knows."""
+    """The installed genai-prices package's data: every model's token price for planning, the higher
+    of today's and the one in force PLANNING_HORIZON_DAYS from now (its date in the note)."""
     try:
         from genai_prices import data as prices_data
         from genai_prices import __version__ as prices_version
     except ImportError:
         raise ListingError("genai-prices: the package is not installed (pip install genai-prices)") from None
-    moment = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+    now = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+    later = now + timedelta(days=PLANNING_HORIZON_DAYS)
     providers: dict[str, dict[str, ListedOffer]] = {}
     for provider in prices_data.providers:
         offers: dict[str, ListedOffer] = {}
         for model in provider.models:
-            try:
-                price = model.get_prices(moment)
-            except Exception:  # a model with no price in force today: listed, unpriced
-                price = None
             source_id = f"genai-prices:{provider.id}/{model.id}"
-            offers[source_id] = ListedOffer(
-                source_id, _per_million(getattr(price, "input_mtok", None)),
-                _per_million(getattr(price, "output_mtok", None)), model.context_window, None,
-                "deprecated" if model.deprecated else "active")
+            current, coming = _prices_at(model, now), _prices_at(model, later)
+            rises = [starts for starts, (a, b) in ((_change_date(model, today, later), (current, coming)),)
+                     if starts and any(y is not None and (x is None or y > x) for x, y in zip(a, b))]
+            planned = tuple(max((v for v in pair if v is not None), default=None) for pair in zip(current, coming))
+            note = (f"the price from {rises[0].isoformat()}, within the {PLANNING_HORIZON_DAYS}-day planning "
+                    f"horizon (until then ${current[0]:g} / ${current[1]:g} per 1M)"
+                    if rises and None not in current else "")
+            offers[source_id] = ListedOffer(source_id, planned[0], planned[1], model.context_window, None,
+                                            "deprecated" if model.deprecated else "active", note=note)
         providers[provider.id] = offers
     return Listing("genai-prices", f"https://pypi.org/project/genai-prices/{prices_version}/", fetched, providers)

@@ -35,6 +35,7 @@ LIMIT_FACTS = ("context_tokens", "max_output_tokens")
 PRICE_ORDER = ("genai-prices", "models.dev", "openrouter")
 LIMIT_ORDER = ("models.dev", "openrouter")  # genai-prices' context windows are rounded (1,000,000 for 1,048,576)
 LIFECYCLE_SOURCES = ("models.dev", "openrouter")  # listings complete per provider
+PROVIDER_LISTING = "models.dev"  # lists each provider's own offers; OpenRouter lists models behind a router
 LIFECYCLE_RANK = {"preview": 0, "active": 0, "deprecated": 1, "retired": 2}
 SOURCE_KEYS = {"models.dev": "sync-models-dev", "openrouter": "sync-openrouter", "genai-prices": "sync-genai-prices"}
 SOURCE_TITLES = {
@@ -74,6 +75,7 @@ class SyncPlan:
     notes: list[str] = field(default_factory=list)
     passed: list[str] = field(default_factory=list)
     seen: dict[str, list[str]] = field(default_factory=dict)  # source -> ids it listed (this and earlier syncs)
+    never_listed: dict[str, list[str]] = field(default_factory=dict)  # offer -> its ids no listing has had yet
 
     @property
     def held(self) -> list[DiffRow]:
@@ -189,8 +191,10 @@ def _plan_offer(plan: SyncPlan, model: Model, deployment: Deployment, seen_befor
             else:
                 never.append(source_id)
     if never:
-        plan.notes.append(f"{offer}: not in its listing, and never was at a sync here (so not unlisted; a newer "
-                          f"offer than the listing, or a wrong id): {', '.join(never)}")
+        plan.never_listed[offer] = never
+    for sid in (sid for sid in missing if source_of(sid) != PROVIDER_LISTING):
+        plan.notes.append(f"{offer}: {sid} is no longer listed there (the provider's own listing decides "
+                          "whether the offer is unlisted)")
     facts: dict[str, Any] = {}
     if deployment.is_api:
         for name in PRICE_FACTS:
@@ -217,7 +221,8 @@ def _plan_fact(plan: SyncPlan, offer: str, deployment: Deployment, entries: dict
     if value is None:
         return
     listing = plan.listings[source_of(used_id)]
-    note = _disagreement(entries, used_id, attribute, float(value))
+    note = "; ".join(part for part in (entries[source_of(used_id)].note if price else "",
+                                        _disagreement(entries, used_id, attribute, float(value))) if part)
     fact = {"value": value, "source": SOURCE_KEYS[listing.source], "synced_id": used_id}
     if note:
         fact["note"] = note
@@ -255,10 +260,13 @@ def _plan_lifecycle(plan: SyncPlan, offer: str, deployment: Deployment, entries:
         gone = (md_gone or retired)[0]
         found, reason_id = {"value": "retired", "note": f"{gone.source_id}: no longer served on the provider's "
                                                          "public API"}, gone.source_id
-    if missing and not any(s in LIFECYCLE_SOURCES for s in entries):  # a price list does not say it is served
+    gone_from_provider = [sid for sid in missing if source_of(sid) == PROVIDER_LISTING]
+    if gone_from_provider:  # the provider's complete listing no longer has it: whatever a router lists
+        still = [e.source_id for s, e in entries.items() if s != PROVIDER_LISTING and s in LIFECYCLE_SOURCES]
         found, reason_id = {"value": "retired", "unlisted": True,
-                            "note": f"unlisted: {', '.join(missing)} listed it at an earlier sync and lists it no "
-                                    "more"}, missing[0]
+                            "note": f"unlisted: {gone_from_provider[0]} was in the provider's listing at an earlier "
+                                    "sync and is no longer" + (f" ({', '.join(still)} still lists the model, "
+                                                               "not this route)" if still else "")}, gone_from_provider[0]
     if found is None or LIFECYCLE_RANK[found["value"]] < LIFECYCLE_RANK[current["value"]]:
         return None
     if found["value"] == current["value"] and found.get("date") == current.get("date"):
@@ -273,10 +281,20 @@ def _plan_lifecycle(plan: SyncPlan, offer: str, deployment: Deployment, entries:
     return found
 
 
+PUBLIC_URLS = {"models.dev": "https://models.dev/api.json", "openrouter": "https://openrouter.ai/api/v1/models"}
+
+
+def _source_entry(name: str, listing: Listing) -> dict[str, str]:
+    """A listing as a catalog source: a mirror (a local file) is cited by the public URL it mirrors."""
+    public = listing.url.startswith(("http://", "https://"))
+    title = SOURCE_TITLES[name] + ("" if public else f"; read from the mirror {listing.url}")
+    return {"url": listing.url if public else PUBLIC_URLS.get(name, listing.url), "title": title,
+            "as_of": listing.fetched.isoformat()}
+
+
 def overlay_document(plan: SyncPlan, base_sha256: str) -> dict[str, Any]:
     """The overlay as a catalog extension file (schemas/catalog.schema.json, `offer_updates`)."""
-    sources = {SOURCE_KEYS[name]: {"url": listing.url, "title": SOURCE_TITLES[name], "as_of": listing.fetched.isoformat()}
-               for name, listing in plan.listings.items()}
+    sources = {SOURCE_KEYS[name]: _source_entry(name, listing) for name, listing in plan.listings.items()}
     return {
         "catalog_version": 1,
         "sources": sources,

@@ -82,6 +82,8 @@ def sync_catalog(catalog_files: tuple[Path, ...], output_dir: Path, models_dev: 
         load_catalog(list(catalog_files) + [candidate])  # what the next run will load must load
     except CatalogError as exc:
         candidate.unlink(missing_ok=True)
-        raise SyncFailed(f"the synced facts do not load as a catalog ({exc}); the last good sync is kept") from None
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SyncFailed(f"the synced facts do not load as a catalog ({first_line}); the last good sync is kept") \
+            from None
     os.replace(candidate, overlay)
     return SyncOutcome(plan, overlay)

@@ -15,9 +15,11 @@ EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
     "modelmemo": (
         ("0", "done (run: every input file produced a memo)"),
         ("1", "done, but with problems: rejected files, failed memos, undelivered emails (run, send); "
-              "a file with a problem (validate); a fact too old (catalog --check)"),
+              "a file with a problem (validate); a fact too old or a passed deprecation date (catalog --check, "
+              "catalog sync)"),
         ("2", "could not start or finish: bad setting, catalog or brand file, missing or overlapping "
-              "folders, output folder full or read-only, Prefect API unreachable or lost; " + _USAGE),
+              "folders, output folder full or read-only, Prefect API unreachable or lost, a catalog listing "
+              "that cannot be read (catalog sync); " + _USAGE),
         ("3", "another run holds the output folder's lock (nothing was done)"),
         ("4", "run: nothing to do (no requirement file in the drop folder)"),
         _SIGNALS,

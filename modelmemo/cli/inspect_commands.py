@@ -140,9 +140,6 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     if args.models[:1] == ["sync"]:
         from modelmemo.cli.sync_command import cmd_catalog_sync
 
-        if len(args.models) > 1:
-            error("catalog sync takes no MODEL_ID (it syncs every offer that names its listing ids)")
-            return EXIT_CANNOT_RUN
         return cmd_catalog_sync(args)
     if args.dry_run:
         error("--dry-run is for `catalog sync`")

@@ -171,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="output folder whose synced facts are shown, or (sync) stored in DIR/state/catalog/ "
                               "(default: MODELMEMO_OUTPUT_DIR, else ./output)")
     catalog.add_argument("--dry-run", action="store_true", help="sync: print the diff, store nothing")
+    import textwrap
+
+    catalog.epilog = "\n".join(textwrap.wrap(
+        "catalog sync [--output DIR] [--dry-run] [--json] [--catalog-extra FILE]: pull models.dev "
+        "(MODELMEMO_SOURCE_MODELS_DEV), OpenRouter (MODELMEMO_SOURCE_OPENROUTER) and genai-prices, print the "
+        "diff (offer, fact, old -> new, listing id, date) and store the synced facts in "
+        "DIR/state/catalog/synced.json, which later runs merge over the shipped catalog.", 98)) \
+        + "\n\n" + (catalog.epilog or "")
     catalog.set_defaults(func=cmd_catalog)
     return parser
 

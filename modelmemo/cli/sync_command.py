@@ -19,6 +19,9 @@ def cmd_catalog_sync(args: argparse.Namespace) -> int:
     from modelmemo.catalog.load import CatalogError
     from modelmemo.catalog.synced import SyncFailed, sync_catalog
 
+    if args.check or args.models[1:]:
+        error("catalog sync takes --output, --dry-run, --json and --catalog-extra (not --check or a MODEL_ID)")
+        return EXIT_CANNOT_RUN
     settings = args.settings
     files = tuple(settings.catalog_files) + tuple(Path(p) for p in args.catalog_extra or [])
     output_dir = Path(args.output or settings.output_dir).absolute()
@@ -35,11 +38,11 @@ def cmd_catalog_sync(args: argparse.Namespace) -> int:
                    "sources": {n: {"url": l.url, "offers": l.offer_count} for n, l in plan.listings.items()},
                    "changes": [{"offer": r.offer, "fact": r.fact, "old": r.old, "new": r.new, "source": r.source_id,
                                 "date": r.as_of.isoformat(), "held": r.held, "note": r.note} for r in plan.diff],
-                   "notes": plan.notes, "passed_deprecations": plan.passed})
+                   "notes": plan.notes, "never_listed": plan.never_listed, "passed_deprecations": plan.passed})
         return code
     listed = ", ".join(f"{name} {listing.offer_count:,} offers" for name, listing in plan.listings.items())
     print(f"catalog sync: read {listed}")
-    synced = sum(1 for _ in plan.updates)
+    synced = len(plan.updates)
     if plan.applied:
         print(f"{len(plan.applied)} change(s){' (dry run: not stored)' if args.dry_run else ''}:")
         for row in plan.applied:
@@ -52,9 +55,14 @@ def cmd_catalog_sync(args: argparse.Namespace) -> int:
             print(f"  {row.line()}")
     for note in plan.notes:
         print(f"  note: {note}")
+    if plan.never_listed:  # offers newer than a listing (or a wrong id): one line, the ids in --json
+        offers = sorted(plan.never_listed)
+        print(f"  note: {len(offers)} offer(s) are not in their listings yet and never were at a sync here, so "
+              f"they are not unlisted (newer than the listing, or a wrong id; `--json` lists the ids): "
+              f"{', '.join(offers)}")
     for line in plan.passed:
         error(f"catalog sync: {line}")
     if outcome.written:
-        print(f"{synced} offer(s) synced; stored in {outcome.written} (every `run --output "
-              f"{output_dir}` uses it)")
+        print(f"facts of {synced} offer(s) stored, with the listing each came from, in {outcome.written} "
+              f"(every `run --output {output_dir}` uses them)")
     return code

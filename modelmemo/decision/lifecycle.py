@@ -47,7 +47,7 @@ def retired_reason(deployment: Deployment, catalog: Catalog | None, today: date)
         return None
     life = deployment.lifecycle
     if life.unlisted:
-        what = f"{deployment.provider}: no longer listed by its provider ({life.note or 'unlisted at the last sync'})"
+        what = f"{deployment.provider}: no longer offered ({life.note or 'unlisted at the last sync'})"
     elif life.status == "deprecated" and life.date is not None:
         what = f"{deployment.provider}: retired on {life.date.isoformat()} (its announced deprecation date)"
     else:
