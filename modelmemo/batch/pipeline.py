@@ -376,7 +376,7 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
     known = KnownInputs() if force else KnownInputs.from_state(state, fingerprint, output_dir)
     plan = stages.plan(input_dir, settle_seconds, known)
     to_render, skipped = split_unchanged(plan.projects, state, fingerprint, output_dir, force,
-                                         catalog.overlay_sha256, lambda planned: project_facts_digest(planned, catalog))
+                                         catalog.overlay_sha256, lambda planned: project_decision_fingerprint(planned, catalog))
     run_id = run_id or new_run_id()
     generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     run_dir = layout.run_dir(output_dir, run_id)
@@ -395,11 +395,11 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
     return summary
 
 
-def project_facts_digest(planned: PlannedProject, catalog: Catalog) -> str | None:
-    """The facts the project's decision rests on under `catalog` (decision.facts_digest), or None
+def project_decision_fingerprint(planned: PlannedProject, catalog: Catalog) -> str | None:
+    """What the project's decision says under `catalog` (decision.fingerprint), or None
     when its file cannot be read as it was (then it is rendered, and reported, as ever)."""
     from modelmemo.decision.decide import decide
-    from modelmemo.decision.facts_digest import decision_facts_digest
+    from modelmemo.decision.fingerprint import decision_fingerprint
     from modelmemo.inputs.loading import InputError, load_document
     from modelmemo.inputs.requirements import Requirements
     from modelmemo.inputs.validation import schema_problems
@@ -408,7 +408,7 @@ def project_facts_digest(planned: PlannedProject, catalog: Catalog) -> str | Non
         document = load_document(Path(planned.path))
         if schema_problems(document, planned.file):
             return None
-        return decision_facts_digest(decide(Requirements.from_data(document.data), catalog))
+        return decision_fingerprint(decide(Requirements.from_data(document.data), catalog))
     except (InputError, OSError):
         return None
 

@@ -31,7 +31,7 @@ from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
 def current_fingerprint(catalog: Catalog, templates_sha256: str, renderer: PdfRenderer = WEASYPRINT) -> str:
     """WeasyPrint's memos as ever; another renderer's (a test's fake) are never kept by a real run, nor keep one."""
     # The reviewed catalog only: a sync's overlay re-issues just the memos whose facts it changed
-    # (split_unchanged, decision.facts_digest).
+    # (split_unchanged, decision.fingerprint).
     fingerprint = render_fingerprint(catalog.base_sha256 or catalog.sha256, templates_sha256, MEMO_VERSION)
     return fingerprint if renderer == WEASYPRINT else f"{fingerprint}+{type(renderer).__qualname__}"
 
@@ -49,13 +49,13 @@ NO_OVERLAY = hashlib.sha256().hexdigest()  # Catalog.overlay_sha256 when no sync
 
 def split_unchanged(projects: Iterable[PlannedProject], state: MemoState, fingerprint: str, output_dir: Path,
                     force: bool = False, overlay_sha256: str = NO_OVERLAY,
-                    facts_of: Callable[[PlannedProject], str | None] | None = None,
+                    decided: Callable[[PlannedProject], str | None] | None = None,
                     ) -> tuple[list[PlannedProject], list[ProjectOutcome]]:
     """(projects to render, outcomes for projects whose previous memo is still valid).
 
-    When the synced overlay changed since a memo was made, the memo is kept only if the facts its
-    decision rests on did not change (`facts_of`: the project's decision.facts_digest under this
-    run's catalog, None when it cannot be computed). A kept memo's entry is brought up to date with
+    When the synced overlay changed since a memo was made, the memo is kept only if what its
+    decision says did not change (`decided`: the project's decision.fingerprint under this run's
+    catalog, None when it cannot be computed). A kept memo's entry is brought up to date with
     what lets the next run plan its file without parsing it (name, format, the input rules it was
     planned under: this run's) and with this overlay, saved once."""
     to_render: list[PlannedProject] = []
@@ -64,9 +64,9 @@ def split_unchanged(projects: Iterable[PlannedProject], state: MemoState, finger
     for planned in projects:
         entry = None if force else state.unchanged(planned.project_id, planned.input_sha256, fingerprint, output_dir)
         if entry is not None and entry.get("overlay_sha256", NO_OVERLAY) != overlay_sha256:
-            facts = facts_of(planned) if facts_of is not None else None
-            if facts is None or facts != entry.get("facts_sha256"):
-                entry = None  # its decision's facts changed: re-issued
+            now = decided(planned) if decided is not None else None
+            if now is None or now != entry.get("decision_sha256"):
+                entry = None  # the decision changed: re-issued
             else:
                 entry["overlay_sha256"] = overlay_sha256
                 updated = True
@@ -102,7 +102,7 @@ def record_outcome(state: MemoState, outcome: ProjectOutcome) -> None:
                  verdict_label=outcome.verdict_label, top_model=outcome.top_model,
                  top_model_name=outcome.top_model_name, top_score=outcome.top_score,
                  recipients=list(outcome.recipients), name=outcome.name, format=input_format(outcome.file),
-                 validated=state.input_rules, facts_sha256=outcome.facts_sha256,
+                 validated=state.input_rules, decision_sha256=outcome.decision_sha256,
                  overlay_sha256=outcome.overlay_sha256 or NO_OVERLAY)
     state.save()
 

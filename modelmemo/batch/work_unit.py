@@ -33,7 +33,7 @@ from typing import Any, Iterable
 
 from modelmemo import __version__
 from modelmemo.batch.atomic import atomic_write_bytes
-from modelmemo.decision.facts_digest import decision_facts_digest
+from modelmemo.decision.fingerprint import decision_fingerprint
 from modelmemo.catalog.load import Catalog, load_catalog
 from modelmemo.batch.layout import memo_file, memo_name
 from modelmemo.memo.limits import RENDER_SECONDS, RenderTimeout, time_limit
@@ -81,7 +81,7 @@ class ProjectOutcome:
     fingerprint: str | None = None
     change: str | None = None  # what changed since the previous memo, in one line
     warnings: tuple[str, ...] = ()  # a memo that was written but has a fault (e.g. missing glyphs)
-    facts_sha256: str | None = None  # decision.facts_digest: the facts the decision rests on
+    decision_sha256: str | None = None  # decision.fingerprint: what the decision says
     overlay_sha256: str | None = None  # the synced overlay the memo was decided under
 
     def as_dict(self) -> dict[str, Any]:
@@ -357,7 +357,7 @@ def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEAS
         recipients=req.recipients,
         change=memo["changes"]["summary"] if memo["changes"] else None,
         warnings=tuple(rendered.warnings),
-        facts_sha256=decision_facts_digest(decision),
+        decision_sha256=decision_fingerprint(decision),
         overlay_sha256=catalog.overlay_sha256,
     )
     return UnitResult(outcome, (json.dumps(memo, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
