@@ -703,7 +703,7 @@ def test_text_and_images_from_one_closed_model_still_name_the_open_combination(f
 
 
 @pytest.mark.parametrize("example, says", [
-    ("marketing-images.yaml", "ChatGPT (GPT-6.2 Sol, OpenAI API) and Gemini 3.8 Flash (closed-source, covering image "
+    ("marketing-images.yaml", "ChatGPT (GPT-6.2 Sol) and Gemini 3.8 Flash (closed-source, covering image "
                               "generation) are excluded: fine-tuning required, but there are no open weights and no "
                               "vendor fine-tuning offer."),
     ("clinical-notes-onprem.yaml", "All 9 closed-source models covering text generation are excluded: transparency "

@@ -134,6 +134,21 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                          and str(f.get("value")).lower() in ("legacy", "retired", "deprecated", "superseded")})
     if superseded:
         flag("superseded", "Superseded model", ", ".join(superseded) + " is superseded by newer releases")
+    # A required SLA the pick's route does not publish blocks the decision until it is settled: say
+    # which scored offers do have one.
+    if req.get("vendor_sla_required"):
+        picked_rows = [r for r in memo.get("ranking") or [] if (r.get("model"), r.get("deployment")) in
+                       {(p["model"], p.get("deployment")) for p in picks}]
+        lacking = [r for r in picked_rows if r.get("sla") != "yes"]
+        if lacking:
+            with_sla = [r for r in memo.get("ranking") or [] if r.get("sla") == "yes"][:2]
+            alternatives = (" Scored offers with one: " + ", ".join(
+                f"{name(r['model'])} via {r.get('provider', '')} ({r['total']:.1f})" for r in with_sla) + "."
+                if with_sla else " No scored offer publishes one: relax the requirement or negotiate it.")
+            flag("sla-unmet", "SLA required, not met", "; ".join(
+                f"{name(r['model'])} via {r.get('provider', '')} "
+                + ("has no published SLA" if r.get("sla") == "unknown" else "offers none")
+                for r in lacking) + "." + alternatives)
     # A deprecated offer is picked only when nothing active fits (decision.decide): its end date and
     # successor belong on page 1.
     picked_offers = {(p["model"], p.get("deployment")) for p in picks}

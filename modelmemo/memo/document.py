@@ -15,6 +15,7 @@ from modelmemo.decision.costs import usd
 from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS, Requirements
 from modelmemo.decision import Decision, ModelScore, canonical, decide
 from modelmemo.decision.sensitivity import analyse
+from modelmemo.decision.ties import rests_on_missing_evidence
 from modelmemo.memo.changes import compare
 from modelmemo.decision.words import language_name, task_label
 
@@ -226,8 +227,19 @@ def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list
     top = decision.recommended_ids
     if top:
         names = " and ".join(decision.scores[m].model.name for m in dict.fromkeys(top + list(decision.tied)))
-        runner = decision.scores[decision.runner_up].model.name if decision.runner_up else None
-        steps.append(f"Run a two-week pilot of {names}" + (f" against {runner}" if runner else "")
+        against = [decision.runner_up] if decision.runner_up else []
+        lead = decision.scores[top[0]]
+        if not decision.combination:
+            # A pick without quality evidence is piloted against the best measured option too, and a
+            # model whose missing evidence could put it first is in the pilot (decide's notes name both).
+            if lead.unknown_quality:
+                against += [s.model_id for s in decision.scores.values() if not s.unknown_quality][:1]
+            rivals = [s for s in decision.scores.values() if s is not lead and s.unknown_quality
+                      and s.model_id not in decision.tied and rests_on_missing_evidence(lead, s)]
+            against += [s.model_id for s in sorted(rivals, key=lambda s: (-s.best_case_total, s.model_id))][:1]
+        against = [m for m in dict.fromkeys(against) if m not in top and m not in decision.tied]
+        rivals = " and ".join(decision.scores[m].model.name for m in against)
+        steps.append(f"Run a two-week pilot of {names}" + (f" against {rivals}" if rivals else "")
                      + " on a sample of real tasks, measuring quality, latency and cost.")
     for model_id in top:
         score = decision.scores[model_id]
@@ -387,6 +399,7 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
             "data_sensitivity": req.data_sensitivity, "on_premises_only": req.on_premises_only,
             "transparency_required": req.transparency_required, "growth": req.growth,
             "lock_in_tolerance": req.lock_in_tolerance,
+            "data_residency": list(req.data_residency),
         },
         "verdict": decision.verdict,
         "verdict_label": decision.verdict_label,
