@@ -36,3 +36,13 @@ def test_rerun_row_runs_on_five_files():
     ratio = re.search(r"^nightly rerun, nothing changed: wall / full run\s+([0-9.]+)", output, re.M)
     assert ratio and 0 < float(ratio.group(1)) < 1, output[-3000:]
     assert "Traceback" not in output
+
+
+def test_sync_row_runs_on_a_small_batch():
+    """bench/sync_row.py: the sync of the recorded listings, then a batch, one synced price change
+    and the rerun that re-issues only the memos whose decision used the offer."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "sync_row.py"), "--quick"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "sync row: parse + diff of a full models.dev snapshot" in result.stdout
+    assert "re-issue row: rerun / ((re-rendered / N) x full run)" in result.stdout
