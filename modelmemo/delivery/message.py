@@ -40,6 +40,7 @@ DECISION_KEYS: tuple[str, ...] = (
     "combination_cost", "cost_options",
     "risks", "excluded", "weights", "weight_shares", "sensitivity", "next_steps", "notes",
 )
+RANKING_DECISION_KEYS = frozenset({"model", "deployment", "total", "factors", "monthly_cost_usd", "cost_is_floor"})
 # Header values must not span lines: these become a space ...
 _LINE_BREAKS = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]+")
 # ... and these are removed: the other C0/C1 controls and DEL, and the bidi formatting characters
@@ -50,6 +51,15 @@ _CONTROLS_AND_BIDI = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u2
 def memo_content_sha(memo: dict[str, Any]) -> str:
     """sha256 of the memo's DECISION_KEYS: memos that say the same thing match, whatever the run."""
     decision = {key: memo.get(key) for key in DECISION_KEYS}
+    if isinstance(decision.get("ranking"), list):
+        # The offer's provenance (listing ids, route, lifecycle, SLA and residency as data) came with
+        # the synced catalog; what it decided is in the totals, costs, exclusions and notes. Keyed on
+        # the scored figures only, a memo that decides the same is not emailed again for them.
+        decision["ranking"] = [{k: v for k, v in entry.items() if k in RANKING_DECISION_KEYS}
+                               if isinstance(entry, dict) else entry for entry in decision["ranking"]]
+    requirements = decision.get("requirements")
+    if isinstance(requirements, dict) and not requirements.get("data_residency"):
+        decision["requirements"] = {k: v for k, v in requirements.items() if k != "data_residency"}
     project = decision.get("project")
     if isinstance(project, dict):
         # Who receives the memo is not part of what it says: the ledger is per recipient, so adding
