@@ -31,6 +31,7 @@ def _cost_words(label: str) -> str:
 # open-source combination that covers every task when no single open-source model does, and a
 # runner-up that is itself a tie. The PDF's Appendix leaves out the notes page 1 states.
 from modelmemo.decision.decide import UNMEASURED_NOTE, UNMEASURED_PICK_NOTE  # noqa: E402
+from modelmemo.memo.document import SLA_RISK  # noqa: E402
 
 ALTERNATIVE_NOTE = "No single open-source model covers every task"
 RUNNER_UP_TIE_NOTE = "The runner-up is a tie"
@@ -197,6 +198,8 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
 
     # What could make the pick wrong, most decision-relevant first, three at most.
     risks = list(memo.get("risks") or [])
+    if any(f["key"] == "sla-unmet" for f in flags):  # the flag states it, with the offers that have one
+        risks = [r for r in risks if not r.startswith(SLA_RISK)]
     cost_words = ("over budget", "cannot be estimated", "is a floor")
     ordered: list[str] = []
     if kind == "tie":

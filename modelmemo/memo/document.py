@@ -169,6 +169,9 @@ def _chart(decision: Decision, names: dict[str, str], limit: int = 8) -> dict[st
     return {"bars": bars, "legend": legend}
 
 
+SLA_RISK = "An SLA is required"  # the opening of that risk: page 1 states it as a flag instead (digest)
+
+
 def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]:
     risks: list[str] = []
     for model_id in list(dict.fromkeys(decision.recommended_ids + list(decision.tied))):
@@ -198,7 +201,7 @@ def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]
                              "evaluation sets portable.")
             if req.vendor_sla_required and dep.value("sla") != "yes":
                 sla = dep.value("sla")
-                risks.append(f"An SLA is required, but {dep.provider} has "
+                risks.append(f"{SLA_RISK}, but {dep.provider} has "
                              + ("not published one for this offer." if sla == "unknown" else "none for this offer."))
         else:
             if req.ml_expertise != "strong":
