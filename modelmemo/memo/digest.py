@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelmemo.decision.decide import UNMEASURED_NOTE, UNMEASURED_PICK_NOTE
 from modelmemo.decision.words import join_and, language_name, sentence, task_label
 from modelmemo.memo.budget_words import cost_lines, cost_statement
+from modelmemo.memo.document import SLA_RISK
 from modelmemo.inputs.requirements import FACTOR_LABELS
 # The stale-fact age and the "fragile" multipliers are in the settings table (modelmemo/settings.py).
 from modelmemo.settings import FRAGILE_LESS, FRAGILE_MORE, STALE_AFTER_DAYS
@@ -30,8 +32,6 @@ def _cost_words(label: str) -> str:
 # Engine notes a reader must see on page 1 (their openings, as decision.decide writes them): an
 # open-source combination that covers every task when no single open-source model does, and a
 # runner-up that is itself a tie. The PDF's Appendix leaves out the notes page 1 states.
-from modelmemo.decision.decide import UNMEASURED_NOTE, UNMEASURED_PICK_NOTE  # noqa: E402
-from modelmemo.memo.document import SLA_RISK  # noqa: E402
 
 ALTERNATIVE_NOTE = "No single open-source model covers every task"
 RUNNER_UP_TIE_NOTE = "The runner-up is a tie"
