@@ -706,7 +706,7 @@ def test_text_and_images_from_one_closed_model_still_name_the_open_combination(f
     ("marketing-images.yaml", "ChatGPT (GPT-6.2 Sol) and Gemini 3.8 Flash (closed-source, covering image "
                               "generation) are excluded: fine-tuning required, but there are no open weights and no "
                               "vendor fine-tuning offer."),
-    ("clinical-notes-onprem.yaml", "All 9 closed-source models covering text generation are excluded: transparency "
+    ("clinical-notes-onprem.yaml", "All 11 closed-source models covering text generation are excluded: transparency "
                                    "required, but the weights are not published; fine-tuning required"),
     ("ticket-triage.yaml", "No open-source model covers embeddings."),
 ])

@@ -132,6 +132,11 @@ def deployment_exclusions(deployment: Deployment, model: Model, req: Requirement
         reasons.append(f"{deployment.provider} API: data would leave your infrastructure (on-premises only)")
     if deployment.kind == "self-hosted" and not model.has_open_weights:
         reasons.append("self-hosting needs open weights")
+    if req.customization == "fine-tuning" and deployment.is_api and deployment.value("vendor_fine_tuning") != "yes":
+        # Weights you fine-tune yourself cannot be served by someone else's hosted API.
+        reasons.append(f"{deployment.provider} API: fine-tuning required, but this hosted offer has no fine-tuning "
+                       f"(vendor fine-tuning: {deployment.value('vendor_fine_tuning')})"
+                       + ("; self-host the open weights to fine-tune them" if model.has_open_weights else ""))
     if req.customization == "full-control" and deployment.is_api:
         reasons.append(f"{deployment.provider} API: full control of the weights needs them on your own "
                        "infrastructure, not behind a hosted API")
