@@ -298,8 +298,10 @@ def test_fine_tuning_needs_weights_or_a_vendor_offer(catalog):
     for model_id, reasons in d.excluded.items():
         model = catalog.models[model_id]
         if any("fine-tuning" in r for r in reasons):
-            assert not model.has_open_weights
+            # no route to fine-tune: no vendor offer, and no open weights to self-host (a hosted
+            # route cannot serve weights you fine-tuned yourself)
             assert not any(dep.value("vendor_fine_tuning", "no") == "yes" for dep in model.deployments)
+            assert not model.has_open_weights or all(dep.is_api for dep in model.deployments)
     for score in d.scores.values():
         assert score.model.has_open_weights or any(
             dep.value("vendor_fine_tuning", "no") == "yes" for dep in score.model.deployments)
