@@ -821,3 +821,23 @@ def test_several_models_that_unconfirmed_facts_could_put_first_make_one_risk_not
     assert "would also come level or ahead" in note and "Host Co" in note and "Gamma Lab" not in note, note
 
 
+
+
+def test_a_bill_priced_in_part_is_a_floor_not_unknown(tmp_path):
+    """Text priced, embeddings not: the cost is at least the text part (a floor, never within
+    budget), not 'unknown' scored 0 for budget (a few dollars of unpublished embedding price would
+    otherwise sink an offer that meets every requirement)."""
+    from modelmemo.decision.costs import estimate
+
+    data = fixture_catalog_data()
+    data["models"]["gamma-api"] = _model("Gamma", "Gamma Lab", "closed-source", ["chat", "embeddings"],
+                                         [_api("gamma-api", "Gamma")], context=1_000_000, max_output=128_000)
+    catalog = fixture_catalog(tmp_path, data)
+    req = Requirements.from_data(requirements(**{"needs.tasks": ["chat", "embeddings"]}))
+    model = catalog.models["gamma-api"]
+    cost = estimate(model, model.deployments[0], req, catalog)
+    text_only = estimate(model, model.deployments[0], Requirements.from_data(requirements()), catalog)
+    assert cost.low == pytest.approx(text_only.low) and cost.high is None and cost.is_floor
+    assert "embeddings: Gamma price per embedding token is unknown" in " ".join(cost.lines)
+    score = decide(req, catalog).scores["gamma-api"]
+    assert score.over_budget is None and "only a floor is known" in score.factors["budget"].reason

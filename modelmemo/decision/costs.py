@@ -164,6 +164,11 @@ def _api_estimate(model: Model, deployment: Deployment, req: Requirements, catal
             inputs.update(images_per_month=images)
             lines.append(f"{images:,} images × {usd(price)} = {usd(images * price)}")
     if not known:
+        priced = any(k in inputs for k in ("tokens_per_month", "images_per_month")) and total > 0
+        if priced:  # part of the bill is priced, the rest is not: a floor, never "within budget"
+            lines.append(f"the priced part is {usd(total)}/month; the rest has no published price, so the "
+                         f"cost is at least {usd(total)}/month")
+            return CostEstimate(model.id, deployment.id, total, None, tuple(lines), inputs)
         return CostEstimate(model.id, deployment.id, None, None, tuple(lines), inputs)
     return CostEstimate(model.id, deployment.id, total, total, tuple(lines), inputs)
 
