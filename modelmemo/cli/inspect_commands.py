@@ -84,10 +84,10 @@ def _catalog_table(rows: list[dict[str, Any]], width: int) -> list[str]:
                       ", ".join(row["tasks"])))
     widths = [max(len(r[i]) for r in table) for i in range(5)]
     # Long names end in "…" (`catalog MODEL_ID` has the full one): at most 30 columns, fewer on a
-    # narrow terminal so that tasks keep 12; the table is never narrower than about 75 columns.
+    # narrow terminal so that tasks keep 10; the table is never narrower than about 80 columns.
     fixed = sum(widths) - widths[1] + 2 * 5
-    widths[1] = max(10, min(widths[1], 30, width - fixed - 12))
-    tasks_room = max(12, width - (sum(widths) + 2 * 5))
+    widths[1] = max(10, min(widths[1], 30, width - fixed - 10))
+    tasks_room = max(10, width - (sum(widths) + 2 * 5))
     lines = []
     for index, row in enumerate(table):
         cells = [_fit(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(row[:5])]
