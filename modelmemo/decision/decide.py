@@ -54,6 +54,11 @@ class Decision:
     runner_up_tied: tuple[str, ...] = ()  # model ids tied with the runner-up (not with the top)
     separation: str = ""  # what would separate a tie
     tie_reasons: tuple[str, ...] = ()  # why each tied model is tied with the top pick (ties.tie_reason)
+    # Missing quality evidence (never a tie, a risk and a pilot member): the best model with measured
+    # quality when the pick has none, and the models that would come level or ahead at the best
+    # peer's level, strongest first.
+    measured_alternative: str | None = None
+    unmeasured_rivals: tuple[str, ...] = ()
 
     @property
     def verdict_label(self) -> str:
@@ -112,7 +117,7 @@ def side_combination(req: Requirements, catalog: Catalog, is_open: bool) -> list
             found.extend(model_candidates(model, req, catalog, (task,))[0])
         if not found:
             return None
-        picks.append(rank(prefer_active(found, catalog)[0])[0])
+        picks.append(rank(prefer_active(found, catalog))[0])
     return picks
 
 
@@ -176,7 +181,7 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
                 eligible.extend(candidates)
                 continue
         excluded[model.id] = reasons
-    kept, _ = prefer_active(eligible, catalog)
+    kept = prefer_active(eligible, catalog)
     for model_id in dict.fromkeys(c.model_id for c in eligible if c not in kept):
         if not any(c.model_id == model_id for c in kept):  # only deprecated offers: say why it is out
             dropped = next(c for c in eligible if c.model_id == model_id)
@@ -223,6 +228,7 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
                                verdict_reason=f"{sides} are tied, so neither side wins: pilot both.")
     else:
         decision = _combination(req, catalog, excluded)
+    decision = _with_unmeasured(decision)
     notes = (_tie_notes(decision) + _unmeasured_notes(decision) + _unconfirmed_notes(decision)
              + _retired_notes(req, catalog, decision) + _deprecated_notes(decision, catalog))
     if not decision.combination and decision.scores:
@@ -246,13 +252,13 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[s
         if not covered:
             continue
         found, _ = model_candidates(model, req, catalog, covered)
-        candidates.extend(prefer_active(found, catalog)[0])  # a model's deprecated route only if it has no other
+        candidates.extend(prefer_active(found, catalog))  # a model's deprecated route only if it has no other
     ranked_all = rank(candidates)
     per_model = best_per_model(ranked_all)
     picks: list[TaskPick] = []
     separations: list[str] = []
     for task in req.tasks:
-        ranked, _ = prefer_active([s for s in per_model.values() if task in s.tasks], catalog)
+        ranked = prefer_active([s for s in per_model.values() if task in s.tasks], catalog)
         if not ranked:
             continue
         top = ranked[0]
@@ -300,12 +306,10 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[s
     )
 
 
-def prefer_active(candidates: list[ModelScore], catalog: Catalog) -> tuple[list[ModelScore], bool]:
-    """Deprecated offers only when no active one fits: (candidates kept, whether all are deprecated)."""
+def prefer_active(candidates: list[ModelScore], catalog: Catalog) -> list[ModelScore]:
+    """Deprecated offers only when no active one fits."""
     active = [c for c in candidates if not is_deprecated(c.deployment, catalog.today)]
-    if active:
-        return active, False
-    return candidates, bool(candidates)
+    return active or candidates
 
 
 def _deprecated_notes(decision: Decision, catalog: Catalog) -> list[str]:
@@ -341,33 +345,44 @@ def _tie_notes(decision: Decision) -> list[str]:
     return notes
 
 
-def _unmeasured_notes(decision: Decision) -> list[str]:
-    """Models whose lead over them rests on missing quality evidence (scored at the best peer's
-    level where they have none, they would come level or ahead): a risk a pilot settles, stated
-    once and led by the strongest, never a co-pick."""
+def _with_unmeasured(decision: Decision) -> Decision:
+    """The decision with its missing-quality-evidence picture (Decision.measured_alternative and
+    unmeasured_rivals): what the notes say and what the pilot includes."""
     if decision.combination or decision.recommended is None:
-        return []
+        return decision
     top = decision.scores[decision.recommended]
+    measured = (next((s.model_id for s in decision.scores.values() if not s.unknown_quality), None)
+                if top.unknown_quality else None)
+    tied = set(decision.tied)
+    rivals = [s for s in decision.scores.values()
+              if s is not top and s.model_id not in tied and s.unknown_quality and rests_on_missing_evidence(top, s)]
+    rivals.sort(key=lambda s: (-rank_key(s.best_case_total), s.model_id))
+    return replace(decision, measured_alternative=measured, unmeasured_rivals=tuple(s.model_id for s in rivals))
+
+
+def _unmeasured_notes(decision: Decision) -> list[str]:
+    """A pick without quality evidence, and models whose missing evidence could put them first:
+    risks a pilot settles, each stated once (the rivals led by the strongest), never a co-pick."""
     notes = []
+    if decision.combination or decision.recommended is None:
+        return notes
+    top = decision.scores[decision.recommended]
     if top.unknown_quality:
-        measured = next((s for s in decision.scores.values() if not s.unknown_quality), None)
+        measured = decision.scores.get(decision.measured_alternative or "")
         against = (f" Pilot it against {measured.model.name} ({measured.total:.1f}), the best option with "
                    "measured quality, before committing." if measured else " Pilot it before committing.")
         notes.append(f"{UNMEASURED_PICK_NOTE} {top.model.name} has no published quality score for "
                      f"{join_and([task_label(t) for t in top.unknown_quality])}; it is scored a conservative "
                      f"{UNKNOWN_QUALITY:g} there and leads on its other factors.{against}")
-    tied = set(decision.tied)
-    unmeasured = [s for s in decision.scores.values()
-                  if s is not top and s.model_id not in tied and s.unknown_quality and rests_on_missing_evidence(top, s)]
-    if not unmeasured:
-        return notes
-    first, *more = sorted(unmeasured, key=lambda s: (-rank_key(s.best_case_total), s.model_id))
-    also = (f" {join_and([f'{s.model.name} ({s.best_case_total:.1f})' for s in more])} could too." if more else "")
-    return notes + [f"{UNMEASURED_NOTE} {first.model.name} has no published quality score for "
+    if decision.unmeasured_rivals:
+        first, *more = (decision.scores[m] for m in decision.unmeasured_rivals)
+        also = f" {join_and([f'{s.model.name} ({s.best_case_total:.1f})' for s in more])} could too." if more else ""
+        notes.append(f"{UNMEASURED_NOTE} {first.model.name} has no published quality score for "
                      f"{join_and([task_label(t) for t in first.unknown_quality])}, so it is scored conservatively "
                      f"({first.total:.1f}); at the best peer's level it would reach {first.best_case_total:.1f} vs "
                      f"{top.model.name}'s {top.total:.1f}.{also} Include it in the pilot if its cost or terms "
-                     "appeal; measured results on your own tasks decide."]
+                     "appeal; measured results on your own tasks decide.")
+    return notes
 
 
 def _unconfirmed_notes(decision: Decision) -> list[str]:

@@ -15,7 +15,6 @@ from modelmemo.decision.costs import usd
 from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS, Requirements
 from modelmemo.decision import Decision, ModelScore, canonical, decide
 from modelmemo.decision.sensitivity import analyse
-from modelmemo.decision.ties import rests_on_missing_evidence
 from modelmemo.memo.changes import compare
 from modelmemo.decision.words import language_name, task_label
 
@@ -230,17 +229,11 @@ def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list
     top = decision.recommended_ids
     if top:
         names = " and ".join(decision.scores[m].model.name for m in dict.fromkeys(top + list(decision.tied)))
-        against = [decision.runner_up] if decision.runner_up else []
-        lead = decision.scores[top[0]]
-        if not decision.combination:
-            # A pick without quality evidence is piloted against the best measured option too, and a
-            # model whose missing evidence could put it first is in the pilot (decide's notes name both).
-            if lead.unknown_quality:
-                against += [s.model_id for s in decision.scores.values() if not s.unknown_quality][:1]
-            rivals = [s for s in decision.scores.values() if s is not lead and s.unknown_quality
-                      and s.model_id not in decision.tied and rests_on_missing_evidence(lead, s)]
-            against += [s.model_id for s in sorted(rivals, key=lambda s: (-s.best_case_total, s.model_id))][:1]
-        against = [m for m in dict.fromkeys(against) if m not in top and m not in decision.tied]
+        # The runner-up; the best measured option when the pick has no quality evidence; the
+        # strongest model whose missing evidence could put it first (decide's notes name them).
+        against = [m for m in (decision.runner_up, decision.measured_alternative, *decision.unmeasured_rivals[:1])
+                   if m and m not in top and m not in decision.tied]
+        against = list(dict.fromkeys(against))
         rivals = " and ".join(decision.scores[m].model.name for m in against)
         steps.append(f"Run a two-week pilot of {names}" + (f" against {rivals}" if rivals else "")
                      + " on a sample of real tasks, measuring quality, latency and cost.")
