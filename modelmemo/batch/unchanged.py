@@ -30,8 +30,8 @@ from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
 
 def current_fingerprint(catalog: Catalog, templates_sha256: str, renderer: PdfRenderer = WEASYPRINT) -> str:
     """WeasyPrint's memos as ever; another renderer's (a test's fake) are never kept by a real run, nor keep one."""
-    # The reviewed catalog only: a sync's overlay re-issues just the memos whose facts it changed
-    # (split_unchanged, decision.fingerprint).
+    # The reviewed catalog only: a sync's overlay re-issues just the memos whose decision it
+    # changed (split_unchanged, decision.fingerprint).
     fingerprint = render_fingerprint(catalog.base_sha256 or catalog.sha256, templates_sha256, MEMO_VERSION)
     return fingerprint if renderer == WEASYPRINT else f"{fingerprint}+{type(renderer).__qualname__}"
 

@@ -19,14 +19,13 @@ Nothing here imports Prefect or Dask.
 
 from __future__ import annotations
 
-from datetime import date
-
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable

@@ -32,7 +32,6 @@ def _cost_words(label: str) -> str:
 # Engine notes a reader must see on page 1 (their openings, as decision.decide writes them): an
 # open-source combination that covers every task when no single open-source model does, and a
 # runner-up that is itself a tie. The PDF's Appendix leaves out the notes page 1 states.
-
 ALTERNATIVE_NOTE = "No single open-source model covers every task"
 RUNNER_UP_TIE_NOTE = "The runner-up is a tie"
 
