@@ -217,10 +217,12 @@ def _read_catalog_file(path: Path) -> dict[str, Any]:
 
 
 def _offer_lifecycle(raw: dict[str, Any] | None, fact: Fact | None) -> OfferLifecycle:
+    """An offer's `lifecycle` entry (reviewed, or an overlay's with `unlisted` and `synced_id`)."""
     if raw is None or fact is None:
         return ACTIVE
-    return OfferLifecycle(raw["value"], fact.source, date.fromisoformat(raw["date"]) if "date" in raw else None,
-                          raw.get("successor", ""), raw.get("note", ""))
+    return OfferLifecycle(raw["value"], fact.source, date.fromisoformat(raw["date"]) if raw.get("date") else None,
+                          raw.get("successor", ""), raw.get("note", ""), bool(raw.get("unlisted")),
+                          raw.get("synced_id", ""))
 
 
 def _apply_offer_update(models: dict[str, Model], offer: str, update: dict[str, Any], fact, where: str) -> None:
@@ -240,10 +242,7 @@ def _apply_offer_update(models: dict[str, Model], offer: str, update: dict[str, 
             if "lifecycle" in update:
                 raw = update["lifecycle"]
                 facts["lifecycle"] = fact({**raw, "note": _synced_note(raw)}, f"{where}.lifecycle")
-                lifecycle = OfferLifecycle(raw["value"], facts["lifecycle"].source,
-                                           date.fromisoformat(raw["date"]) if raw.get("date") else None,
-                                           raw.get("successor", ""), raw.get("note", ""), bool(raw.get("unlisted")),
-                                           raw["synced_id"])
+                lifecycle = _offer_lifecycle(raw, facts["lifecycle"])
             deployment = replace(deployment, facts=facts, lifecycle=lifecycle)
         deployments.append(deployment)
     models[model_id] = replace(model, deployments=tuple(deployments))
@@ -367,7 +366,7 @@ def load_catalog(paths: tuple[Path, ...] | list[Path], today: date | None = None
                       source_of(raw["seed"]["source"], f"{label}: models.{model_id}.seed")) if "seed" in raw else None,
         )
     for offer, update, label in offer_updates:
-        _apply_offer_update(models, offer, update, lambda raw, where: fact(raw, where), f"{label}: offer_updates.{offer}")
+        _apply_offer_update(models, offer, update, fact, f"{label}: offer_updates.{offer}")
     for model in models.values():
         if model.successor and model.successor not in models:
             raise CatalogError(f"{model.origin}: models.{model.id}.successor '{model.successor}' is not in the catalog")
