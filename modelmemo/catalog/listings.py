@@ -247,10 +247,10 @@ def genai_prices_listing(fetched: date, today: date) -> Listing:
         for model in provider.models:
             source_id = f"genai-prices:{provider.id}/{model.id}"
             current, coming = _prices_at(model, now), _prices_at(model, later)
-            rises = [starts for starts, (a, b) in ((_change_date(model, today, later), (current, coming)),)
-                     if starts and any(y is not None and (x is None or y > x) for x, y in zip(a, b))]
+            change = _change_date(model, today, later)
+            rises = change is not None and any(y is not None and (x is None or y > x) for x, y in zip(current, coming))
             planned = tuple(max((v for v in pair if v is not None), default=None) for pair in zip(current, coming))
-            note = (f"the price from {rises[0].isoformat()}, within the {PLANNING_HORIZON_DAYS}-day planning "
+            note = (f"the price from {change.isoformat()}, within the {PLANNING_HORIZON_DAYS}-day planning "
                     f"horizon (until then ${current[0]:g} / ${current[1]:g} per 1M)"
                     if rises and None not in current else "")
             offers[source_id] = ListedOffer(source_id, planned[0], planned[1], model.context_window, None,
