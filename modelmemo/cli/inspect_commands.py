@@ -125,6 +125,22 @@ def _model_details(model) -> list[str]:
     return [line for line in lines if line]
 
 
+def _ending_offers(models, today) -> list[str]:
+    """'mistral/la-plateforme deprecated until 2026-12-14' for every offer that is not active."""
+    from modelmemo.decision.lifecycle import offer_status
+
+    found = []
+    for model in models:
+        for deployment in model.deployments:
+            status = offer_status(deployment, today)
+            if status in ("deprecated", "retired"):
+                life = deployment.lifecycle
+                when = (f" until {life.date}" if status == "deprecated" and life.date
+                        else " (unlisted)" if life.unlisted else f" {life.date}" if life.date else "")
+                found.append(f"{model.id}/{deployment.id} {status}{when}")
+    return found
+
+
 def _jsonable(value: Any) -> Any:
     from dataclasses import asdict, is_dataclass
 
@@ -192,6 +208,9 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         print("\n".join(_catalog_table([_model_row(m) for m in models], width)))
         print(f"\n{len(catalog.models)} models, {len(catalog.sources)} sources; facts checked "
               f"{catalog.oldest_as_of} to {catalog.as_of}")
+        ending = _ending_offers(models, catalog.today)
+        if ending:  # the status column is each model's; an offer can end while its model lives on
+            print("offers not active: " + "; ".join(ending))
         print("`modelmemo catalog MODEL_ID` shows one model's facts; --json all of them")
         print(f"files: {', '.join(catalog.files)}")
     return EXIT_OK
