@@ -445,7 +445,7 @@ def test_the_nightly_flow_syncs_first_and_runs_on_with_the_last_good_sync(prefec
 
 
 def test_the_catalog_table_names_the_offers_that_are_not_active(tmp_path):
-    done = run_modelmemo("catalog", "--output", str(tmp_path))
+    done = run_modelmemo("catalog", "--output", str(tmp_path), extra_env={"COLUMNS": "1000"})
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("offers not active: ")]
     assert "llama-2/groq-api-scout retired 2026-07-17" in line  # Groq decommissioned it
     assert "mistral/la-plateforme " in line  # deprecated until 2026-12-14, retired after

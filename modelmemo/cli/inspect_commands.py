@@ -210,7 +210,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
               f"{catalog.oldest_as_of} to {catalog.as_of}")
         ending = _ending_offers(models, catalog.today)
         if ending:  # the status column is each model's; an offer can end while its model lives on
-            print("offers not active: " + "; ".join(ending))
+            import textwrap
+
+            print("\n".join(textwrap.wrap("offers not active: " + "; ".join(ending), width,
+                                           subsequent_indent="  ")))
         print("`modelmemo catalog MODEL_ID` shows one model's facts; --json all of them")
         print(f"files: {', '.join(catalog.files)}")
     return EXIT_OK
