@@ -68,13 +68,12 @@ def sync_catalog(catalog_files: tuple[Path, ...], output_dir: Path, models_dev: 
     overlay) and write the new overlay. Raises SyncFailed or CatalogError; writes nothing then."""
     today = today or date.today()
     overlay = synced_file(output_dir)
-    base = load_catalog(list(catalog_files))
-    in_use = load_catalog(list(with_synced(catalog_files, output_dir))) if overlay.is_file() else base
+    in_use = load_catalog(list(with_synced(catalog_files, output_dir)))  # its base_sha256 is the files' own
     listings = read_listings(models_dev, openrouter, today)
     plan = plan_sync(in_use, listings, today, _previous_seen(overlay))
     if dry_run:
         return SyncOutcome(plan, None)
-    document = overlay_document(plan, base.sha256)
+    document = overlay_document(plan, in_use.base_sha256)
     overlay.parent.mkdir(parents=True, exist_ok=True)
     candidate = overlay.with_name("synced.candidate.json")
     atomic_write_text(candidate, json.dumps(document, indent=1, sort_keys=True) + "\n")
