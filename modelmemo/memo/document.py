@@ -135,8 +135,8 @@ def _ranking_entry(score: ModelScore, catalog: Catalog) -> dict[str, Any]:
                       "successor": successor_name(life.successor, catalog) or None},
         "sla": deployment.value("sla") if deployment.is_api else "no",
         "data_residency": deployment.value("data_residency") if deployment.is_api else "self-hosted",
-        "synced_from": sorted({fact.synced_id for fact in deployment.facts.values() if fact.synced_id}
-                              | ({life.synced_id} if life.synced_id else set())),
+        # a synced lifecycle is a fact too (catalog.load), so the facts name every listing used
+        "synced_from": sorted({fact.synced_id for fact in deployment.facts.values() if fact.synced_id}),
         "listed_as": list(deployment.synced_from),
     }
 
