@@ -46,3 +46,19 @@ def test_sync_row_runs_on_a_small_batch():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "sync row: parse + diff of a full models.dev snapshot" in result.stdout
     assert "re-issue row: rerun / ((re-rendered / N) x full run)" in result.stdout
+
+
+def test_decide_row_runs_on_a_few_memos():
+    """bench/decide_row.py: a sync of the recorded listings, then decide and render timed on a few
+    memos with the synced catalog; the row prints both figures and their ratio, and the exit code
+    follows the verdict it prints (the timing itself is not asserted)."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "decide_row.py"), "--quick"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output[-3000:]
+    assert re.search(r"^catalog: .*synced overlay .* [1-9][0-9]* synced facts$", result.stdout, re.M), output[-3000:]
+    row = re.search(r"^decide: median ([0-9.]+) ms per memo \(target <= 50 ms: (met|MISSED)\); "
+                    r"render ([0-9.]+) ms; decide/render ([0-9.]+)$", result.stdout, re.M)
+    assert row, output[-3000:]
+    assert float(row.group(1)) > 0 and float(row.group(3)) > 0, row.group(0)
+    assert result.returncode == (0 if row.group(2) == "met" else 1), output[-3000:]
