@@ -1,23 +1,16 @@
 """The decision engine (pure: no I/O, no Prefect).
 
-A candidate is one (model, deployment option) pair. Every eligible candidate is scored and
-ranked; a model's place in the scorecard is its best candidate. Deterministic and explainable:
-every exclusion and every factor score carries a sentence that names the catalog facts and input
-fields it used. The rules (and their point values) are documented in README's "Methodology"
-section; change them there too.
-
-Ranking key (documented in README): higher total first, then the cheaper monthly planning figure
-(unknown cost last), then model id, then the deployment's position in the catalog. Candidates
-within TIE_MARGIN of the top (or statistically indistinguishable on quality evidence, see
-`is_tie`) are reported as a tie, never as a winner decided by that key.
-
-Modules, in the order a decision is made: eligibility (hard constraints), costs, quality
-(evidence per task), factors (five 0-100 scores), candidates (scored and ranked pairs), ties,
-decide (the verdict, the pick and the notes), sensitivity (how far each weight may move).
+A candidate is one (model, offer) pair. Modules, in the order a decision is made:
+eligibility (hard constraints, typed reasons: all of them), costs, quality (evidence per task,
+normalised among eligible candidates), factors (five 0-100 scores, each with its interval and the
+unknowns behind it), candidates (scored pairs), uncertainty (P(best) and head-to-head odds over
+the intervals), choose (the pick, challengers, genuine ties, budget feasibility: numbers only),
+separation (the unknown that matters most), relax (what relaxing a constraint allows), decide (the
+verdict), notes (the words, written last), sensitivity (how far each weight may move). Every number
+the scoring uses is in one table: decision/policy.py, rendered into README "Methodology".
 """
 
 from modelmemo.decision.candidates import ModelScore, candidate_key
 from modelmemo.decision.decide import Decision, TaskPick, canonical, decide
-from modelmemo.decision.ties import TIE_MARGIN
 
-__all__ = ["TIE_MARGIN", "Decision", "ModelScore", "TaskPick", "candidate_key", "canonical", "decide"]
+__all__ = ["Decision", "ModelScore", "TaskPick", "candidate_key", "canonical", "decide"]

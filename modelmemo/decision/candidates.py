@@ -2,7 +2,7 @@
 
 Ranking key (README "Methodology", 2): higher total first, then the cheaper monthly planning figure
 (unknown cost last), then model id, then the deployment's position in the catalog. The key orders
-lists; ties (decision.ties) decide what is reported as a preference.
+lists; the choice itself is made on probabilities (decision.choose).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import math
 from dataclasses import dataclass
 
 from modelmemo.catalog.load import Catalog, Deployment, Model
-from modelmemo.inputs.requirements import Requirements
+from modelmemo.inputs.requirements import FACTORS, Requirements
 from modelmemo.decision.costs import CostEstimate, estimate
 from modelmemo.decision.eligibility import context_risk, deployment_exclusions
-from modelmemo.decision.factors import (FactorScore, budget_fit, long_term_fit, requirements_fit, security_fit, support_fit,
-                      weighted_total)
-from modelmemo.decision.quality import evidence_of, evidence_value
+from modelmemo.decision.factors import (FactorScore, Unknown, budget_fit, long_term_fit, requirements_fit, security_fit,
+                                        support_fit, task_qualities, weighted_interval, weighted_total)
+from modelmemo.decision.quality import QualityContext, TaskQuality
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,9 @@ class ModelScore:
     tasks: tuple[str, ...]
     deployment_index: int = 0
     risks: tuple[str, ...] = ()
-    # Totals if unknowns turned out at their best: `best_case_total` for missing quality evidence
-    # (only a pilot can settle it, so a lead it could close is reported as a tie), `confirmed_total`
-    # for unknown vendor facts (SOC 2, residency, BAA, training on prompts, SLA: a question to the
-    # vendor settles them, so a lead they could close is a stated risk, not a tie).
-    best_case_total: float | None = None
-    unknown_quality: tuple[str, ...] = ()  # tasks without quality evidence
-    confirmed_total: float | None = None
-    unknown_facts: tuple[str, ...] = ()  # vendor facts that cost points, in words
+    interval: tuple[float, float] = (0.0, 0.0)  # the total with every unknown at its worst and its best
+    evidence: tuple[TaskQuality, ...] = ()  # quality evidence per task
+    p_best: float = 0.0  # probability of being the best candidate (decision.uncertainty), set by decide
 
     @property
     def model_id(self) -> str:
@@ -50,8 +45,30 @@ class ModelScore:
         return self.deployment.id
 
     @property
+    def key(self) -> str:
+        """Stable identity of the candidate (its random draws are seeded with it)."""
+        return f"{self.model.id}/{self.deployment.id}/{','.join(self.tasks)}"
+
+    @property
     def cost_is_floor(self) -> bool:
         return self.cost.low is not None and self.cost.high is None
+
+    @property
+    def unknown_quality(self) -> tuple[str, ...]:
+        """Tasks without quality evidence."""
+        return tuple(q.task for q in self.evidence if q.kind == "unknown")
+
+    @property
+    def measured(self) -> bool:
+        return not self.unknown_quality
+
+    @property
+    def unknowns(self) -> tuple[Unknown, ...]:
+        return tuple(u for f in FACTORS for u in self.factors[f].unknowns)
+
+    def swing(self, unknown: Unknown, weights: dict[str, float]) -> float:
+        """Total points an unknown can move this candidate."""
+        return unknown.swing * weights[unknown.factor] / sum(weights[f] for f in FACTORS)
 
 
 def rank_key(total: float) -> float:
@@ -68,11 +85,13 @@ def candidate_key(score: ModelScore) -> tuple:
 
 
 def score_deployment(model: Model, deployment: Deployment, req: Requirements, catalog: Catalog,
-                     tasks: tuple[str, ...]) -> ModelScore:
+                     tasks: tuple[str, ...], quality: QualityContext | None = None) -> ModelScore:
+    quality = quality or QualityContext(catalog)
     cost = estimate(model, deployment, req, catalog, tasks)
     budget, over = budget_fit(cost, req)
+    qualities = task_qualities(model, tasks, quality)
     factors = {
-        "requirements": requirements_fit(model, deployment, req, tasks, catalog),
+        "requirements": requirements_fit(model, req, tasks, qualities),
         "budget": budget,
         "support": support_fit(model, deployment, req),
         "security": security_fit(model, deployment, req),
@@ -80,34 +99,12 @@ def score_deployment(model: Model, deployment: Deployment, req: Requirements, ca
     }
     index = next((i for i, d in enumerate(model.deployments) if d.id == deployment.id), 0)
     risk = context_risk(model, deployment, req, tasks)
-    quality_best = {**factors, "requirements": requirements_fit(model, deployment, req, tasks, catalog, best_case=True)}
-    facts_best = {**factors, "support": support_fit(model, deployment, req, best_case=True),
-                  "security": security_fit(model, deployment, req, best_case=True)}
     return ModelScore(model, deployment, factors, weighted_total(factors, req.weights), cost, over, tasks,
-                      index, (risk,) if risk else (),
-                      best_case_total=weighted_total(quality_best, req.weights),
-                      unknown_quality=tuple(t for t in tasks if evidence_value(evidence_of(model, t)) is None),
-                      confirmed_total=weighted_total(facts_best, req.weights),
-                      unknown_facts=tuple(unknown_facts(deployment, req, factors, facts_best)))
+                      index, (risk,) if risk else (), weighted_interval(factors, req.weights), tuple(qualities))
 
 
-def unknown_facts(deployment: Deployment, req: Requirements, factors: dict[str, FactorScore],
-                  best_factors: dict[str, FactorScore]) -> list[str]:
-    """The unknown vendor facts that cost this candidate points, in words (empty when none did)."""
-    found = []
-    if best_factors["support"].score > factors["support"].score:
-        found.append("SLA")
-    if best_factors["security"].score > factors["security"].score:
-        # (fact, label, lowest data-sensitivity level at which security_fit charges for it unknown)
-        for key, label, level in (("trains_on_prompts", "training on prompts", 0), ("soc2", "SOC 2", 1),
-                                  ("data_residency", "data residency", 2), ("hipaa_baa", "HIPAA BAA", 3)):
-            if deployment.value(key) == "unknown" and req.sensitivity_level >= level:
-                found.append(label)
-    return found
-
-
-def model_candidates(model: Model, req: Requirements, catalog: Catalog, tasks: tuple[str, ...]
-                     ) -> tuple[list[ModelScore], list[str]]:
+def model_candidates(model: Model, req: Requirements, catalog: Catalog, tasks: tuple[str, ...],
+                     quality: QualityContext | None = None) -> tuple[list[ModelScore], list[str]]:
     """Every eligible deployment of a model as a scored candidate, or the reasons none is eligible."""
     candidates: list[ModelScore] = []
     reasons: list[str] = []
@@ -116,7 +113,7 @@ def model_candidates(model: Model, req: Requirements, catalog: Catalog, tasks: t
         if excluded:
             reasons.extend(excluded)
         else:
-            candidates.append(score_deployment(model, deployment, req, catalog, tasks))
+            candidates.append(score_deployment(model, deployment, req, catalog, tasks, quality))
     return sorted(candidates, key=candidate_key), list(dict.fromkeys(reasons))
 
 

@@ -16,38 +16,61 @@ from modelmemo.decision.lifecycle import residency_reason, retired_reason
 from modelmemo.decision.words import task_names
 
 
+class Exclusion(str):
+    """An exclusion reason: its words, and the requirement field (or catalog fact) it rests on, so
+    a verdict can say which constraint to relax (decision.relax)."""
+
+    constraint: str
+
+    def __new__(cls, text: str, constraint: str) -> "Exclusion":
+        reason = super().__new__(cls, text)
+        reason.constraint = constraint
+        return reason
+
+    def __reduce__(self):  # picklable (decisions cross process boundaries in a batch)
+        return (Exclusion, (str(self), self.constraint))
+
+
+# The constraints a verdict may suggest relaxing, as requirement fields; "lifecycle" and "catalog"
+# are facts of the offer, not of the project.
+LIFECYCLE, CATALOG = "lifecycle", "catalog"
+
+
 def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True,
-                     catalog: Catalog | None = None) -> list[str]:
+                     catalog: Catalog | None = None) -> list[Exclusion]:
     """Reasons a model can never serve this project, whatever the deployment. With the catalog,
     a retired model's successor is named as readers know it (else by its catalog id)."""
-    reasons: list[str] = []
+    reasons: list[Exclusion] = []
     if model.lifecycle == "retired":
         note = (model.facts["lifecycle"].note or "").rstrip(". ")
         successor = catalog.models.get(model.successor or "") if catalog else None
         successor_name = successor.name if successor else model.successor
-        reasons.append("retired: no longer offered" + (f" ({note})" if note else "")
-                       + (f"; its successor is {successor_name}" if successor_name else ""))
+        reasons.append(Exclusion("retired: no longer offered" + (f" ({note})" if note else "")
+                       + (f"; its successor is {successor_name}" if successor_name else ""), LIFECYCLE))
     if check_tasks:
         missing = [t for t in req.tasks if t not in model.tasks]
         if missing:
-            reasons.append(f"does not cover required task(s): {task_names(missing)} (covers {task_names(model.tasks)})")
+            reasons.append(Exclusion(f"does not cover required task(s): {task_names(missing)} (covers {task_names(model.tasks)})",
+                                      "needs.tasks"))
     if req.transparency_required and not model.has_open_weights:
-        reasons.append("transparency required, but the weights are not published (open weights: "
-                       f"{model.value('open_weights')})")
+        reasons.append(Exclusion("transparency required, but the weights are not published (open weights: "
+                                 f"{model.value('open_weights')})", "security.transparency_required"))
     if req.customization == "full-control" and not model.has_open_weights:
-        reasons.append("full control of the weights required, but the weights are not published")
+        reasons.append(Exclusion("full control of the weights required, but the weights are not published",
+                                 "needs.customization"))
     if req.customization == "fine-tuning" and not model.has_open_weights and not any(
         d.value("vendor_fine_tuning", "no") == "yes" for d in model.deployments
     ):
-        reasons.append("fine-tuning required, but there are no open weights and no vendor fine-tuning offer")
+        reasons.append(Exclusion("fine-tuning required, but there are no open weights and no vendor fine-tuning offer",
+                                 "needs.customization"))
     if model.is_toolkit and req.ml_expertise != "strong":
-        reasons.append(f"a toolkit you must train on your own data; that needs strong ML expertise "
-                       f"(the team has {req.expertise_phrase})")
+        reasons.append(Exclusion(f"a toolkit you must train on your own data; that needs strong ML expertise "
+                                 f"(the team has {req.expertise_phrase})", "support.ml_expertise"))
     if model.is_toolkit and req.customization == "prompting":
-        reasons.append("a toolkit you must train on your own data, and the project asks for prompting only "
-                       "(no training)")
+        reasons.append(Exclusion("a toolkit you must train on your own data, and the project asks for prompting only "
+                                 "(no training)", "needs.customization"))
     if not model.deployments:
-        reasons.append("no deployment option is available")
+        reasons.append(Exclusion("no deployment option is available", CATALOG))
     return reasons
 
 
@@ -94,11 +117,12 @@ def context_exclusions(model: Model, deployment: Deployment, req: Requirements, 
     per_request = req.volume.tokens_per_request
     context, max_output = context_limits(model, deployment)
     if context is not None and context < per_request:
-        reasons.append(f"context {context:,} tokens < {per_request:,} tokens per request")
+        reasons.append(Exclusion(f"context {context:,} tokens < {per_request:,} tokens per request",
+                                 "budget.volume.tokens_per_request"))
     output = _output_tokens(req, catalog)
     if max_output is not None and output is not None and max_output < output:
-        reasons.append(f"max output {max_output:,} tokens < {output:,} output tokens per request "
-                       f"(the output share of {per_request:,})")
+        reasons.append(Exclusion(f"max output {max_output:,} tokens < {output:,} output tokens per request "
+                                 f"(the output share of {per_request:,})", "budget.volume.tokens_per_request"))
     return reasons
 
 
@@ -124,29 +148,32 @@ def deployment_exclusions(deployment: Deployment, model: Model, req: Requirement
     reasons: list[str] = []
     retired = retired_reason(deployment, catalog, catalog.today if catalog is not None else date.today())
     if retired:
-        reasons.append(retired)
+        reasons.append(Exclusion(retired, LIFECYCLE))
     residency = residency_reason(deployment, model, req.data_residency)
     if residency:
-        reasons.append(residency)
+        reasons.append(Exclusion(residency, "security.data_residency"))
     if req.on_premises_only and deployment.is_api:
-        reasons.append(f"{deployment.provider} API: data would leave your infrastructure (on-premises only)")
+        reasons.append(Exclusion(f"{deployment.provider} API: data would leave your infrastructure (on-premises only)",
+                                 "security.on_premises_only"))
     if deployment.kind == "self-hosted" and not model.has_open_weights:
-        reasons.append("self-hosting needs open weights")
+        reasons.append(Exclusion("self-hosting needs open weights", CATALOG))
     if req.customization == "fine-tuning" and deployment.is_api and deployment.value("vendor_fine_tuning") != "yes":
         # Weights you fine-tune yourself cannot be served by someone else's hosted API.
-        reasons.append(f"{deployment.provider} API: fine-tuning required, but this hosted offer has no fine-tuning "
-                       f"(vendor fine-tuning: {deployment.value('vendor_fine_tuning')})"
-                       + ("; self-host the open weights to fine-tune them" if model.has_open_weights else ""))
+        reasons.append(Exclusion(f"{deployment.provider} API: fine-tuning required, but this hosted offer has no "
+                                 f"fine-tuning (vendor fine-tuning: {deployment.value('vendor_fine_tuning')})"
+                                 + ("; self-host the open weights to fine-tune them" if model.has_open_weights else ""),
+                                 "needs.customization"))
     if req.customization == "full-control" and deployment.is_api:
-        reasons.append(f"{deployment.provider} API: full control of the weights needs them on your own "
-                       "infrastructure, not behind a hosted API")
+        reasons.append(Exclusion(f"{deployment.provider} API: full control of the weights needs them on your own "
+                                 "infrastructure, not behind a hosted API", "needs.customization"))
     if req.data_sensitivity == "regulated" and deployment.is_api:
         if deployment.value("soc2") != "yes":
-            reasons.append(f"{deployment.provider} API: regulated data needs a SOC 2 report "
-                           f"(SOC 2: {deployment.value('soc2')})")
+            reasons.append(Exclusion(f"{deployment.provider} API: regulated data needs a SOC 2 report "
+                                     f"(SOC 2: {deployment.value('soc2')})", "security.data_sensitivity"))
         if deployment.value("trains_on_prompts") != "no":
-            reasons.append(f"{deployment.provider} API: regulated data must not be used for training "
-                           f"(trains on prompts: {deployment.value('trains_on_prompts')})")
+            reasons.append(Exclusion(f"{deployment.provider} API: regulated data must not be used for training "
+                                     f"(trains on prompts: {deployment.value('trains_on_prompts')})",
+                                     "security.data_sensitivity"))
     covered = tuple(t for t in (tasks if tasks is not None else req.tasks) if t in model.tasks)
     reasons.extend(context_exclusions(model, deployment, req, covered, catalog))
     return reasons

@@ -1,25 +1,57 @@
-"""The five factor scores (0-100) of one candidate, each with the sentence that explains it, and the
-weighted total (README "Methodology", 3-4)."""
+"""The five factor scores (0-100) of one candidate, each with its interval, the sentence that
+explains it and the unknowns behind the interval, and the weighted total (README "Methodology",
+3-4). Every number comes from the policy table (decision/policy.py).
+
+A vendor fact the catalog marks `unknown` spans its possible values: the point score uses the
+policy's charge for an unknown fact, the interval runs from the fact at its worst to its best.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
-from modelmemo.catalog.load import Catalog, Deployment, Model
+from modelmemo.catalog.load import Deployment, Model
 from modelmemo.inputs.requirements import FACTORS, Requirements
 from modelmemo.decision.costs import CostEstimate, usd
-from modelmemo.decision.quality import UNKNOWN_QUALITY, clamp, evidence_of, evidence_value, task_quality
-from modelmemo.decision.words import language_names, sentence, task_label, task_names
+from modelmemo.decision.policy import policy as P
+from modelmemo.decision.quality import QualityContext, TaskQuality, bounded, clamp
+from modelmemo.decision.words import language_names, sentence, task_names
 
 
-QUALITY_SHARE = 0.5  # requirements = (1 - QUALITY_SHARE) x fit + QUALITY_SHARE x mean task quality
+# A vendor fact's best and worst values, for the interval of a fact the catalog does not know.
+BEST_VALUE = {"vendor_support": "yes", "sla": "yes", "trains_on_prompts": "no", "soc2": "yes",
+              "data_residency": "yes", "hipaa_baa": "yes"}
+WORST_VALUE = {"vendor_support": "no", "sla": "no", "trains_on_prompts": "yes", "soc2": "no",
+               "data_residency": "no", "hipaa_baa": "no"}
+FACT_WORDS = {"vendor_support": "vendor support", "sla": "SLA", "trains_on_prompts": "training on prompts",
+              "soc2": "SOC 2", "data_residency": "data residency", "hipaa_baa": "HIPAA BAA"}
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """One missing fact behind a candidate's interval: what it is and how far it can move a factor."""
+
+    kind: str  # quality | cost | fact
+    factor: str
+    label: str  # "quality on chat", "SLA", "monthly cost"
+    swing: float  # factor points between the unknown at its worst and at its best
+    key: str = ""  # the task (quality) or catalog fact (fact)
 
 
 @dataclass(frozen=True)
 class FactorScore:
     score: float
     reason: str
+    low: float | None = None
+    high: float | None = None
+    unknowns: tuple[Unknown, ...] = field(default=(), compare=False)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        low = self.score if self.low is None else self.low
+        high = self.score if self.high is None else self.high
+        return min(low, self.score), max(high, self.score)
 
 
 def requirement_fit(model: Model, req: Requirements, tasks: tuple[str, ...]) -> tuple[float, list[str]]:
@@ -31,54 +63,70 @@ def requirement_fit(model: Model, req: Requirements, tasks: tuple[str, ...]) -> 
         if languages == "any":
             notes.append("any language pair once trained")
         elif not isinstance(languages, list):
-            score -= 10
-            notes.append("language coverage undocumented (-10)")
+            penalty = P("LANGUAGE_UNDOCUMENTED_PENALTY")
+            score -= penalty
+            notes.append(f"language coverage undocumented (-{penalty:g})")
         else:
             missing = [lang for lang in req.languages if lang not in languages]
             if missing:
-                penalty = min(45, 15 * len(missing))
+                penalty = min(P("LANGUAGE_MISSING_CAP"), P("LANGUAGE_MISSING_PENALTY") * len(missing))
                 score -= penalty
-                notes.append(f"{language_names(missing)} not among documented languages (-{penalty})")
+                notes.append(f"{language_names(missing)} not among documented languages (-{penalty:g})")
             else:
                 notes.append(f"documents {language_names(req.languages)}")
     if req.customization == "fine-tuning":
         if model.has_open_weights:
             notes.append("fine-tune the open weights yourself")
         else:
-            score -= 10
-            notes.append("fine-tuning only through the vendor, you do not own the tuned weights (-10)")
+            penalty = P("VENDOR_ONLY_TUNING_PENALTY")
+            score -= penalty
+            notes.append(f"fine-tuning only through the vendor, you do not own the tuned weights (-{penalty:g})")
     elif req.customization == "full-control":
         notes.append("full control of open weights")
     else:
         notes.append("prompting only, which needs no access to the weights")
     if model.lifecycle == "legacy":
-        score -= 15
-        notes.append("superseded by newer releases (-15)")
+        score -= P("LEGACY_PENALTY")
+        notes.append(f"superseded by newer releases (-{P('LEGACY_PENALTY'):g})")
     if model.is_toolkit:
-        score -= 20
-        notes.append("must be trained before use (-20)")
+        score -= P("TOOLKIT_PENALTY")
+        notes.append(f"must be trained before use (-{P('TOOLKIT_PENALTY'):g})")
     return clamp(score), notes
 
 
-def requirements_fit(model: Model, deployment: Deployment, req: Requirements, tasks: tuple[str, ...],
-                     catalog: Catalog | None = None, best_case: bool = False) -> FactorScore:
-    """requirements = 50% fit + 50% mean task quality over the candidate's tasks (README "Methodology").
+def task_qualities(model: Model, tasks: tuple[str, ...], quality: QualityContext) -> list[TaskQuality]:
+    return [quality.task_quality(model, t) for t in tasks]
 
-    best_case: unknown quality counts as the best score on its scale (100) instead of UNKNOWN_QUALITY.
-    """
+
+def requirements_fit(model: Model, req: Requirements, tasks: tuple[str, ...],
+                     qualities: list[TaskQuality]) -> FactorScore:
+    """requirements = (1 - QUALITY_SHARE) x fit + QUALITY_SHARE x mean task quality."""
+    share = P("QUALITY_SHARE")
     fit, notes = requirement_fit(model, req, tasks)
-    qualities = [task_quality(model, t, catalog) if catalog is not None
-                 else (UNKNOWN_QUALITY, f"no public quality evidence for {task_label(t)}: {UNKNOWN_QUALITY:g}, conservative")
-                 for t in tasks]
-    if best_case:
-        qualities = [(100.0, text) if evidence_value(evidence_of(model, t)) is None else (q, text)
-                     for t, (q, text) in zip(tasks, qualities)]
-    quality = sum(q for q, _ in qualities) / len(qualities) if qualities else UNKNOWN_QUALITY
-    score = (1 - QUALITY_SHARE) * fit + QUALITY_SHARE * quality
-    evidence = "; ".join(text for _, text in qualities)
-    return FactorScore(clamp(score), sentence(
-        [f"fit {fit:g} ({'; '.join(notes)})", f"quality {clamp(quality):g} ({evidence})"],
-        f"; {1 - QUALITY_SHARE:.0%} fit + {QUALITY_SHARE:.0%} quality"))
+    n = max(1, len(qualities))
+    mean = lambda attr: sum(getattr(q, attr) for q in qualities) / n if qualities else P("UNMEASURED_QUALITY")  # noqa: E731
+    combine = lambda q: (1 - share) * fit + share * q  # noqa: E731
+    unknowns = tuple(Unknown("quality", "requirements", f"quality on {q.task.replace('-', ' ')}",
+                             share * (q.high - q.low) / n, q.task) for q in qualities if q.high > q.low)
+    evidence = "; ".join(q.text for q in qualities)
+    return FactorScore(clamp(combine(mean("score"))), sentence(
+        [f"fit {fit:g} ({'; '.join(notes)})", f"quality {clamp(mean('score')):g} ({evidence})"],
+        f"; {1 - share:.0%} fit + {share:.0%} quality"),
+        bounded(combine(mean("low"))), bounded(combine(mean("high"))), unknowns)
+
+
+def budget_score(cost: float, budget: float) -> float:
+    """100 up to BUDGET_FULL_SHARE of the budget, BUDGET_AT_LIMIT at the budget, then falling as
+    budget/cost: more budget never lowers it, and options over budget still rank by cost."""
+    if budget <= 0:
+        return 100.0 if cost <= 0 else 0.0
+    ratio = cost / budget
+    full, at_limit = P("BUDGET_FULL_SHARE"), P("BUDGET_AT_LIMIT")
+    if ratio <= full:
+        return 100.0
+    if ratio <= 1.0:
+        return 100 - (ratio - full) * (100 - at_limit) / (1 - full)
+    return at_limit / ratio
 
 
 def budget_fit(cost: CostEstimate, req: Requirements) -> tuple[FactorScore, bool | None]:
@@ -88,96 +136,124 @@ def budget_fit(cost: CostEstimate, req: Requirements) -> tuple[FactorScore, bool
     if figure is None:
         why = cost.lines[0] if cost.lines else "no price basis"
         if req.volume is None:  # every hosted price is unknown alike: no offer gains from it
-            return FactorScore(50.0, f"Cost unknown ({why}); scored neutral against the {usd(budget)}/month "
-                                     "budget."), None
-        # The volume is known, the offer's price is not: an unpublished price never looks cheap
-        # (it would otherwise beat every priced offer over the budget).
+            neutral = P("NO_VOLUME_BUDGET")
+            return FactorScore(neutral, f"Cost unknown ({why}); scored neutral ({neutral:g}) against the "
+                                        f"{usd(budget)}/month budget."), None
+        # The volume is known, the offer's price is not: an unpublished price never looks cheap.
         return FactorScore(0.0, f"Cost unknown ({why}); scored 0 until the price is published, so an "
-                                "unpriced offer never looks cheaper than a priced one."), None
-    ratio = (0.0 if figure == 0 else float("inf")) if budget == 0 else figure / budget
-    if ratio <= 0.5:
-        score = 100.0
-    elif ratio <= 1.0:
-        score = 100 - (ratio - 0.5) * 60  # 100 at half the budget, 70 at the budget
-    else:
-        score = max(0.0, 70 - (ratio - 1.0) * 70)  # 0 at twice the budget
-    over: bool | None = figure > budget
+                                "unpriced offer never looks cheaper than a priced one.",
+                           unknowns=(Unknown("cost", "budget", "price", 0.0, "price"),)), None
     ratio_text = "" if budget == 0 else f", {figure / budget:.0%} of the budget"
     if cost.high is None:
-        # A floor understates the cost (throughput or volume unknown): do not let it look cheap.
-        score -= 10
+        spread = P("FLOOR_SPREAD")
+        top = figure * spread
+        point = budget_score(figure * (1 + spread) / 2, budget)
+        low, high = budget_score(top, budget), budget_score(figure, budget)
+        over: bool | None = figure > budget or None
         verdict = "over budget" if over else "may exceed the budget"
-        if not over:
-            over = None
-        return FactorScore(clamp(score), f"At least {usd(figure)}/month vs {usd(budget)}/month budget "
-                                          f"({verdict}{ratio_text}); only a floor is known (-10)."), over
-    basis = "estimated" if cost.is_point else "midpoint"
-    verdict = "over budget" if over else "within budget"
-    return FactorScore(clamp(score), f"{basis[:1].upper() + basis[1:]} {usd(figure)}/month vs {usd(budget)}/month budget "
-                                      f"({verdict}{ratio_text})."), over
+        return FactorScore(clamp(point), f"At least {usd(figure)}/month vs {usd(budget)}/month budget "
+                                         f"({verdict}{ratio_text}); only a floor is known, taken as up to "
+                                         f"{spread:g}x it.", bounded(low), bounded(high),
+                           (Unknown("cost", "budget", "monthly cost", high - low, "cost"),)), over
+    over = figure > budget
+    basis = "Estimated" if cost.is_point else "Midpoint"
+    low, high = budget_score(cost.high, budget), budget_score(cost.low, budget)
+    unknowns = (Unknown("cost", "budget", "monthly cost", high - low, "cost"),) if high > low else ()
+    return FactorScore(clamp(budget_score(figure, budget)),
+                       f"{basis} {usd(figure)}/month vs {usd(budget)}/month budget "
+                       f"({'over budget' if over else 'within budget'}{ratio_text}).",
+                       bounded(low), bounded(high), unknowns), over
 
 
-def _fact(deployment: Deployment, name: str, best_case: bool, best: str = "yes") -> Any:
-    """A deployment fact; in the best case an unknown one counts as its best value."""
+def _fact(deployment: Deployment, name: str, assume: dict[str, str]) -> Any:
+    """A deployment fact; an unknown one named in `assume` counts as its best or worst value."""
     value = deployment.value(name)
-    return best if best_case and value == "unknown" else value
+    if value == "unknown" and name in assume:
+        return (BEST_VALUE if assume[name] == "best" else WORST_VALUE)[name]
+    return value
 
 
-def support_fit(model: Model, deployment: Deployment, req: Requirements, best_case: bool = False) -> FactorScore:
-    if deployment.is_api:
-        support = _fact(deployment, "vendor_support", best_case)
-        score = 90.0 if support == "yes" else 70.0
-        notes = [f"managed API ({deployment.provider}), vendor support: {support}"]
-        if req.vendor_sla_required:
-            sla = _fact(deployment, "sla", best_case)
-            score += {"yes": 10, "unknown": -20, "no": -40}.get(sla, -20)
-            notes.append(f"SLA required, published SLA: {sla}")
-    else:
-        score = {"strong": 85.0, "basic": 55.0, "none": 25.0}[req.ml_expertise]
+def _with_interval(score_of: Callable[[dict[str, str]], tuple[float, list[str]]], deployment: Deployment,
+                   facts: tuple[str, ...], factor: str, suffix: str = "") -> FactorScore:
+    """The factor's point (unknowns charged as the policy says), its interval (every unknown fact at
+    its worst and at its best) and each unknown's own swing."""
+    point, notes = score_of({})
+    unknown = [f for f in facts if deployment.value(f) == "unknown"]
+    low = score_of({f: "worst" for f in unknown})[0]
+    high = score_of({f: "best" for f in unknown})[0]
+    swings = tuple(Unknown("fact", factor, FACT_WORDS[f], score_of({f: "best"})[0] - score_of({f: "worst"})[0], f)
+                   for f in unknown)
+    return FactorScore(clamp(point), sentence(notes, suffix), bounded(low), bounded(high),
+                       tuple(u for u in swings if u.swing > 0))
+
+
+def support_fit(model: Model, deployment: Deployment, req: Requirements) -> FactorScore:
+    def score_of(assume: dict[str, str]) -> tuple[float, list[str]]:
+        if deployment.is_api:
+            support = _fact(deployment, "vendor_support", assume)
+            score = P("API_SUPPORT") if support == "yes" else P("API_NO_SUPPORT")
+            notes = [f"managed API ({deployment.provider}), vendor support: {support}"]
+            if req.vendor_sla_required:
+                sla = _fact(deployment, "sla", assume)
+                score += {"yes": P("SLA_MET_BONUS"), "no": -P("SLA_NONE_PENALTY")}.get(sla, -P("SLA_UNKNOWN_PENALTY"))
+                notes.append(f"SLA required, published SLA: {sla}")
+            return score, notes
+        score = {"strong": P("SELF_HOST_STRONG"), "basic": P("SELF_HOST_BASIC"), "none": P("SELF_HOST_NONE")}[req.ml_expertise]
         notes = [f"self-hosted by a team with {req.expertise_phrase}"]
         if req.vendor_sla_required:
-            score -= 35
-            notes.append("no vendor SLA when you host it yourself (-35)")
+            score -= P("SELF_HOST_SLA_PENALTY")
+            notes.append(f"no vendor SLA when you host it yourself (-{P('SELF_HOST_SLA_PENALTY'):g})")
         if model.is_toolkit:
-            score -= 10
-            notes.append("training pipeline to maintain (-10)")
-    return FactorScore(clamp(score), sentence(notes))
+            score -= P("TOOLKIT_SUPPORT_PENALTY")
+            notes.append(f"training pipeline to maintain (-{P('TOOLKIT_SUPPORT_PENALTY'):g})")
+        return score, notes
+
+    facts = ("vendor_support", "sla") if req.vendor_sla_required else ("vendor_support",)
+    return _with_interval(score_of, deployment, facts if deployment.is_api else (), "support")
 
 
-def security_fit(model: Model, deployment: Deployment, req: Requirements, best_case: bool = False) -> FactorScore:
+def security_fit(model: Model, deployment: Deployment, req: Requirements) -> FactorScore:
     level = req.sensitivity_level
     if not deployment.is_api:
         notes = ["data stays on your infrastructure"]
         if model.has_open_weights:
             notes.append("weights inspectable")
         return FactorScore(100.0, sentence(notes, f" ({req.data_sensitivity} data)"))
-    score = 100.0
-    notes = [f"{req.data_sensitivity} data sent to {deployment.provider}"]
-    trains = _fact(deployment, "trains_on_prompts", best_case, best="no")
-    if trains != "no":
-        penalty = (10 + 15 * level) if trains == "yes" else (5 + 8 * level)
-        score -= penalty
-        notes.append(f"trains on prompts: {trains} (-{penalty})")
-    soc2 = _fact(deployment, "soc2", best_case)
-    if soc2 != "yes" and level:
-        penalty = 10 * level if soc2 == "no" else 5 * level
-        score -= penalty
-        notes.append(f"SOC 2: {soc2} (-{penalty})")
-    if level >= 2:
-        residency = _fact(deployment, "data_residency", best_case)
-        if residency in ("unknown", "no"):
-            score -= 5 * level
-            notes.append(f"data residency {'unknown' if residency == 'unknown' else 'not offered'} (-{5 * level})")
-    if level == 3:
-        baa = _fact(deployment, "hipaa_baa", best_case)
-        if baa != "yes":
-            penalty = 20 if baa == "no" else 10
+
+    def score_of(assume: dict[str, str]) -> tuple[float, list[str]]:
+        score = 100.0
+        notes = [f"{req.data_sensitivity} data sent to {deployment.provider}"]
+        trains = _fact(deployment, "trains_on_prompts", assume)
+        if trains != "no":
+            penalty = (P("TRAINS_YES_BASE") + P("TRAINS_YES_PER_LEVEL") * level if trains == "yes"
+                       else P("TRAINS_UNKNOWN_BASE") + P("TRAINS_UNKNOWN_PER_LEVEL") * level)
             score -= penalty
-            notes.append(f"HIPAA BAA: {baa} (-{penalty})")
-    if len(notes) == 1:  # no penalty applied: say what the facts are, not what a penalty-free case usually means
-        notes.append(f"trains on prompts: {trains}, SOC 2: {soc2}"
-                     + ("" if soc2 == "yes" else " (no penalty for public data)"))
-    return FactorScore(clamp(score), sentence(notes))
+            notes.append(f"trains on prompts: {trains} (-{penalty:g})")
+        soc2 = _fact(deployment, "soc2", assume)
+        if soc2 != "yes" and level:
+            penalty = (P("SOC2_NONE_PER_LEVEL") if soc2 == "no" else P("SOC2_UNKNOWN_PER_LEVEL")) * level
+            score -= penalty
+            notes.append(f"SOC 2: {soc2} (-{penalty:g})")
+        if level >= 2:
+            residency = _fact(deployment, "data_residency", assume)
+            if residency in ("unknown", "no"):
+                penalty = P("RESIDENCY_PER_LEVEL") * level
+                score -= penalty
+                notes.append(f"data residency {'unknown' if residency == 'unknown' else 'not offered'} (-{penalty:g})")
+        if level == 3:
+            baa = _fact(deployment, "hipaa_baa", assume)
+            if baa != "yes":
+                penalty = P("BAA_NONE_PENALTY") if baa == "no" else P("BAA_UNKNOWN_PENALTY")
+                score -= penalty
+                notes.append(f"HIPAA BAA: {baa} (-{penalty:g})")
+        if len(notes) == 1:  # no penalty applied: say what the facts are
+            notes.append(f"trains on prompts: {trains}, SOC 2: {soc2}"
+                         + ("" if soc2 == "yes" else " (no penalty for public data)"))
+        return score, notes
+
+    facts = ("trains_on_prompts",) + (("soc2",) if level else ()) + (("data_residency",) if level >= 2 else ()) \
+        + (("hipaa_baa",) if level == 3 else ())
+    return _with_interval(score_of, deployment, facts, "security")
 
 
 def long_term_fit(model: Model, deployment: Deployment, req: Requirements) -> FactorScore:
@@ -185,20 +261,21 @@ def long_term_fit(model: Model, deployment: Deployment, req: Requirements) -> Fa
         scalability = 100.0
         scale_note = "scales with the vendor" if deployment.is_api else "low growth"
     else:
-        base = {"strong": 85.0, "basic": 65.0, "none": 45.0}[req.ml_expertise]
+        base = {"strong": P("SCALE_STRONG"), "basic": P("SCALE_BASIC"), "none": P("SCALE_NONE")}[req.ml_expertise]
         scalability = base if req.growth == "high" else (base + 100) / 2
         scale_note = f"{req.growth} growth on self-managed GPUs with {req.expertise_phrase}"
     if model.has_open_weights:
         portability = 100.0
         port_note = "open weights are portable"
     else:
-        portability = {"low": 40.0, "medium": 70.0, "high": 100.0}[req.lock_in_tolerance]
+        portability = {"low": P("PORTABILITY_LOW_TOLERANCE"), "medium": P("PORTABILITY_MEDIUM_TOLERANCE"),
+                       "high": 100.0}[req.lock_in_tolerance]
         port_note = f"tied to {model.vendor} with {req.lock_in_tolerance} lock-in tolerance"
     score = (scalability + portability) / 2
     notes = [scale_note, port_note]
     if model.lifecycle == "legacy":
-        score -= 15
-        notes.append("superseded model (-15)")
+        score -= P("LEGACY_PENALTY")
+        notes.append(f"superseded model (-{P('LEGACY_PENALTY'):g})")
     return FactorScore(clamp(score), sentence(notes))
 
 
@@ -206,3 +283,10 @@ def weighted_total(factors: dict[str, FactorScore], weights: dict[str, float]) -
     """Unrounded, so rankings and the sensitivity analysis agree; memos show one decimal."""
     weight_sum = sum(weights[f] for f in FACTORS)
     return sum(factors[f].score * weights[f] for f in FACTORS) / weight_sum + 0.0
+
+
+def weighted_interval(factors: dict[str, FactorScore], weights: dict[str, float]) -> tuple[float, float]:
+    weight_sum = sum(weights[f] for f in FACTORS)
+    low = sum(factors[f].interval[0] * weights[f] for f in FACTORS) / weight_sum
+    high = sum(factors[f].interval[1] * weights[f] for f in FACTORS) / weight_sum
+    return low + 0.0, high + 0.0

@@ -1,21 +1,49 @@
 """Quality evidence: a model's sourced measurement per task, normalised to 0-100 against the best
-catalog model on the same scale for that task (README "Methodology", 3)."""
+eligible candidate measured on the same scale for that task (README "Methodology", 3), with the
+interval its evidence allows.
+
+Evidence kinds: `measured` (a published score; its interval from the published CI, or
+UNPUBLISHED_CI when none is published), `unknown` (no score: the conservative UNMEASURED_QUALITY
+point, an interval up to the best eligible peer, since only a pilot can say where it lies).
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 from modelmemo.catalog.load import Catalog, Model
+from modelmemo.decision.policy import policy
 from modelmemo.decision.words import task_label
 
 
-UNKNOWN_QUALITY = 40.0  # task quality score when no public evidence is known: conservative
+UNKNOWN_QUALITY = policy("UNMEASURED_QUALITY")
 
 
 def clamp(value: float) -> float:
     """A 0-100 score to one decimal."""
     return max(0.0, min(100.0, round(value, 1))) + 0.0  # + 0.0: never -0.0
+
+
+def bounded(value: float) -> float:
+    """0-100, unrounded (interval ends)."""
+    return max(0.0, min(100.0, value)) + 0.0
+
+
+@dataclass(frozen=True)
+class TaskQuality:
+    """One task's quality score with its interval and where it comes from."""
+
+    task: str
+    score: float
+    low: float
+    high: float
+    kind: str  # measured | unknown
+    text: str  # the evidence in words, for the factor's reason
+    value: float | None = None  # the published figure on its scale
+    source: str = ""  # the catalog source key
+    scale: str = ""
 
 
 def evidence_of(model: Model, task: str) -> Any:
@@ -35,8 +63,7 @@ def _scale(catalog: Catalog, key: str) -> Any:
 
 
 def _scale_kind(catalog: Catalog, key: str) -> str:
-    scale = _scale(catalog, key)
-    kind = getattr(scale, "kind", None)
+    kind = getattr(_scale(catalog, key), "kind", None)
     if kind:
         return kind
     return "elo" if "elo" in key.lower() or "arena" in key.lower() else "percent"
@@ -52,37 +79,75 @@ def _scale_title(catalog: Catalog, key: str) -> str:
     return short if short and len(short) <= 45 else key
 
 
-def _peers(catalog: Catalog, task: str, scale: str) -> list[tuple[str, float]]:
-    """(model id, value) of every catalog model with a known value on `scale` for `task`, best first."""
-    found = []
-    for model in catalog.models.values():
+class QualityContext:
+    """Normalisation among the eligible candidates: an excluded model never reorders eligible ones."""
+
+    def __init__(self, catalog: Catalog, eligible: Iterable[str] | None = None):
+        self.catalog = catalog
+        ids = set(catalog.models) if eligible is None else set(eligible)
+        self.models = [m for m in catalog.models.values() if m.id in ids]
+        self._peers: dict[tuple[str, str], list[tuple[str, float]]] = {}
+
+    def peers(self, task: str, scale: str) -> list[tuple[str, float]]:
+        """(model id, value) of every eligible model with a known value on `scale` for `task`, best first."""
+        key = (task, scale)
+        if key not in self._peers:
+            found = []
+            for model in self.models:
+                evidence = evidence_of(model, task)
+                value = evidence_value(evidence)
+                if value is not None and getattr(evidence, "scale", None) == scale:
+                    found.append((model.id, value))
+            self._peers[key] = sorted(found, key=lambda p: (-p[1], p[0]))
+        return self._peers[key]
+
+    def normalise(self, task: str, scale: str, value: float) -> float:
+        peers = self.peers(task, scale)
+        best = max([value] + [v for _, v in peers])
+        if _scale_kind(self.catalog, scale) == "elo":
+            return 100 * 2 / (1 + 10 ** ((best - value) / 400))
+        return 100 * value / best if best > 0 else UNKNOWN_QUALITY
+
+    def task_quality(self, model: Model, task: str) -> TaskQuality:
         evidence = evidence_of(model, task)
         value = evidence_value(evidence)
-        if value is not None and getattr(evidence, "scale", None) == scale:
-            found.append((model.id, value))
-    return sorted(found, key=lambda p: (-p[1], p[0]))
+        scale = getattr(evidence, "scale", "") or ""
+        source = getattr(evidence, "source", None)
+        source_key = getattr(source, "key", "") or ""
+        if value is None:
+            measured = [self.normalise(task, s, v) for s in self._scales(task) for _, v in self.peers(task, s)]
+            low = min([UNKNOWN_QUALITY, *measured]) if measured else 0.0
+            high = max(measured) if measured else 100.0
+            text = (f"no public quality evidence for {task_label(task)}: {UNKNOWN_QUALITY:g}, conservative "
+                    f"(could be {low:.0f}-{high:.0f})")
+            return TaskQuality(task, UNKNOWN_QUALITY, low, high, "unknown", text, None, source_key, scale)
+        score = self.normalise(task, scale, value)
+        peers = self.peers(task, scale)
+        rank = 1 + sum(1 for _, v in peers if v > value)
+        ci = getattr(evidence, "ci", None)
+        published = isinstance(ci, (int, float)) and not isinstance(ci, bool)
+        if published:
+            low, high = self.normalise(task, scale, value - ci), self.normalise(task, scale, value + ci)
+        else:
+            half = policy("UNPUBLISHED_CI")
+            low, high = score - half, score + half
+        ci_text = f" ±{ci:g}" if published else ""
+        ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(rank, f"{rank}th")
+        shown = f"{value:g}" if _scale_kind(self.catalog, scale) == "elo" else f"{value:g}/100"
+        text = (f"{task_label(task)}: {_scale_title(self.catalog, scale)} {shown}{ci_text}, {ordinal} of "
+                f"{len(peers)} eligible ({clamp(score):g})")
+        return TaskQuality(task, clamp(score), bounded(min(low, score)), bounded(max(high, score)), "measured",
+                           text, value, source_key, scale)
+
+    def _scales(self, task: str) -> list[str]:
+        return sorted({getattr(evidence_of(m, task), "scale", "") for m in self.models
+                       if evidence_value(evidence_of(m, task)) is not None} - {""})
 
 
 def task_quality(model: Model, task: str, catalog: Catalog) -> tuple[float, str]:
-    """(0-100 quality score, the evidence in words) for one task; see README "Methodology"."""
-    evidence = evidence_of(model, task)
-    value = evidence_value(evidence)
-    if value is None:
-        return UNKNOWN_QUALITY, f"no public quality evidence for {task_label(task)}: {UNKNOWN_QUALITY:g}, conservative"
-    scale = getattr(evidence, "scale", "")
-    peers = _peers(catalog, task, scale)
-    best = peers[0][1] if peers else value
-    rank = 1 + sum(1 for _, v in peers if v > value)
-    if _scale_kind(catalog, scale) == "elo":
-        score = 100 * 2 / (1 + 10 ** ((best - value) / 400))
-    else:
-        score = 100 * value / best if best > 0 else UNKNOWN_QUALITY
-    ci = getattr(evidence, "ci", None)
-    ci_text = f" ±{ci:g}" if isinstance(ci, (int, float)) and not isinstance(ci, bool) else ""
-    ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(rank, f"{rank}th")
-    shown = f"{value:g}" if _scale_kind(catalog, scale) == "elo" else f"{value:g}/100"
-    text = f"{task_label(task)}: {_scale_title(catalog, scale)} {shown}{ci_text}, {ordinal} of {len(peers)} ({clamp(score):g})"
-    return clamp(score), text
+    """(0-100 quality score, the evidence in words) for one task against the whole catalog."""
+    found = QualityContext(catalog).task_quality(model, task)
+    return found.score, found.text
 
 
 def quality_overlap(a: Model, b: Model, tasks: tuple[str, ...], catalog: Catalog) -> bool:

@@ -1,0 +1,101 @@
+"""The choice among scored candidates, in numbers only (no sentences): P(best) of each, the pick,
+its challengers, genuine ties, and whether any option fits the budget (README "Methodology", 5).
+
+1. Every candidate's P(best) over the intervals of its factor scores (decision.uncertainty).
+2. The pool the pick comes from, narrowed step by step, each step only when something is left:
+   active offers (a deprecated offer only when nothing active fits); offers whose cost is within
+   BUDGET_STRETCH x the budget (none: the verdict is budget-infeasible and the pool stays).
+3. The pick: the pool member with the best worst head-to-head result (it beats every other member
+   more often than not whenever such a member exists).
+4. Tied: other models in the pool the pick beats head-to-head with less than TIE_PROBABILITY, when
+   both have measured quality or neither has: a model whose missing evidence could put it level is a
+   risk to test and a challenger, never a co-pick.
+5. Challengers: the tied models, then the other models by P(best) (at most two; a second needs
+   CHALLENGER_MIN_P), so a strong unmeasured model is piloted against the pick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Sequence
+
+from modelmemo.decision.candidates import ModelScore, candidate_key
+from modelmemo.decision.lifecycle import is_deprecated
+from modelmemo.decision.policy import policy
+from modelmemo.decision.uncertainty import Sampler
+
+
+@dataclass(frozen=True)
+class Choice:
+    ranked: tuple[ModelScore, ...]  # every candidate with its p_best, most likely best first
+    pick: ModelScore | None
+    challengers: tuple[ModelScore, ...] = ()
+    tied: tuple[ModelScore, ...] = ()
+    head_to_head: dict[str, float] | None = None  # model id -> P(pick beats its best offer)
+    budget_infeasible: bool = False
+    cheapest: ModelScore | None = None  # the cheapest option of the pool when nothing fits the budget
+    pool: tuple[ModelScore, ...] = ()  # the candidates the pick was chosen from
+
+
+def ranked_by_probability(candidates: Sequence[ModelScore], sampler: Sampler) -> list[ModelScore]:
+    probabilities = sampler.p_best(candidates)
+    scored = [replace(c, p_best=round(probabilities[c.key], 4)) for c in candidates]
+    return sorted(scored, key=lambda c: (-c.p_best, candidate_key(c)))
+
+
+def affordable(candidate: ModelScore, budget: float, unknown_fits: bool) -> bool:
+    """Within BUDGET_STRETCH x the budget. An unknown cost fits only when no volume is given (no
+    hosted cost can be estimated then); with a volume, an unpublished price is not a plan."""
+    low = candidate.cost.low
+    return unknown_fits if low is None else low <= policy("BUDGET_STRETCH") * budget + 1e-9
+
+
+def choose(candidates: Sequence[ModelScore], weights: dict[str, float], budget: float, today: date,
+           volume_known: bool = True) -> Choice:
+    if not candidates:
+        return Choice((), None)
+    sampler = Sampler(weights)
+    ranked = ranked_by_probability(candidates, sampler)
+    pool = [c for c in ranked if not is_deprecated(c.deployment, today)] or ranked
+    within = [c for c in pool if affordable(c, budget, not volume_known)]
+    infeasible = not within and any(c.cost.known for c in pool)
+    cheapest = None
+    if infeasible:
+        cheapest = min((c for c in pool if c.cost.known), key=lambda c: (c.cost.low, candidate_key(c)))
+    else:
+        pool = within or pool
+    pick, h2h_by_key = sampler.maximin(pool)
+    assert pick is not None
+    best_offer: dict[str, ModelScore] = {}
+    for c in pool:
+        if c.model_id != pick.model_id:
+            best_offer.setdefault(c.model_id, c)
+    head_to_head = {m: round(h2h_by_key[c.key], 4) for m, c in best_offer.items()}
+    tie_line = policy("TIE_PROBABILITY")
+    tied = tuple(c for m, c in best_offer.items() if head_to_head[m] < tie_line and c.measured == pick.measured)
+    eligible = [c for c in ranked if (infeasible or affordable(c, budget, not volume_known)) and c.model_id != pick.model_id
+                and (not is_deprecated(c.deployment, today) or c.model_id in best_offer)]
+    others: dict[str, ModelScore] = {}
+    for c in eligible:
+        others.setdefault(c.model_id, c)
+    challengers = list(tied[:2])
+    for c in others.values():
+        if len(challengers) >= 2 or c.model_id in {x.model_id for x in challengers}:
+            continue
+        if not challengers or c.p_best >= policy("CHALLENGER_MIN_P"):
+            challengers.append(c)
+    for c in tied:  # every tied model is named, even beyond two challengers
+        if c not in challengers:
+            challengers.append(c)
+    return Choice(tuple(ranked), pick, tuple(challengers), tied, head_to_head, infeasible, cheapest, tuple(pool))
+
+
+def ranked_models(choice: Choice) -> dict[str, ModelScore]:
+    """Each model's best candidate, the pick first, then by P(best) and the ranking key."""
+    best: dict[str, ModelScore] = {}
+    if choice.pick is not None:
+        best[choice.pick.model_id] = choice.pick
+    for c in choice.ranked:
+        best.setdefault(c.model_id, c)
+    return best

@@ -1,0 +1,227 @@
+"""The decision in words, written last from its typed results: the verdict's reason and the notes a
+reader must see. No other module writes or edits these sentences."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from modelmemo.catalog.load import Catalog
+from modelmemo.inputs.requirements import Requirements
+from modelmemo.decision.candidates import ModelScore, model_candidates
+from modelmemo.decision.costs import usd
+from modelmemo.decision.decide import Decision
+from modelmemo.decision.eligibility import model_exclusions
+from modelmemo.decision.lifecycle import deprecation_words, is_deprecated
+from modelmemo.decision.policy import policy
+from modelmemo.decision.words import join_and, task_label, task_names
+
+FIELD_WORDS = {"security.on_premises_only": "on-premises only", "security.data_residency": "data residency",
+               "security.data_sensitivity": "regulated data", "security.transparency_required": "transparency",
+               "needs.customization": "customization", "support.ml_expertise": "ML expertise",
+               "budget.volume.tokens_per_request": "tokens per request", "needs.tasks": "tasks"}
+
+
+def _side(score: ModelScore) -> str:
+    return "open-source" if score.model.is_open else "closed-source"
+
+
+def _interval(score: ModelScore) -> str:
+    low, high = score.interval
+    return f"{score.total:.1f} ({low:.1f}-{high:.1f})"
+
+
+def smaller_scope(req: Requirements, cheapest: ModelScore) -> str:
+    """What the budget buys of the cheapest option: hosted prices scale with volume, GPU time does not."""
+    figure = cheapest.cost.planning_figure
+    if not figure or req.monthly_usd <= 0 or req.volume is None:
+        return ""
+    share = req.monthly_usd / figure
+    if not cheapest.deployment.is_api:
+        return (f" Its cost is mostly reserved GPU time, which a smaller volume does not reduce; a smaller "
+                f"GPU or a hosted route would.")
+    parts = []
+    if req.volume.requests_per_month:
+        parts.append(f"about {int(req.volume.requests_per_month * share):,} requests a month")
+    if req.volume.images_per_month:
+        parts.append(f"about {int(req.volume.images_per_month * share):,} images a month")
+    if not parts:
+        return ""
+    return f" At {usd(req.monthly_usd)}/month it would serve {join_and(parts)} ({share:.0%} of the stated volume)."
+
+
+def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
+    if d.verdict == "no-eligible-model":
+        where = f" for {task_names(d.uncovered)}" if d.uncovered else ""
+        text = f"No catalog model meets every hard constraint{where}."
+        if d.relax:
+            text += " " + " ".join(
+                f"Relaxing {FIELD_WORDS.get(r.constraint, r.constraint)} (`{r.constraint}`) to {r.change} would allow "
+                f"{join_and([catalog.models[m].name for m in r.allows[:4]])}"
+                + (f" and {len(r.allows) - 4} more" if len(r.allows) > 4 else "") + "." for r in d.relax)
+        else:
+            text += " No single constraint, relaxed alone, would let a model in; see Excluded models."
+        return text
+    if d.combination:
+        parts = ", ".join(f"{d.scores[p.model_id].model.name} for {task_label(p.task)}" for p in d.combination)
+        sides = {_side(d.scores[p.model_id]) for p in d.combination}
+        lead = ("No single model covers every task; the picks mix open- and closed-source models: " if len(sides) > 1
+                else f"No single model covers every task; all picks are {sides.pop()}: ")
+        text = lead + parts + "."
+        if d.verdict == "budget-infeasible":
+            text += (f" Together they need at least {usd(d.budget_needed_usd)}/month, over "
+                     f"{policy('BUDGET_STRETCH'):g}x the {usd(req.monthly_usd)}/month budget.")
+        return text
+    pick = d.scores[d.recommended]
+    if d.verdict == "budget-infeasible":
+        cheapest = d.scores.get(d.cheapest or "")
+        assert cheapest is not None
+        needed = d.budget_needed_usd or 0
+        times = f" ({needed / req.monthly_usd:.1f}x)" if req.monthly_usd > 0 else ""
+        text = (f"No eligible option fits within {policy('BUDGET_STRETCH'):g}x the {usd(req.monthly_usd)}/month "
+                f"budget: the cheapest, {cheapest.model.name} via {cheapest.deployment.provider}, needs "
+                f"{usd(needed)}/month{times}.{smaller_scope(req, cheapest)}")
+        if cheapest.model_id != pick.model_id:
+            text += (f" If the budget can be raised, {pick.model.name} is the strongest option "
+                     f"({pick.cost.label()}).")
+        return text
+    text = (f"{pick.model.name} is the most likely best fit: P(best) {d.model_p_best(pick.model_id):.2f}, "
+            f"total {_interval(pick)}.")
+    challenger = d.scores.get(d.runner_up or "")
+    if challenger is not None and d.head_to_head and d.runner_up in d.head_to_head:
+        text += (f" It beats {challenger.model.name} ({_interval(challenger)}) in "
+                 f"{d.head_to_head[d.runner_up]:.0%} of draws over their intervals.")
+    other_id = d.best_closed if pick.model.is_open else d.best_open
+    other = d.scores.get(other_id or "")
+    if other is None:
+        text += f" No {'closed' if pick.model.is_open else 'open'}-source model meets the hard constraints."
+    elif other.model_id != (challenger.model_id if challenger else None):
+        text += (f" Best {_side(other)} option: {other.model.name}, {_interval(other)}, "
+                 f"P(best) {d.model_p_best(other.model_id):.2f}.")
+    return text
+
+
+def _separation(d: Decision, catalog: Catalog) -> str:
+    s = d.separator
+    if s is None:
+        return ""
+    name = catalog.models[s.model].name
+    flip = "enough to change the order" if s.could_flip else "not enough alone to change the order"
+    return (f"{name}'s {s.label} (unknown; it moves {name}'s total by up to {s.swing:.1f} points against a "
+            f"{abs(s.gap):.1f}-point difference, {flip}); {s.settled_by} settles it")
+
+
+def _start_with(d: Decision) -> str:
+    """In a tie, which to start with and why."""
+    pick = d.scores[d.recommended]
+    tied = [d.scores[m] for m in d.tied]
+    cheaper = all(pick.cost.planning_figure is not None and (t.cost.planning_figure is None
+                  or pick.cost.planning_figure < t.cost.planning_figure) for t in tied)
+    if cheaper:
+        return f"Start with {pick.model.name}: it is cheaper ({pick.cost.label()})."
+    return f"Start with {pick.model.name}: it has the better worst head-to-head result."
+
+
+def _notes(d: Decision, req: Requirements, catalog: Catalog) -> list[str]:
+    notes: list[str] = []
+    if d.combination or d.recommended is None:
+        for p in d.combination:
+            if p.tied:
+                names = join_and([d.scores[m].model.name for m in (p.model_id, *p.tied)])
+                notes.append(f"Tie for {task_label(p.task)}: {names}; the evidence cannot separate them. Start with "
+                             f"{d.scores[p.model_id].model.name}.")
+        return notes + _retired(req, catalog, d)
+    pick = d.scores[d.recommended]
+    if d.tied:
+        names = join_and([pick.model.name] + [d.scores[m].model.name for m in d.tied])
+        odds = ", ".join(f"{d.scores[m].model.name} in {d.head_to_head[m]:.0%}" for m in d.tied)
+        separation = _separation(d, catalog)
+        notes.append(f"Tie: the evidence cannot separate {names} ({pick.model.name} beats {odds} of draws). "
+                     f"{_start_with(d)}" + (f" What would separate them: {separation}." if separation else ""))
+    if not pick.measured:
+        measured = d.scores.get(d.measured_alternative or "")
+        against = (f" Pilot it against {measured.model.name} ({measured.total:.1f}), the best option with "
+                   "measured quality, before committing." if measured
+                   else " No eligible option has one; pilot it before committing.")
+        notes.append(f"Pick without quality evidence: {pick.model.name} has no published quality score for "
+                     f"{task_names(pick.unknown_quality)}; it leads on its other factors and its quality interval."
+                     f"{against}")
+    for m in d.unmeasured_rivals:
+        rival = d.scores[m]
+        beats = (d.head_to_head or {}).get(m)
+        q = next(q for q in rival.evidence if q.kind == "unknown")
+        odds = (f"{pick.model.name} beats it in {beats:.0%} of draws with its quality anywhere from {q.low:.0f} to "
+                f"{q.high:.0f}" if beats is not None else f"its P(best) is {d.model_p_best(m):.2f}")
+        notes.append(f"Unmeasured quality could change the pick: {rival.model.name} has no published quality score "
+                     f"for {task_names(rival.unknown_quality)} ({rival.cost.label()}); {odds}. Include it in the "
+                     "pilot: a measured result on your own tasks settles it.")
+    s = d.separator
+    if s is not None and s.kind != "quality" and s.could_flip and not d.tied:
+        notes.append(f"Unconfirmed facts could change the pick: {_separation(d, catalog)}.")
+    if is_deprecated(pick.deployment, catalog.today):
+        notes.append(f"Deprecated pick: {pick.model.name} via {pick.deployment.provider} is "
+                     f"{deprecation_words(pick.deployment, catalog)}. Nothing active meets the hard "
+                     "constraints; plan the move before that date.")
+    notes.extend(_retired(req, catalog, d))
+    other = _other_side_note(req, catalog, d)
+    if other:
+        notes.append(other)
+    return notes
+
+
+def _retired(req: Requirements, catalog: Catalog, d: Decision) -> list[str]:
+    """Why a retired model that covers the tasks is not recommended."""
+    notes = []
+    for model in catalog.models.values():
+        if model.lifecycle != "retired" or any(t not in model.tasks for t in req.tasks):
+            continue
+        successor = catalog.models.get(model.successor or "")
+        text = f"{model.name} is not recommended: it is retired"
+        if successor:
+            text += f" and was replaced by {successor.name}, which is scored in its place"
+        notes.append(text + ".")
+    return notes
+
+
+def side_combination(req: Requirements, catalog: Catalog, is_open: bool) -> list[ModelScore] | None:
+    """The best candidate per task (by the ranking key) among models of one openness, each scored on
+    its task alone, or None when that side cannot cover every task."""
+    from modelmemo.decision.candidates import rank
+
+    picks = []
+    for task in req.tasks:
+        found: list[ModelScore] = []
+        for model in catalog.models.values():
+            if model.is_open != is_open or task not in model.tasks or model_exclusions(model, req, check_tasks=False):
+                continue
+            found.extend(c for c in model_candidates(model, req, catalog, (task,))[0]
+                         if not is_deprecated(c.deployment, catalog.today))
+        if not found:
+            return None
+        picks.append(rank(found)[0])
+    return picks
+
+
+def _other_side_note(req: Requirements, catalog: Catalog, d: Decision) -> str:
+    """When every single-model candidate is of one openness, say whether the other side could still
+    serve the project as a combination of models (one per task)."""
+    sides = {s.model.is_open for s in d.scores.values()}
+    if len(sides) != 1 or len(req.tasks) < 2:
+        return ""
+    other_open = not sides.pop()
+    picks = side_combination(req, catalog, other_open)
+    side = "open-source" if other_open else "closed-source"
+    if picks is None or len({p.model_id for p in picks}) < 2:
+        return ""
+    parts = ", ".join(f"{p.model.name} for {task_label(p.tasks[0])} ({p.total:.1f} on that task alone, {p.cost.label()})"
+                      for p in picks)
+    article = "an" if other_open else "a"
+    return (f"No single {side} model covers every task, but {article} {side} combination does: {parts}. It means "
+            "running and paying for several models; scores on one task are not comparable with the "
+            "single-model totals above.")
+
+
+def with_words(d: Decision, req: Requirements, catalog: Catalog) -> Decision:
+    separation = _separation(d, catalog) if d.recommended else ""
+    return replace(d, verdict_reason=_reason(d, req, catalog), notes=tuple(_notes(d, req, catalog)),
+                   separation=separation,
+                   tie_reasons=tuple("the evidence cannot separate them" for _ in d.tied))
