@@ -330,12 +330,13 @@ SCENARIOS: tuple[Scenario, ...] = (
                    "budget.monthly_usd": 1500,
                    "budget.volume": {"requests_per_month": 100_000, "tokens_per_request": 1500}},
         verdict="open-source",
-        acceptable=_ids("mistral-large", "mistral-small", "gpt-oss-120b"),
+        acceptable=_ids("mistral-large", "mistral-small", "gpt-oss-120b", "gpt-oss-20b"),
         never=_ids("llama-2", "mistral", "gpt-j", "bard"),
         why="Low lock-in tolerance with long-term weighted 3 favours open weights bought as an API now and movable "
             "later: Mistral Large 4 ($158 at 150M tokens, EU/US), Mistral Small 4 (Apache 2.0, $39) and gpt-oss-120b "
             "(Apache 2.0, Groq $39, one H100 later) fit $1,500. Llama 4's only hosted offer (Groq) was retired in "
-            "July 2026 and self-hosting costs $6,555 with basic skills; Mistral Medium 3.5's API is deprecated.",
+            "July 2026 and self-hosting costs $6,555 with basic skills; Mistral Medium 3.5's API is deprecated. None "
+            "of these has a published quality score, so the evidence cannot separate them (gpt-oss-20b on Groq too).",
         tags=("lock-in",),
     ),
     Scenario(
@@ -370,16 +371,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         name="mixed-long-summaries-and-images",
         overrides={"needs.tasks": ["summarization", "image-generation"], "needs.languages": ["en"],
                    "security.data_sensitivity": "public", "budget.monthly_usd": 3000,
+                   "security.data_residency": ["EU"],
                    "budget.volume": {"requests_per_month": 500, "tokens_per_request": 600_000,
                                      "images_per_month": 2000}},
         verdict="mixed",
-        acceptable=_ids("mistral-large", "deepseek", "gemini", "chatgpt"),
+        acceptable=_ids("mistral-large", "gemini", "chatgpt"),
         never=COHERE | _ids("claude", "claude-haiku", "claude-opus", "chatgpt-luna", "mistral-small", "mistral",
                             "qwen", "gpt-oss-120b", "gpt-oss-20b", "bard"),
         why="At 600,000 tokens per request the 25% output share (150,000) exceeds the max output of Claude and GPT "
             "(128K) and Gemini 3.8 Flash (65,536), so no model does both tasks; Mistral Large 4 (1M context, 262K "
             "out, $315) or DeepSeek V4 Flash (1M, 384K, $53) summarise, and images go to Gemini 3.1 Flash Image "
-            "(arena leader 1266, $134 for 2,000) or GPT Image 2 ($106): open text + closed images.",
+            "(arena leader 1266, $134 for 2,000) or GPT Image 2 ($106): open text + closed images. The data must "
+            "stay in the EU, which rules out DeepSeek's API and Gemini 3.5 Flash-Lite (Developer API only, no "
+            "region; its max output is not in the catalog either), leaving Mistral Large 4 (La Plateforme, EU) for "
+            "the summaries.",
         tags=("mixed", "context", "images"),
     ),
     Scenario(

@@ -4,12 +4,13 @@ its challengers, genuine ties, and whether any option fits the budget (README "M
 1. Every candidate's P(best) over the intervals of its factor scores (decision.uncertainty).
 2. The pool the pick comes from, narrowed step by step, each step only when something is left:
    active offers (a deprecated offer only when nothing active fits); offers whose cost is within
-   BUDGET_STRETCH x the budget (none: the verdict is budget-infeasible and the pool stays).
+   BUDGET_STRETCH x the budget (none: the verdict is budget-infeasible, and the pick is the cheapest
+   option: the smallest raise of the budget that makes the project possible).
 3. The pick: the pool member with the best worst head-to-head result (it beats every other member
    more often than not whenever such a member exists).
 4. Tied: other models in the pool the pick beats head-to-head with less than TIE_PROBABILITY, when
-   both have measured quality or neither has: a model whose missing evidence could put it level is a
-   risk to test and a challenger, never a co-pick.
+   both have measured quality: a model whose missing evidence could put it level is a risk to test
+   and a challenger, never a co-pick.
 5. Challengers: the tied models, then the other models by P(best) (at most two; a second needs
    CHALLENGER_MIN_P), so a strong unmeasured model is piloted against the pick.
 """
@@ -65,7 +66,12 @@ def choose(candidates: Sequence[ModelScore], weights: dict[str, float], budget: 
         cheapest = min((c for c in pool if c.cost.known), key=lambda c: (c.cost.low, candidate_key(c)))
     else:
         pool = within or pool
-    pick, h2h_by_key = sampler.maximin(pool)
+    if cheapest is not None:
+        # Nothing fits: the pick is the option that needs the smallest raise of the budget.
+        pick = cheapest
+        h2h_by_key = {c.key: sampler.beats(pick, c) for c in pool if c is not pick}
+    else:
+        pick, h2h_by_key = sampler.maximin(pool)
     assert pick is not None
     best_offer: dict[str, ModelScore] = {}
     for c in pool:
@@ -73,7 +79,7 @@ def choose(candidates: Sequence[ModelScore], weights: dict[str, float], budget: 
             best_offer.setdefault(c.model_id, c)
     head_to_head = {m: round(h2h_by_key[c.key], 4) for m, c in best_offer.items()}
     tie_line = policy("TIE_PROBABILITY")
-    tied = tuple(c for m, c in best_offer.items() if head_to_head[m] < tie_line and c.measured == pick.measured)
+    tied = tuple(c for m, c in best_offer.items() if head_to_head[m] < tie_line and c.measured and pick.measured)
     eligible = [c for c in ranked if (infeasible or affordable(c, budget, not volume_known)) and c.model_id != pick.model_id
                 and (not is_deprecated(c.deployment, today) or c.model_id in best_offer)]
     others: dict[str, ModelScore] = {}

@@ -80,9 +80,10 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
         text = (f"No eligible option fits within {policy('BUDGET_STRETCH'):g}x the {usd(req.monthly_usd)}/month "
                 f"budget: the cheapest, {cheapest.model.name} via {cheapest.deployment.provider}, needs "
                 f"{usd(needed)}/month{times}.{smaller_scope(req, cheapest)}")
-        if cheapest.model_id != pick.model_id:
-            text += (f" If the budget can be raised, {pick.model.name} is the strongest option "
-                     f"({pick.cost.label()}).")
+        strongest = d.candidates[0] if d.candidates else None
+        if strongest is not None and strongest.model_id != cheapest.model_id:
+            text += (f" With more budget, {strongest.model.name} is the strongest option "
+                     f"({strongest.cost.label()}, P(best) {d.model_p_best(strongest.model_id):.2f}).")
         return text
     text = (f"{pick.model.name} is the most likely best fit: P(best) {d.model_p_best(pick.model_id):.2f}, "
             f"total {_interval(pick)}.")

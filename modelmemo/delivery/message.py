@@ -36,7 +36,7 @@ HTML_TEMPLATE = "email.html.j2"
 DECISION_KEYS: tuple[str, ...] = (
     "project", "requirements",
     "verdict", "verdict_label", "verdict_reason",
-    "recommended", "tied", "runner_up", "best_open", "best_closed", "ranking", "scores",
+    "recommended", "tied", "runner_up", "challengers", "best_open", "best_closed", "ranking", "scores",
     "combination_cost", "cost_options",
     "risks", "excluded", "weights", "weight_shares", "sensitivity", "next_steps", "notes",
 )
@@ -208,7 +208,7 @@ def build_memo_email(
         "owner_name": one_line(str((project.get("owner") or {}).get("name", ""))),
         "verdict_label": one_line(str(memo.get("verdict_label") or "No verdict")),
         "top_models": _picks(memo, memo.get("recommended")),
-        "runner_up": _picks(memo, memo.get("runner_up")),
+        "runner_up": _picks(memo, memo.get("challengers") or memo.get("runner_up")),
         "top_score": _top_score(memo),
         "filename": attachment_filename(project_id),
         "run_id": run_id,

@@ -7,21 +7,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelmemo.decision.decide import UNMEASURED_NOTE, UNMEASURED_PICK_NOTE
+from modelmemo.decision.costs import usd
+from modelmemo.decision.policy import policy
 from modelmemo.decision.words import join_and, language_name, sentence, task_label
 from modelmemo.memo.budget_words import cost_lines, cost_statement
-from modelmemo.memo.document import SLA_RISK
 from modelmemo.inputs.requirements import FACTOR_LABELS
 # The stale-fact age and the "fragile" multipliers are in the settings table (modelmemo/settings.py).
 from modelmemo.settings import FRAGILE_LESS, FRAGILE_MORE, STALE_AFTER_DAYS
 
+BUDGET_STRETCH = policy("BUDGET_STRETCH")
+FLOOR_SPREAD = policy("FLOOR_SPREAD")
+
 
 def _where(score: dict[str, Any]) -> str:
     if score.get("deployment_kind") == "api":
-        return f"managed API via {score.get('provider')}"
+        return f"managed API via {short_provider(score.get('provider'))}"
     provider = score.get("provider")
     return "self-hosted on your infrastructure" if provider in (None, "", "your infrastructure") \
         else f"self-hosted via {provider}"
+
+
+def short_provider(provider: Any) -> str:
+    """"Google Cloud" for "Google Cloud (Vertex AI / Gemini Enterprise Agent Platform)"."""
+    return str(provider or "").split(" (")[0]
+
+
+def short_name(name: str) -> str:
+    """A model's name without its parenthesised version or route: "ChatGPT" for "ChatGPT (GPT-6.2 Sol)"."""
+    cut = name.find(" (")
+    return name[:cut] if cut > 0 else name
 
 
 def _cost_words(label: str) -> str:
@@ -29,24 +43,21 @@ def _cost_words(label: str) -> str:
     return "cost unknown" if label == "unknown" else label
 
 
-# Engine notes a reader must see on page 1 (their openings, as decision.decide writes them): an
-# open-source combination that covers every task when no single open-source model does, and a
-# runner-up that is itself a tie. The PDF's Appendix leaves out the notes page 1 states.
-ALTERNATIVE_NOTE = "No single open-source model covers every task"
-RUNNER_UP_TIE_NOTE = "The runner-up is a tie"
-
-# decision.decide's notes that say what could make the pick wrong (their openings): a model whose
-# unmeasured quality could overtake it, vendor facts nobody confirmed. (A pick without quality
-# evidence is a flag: "Quality unmeasured".)
-RISK_NOTES = (UNMEASURED_NOTE, "Unconfirmed facts could change the pick")
+FIELD_WORDS = {"security.on_premises_only": "on-premises only", "security.data_residency": "data residency",
+               "security.data_sensitivity": "regulated data", "security.transparency_required": "transparency",
+               "needs.customization": "customization", "support.ml_expertise": "ML expertise",
+               "budget.volume.tokens_per_request": "tokens per request", "needs.tasks": "tasks"}
+BLOCKING, CAUTION = "blocking", "caution"
 
 
-def pick_risk_notes(memo: dict[str, Any]) -> list[str]:
-    return [str(n) for n in memo.get("notes") or [] if str(n).startswith(RISK_NOTES)]
+def _fmt(value: Any) -> str:
+    """One number format on page 1: one decimal."""
+    return "n/a" if value is None else f"{float(value):.1f}"
 
 
 def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
-    """Page 1 in data: headline, picks, cost vs budget, flags, top risks, next step."""
+    """Page 1 in data: headline, decision table, cost vs budget, flags (blocking or caution), what
+    could make the pick wrong, next step. Each fact is stated once."""
     from datetime import date as _date
 
     names: dict[str, str] = memo.get("model_names") or {}
@@ -54,37 +65,63 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     req = memo.get("requirements") or {}
     budget = req.get("monthly_usd")
     recommended = memo.get("recommended") or []
+    challengers = memo.get("challengers") or []
     tied_ids = list(memo.get("tied") or [])
+    p_best: dict[str, float] = memo.get("p_best") or {}
+    ranking = memo.get("ranking") or []
     combination = bool(recommended) and recommended[0].get("task") is not None
     name = lambda m: names.get(m, m)  # noqa: E731
+    short = lambda m: short_name(name(m))  # noqa: E731
+    unknown_why = "no volume in the requirement file" if not req.get("volume") else "a price the catalog does not know"
+
+    def offer(model_id: str) -> dict[str, Any]:
+        s = scores.get(model_id) or {}
+        return next((r for r in ranking if r["model"] == model_id and r["deployment"] == s.get("deployment")), {})
 
     def pick_view(model_id: str, task: str | None = None) -> dict[str, Any]:
         s = scores.get(model_id) or {}
-        return {"model": model_id, "deployment": s.get("deployment"), "name": name(model_id), "task": task, "task_label": task_label(task),
-                "openness": s.get("openness"), "where": _where(s) if s else "", "total": s.get("total"),
+        return {"model": model_id, "deployment": s.get("deployment"), "name": name(model_id), "short": short(model_id),
+                "task": task, "task_label": task_label(task), "openness": s.get("openness"),
+                "where": _where(s) if s else "", "total": s.get("total"),
                 "cost_label": _cost_words((s.get("cost") or {}).get("label", "unknown"))}
 
+    def cost_of(model_id: str) -> dict[str, Any]:
+        s = scores.get(model_id) or {}
+        c = s.get("cost") or {}
+        return cost_statement(c.get("low_usd"), c.get("high_usd"), s.get("monthly_cost_usd"), budget,
+                              c.get("label", "unknown"), unknown_why)
+
+    verdict = memo.get("verdict")
+    relax = memo.get("relax") or []
     if not recommended:
         kind = "none"
         picks: list[dict[str, Any]] = []
         headline = "No catalog model meets the requirements"
+        if relax:
+            first = relax[0]
+            headline += (f": relaxing {FIELD_WORDS.get(first['constraint'], first['constraint'])} would allow "
+                         + join_and([short(m) for m in first["allows"][:3]]))
     elif combination:
         kind = "combination"
         picks = [dict(pick_view(p["model"], p.get("task")), tied=[pick_view(t, p.get("task")) for t in p.get("tied") or []])
                  for p in recommended]
-        parts = [(" or ".join([p["name"]] + [t["name"] for t in p["tied"]])) + f" for {p['task_label']}" for p in picks]
-        headline = "Use " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
-    elif tied_ids:
-        kind = "tie"
-        picks = [dict(pick_view(m), tied=[]) for m in [recommended[0]["model"], *tied_ids]]
-        headline = "Pilot both: " + " and ".join(p["name"] for p in picks) + " are tied"
+        headline = "Use " + join_and([f"{p['name']} for {p['task_label']}" for p in picks])
     else:
-        kind = "single"
-        picks = [dict(pick_view(recommended[0]["model"]), tied=[])]
-        headline = f"Choose {picks[0]['name']}, {picks[0]['where']}"
+        picks = [dict(pick_view(recommended[0]["model"]), tied=[pick_view(t) for t in tied_ids])]
+        kind = "tie" if tied_ids else "single"
+        first = picks[0]
+        if verdict == "budget-infeasible":
+            needed = memo.get("budget_needed_usd")
+            cheapest = memo.get("cheapest") or first["model"]
+            headline = (f"Nothing fits the {usd(budget)}/month budget: the cheapest option, {name(cheapest)}, "
+                        f"needs {usd(needed)}/month")
+        elif kind == "tie":
+            headline = (f"Start with {first['name']}; {join_and([t['name'] for t in first['tied']])} "
+                        f"{'is' if len(first['tied']) == 1 else 'are'} level on the evidence, so pilot both")
+        else:
+            headline = f"Choose {first['name']}, {first['where']}"
 
-    # Cost vs budget: a combination adds its picks; a tie states each tied option's cost.
-    unknown_why = "no volume in the requirement file" if not req.get("volume") else "a price the catalog does not know"
+    # Cost vs budget: a combination adds its picks; otherwise the pick's own.
     costs = []
     if kind == "combination" and memo.get("combination_cost"):
         cc = memo["combination_cost"]
@@ -94,92 +131,94 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                                           unknown_why), who="together"))
     else:
         for p in picks:
-            s = scores.get(p["model"]) or {}
-            c = s.get("cost") or {}
-            costs.append(dict(cost_statement(c.get("low_usd"), c.get("high_usd"), s.get("monthly_cost_usd"), budget,
-                                              c.get("label", "unknown"), unknown_why), who=p["name"]))
+            costs.append(dict(cost_of(p["model"]), who=p["short"]))
 
     flags: list[dict[str, str]] = []
 
-    def flag(key: str, label: str, detail: str) -> None:
-        flags.append({"key": key, "label": label, "detail": detail})
+    def flag(key: str, label: str, detail: str, level: str) -> None:
+        flags.append({"key": key, "label": label, "detail": detail, "level": level})
 
+    picked = {p["model"] for p in picks} | {t["model"] for p in picks for t in p.get("tied", [])}
+    picked_offers = [r for r in ranking if (r.get("model"), r.get("deployment")) in
+                     {(p["model"], p.get("deployment")) for p in picks}]
+    # --- blocking: the decision cannot go ahead as it stands
+    if verdict == "no-eligible-model":
+        detail = "; ".join(f"relaxing {FIELD_WORDS.get(r['constraint'], r['constraint'])} to {r['change']} allows "
+                           + join_and([short(m) for m in r["allows"][:3]]) for r in relax[:3]) \
+            or "no single constraint, relaxed alone, lets a model in"
+        if memo.get("uncovered_tasks"):
+            detail = f"nothing eligible for {join_and([task_label(t) for t in memo['uncovered_tasks']])}; " + detail
+        flag("no-eligible", "No eligible model", detail, BLOCKING)
+    if verdict == "budget-infeasible":
+        flag("budget-infeasible", "Budget infeasible",
+             f"no option within {BUDGET_STRETCH:g}x the budget; the cheapest needs "
+             f"{usd(memo.get('budget_needed_usd'))}/month", BLOCKING)
+    elif any(c["status"] == "over" for c in costs):
+        flag("over-budget", "Over budget", " ".join(dict.fromkeys(c["text"] for c in costs if c["status"] == "over")),
+             BLOCKING)
+    if req.get("vendor_sla_required"):
+        lacking = [r for r in picked_offers if r.get("sla") != "yes"]
+        if lacking:
+            with_sla = [r for r in ranking if r.get("sla") == "yes"][:2]
+            alternatives = (" Offers with one: " + ", ".join(
+                f"{short(r['model'])} via {short_provider(r.get('provider'))} ({_fmt(r['total'])})" for r in with_sla)
+                + "." if with_sla else " No scored offer publishes one: relax the requirement or negotiate it.")
+            flag("sla-unmet", "SLA required, not met", "; ".join(
+                f"{short(r['model'])} via {short_provider(r.get('provider'))} "
+                + ("has no published SLA" if r.get("sla") == "unknown" else "offers none")
+                for r in lacking) + "." + alternatives, BLOCKING)
+    if req.get("data_sensitivity") == "regulated":
+        baa = [r for r in picked_offers if r.get("route") != "self-hosted" and (scores.get(r["model"]) or {})
+               .get("deployment_kind") == "api" and not _has_fact(memo, r, "hipaa_baa", "yes")]
+        if baa:
+            flag("compliance", "HIPAA BAA not confirmed", "; ".join(
+                f"{short(r['model'])} via {short_provider(r.get('provider'))}" for r in baa)
+                + ": regulated data needs a signed BAA before real data is sent", BLOCKING)
+    ending = [r for r in picked_offers if (r.get("lifecycle") or {}).get("status") == "deprecated"]
+    if ending:
+        flag("deprecated", "Deprecated offer", " ".join(
+            f"{short(r['model'])} via {short_provider(r.get('provider'))} ends {r['lifecycle'].get('date') or 'soon'}"
+            + (f"; successor {r['lifecycle']['successor']}" if r["lifecycle"].get("successor") else "")
+            + "; nothing active meets the hard constraints." for r in ending), BLOCKING)
+    # --- caution: go ahead, but settle this
     if kind == "tie":
-        flag("tie", "Tie", memo.get("tie_separation") or "no factor separates them")
+        flag("tie", "Tie", memo.get("tie_separation") or "the evidence cannot separate them", CAUTION)
     elif kind == "combination" and tied_ids:
-        flag("tie", "Tie for a task", memo.get("tie_separation") or "")
-    statuses = {c["status"] for c in costs}
-    if "over" in statuses:
-        # Tied picks at the same cost have the same statement: said once.
-        flag("over-budget", "Over budget", " ".join(dict.fromkeys(c["text"] for c in costs if c["status"] == "over")))
-    if any(c.get("floor") for c in costs):
-        flag("cost-floor", "Cost is a floor", "only a minimum is known; the real cost may exceed the budget")
-    if "unknown" in statuses:
-        flag("cost-unknown", "Cost unknown", unknown_why)
+        flag("tie", "Tie for a task", memo.get("tie_separation") or "the evidence cannot separate them", CAUTION)
+    unmeasured_pick = [r for r in picked_offers if any(e.get("kind") == "unknown" for e in r.get("evidence") or [])]
+    if unmeasured_pick:
+        r = unmeasured_pick[0]
+        tasks = [task_label(e["task"]) for e in r["evidence"] if e.get("kind") == "unknown"]
+        flag("unmeasured", "Quality unmeasured", f"{short(r['model'])} has no published quality score for "
+                                                 f"{join_and(tasks)}; the evaluation plan below settles it", CAUTION)
+    floors = [c for c in costs if c.get("floor") and c["status"] != "over"
+              and (c.get("share") or 0) * FLOOR_SPREAD > 1]
+    if floors:
+        flag("cost-floor", "Cost is a floor", "only a minimum is known, and up to "
+                                              f"{FLOOR_SPREAD:g}x it would exceed the budget", CAUTION)
+    if any(c["status"] == "unknown" for c in costs):
+        flag("cost-unknown", "Cost unknown", unknown_why, CAUTION)
     sens = memo.get("sensitivity") or {}
     smallest = (sens.get("top_pick") or {}).get("smallest") or {}
     multiplier = smallest.get("multiplier")
-    fragile = sens.get("applicable") and isinstance(multiplier, (int, float)) and (
+    fragile = kind in ("single", "tie") and sens.get("applicable") and isinstance(multiplier, (int, float)) and (
         (smallest.get("direction") == "less" and multiplier >= FRAGILE_LESS)
         or (smallest.get("direction") == "more" and multiplier <= FRAGILE_MORE))
-    if fragile:  # the threshold only: page 1's Robustness line has the whole sentence
+    if fragile:
         threshold = "0" if not smallest.get("threshold") else f"{smallest['threshold']:.1f}"
         move = "drops to" if threshold == "0" else "drops below" if smallest.get("direction") == "less" else "rises above"
-        flag("fragile", "Fragile pick", f"{name(smallest.get('new_leader'))} comes first if the "
+        flag("fragile", "Fragile pick", f"{short(smallest.get('new_leader'))} comes first if the "
                                         f"{FACTOR_LABELS.get(smallest.get('factor'), smallest.get('factor'))} weight "
-                                        f"{move} {threshold} (from {smallest.get('current', 0):g})")
-    picked = {p["model"] for p in picks} | {t["model"] for p in picks for t in p.get("tied", [])}
-    superseded = sorted({name(f["model"]) for f in memo.get("facts") or []
+                                        f"{move} {threshold} (from {smallest.get('current', 0):g})", CAUTION)
+    superseded = sorted({short(f["model"]) for f in memo.get("facts") or []
                          if f.get("fact") == "lifecycle" and f.get("model") in picked
-                         and str(f.get("value")).lower() in ("legacy", "retired", "deprecated", "superseded")})
+                         and str(f.get("value")).lower() in ("legacy", "superseded")})
     if superseded:
-        flag("superseded", "Superseded model", ", ".join(superseded) + " is superseded by newer releases")
-    # A required SLA the pick's route does not publish blocks the decision until it is settled: say
-    # which scored offers do have one.
-    if req.get("vendor_sla_required"):
-        picked_rows = [r for r in memo.get("ranking") or [] if (r.get("model"), r.get("deployment")) in
-                       {(p["model"], p.get("deployment")) for p in picks}]
-        lacking = [r for r in picked_rows if r.get("sla") != "yes"]
-        if lacking:
-            with_sla = [r for r in memo.get("ranking") or [] if r.get("sla") == "yes"][:2]
-            alternatives = (" Scored offers with one: " + ", ".join(
-                f"{name(r['model'])} via {r.get('provider', '')} ({r['total']:.1f})" for r in with_sla) + "."
-                if with_sla else " No scored offer publishes one: relax the requirement or negotiate it.")
-            flag("sla-unmet", "SLA required, not met", "; ".join(
-                f"{name(r['model'])} via {r.get('provider', '')} "
-                + ("has no published SLA" if r.get("sla") == "unknown" else "offers none")
-                for r in lacking) + "." + alternatives)
-    # A deprecated offer is picked only when nothing active fits (decision.decide): its end date and
-    # successor belong on page 1.
-    picked_offers = {(p["model"], p.get("deployment")) for p in picks}
-    ending = [r for r in memo.get("ranking") or [] if (r.get("model"), r.get("deployment")) in picked_offers
-              and (r.get("lifecycle") or {}).get("status") == "deprecated"]
-    if ending:
-        flag("deprecated", "Deprecated offer", " ".join(
-            f"{name(r['model'])} via {r.get('provider', '')} ends {r['lifecycle'].get('date') or 'soon'}"
-            + (f"; successor {r['lifecycle']['successor']}" if r["lifecycle"].get("successor") else "")
-            + "; nothing active meets the hard constraints." for r in ending))
-    if memo.get("verdict") == "close-call" and kind != "none":
-        flag("close-call", "Close call", memo.get("verdict_reason", ""))
-    missing = []
-    if kind == "combination":
-        covered = {p["task"] for p in picks}
-        missing = [task_label(t) for t in req.get("tasks") or [] if t not in covered]
-        if missing:
-            flag("not-covered", "Task not covered", ", ".join(missing) + ": no eligible model")
-    notes = [str(n) for n in memo.get("notes") or []]
-    unmeasured = [n for n in notes if n.startswith(UNMEASURED_PICK_NOTE)]
-    if unmeasured:  # the pick's quality is a conservative default, not a reading: pilot before committing
-        flag("unmeasured", "Quality unmeasured", unmeasured[0][len(UNMEASURED_PICK_NOTE):].strip())
-    alternative = [n for n in notes if n.startswith(ALTERNATIVE_NOTE)]
-    if alternative:
-        flag("alternative", "Open-source alternative", alternative[0])
-    # Facts the pick rests on (its own and the shared assumptions): an old fact about the runner-up
-    # does not make the pick wrong.
-    rests_on = picked | {""}  # "": an assumption every model shares
+        flag("superseded", "Superseded model", ", ".join(superseded) + " is superseded by newer releases", CAUTION)
+    # Facts the pick rests on (its own and the shared assumptions).
+    rests_on = picked | {""}
     dated = sorted((f for f in memo.get("facts") or [] if f.get("as_of") and (f.get("model") or "") in rests_on),
                    key=lambda f: str(f["as_of"]))
-    stale_days = None
     if dated:
         oldest_fact = dated[0]
         try:
@@ -188,81 +227,115 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         except ValueError:
             stale_days = None
         if stale_days is not None and stale_days > STALE_AFTER_DAYS:
-            # Which fact: the reader can judge whether a GPU price or a release date has aged.
             label = str(oldest_fact.get("label") or "a fact")
-            label = label if label[:2].isupper() else label[:1].lower() + label[1:]  # "GPU class", "license"
-            whose = f" of {name(oldest_fact['model'])}" if oldest_fact.get("model") else ""
+            label = label if label[:2].isupper() else label[:1].lower() + label[1:]
+            whose = f" of {short(oldest_fact['model'])}" if oldest_fact.get("model") else ""
             flag("stale", "Stale facts", f"oldest fact used, {label}{whose}, "
-                                         f"was checked {oldest_fact['as_of']}, {stale_days} days before this memo")
+                                         f"was checked {oldest_fact['as_of']}, {stale_days} days before this memo", CAUTION)
+    flags.sort(key=lambda f: f["level"] != BLOCKING)
 
-    # What could make the pick wrong, most decision-relevant first, three at most.
-    risks = list(memo.get("risks") or [])
-    if any(f["key"] == "sla-unmet" for f in flags):  # the flag states it, with the offers that have one
-        risks = [r for r in risks if not r.startswith(SLA_RISK)]
-    cost_words = ("over budget", "cannot be estimated", "is a floor")
-    ordered: list[str] = []
-    if kind == "tie":
-        # The Tie flag above carries what would separate them; the risk says what it means.
-        ordered.append(f"{' and '.join(p['name'] for p in picks)} are tied: the scores do not choose between "
-                       "them; a pilot on your own tasks does.")
-    # Missing quality evidence and vendor facts nobody has confirmed that, once known, could overturn
-    # the pick (decision.decide's notes): literally "what could make this wrong", right after a tie.
-    ordered += pick_risk_notes(memo)
-    # One unknown-cost risk is enough on page 1 (the Cost unknown flag names the reason): a tie of
-    # two models without a volume would otherwise spend two of the three risks on the same fact.
-    cost_risks = [r for r in risks if any(w in r for w in cost_words)]
-    unknown = [r for r in cost_risks if "cannot be estimated" in r]
-    ordered += cost_risks
-    if fragile:
-        ordered.append("Fragile: " + sens["top_pick"]["sentence"])
-    if superseded:
-        ordered += [r for r in risks if "superseded" in r]
-    ordered += risks
-    top_risks = [r for r in dict.fromkeys(ordered) if r not in unknown[1:]][:3]
+    # What could make the pick wrong: typed facts first, then the memo's risks no flag states.
+    top_risks: list[str] = []
+    separator = memo.get("separator")
+    h2h = memo.get("head_to_head") or {}
+    first_challenger = challengers[0]["model"] if challengers else None
+    if separator and kind in ("single", "tie") and first_challenger:
+        who = short(separator["model"])
+        top_risks.append(f"{who}'s {separator['label']} is unknown: it moves {who}'s total by up to "
+                         f"{_fmt(separator['swing'])} points, against a {_fmt(abs(separator['gap']))}-point difference "
+                         f"between {short(picks[0]['model'])} and {short(first_challenger)}"
+                         + (" (enough to change the order)" if separator["could_flip"] else "")
+                         + f"; {separator['settled_by']} settles it.")
+    for c in challengers:
+        offer_row = offer(c["model"])
+        if c["model"] in tied_ids or not any(e.get("kind") == "unknown" for e in offer_row.get("evidence") or []):
+            continue
+        if separator and separator["model"] == c["model"] and separator["kind"] == "quality":
+            continue  # said above
+        beats = h2h.get(c["model"])
+        if beats is not None and beats < 0.95:
+            top_risks.append(f"{short(c['model'])} has no published quality score; {short(picks[0]['model'])} beats it "
+                             f"in {beats:.0%} of draws over its possible quality. Include it in the pilot.")
+    flagged = {f["key"] for f in flags}
+    covered_by_flags = {"over-budget": "over-budget", "cost-unknown": "cost-unknown", "cost-floor": "cost-floor",
+                        "sla": "sla-unmet", "superseded": "superseded"}
+    for r in memo.get("risks") or []:
+        key, text = (r.get("key"), r.get("text")) if isinstance(r, dict) else ("", str(r))
+        if covered_by_flags.get(key) in flagged or (key == "cost-floor" and "cost-floor" not in flagged):
+            continue
+        top_risks.append(text)
+    top_risks = list(dict.fromkeys(top_risks))[:3]
     if not top_risks and sens.get("applicable"):
         top_risks = [sens["top_pick"].get("sentence", "")]
 
-    runner = []
-    for r in memo.get("runner_up") or []:
-        runner.append(pick_view(r["model"], r.get("task")))
-    # The cost working for every model page 1 names (picks, tied, runner-up), each with its formula.
+    # The decision table: the pick, its challengers, and the best option of the other side.
+    table = []
+    if kind in ("single", "tie"):
+        rows = [("Pick", picks[0]["model"])] + [("Tied" if c["model"] in tied_ids else "Challenger", c["model"])
+                                                 for c in challengers]
+        pick_open = (scores.get(picks[0]["model"]) or {}).get("openness") == "open-source"
+        other_id = memo.get("best_closed") if pick_open else memo.get("best_open")
+        if other_id and other_id not in [m for _, m in rows]:
+            rows.append((f"Best {'closed' if pick_open else 'open'}-source", other_id))
+        for role, model_id in rows:
+            s = scores.get(model_id) or {}
+            o = offer(model_id)
+            interval = o.get("interval") or [s.get("total"), s.get("total")]
+            table.append({"role": role, "model": model_id, "name": short(model_id), "full_name": name(model_id),
+                          "where": _where(s), "openness": s.get("openness"), "total": s.get("total"),
+                          "low": interval[0], "high": interval[1], "p_best": p_best.get(model_id, 0.0),
+                          "cost": cost_of(model_id), "risk": _row_risk(role, model_id, picks[0]["model"], memo, o)})
+
+    runner = [pick_view(c["model"], c.get("task")) for c in challengers]
     cost_rows = []
     for model_id in dict.fromkeys([p["model"] for p in picks] + [t["model"] for p in picks for t in p.get("tied", [])]
                                   + [r["model"] for r in runner]):
         s = scores.get(model_id) or {}
         c = s.get("cost") or {}
-        role = "runner-up" if model_id not in picked else ("tied first" if kind == "tie" or model_id in tied_ids
-                                                             else "recommended")
-        cost_rows.append(dict(cost_statement(c.get("low_usd"), c.get("high_usd"), s.get("monthly_cost_usd"), budget,
-                                              c.get("label", "unknown"), unknown_why),
-                              model=model_id, name=name(model_id), where=_where(s) if s else "", role=role,
-                              openness=s.get("openness"), formula=list(c.get("formula") or [])))
-    subject_flags = [f["label"].lower() for f in flags if f["key"] in
-                     ("over-budget", "cost-floor", "cost-unknown", "fragile", "superseded", "not-covered")]
-    # Notes page 1 already states (the tie note's content is the Tie flag; a note among the top risks).
-    runner_note = next((n for n in notes if n.startswith(RUNNER_UP_TIE_NOTE)), None) if runner else None
-    if kind == "tie" and runner and not runner_note:
-        # A runner-up above a model tied first reads backwards unless page 1 says why.
-        best_runner = max((r.get("total") or 0) for r in runner)
-        below = [t for p in picks for t in [p, *p.get("tied", [])] if (t.get("total") or 0) < best_runner]
-        if below:
-            lower = join_and([f"{t['name']} ({t['total']:.1f})" for t in below])
-            runner_note = (f"It scores above {lower}, "
-                           f"which {'is' if len(below) == 1 else 'are'} tied first only by the tie rule above; "
-                           "the pilot includes it.")
-    page1_notes = [n for n in memo.get("notes") or [] if n in top_risks or (kind == "tie" and str(n).startswith("Tie:"))
-                   or n in alternative or n == runner_note]
+        role = "challenger" if model_id not in picked else ("tied" if model_id in tied_ids else "pick")
+        cost_rows.append(dict(cost_of(model_id), model=model_id, name=name(model_id), where=_where(s) if s else "",
+                              role=role, openness=s.get("openness"), formula=list(c.get("formula") or [])))
+    subject_flags = [f["label"].lower() for f in flags if f["level"] == BLOCKING]
     return {
-        "page1_notes": page1_notes, "runner_note": runner_note,
-        # Risks page 1 states: the top three, and the other unknown-cost risks its Cost unknown flag covers.
-        "page1_risks": top_risks + [r for r in unknown[1:] if r not in top_risks],
-        "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs, "cost_lines": cost_lines(costs),
-        "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
+        "page1_notes": [], "runner_note": None, "page1_risks": top_risks,
+        "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs,
+        "cost_lines": cost_lines(costs), "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
+        "blocking": [f for f in flags if f["level"] == BLOCKING], "cautions": [f for f in flags if f["level"] == CAUTION],
+        "table": table,
         "next_step": (memo.get("next_steps") or [""])[0], "robustness": (sens.get("top_pick") or {}).get("sentence")
         if sens.get("applicable") else sens.get("reason_not_applicable"),
-        "budget": budget, "missing_tasks": missing, "cost_rows": cost_rows,
-        "picked": sorted(picked), "runner_ids": [r["model"] for r in runner], "pairs": _pairs(kind, picks, runner, scores),
+        "budget": budget, "missing_tasks": [task_label(t) for t in memo.get("uncovered_tasks") or []],
+        "cost_rows": cost_rows, "picked": sorted(picked), "runner_ids": [r["model"] for r in runner],
+        "pairs": _pairs(kind, picks, runner, scores),
     }
+
+
+def _has_fact(memo: dict[str, Any], offer_row: dict[str, Any], fact: str, value: str) -> bool:
+    return any(f.get("model") == offer_row["model"] and f.get("deployment") == offer_row["deployment"]
+               and f.get("fact") == fact and str(f.get("value")).lower() == value for f in memo.get("facts") or [])
+
+
+def _row_risk(role: str, model_id: str, pick_id: str, memo: dict[str, Any], offer_row: dict[str, Any]) -> str:
+    """The one risk that matters for a row of the decision table."""
+    unknown = [task_label(e["task"]) for e in offer_row.get("evidence") or [] if e.get("kind") == "unknown"]
+    if unknown:
+        return f"quality unmeasured ({join_and(unknown)})"
+    if role == "Pick":
+        separator = memo.get("separator") or {}
+        if separator.get("model") == model_id and separator.get("could_flip"):
+            return f"{separator['label']} unknown"
+        if offer_row.get("cost_is_floor"):
+            return "cost is a floor"
+        return "none found in the data"
+    scores = memo.get("scores") or {}
+    pick, other = (scores.get(pick_id) or {}).get("factors") or {}, (scores.get(model_id) or {}).get("factors") or {}
+    shares = memo.get("weight_shares") or {}
+    gaps = [((pick.get(f) or {}).get("score", 0) - (other.get(f) or {}).get("score", 0)) * shares.get(f, 0.2)
+            for f in FACTOR_LABELS]
+    worst = max(zip(gaps, FACTOR_LABELS), default=(0, ""))
+    if worst[0] <= 0:
+        return "level with the pick on every factor"
+    return f"behind on {FACTOR_LABELS[worst[1]].lower().replace(' fit', '')} ({_fmt(worst[0])} points)"
 
 
 def dot_plot(memo: dict[str, Any], digest: dict[str, Any], limit: int = 10) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ in here, computed from the requirement file and the catalog, and nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from modelmemo.decision.sensitivity import analyse
 from modelmemo.memo.changes import compare
 from modelmemo.decision.words import language_name, task_label
 
-MEMO_VERSION = 2
+MEMO_VERSION = 3
 
 # Catalog facts a reader needs to check the recommendation; shown with source and date.
 MODEL_FACTS_SHOWN = ("openness", "license", "commercial_use", "open_weights", "tasks", "languages",
@@ -116,18 +117,43 @@ def _money(amount: float | None) -> float | None:
     return None if amount is None else round(amount, 2) + 0.0
 
 
+def route_of(score: ModelScore) -> str:
+    deployment = score.deployment
+    return deployment.route or ("self-hosted" if not deployment.is_api else "api")
+
+
+def offer_ref(task: str | None, score: ModelScore) -> dict[str, Any]:
+    """A pick, challenger or tied model as the memo names it: which task, model, offer and route."""
+    return {"task": task, "model": score.model_id, "deployment": score.deployment_id,
+            "provider": score.deployment.provider, "route": route_of(score)}
+
+
+def _evidence(score: ModelScore, catalog: Catalog) -> list[dict[str, Any]]:
+    rows = []
+    for q in score.evidence:
+        source = catalog.sources.get(q.source) if q.source else None
+        rows.append({"task": q.task, "kind": q.kind, "source": source.url if source else None,
+                     "value": q.value, "interval": [round(q.low, 1), round(q.high, 1)], "score": q.score})
+    return rows
+
+
 def _ranking_entry(score: ModelScore, catalog: Catalog) -> dict[str, Any]:
-    """One candidate of the v2 `ranking`: the (model, deployment) option that was scored, its
-    route and lifecycle, and the listing ids its synced facts came from (their provenance)."""
+    """One candidate of `ranking`: the (model, deployment) option that was scored, its route and
+    lifecycle, its total with the interval its unknowns allow and its P(best), its quality evidence,
+    and the listing ids its synced facts came from (their provenance)."""
     deployment = score.deployment
     life = deployment.lifecycle
+    low, high = score.interval
     return {
         "model": score.model_id,
         "deployment": score.deployment_id,
         "provider": deployment.provider,
-        "route": deployment.route or ("self-hosted" if not deployment.is_api else "api"),
+        "route": route_of(score),
         "total": round(score.total, 1),
+        "interval": [round(low, 1), round(high, 1)],
+        "p_best": score.p_best,
         "factors": {f: score.factors[f].score for f in FACTORS},
+        "factor_intervals": {f: [round(v, 1) for v in score.factors[f].interval] for f in FACTORS},
         "monthly_cost_usd": _money(score.cost.planning_figure),
         "cost_is_floor": score.cost_is_floor,
         "lifecycle": {"status": offer_status(deployment, catalog.today),
@@ -135,6 +161,7 @@ def _ranking_entry(score: ModelScore, catalog: Catalog) -> dict[str, Any]:
                       "successor": successor_name(life.successor, catalog) or None},
         "sla": deployment.value("sla") if deployment.is_api else "no",
         "data_residency": deployment.value("data_residency") if deployment.is_api else "self-hosted",
+        "evidence": _evidence(score, catalog),
         # a synced lifecycle is a fact too (catalog.load), so the facts name every listing used
         "synced_from": sorted({fact.synced_id for fact in deployment.facts.values() if fact.synced_id}),
         "listed_as": list(deployment.synced_from),
@@ -168,75 +195,115 @@ def _chart(decision: Decision, names: dict[str, str], limit: int = 8) -> dict[st
     return {"bars": bars, "legend": legend}
 
 
-SLA_RISK = "An SLA is required"  # the opening of that risk: page 1 states it as a flag instead (digest)
+def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[str, str]]:
+    """The risks of the picks, each with a key (what kind of fact it is), so page 1 can leave out
+    what a flag already states without reading the words."""
+    risks: list[dict[str, str]] = []
 
+    def risk(key: str, text: str) -> None:
+        risks.append({"key": key, "text": text})
 
-def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]:
-    risks: list[str] = []
     for model_id in list(dict.fromkeys(decision.recommended_ids + list(decision.tied))):
         score = decision.scores[model_id]
         model, dep = score.model, score.deployment
         if score.over_budget:
-            risks.append(f"{model.name} is over budget: {score.cost.label()} against {usd(req.monthly_usd)}/month.")
+            risk("over-budget", f"{model.name} is over budget: {score.cost.label()} against {usd(req.monthly_usd)}/month.")
         if not score.cost.known:
-            risks.append(f"The cost of {model.name} cannot be estimated"
-                         + (" without a volume; add the monthly volume (budget: volume:) to the requirement file."
-                            if req.volume is None
-                            else f": {score.cost.lines[0] if score.cost.lines else 'a price is unknown'}."))
+            risk("cost-unknown", f"The cost of {model.name} cannot be estimated"
+                 + (" without a volume; add the monthly volume (budget: volume:) to the requirement file."
+                    if req.volume is None else f": {score.cost.lines[0] if score.cost.lines else 'a price is unknown'}."))
         elif score.cost.high is None:
-            risks.append(f"The cost of {model.name} is a floor ({score.cost.label()}): it may exceed the "
-                         f"{usd(req.monthly_usd)}/month budget; more capacity may be needed.")
-        risks.extend(score.risks)
+            risk("cost-floor", f"The cost of {model.name} is a floor ({score.cost.label()}): it may exceed the "
+                               f"{usd(req.monthly_usd)}/month budget; more capacity may be needed.")
+        for text in score.risks:
+            risk("context", text)
         if dep.is_api:
             trains = dep.value("trains_on_prompts")
             if trains != "no" and req.sensitivity_level >= 1:
-                # In words: "'unknown'" in quotes read as a raw code on page 1.
                 whether = ("has not published whether it trains on prompts" if trains == "unknown"
                            else "trains on prompts by default")
-                risks.append(f"{dep.provider} {whether}, and the data is {req.data_sensitivity}: "
-                             "confirm the data-use terms before sending real data.")
+                risk("data-use", f"{dep.provider} {whether}, and the data is {req.data_sensitivity}: "
+                                 "confirm the data-use terms before sending real data.")
             if req.lock_in_tolerance == "low":
-                risks.append(f"Lock-in: {model.name} is only available from {model.vendor}; keep prompts and "
-                             "evaluation sets portable.")
+                risk("lock-in", f"Lock-in: {model.name} is only available from {model.vendor}; keep prompts and "
+                                "evaluation sets portable.")
             if req.vendor_sla_required and dep.value("sla") != "yes":
                 sla = dep.value("sla")
-                risks.append(f"{SLA_RISK}, but {dep.provider} has "
-                             + ("not published one for this offer." if sla == "unknown" else "none for this offer."))
+                risk("sla", f"An SLA is required, but {dep.provider} has "
+                            + ("not published one for this offer." if sla == "unknown" else "none for this offer."))
         else:
             if req.ml_expertise != "strong":
-                risks.append(f"Self-hosting {model.name} with {req.expertise_phrase}: plan for hiring "
-                             "or a managed hosting partner.")
+                risk("self-hosting", f"Self-hosting {model.name} with {req.expertise_phrase}: plan for hiring "
+                                     "or a managed hosting partner.")
             if req.vendor_sla_required:
-                risks.append("No vendor SLA covers a self-hosted model; uptime is your team's responsibility.")
+                risk("sla", "No vendor SLA covers a self-hosted model; uptime is your team's responsibility.")
         if model.lifecycle == "legacy":
-            risks.append(f"{model.name} is superseded by newer releases; plan a migration path.")
+            risk("superseded", f"{model.name} is superseded by newer releases; plan a migration path.")
         commercial = model.facts["commercial_use"]
         if model.is_open and commercial.value:
-            risks.append(f"License terms ({model.value('license')}): {commercial.value}")
+            risk("license", f"License terms ({model.value('license')}): {commercial.value}")
         languages = model.value("languages")
         if isinstance(languages, list):
             missing = [lang for lang in req.languages if lang not in languages]
             if missing:
-                risks.append(f"{model.name} does not document {', '.join(language_name(m) for m in missing)}; "
-                             "test output quality in those languages.")
-    if decision.verdict == "close-call":
-        risks.append(f"Close call: {decision.verdict_reason}")
-    return list(dict.fromkeys(risks))
+                risk("language", f"{model.name} does not document {', '.join(language_name(m) for m in missing)}; "
+                                 "test output quality in those languages.")
+    unique: dict[str, dict[str, str]] = {}
+    for r in risks:
+        unique.setdefault(r["text"], r)
+    return list(unique.values())
+
+
+# How a pilot measures each task: (metric, pass mark). Examples per task: EVAL_EXAMPLES.
+EVAL_EXAMPLES = 50
+EVAL_METRICS = {
+    "chat": ("reviewers rate each answer 1-5 against an agreed rubric", "mean 4 or more"),
+    "text-generation": ("reviewers rate each draft 1-5 against an agreed rubric", "mean 4 or more"),
+    "summarization": ("reviewers check each summary for omissions and errors (1-5)", "mean 4 or more, no invented facts"),
+    "code": ("the share of suggestions that pass your tests or a reviewer accepts", "60% or more accepted"),
+    "translation": ("bilingual reviewers rate adequacy and fluency (1-5)", "mean 4 or more"),
+    "image-generation": ("reviewers pick the better image of each pair, blind", "preferred in half the pairs or more"),
+    "classification": ("accuracy and macro-F1 against your labelled examples", "F1 at or above today's process"),
+    "embeddings": ("recall@10 of your own search queries against known answers", "recall@10 of 0.8 or more"),
+}
+
+
+def evaluation_plan(req: Requirements, decision: Decision) -> str:
+    """The pilot as a plan: examples per task, metric, pass mark, and the rule that decides."""
+    pick = decision.pick
+    if pick is None:
+        return ""
+    rivals = [decision.scores[m] for m in decision.challengers[:2]]
+    tasks = "; ".join(f"{task_label(t)}: {EVAL_METRICS[t][0]}, pass at {EVAL_METRICS[t][1]}"
+                      for t in req.tasks if t in EVAL_METRICS)
+    against = " and ".join(r.model.name for r in rivals)
+    rule = (f"Keep {pick.model.name} if it passes; switch to {against} only if it passes too and scores clearly "
+            f"higher at a cost within budget." if rivals else f"Keep {pick.model.name} if it passes.")
+    return (f"Evaluate {pick.model.name}" + (f" against {against}" if rivals else "")
+            + f" on {EVAL_EXAMPLES} real examples per task ({tasks}). {rule}")
 
 
 def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]:
     steps: list[str] = []
     top = decision.recommended_ids
-    if top:
-        names = " and ".join(decision.scores[m].model.name for m in dict.fromkeys(top + list(decision.tied)))
-        # The runner-up; the best measured option when the pick has no quality evidence; the
-        # strongest model whose missing evidence could put it first (decide's notes name them).
-        against = [m for m in (decision.runner_up, decision.measured_alternative, *decision.unmeasured_rivals[:1])
-                   if m and m not in top and m not in decision.tied]
-        against = list(dict.fromkeys(against))
-        rivals = " and ".join(decision.scores[m].model.name for m in against)
-        steps.append(f"Run a two-week pilot of {names}" + (f" against {rivals}" if rivals else "")
-                     + " on a sample of real tasks, measuring quality, latency and cost.")
+    if decision.verdict == "no-eligible-model":
+        if decision.relax:
+            first = decision.relax[0]
+            steps.append(f"Decide whether {first.constraint} can be relaxed to {first.change}; re-run this memo "
+                         "with the changed file.")
+        else:
+            steps.append("Review the exclusions below with the project owner: no single change lets a model in.")
+    elif decision.verdict == "budget-infeasible" and decision.budget_needed_usd is not None:
+        steps.append(f"Raise the budget to at least {usd(decision.budget_needed_usd)}/month or reduce the scope, "
+                     "then re-run this memo.")
+    pick = decision.pick
+    if pick is not None:
+        unmeasured = not pick.measured or any(not decision.scores[m].measured for m in decision.challengers[:2])
+        if unmeasured or decision.tied or len(decision.challengers):
+            steps.append(evaluation_plan(req, decision))
+    elif top:
+        names = " and ".join(decision.scores[m].model.name for m in top)
+        steps.append(f"Pilot {names} on a sample of real tasks per task, measuring quality, latency and cost.")
     for model_id in top:
         score = decision.scores[model_id]
         dep = score.deployment
@@ -253,7 +320,7 @@ def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list
     if req.volume is None:
         steps.append("Estimate monthly volume (requests, tokens per request, images) and add it to the file.")
     steps.append("Re-run this memo when the catalog is refreshed or requirements change.")
-    return list(dict.fromkeys(steps))
+    return list(dict.fromkeys(s for s in steps if s))
 
 
 def _cost_options(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[str, Any]]:
@@ -331,17 +398,17 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
     names = {m.id: m.name for m in catalog.models.values()}
     scores = {m: _score_entry(s, decision.weights) for m, s in decision.scores.items()}
     def pick(task: str | None, model_id: str) -> dict[str, Any]:
-        return {"task": task, "model": model_id, "deployment": decision.scores[model_id].deployment_id}
+        return offer_ref(task, decision.scores[model_id])
 
     if decision.combination:
         recommended = [dict(pick(p.task, p.model_id), tied=list(p.tied)) for p in decision.combination]
-        runner_up = [pick(p.task, m) for p in decision.combination if p.runner_up
-                     for m in (p.runner_up, *p.runner_up_tied)]
+        challengers = [pick(p.task, p.runner_up) for p in decision.combination if p.runner_up]
+        tied = [pick(p.task, m) for p in decision.combination for m in p.tied]
     else:
         recommended = [pick(None, decision.recommended)] if decision.recommended else []
-        runner_up = [pick(None, m) for m in ((decision.runner_up, *decision.runner_up_tied)
-                                             if decision.runner_up else ())]
-    shown_models = list(dict.fromkeys(decision.recommended_ids + list(decision.tied) + [r["model"] for r in runner_up]))
+        challengers = [pick(None, m) for m in decision.challengers]
+        tied = [pick(None, m) for m in decision.tied]
+    shown_models = list(dict.fromkeys(decision.recommended_ids + list(decision.tied) + [r["model"] for r in challengers]))
     picked = set(decision.recommended_ids) | set(decision.tied)
     facts = []
     for model_id in shown_models:
@@ -403,9 +470,17 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         "combination_cost": _combination_cost(decision),
         "cost_options": _cost_options(ordered, decision, catalog),
         "recommended": recommended,
-        "tied": list(decision.tied),
+        "challengers": challengers,
+        "tied": [t["model"] for t in tied],
         "tie_separation": decision.separation,
-        "runner_up": runner_up,
+        "p_best": {m: decision.model_p_best(m) for m in decision.scores},
+        "head_to_head": dict(decision.head_to_head or {}),
+        "separator": None if decision.separator is None else {
+            **dataclasses.asdict(decision.separator), "settled_by": decision.separator.settled_by},
+        "budget_needed_usd": decision.budget_needed_usd,
+        "cheapest": decision.cheapest,
+        "relax": [{"constraint": r.constraint, "change": r.change, "allows": list(r.allows)} for r in decision.relax],
+        "uncovered_tasks": list(decision.uncovered),
         "best_open": decision.best_open,
         "best_closed": decision.best_closed,
         "ranking": [_ranking_entry(c, catalog) for c in decision.candidates],
