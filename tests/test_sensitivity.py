@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelmemo.decision import TIE_MARGIN, decide
+from modelmemo.decision import decide
 from modelmemo.decision.candidates import score_deployment
 from modelmemo.decision.eligibility import deployment_exclusions
 from modelmemo.inputs.requirements import FACTORS, Requirements

@@ -72,6 +72,10 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
                      f"{policy('BUDGET_STRETCH'):g}x the {usd(req.monthly_usd)}/month budget.")
         return text
     pick = d.scores[d.recommended]
+    pick_open = pick.model.is_open
+    one_side = "" if (d.best_closed if pick_open else d.best_open) else (
+        f" No {'closed' if pick_open else 'open'}-source model meets the hard constraints."
+        + why_one_side_is_out(not pick_open, req, catalog, d.excluded))
     if d.verdict == "budget-infeasible":
         cheapest = d.scores.get(d.cheapest or "")
         assert cheapest is not None
@@ -79,9 +83,11 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
         times = f" ({needed / req.monthly_usd:.1f}x)" if req.monthly_usd > 0 else ""
         text = (f"No eligible option fits within {policy('BUDGET_STRETCH'):g}x the {usd(req.monthly_usd)}/month "
                 f"budget: the cheapest, {cheapest.model.name} via {cheapest.deployment.provider}, needs "
-                f"{usd(needed)}/month{times}.{smaller_scope(req, cheapest)}")
+                f"{usd(needed)}/month{times}.{smaller_scope(req, cheapest)}{one_side}")
         strongest = d.candidates[0] if d.candidates else None
-        if strongest is not None and strongest.model_id != cheapest.model_id:
+        cheapest_figure = cheapest.cost.planning_figure or 0
+        if strongest is not None and strongest.model_id != cheapest.model_id and (
+                strongest.cost.planning_figure is None or strongest.cost.planning_figure > 1.1 * cheapest_figure):
             text += (f" With more budget, {strongest.model.name} is the strongest option "
                      f"({strongest.cost.label()}, P(best) {d.model_p_best(strongest.model_id):.2f}).")
         return text
@@ -94,11 +100,32 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
     other_id = d.best_closed if pick.model.is_open else d.best_open
     other = d.scores.get(other_id or "")
     if other is None:
-        text += f" No {'closed' if pick.model.is_open else 'open'}-source model meets the hard constraints."
+        text += one_side
     elif other.model_id != (challenger.model_id if challenger else None):
         text += (f" Best {_side(other)} option: {other.model.name}, {_interval(other)}, "
                  f"P(best) {d.model_p_best(other.model_id):.2f}.")
     return text
+
+
+def why_one_side_is_out(is_open: bool, req: Requirements, catalog: Catalog, excluded: dict) -> str:
+    """Which constraint rules out every model of one side: the hard constraints all of that side's
+    models covering the tasks fail (else the exclusions list is pointed to); when none covers them,
+    the tasks nobody on that side covers."""
+    side = "open-source" if is_open else "closed-source"
+    covering = {m: reasons for m, reasons in excluded.items() if catalog.models[m].is_open == is_open
+                and all(t in catalog.models[m].tasks for t in req.tasks)}
+    if not covering:
+        side_models = [m for m in catalog.models.values() if m.is_open == is_open]
+        uncovered = [t for t in req.tasks if not any(t in m.tasks for m in side_models)]
+        return f" No {side} model covers {join_and([task_label(t) for t in uncovered])}." if uncovered else ""
+    # What every one of them fails, compared without the per-model detail in brackets.
+    first, *others = ([str(r).split(" (")[0] for r in reasons] for reasons in covering.values())
+    shared = list(dict.fromkeys(r for r in first if all(r in reasons for reasons in others)))
+    tasks = join_and([task_label(t) for t in req.tasks])
+    are = "are" if len(covering) > 1 else "is"
+    subject = (f"{join_and([catalog.models[m].name for m in covering])} ({side}, covering {tasks}) {are} excluded"
+               if len(covering) <= 3 else f"All {len(covering)} {side} models covering {tasks} are excluded")
+    return f" {subject}: {'; '.join(shared)}." if shared else f" {subject}, for the reasons under Excluded models."
 
 
 def _separation(d: Decision, catalog: Catalog) -> str:
@@ -106,9 +133,13 @@ def _separation(d: Decision, catalog: Catalog) -> str:
     if s is None:
         return ""
     name = catalog.models[s.model].name
-    flip = "enough to change the order" if s.could_flip else "not enough alone to change the order"
-    return (f"{name}'s {s.label} (unknown; it moves {name}'s total by up to {s.swing:.1f} points against a "
-            f"{abs(s.gap):.1f}-point difference, {flip}); {s.settled_by} settles it")
+    if abs(s.gap) < 0.05:
+        against = "and the two are level on points"
+    else:
+        flip = "enough to change the order" if s.could_flip else "not enough alone to change the order"
+        against = f"against a {abs(s.gap):.1f}-point difference, {flip}"
+    return (f"{name}'s {s.label} (unknown; it moves {name}'s total by up to {s.swing:.1f} points, {against}); "
+            f"{s.settled_by} settles it")
 
 
 def _start_with(d: Decision) -> str:
@@ -116,10 +147,13 @@ def _start_with(d: Decision) -> str:
     pick = d.scores[d.recommended]
     tied = [d.scores[m] for m in d.tied]
     cheaper = all(pick.cost.planning_figure is not None and (t.cost.planning_figure is None
-                  or pick.cost.planning_figure < t.cost.planning_figure) for t in tied)
+                  or pick.cost.planning_figure < t.cost.planning_figure - 0.005) for t in tied)
     if cheaper:
         return f"Start with {pick.model.name}: it is cheaper ({pick.cost.label()})."
-    return f"Start with {pick.model.name}: it has the better worst head-to-head result."
+    if all((d.head_to_head or {}).get(t.model_id, 0.5) >= 0.52 for t in tied):
+        return (f"Start with {pick.model.name}: it comes out ahead slightly more often "
+                f"({join_and([format((d.head_to_head or {})[t.model_id], '.0%') for t in tied])} of draws).")
+    return ("Start with whichever your team can reach soonest: neither the evidence nor the cost prefers one.")
 
 
 def _notes(d: Decision, req: Requirements, catalog: Catalog) -> list[str]:
@@ -155,9 +189,9 @@ def _notes(d: Decision, req: Requirements, catalog: Catalog) -> list[str]:
         notes.append(f"Unmeasured quality could change the pick: {rival.model.name} has no published quality score "
                      f"for {task_names(rival.unknown_quality)} ({rival.cost.label()}); {odds}. Include it in the "
                      "pilot: a measured result on your own tasks settles it.")
-    s = d.separator
-    if s is not None and s.kind != "quality" and s.could_flip and not d.tied:
-        notes.append(f"Unconfirmed facts could change the pick: {_separation(d, catalog)}.")
+    unconfirmed = _unconfirmed(d)
+    if unconfirmed:
+        notes.append(unconfirmed)
     if is_deprecated(pick.deployment, catalog.today):
         notes.append(f"Deprecated pick: {pick.model.name} via {pick.deployment.provider} is "
                      f"{deprecation_words(pick.deployment, catalog)}. Nothing active meets the hard "
@@ -167,6 +201,32 @@ def _notes(d: Decision, req: Requirements, catalog: Catalog) -> list[str]:
     if other:
         notes.append(other)
     return notes
+
+
+def facts_confirmed_total(score: ModelScore, weights: dict[str, float]) -> float:
+    """The total with every unknown vendor fact at its best (the top of the support and security
+    intervals): what a vendor's answers could bring it to."""
+    total_weight = sum(weights.values())
+    return score.total + sum(weights[f] * (score.factors[f].interval[1] - score.factors[f].score)
+                             for f in ("support", "security")) / total_weight
+
+
+def _unconfirmed(d: Decision) -> str:
+    """A lead that unpublished vendor facts could overturn: a question to the vendor, one risk."""
+    pick = d.scores[d.recommended]
+    for m in d.challengers:
+        rival = d.scores[m]
+        facts = [u.label for u in rival.unknowns if u.kind == "fact"]
+        if not facts or m in d.tied:
+            continue
+        best = facts_confirmed_total(rival, d.weights)
+        if best >= pick.total:
+            vendor = rival.deployment.provider.split(" (")[0]
+            return (f"Unconfirmed facts could change the pick: {rival.deployment.provider} has not published its "
+                    f"{join_and(facts)} for this offer. Confirmed at their best, {rival.model.name} would score "
+                    f"up to {best:.1f} (now {rival.total:.1f}) against {pick.model.name}'s {pick.total:.1f}. Ask "
+                    f"{vendor} before you decide.")
+    return ""
 
 
 def _retired(req: Requirements, catalog: Catalog, d: Decision) -> list[str]:

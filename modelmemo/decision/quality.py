@@ -1,6 +1,6 @@
-"""Quality evidence: a model's sourced measurement per task, normalised to 0-100 against the best
-eligible candidate measured on the same scale for that task (README "Methodology", 3), with the
-interval its evidence allows.
+"""Quality evidence: a model's sourced measurement per task, normalised to 0-100 against the top of
+the scale among eligible candidates measured on it for that task (the highest upper end of a
+published interval), with the interval its evidence allows (README "Methodology", 3).
 
 Evidence kinds: `measured` (a published score; its interval from the published CI, or
 UNPUBLISHED_CI when none is published), `unknown` (no score: the conservative UNMEASURED_QUALITY
@@ -101,12 +101,29 @@ class QualityContext:
             self._peers[key] = sorted(found, key=lambda p: (-p[1], p[0]))
         return self._peers[key]
 
+    def reference(self, task: str, scale: str) -> float | None:
+        """The top of the scale among eligible peers: the highest upper end of a published interval
+        (the best point when none is published). The best-rated model then keeps its upside instead
+        of being pinned at 100, so two models whose intervals overlap stay close."""
+        key = ("ref", task, scale)
+        if key not in self._peers:
+            tops = []
+            for model in self.models:
+                evidence = evidence_of(model, task)
+                value = evidence_value(evidence)
+                if value is not None and getattr(evidence, "scale", None) == scale:
+                    ci = getattr(evidence, "ci", None)
+                    tops.append(value + (ci if isinstance(ci, (int, float)) and not isinstance(ci, bool) else 0))
+            self._peers[key] = [("", max(tops))] if tops else []
+        found = self._peers[key]
+        return found[0][1] if found else None
+
     def normalise(self, task: str, scale: str, value: float) -> float:
-        peers = self.peers(task, scale)
-        best = max([value] + [v for _, v in peers])
+        reference = self.reference(task, scale)
+        top = value if reference is None else max(reference, value)
         if _scale_kind(self.catalog, scale) == "elo":
-            return 100 * 2 / (1 + 10 ** ((best - value) / 400))
-        return 100 * value / best if best > 0 else UNKNOWN_QUALITY
+            return 100 * 2 / (1 + 10 ** ((top - value) / 400))
+        return 100 * value / top if top > 0 else UNKNOWN_QUALITY
 
     def task_quality(self, model: Model, task: str) -> TaskQuality:
         evidence = evidence_of(model, task)
@@ -117,7 +134,7 @@ class QualityContext:
         if value is None:
             measured = [self.normalise(task, s, v) for s in self._scales(task) for _, v in self.peers(task, s)]
             low = min([UNKNOWN_QUALITY, *measured]) if measured else 0.0
-            high = max(measured) if measured else 100.0
+            high = 100.0  # the top of the scale: only a measurement can rule it out
             text = (f"no public quality evidence for {task_label(task)}: {UNKNOWN_QUALITY:g}, conservative "
                     f"(could be {low:.0f}-{high:.0f})")
             return TaskQuality(task, UNKNOWN_QUALITY, low, high, "unknown", text, None, source_key, scale)

@@ -116,8 +116,14 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
             headline = (f"Nothing fits the {usd(budget)}/month budget: the cheapest option, {name(cheapest)}, "
                         f"needs {usd(needed)}/month")
         elif kind == "tie":
-            headline = (f"Start with {first['name']}; {join_and([t['name'] for t in first['tied']])} "
-                        f"{'is' if len(first['tied']) == 1 else 'are'} level on the evidence, so pilot both")
+            same_cost = all((scores.get(t["model"]) or {}).get("monthly_cost_usd") ==
+                            (scores.get(first["model"]) or {}).get("monthly_cost_usd") for t in first["tied"])
+            same_odds = all((memo.get("head_to_head") or {}).get(t["model"], 0.5) < 0.52 for t in first["tied"])
+            others = join_and([t["name"] for t in first["tied"]])
+            headline = (f"Pilot both: {first['name']} and {others} are level on evidence and cost"
+                        if same_cost and same_odds else
+                        f"Start with {first['name']}; {others} {'is' if len(first['tied']) == 1 else 'are'} "
+                        "level on the evidence, so pilot both")
         else:
             headline = f"Choose {first['name']}, {first['where']}"
 
@@ -241,10 +247,13 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     first_challenger = challengers[0]["model"] if challengers else None
     if separator and kind in ("single", "tie") and first_challenger:
         who = short(separator["model"])
+        gap = (f"against a {_fmt(abs(separator['gap']))}-point difference between {short(picks[0]['model'])} and "
+               f"{short(first_challenger)}" if abs(separator["gap"]) >= 0.05
+               else f"and {short(picks[0]['model'])} and {short(first_challenger)} are level on points")
         top_risks.append(f"{who}'s {separator['label']} is unknown: it moves {who}'s total by up to "
-                         f"{_fmt(separator['swing'])} points, against a {_fmt(abs(separator['gap']))}-point difference "
-                         f"between {short(picks[0]['model'])} and {short(first_challenger)}"
-                         + (" (enough to change the order)" if separator["could_flip"] else "")
+                         f"{_fmt(separator['swing'])} points, {gap}"
+                         + (" (enough to change the order)" if separator["could_flip"] and abs(separator["gap"]) >= 0.05
+                            else "")
                          + f"; {separator['settled_by']} settles it.")
     for c in challengers:
         offer_row = offer(c["model"])
@@ -257,11 +266,13 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
             top_risks.append(f"{short(c['model'])} has no published quality score; {short(picks[0]['model'])} beats it "
                              f"in {beats:.0%} of draws over its possible quality. Include it in the pilot.")
     flagged = {f["key"] for f in flags}
-    covered_by_flags = {"over-budget": "over-budget", "cost-unknown": "cost-unknown", "cost-floor": "cost-floor",
-                        "sla": "sla-unmet", "superseded": "superseded"}
+    covered_by_flags = {"over-budget": {"over-budget", "budget-infeasible"}, "cost-unknown": {"cost-unknown"},
+                        "cost-floor": {"cost-floor", "over-budget", "budget-infeasible"}, "sla": {"sla-unmet"},
+                        "superseded": {"superseded"}}
     for r in memo.get("risks") or []:
         key, text = (r.get("key"), r.get("text")) if isinstance(r, dict) else ("", str(r))
-        if covered_by_flags.get(key) in flagged or (key == "cost-floor" and "cost-floor" not in flagged):
+        # Said by a flag already; a floor well within budget is said by the cost line.
+        if covered_by_flags.get(key, set()) & flagged or key == "cost-floor":
             continue
         top_risks.append(text)
     top_risks = list(dict.fromkeys(top_risks))[:3]
