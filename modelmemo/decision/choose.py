@@ -7,7 +7,9 @@ its challengers, genuine ties, and whether any option fits the budget (README "M
    BUDGET_STRETCH x the budget (none: the verdict is budget-infeasible, and the pick is the cheapest
    option: the smallest raise of the budget that makes the project possible).
 3. The pick: the pool member with the best worst head-to-head result (it beats every other member
-   more often than not whenever such a member exists).
+   more often than not whenever such a member exists). When that member has no quality evidence and
+   a measured member is level with it (head-to-head below TIE_PROBABILITY), the measured one is the
+   pick: evidence first (unless the requirements weight is 0, when quality plays no part).
 4. Tied: other models in the pool the pick beats head-to-head with less than TIE_PROBABILITY, when
    both have measured quality: a model whose missing evidence could put it level is a risk to test
    and a challenger, never a co-pick.
@@ -72,6 +74,14 @@ def choose(candidates: Sequence[ModelScore], weights: dict[str, float], budget: 
         h2h_by_key = {c.key: sampler.beats(pick, c) for c in pool if c is not pick}
     else:
         pick, h2h_by_key = sampler.maximin(pool)
+        assert pick is not None
+        if not pick.measured and weights.get("requirements", 0) > 0:
+            # Evidence first: between options the draws cannot separate, the measured one is the
+            # pick, never a coin flip decided by an unmeasured model's prior.
+            level = [c for c in pool if c.measured and h2h_by_key.get(c.key, 1.0) < policy("TIE_PROBABILITY")]
+            if level:
+                pick = level[0]  # the pool is in P(best) order
+                h2h_by_key = {c.key: sampler.beats(pick, c) for c in pool if c is not pick}
     assert pick is not None
     best_offer: dict[str, ModelScore] = {}
     for c in pool:
