@@ -130,19 +130,63 @@ def test_more_ml_expertise_never_lowers_a_self_hosted_candidates_support_score(d
 @PROPERTY
 @given(data=requirement_data(), which=st.sampled_from([0, 1]), factor_pick=st.integers(0, 4),
        raise_by=st.sampled_from([0.01, 0.5, 1, 3, 10]))
-def test_raising_a_weight_where_the_leader_is_best_never_dethrones_it(data, which, factor_pick, raise_by):
+def test_raising_a_weight_where_the_pick_is_best_never_dethrones_it_nor_creates_a_tie(data, which, factor_pick,
+                                                                                     raise_by):
+    """"Best" on a factor: the pick's whole interval on it is at or above every other candidate's.
+    Raising that weight can only widen the pick's lead in every draw, so a pick that was not tied
+    stays the pick and gains no tie."""
     catalog = catalogs()[which]
     req = Requirements.from_data(data)
     decision = decide(req, catalog)
-    assume(decision.candidates and not decision.combination)
-    leader = decision.candidates[0]
-    best_on = [f for f in FACTORS
-               if all(leader.factors[f].score >= s.factors[f].score for s in decision.candidates)]
+    assume(decision.pick is not None and not decision.tied and decision.verdict != "budget-infeasible")
+    pick = decision.pick
+    best_on = [f for f in FACTORS if all(pick.factors[f].interval[0] >= s.factors[f].interval[1]
+                                         for s in decision.candidates if s.model_id != pick.model_id)]
     assume(best_on)
     factor = best_on[factor_pick % len(best_on)]
     raised = dataclasses.replace(req, weights={**req.weights, factor: req.weights[factor] + raise_by})
-    after = decide(raised, catalog).candidates[0]
-    assert (after.model_id, after.deployment_id) == (leader.model_id, leader.deployment_id), factor
+    after = decide(raised, catalog)
+    assert after.recommended == pick.model_id, (factor, decision.head_to_head, after.head_to_head)
+    assert not after.tied, factor
+
+
+@PROPERTY
+@given(data=requirement_data(), which=st.sampled_from([0, 1]), drop=st.integers(0, 3))
+def test_removing_a_task_never_adds_an_exclusion_reason(data, which, drop):
+    """Fewer tasks can only lift hard constraints: no model gains a reason it cannot serve the whole
+    project, and no model gains a constraint among its reasons (the words of the missing-task reason
+    shrink with the tasks). (A model that served only the dropped task in a combination is no longer
+    used, which is not a new reason.)"""
+    from modelmemo.decision.decide import canonical, exclusions
+
+    catalog = catalogs()[which]
+    req = canonical(Requirements.from_data(data))
+    assume(len(req.tasks) > 1)
+    fewer = dataclasses.replace(req, tasks=tuple(t for i, t in enumerate(req.tasks) if i != drop % len(req.tasks)))
+    before, after = exclusions(req, catalog)[0], exclusions(fewer, catalog)[0]
+    for model_id, reasons in after.items():
+        assert model_id in before, (model_id, reasons)
+        assert {r.constraint for r in reasons} <= {r.constraint for r in before[model_id]}, model_id
+        kept = {str(r) for r in before[model_id]}
+        assert all(str(r) in kept for r in reasons if r.constraint != "needs.tasks"), model_id
+
+
+@PROPERTY
+@given(data=requirement_data(), which=st.sampled_from([0, 1]))
+def test_p_best_sums_to_one_and_every_interval_holds_its_total(data, which):
+    catalog = catalogs()[which]
+    decision = decide(Requirements.from_data(data), catalog)
+    if decision.combination:
+        return  # one choice per task: each task's ranking sums to 1 on its own
+    if not decision.candidates:
+        assert decision.verdict == "no-eligible-model"
+        return
+    assert abs(sum(c.p_best for c in decision.candidates) - 1) < 1e-3
+    for c in decision.candidates:
+        low, high = c.interval
+        assert low - 1e-9 <= c.total <= high + 1e-9
+        assert all(0 <= c.factors[f].interval[0] <= c.factors[f].score <= c.factors[f].interval[1] <= 100
+                   for f in FACTORS)
 
 
 def _without(memo, *keys):

@@ -67,6 +67,7 @@ class Decision:
     relax: tuple[Relaxation, ...] = ()  # no-eligible-model: what relaxing each constraint allows
     separator: Separator | None = None  # the unknown whose answer would change the ranking most
     uncovered: tuple[str, ...] = ()  # tasks no eligible model covers
+    pool: tuple[str, ...] = ()  # keys of the candidates the pick was chosen from (active, within the budget stretch)
 
     @property
     def verdict_label(self) -> str:
@@ -192,6 +193,7 @@ def _single(req: Requirements, catalog: Catalog, excluded: dict[str, list[Exclus
         budget_needed_usd=_needed(choice),
         cheapest=choice.cheapest.model_id if choice.cheapest else None,
         separator=separator(pick, first, req.weights) if first else None,
+        pool=tuple(c.key for c in choice.pool),
     )
 
 

@@ -119,9 +119,11 @@ class _Pair:
 
 
 def _candidate_pairs(req: Requirements, catalog: Catalog, decision: Decision) -> list[_Pair]:
-    """Every eligible candidate of the decision (its factor scores do not depend on the weights)."""
+    """Every candidate the pick is chosen from (active offers within the budget stretch: a weight
+    cannot bring in an option the budget rules out); factor scores do not depend on the weights."""
+    pool = set(decision.pool)
     return [_Pair(s.model_id, s.model.is_open, tuple(s.factors[f].score for f in FACTORS), candidate_key(s)[1:])
-            for s in decision.candidates]
+            for s in decision.candidates if not pool or s.key in pool]
 
 
 class _FactorLine:
@@ -239,9 +241,9 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
     """How far each weight must move before the top pick, or the open/closed verdict, changes.
 
     The verdict part asks when the best model of the other openness overtakes the best model of
-    the winning side. It ignores the close-call margin (settings.CLOSE_CALL_MARGIN): a verdict
-    already reported as a close call still has a winning side here, and a shift that only turns a
-    clear verdict into a close call is not counted as a change.
+    the winning side. Thresholds are on the point totals of the candidates the pick is chosen from
+    (decision.choose's pool); the pick itself is chosen on probabilities over the score intervals,
+    so close to a threshold the memo's pick and the point leader can differ.
     """
     if decision.combination:
         return SensitivityReport(False, "No single model covers every task, so the recommendation is a "
