@@ -34,8 +34,6 @@ MAX_NESTING_DEPTH = 32  # the schema needs 3 levels; deep nesting is an attack
 MAX_NUMBER_CHARACTERS = 40  # digits in one number of a requirement file; longer ones are refused unparsed
 RENDER_SECONDS = 60  # wall seconds; a memo takes about 1-2 s of CPU, so 60 s means something is wrong
 INPUT_SUFFIXES = (".yaml", ".yml", ".json")
-CLOSE_CALL_MARGIN = 3.0  # best open and best closed totals within this many points: "Close call"
-TIE_MARGIN = 0.5  # points: candidates this close to the top pick are a tie
 MEMOS_PER_WORKER_PER_POOL = 50  # memos a render process renders before a fresh pool replaces it
 WORKER_MEMORY_BYTES = 2 * 1024**3  # address space per render process (memo/limits.py)
 MAX_ATTEMPTS_PER_RECIPIENT = 3  # sends per memo and recipient that may have left a copy, all runs together
@@ -352,9 +350,6 @@ CONSTANTS: tuple[Constant, ...] = (
     Constant("RENDER_SECONDS", RENDER_SECONDS, "seconds one memo may take to render before it is stopped and reported"),
     Constant("MEMOS_PER_WORKER_PER_POOL", MEMOS_PER_WORKER_PER_POOL,
              "memos per render process before a fresh pool replaces it (bounds a long batch's memory)"),
-    Constant("TIE_MARGIN", TIE_MARGIN, "points within which candidates are a tie (README \"Methodology\")"),
-    Constant("CLOSE_CALL_MARGIN", CLOSE_CALL_MARGIN,
-             "points within which the best open and best closed totals make a \"Close call\""),
     Constant("FRAGILE_LESS", FRAGILE_LESS,
              "a pick is \"fragile\" when cutting one factor weight to no less than this share of it puts "
              "another model first (a change of priorities a steering meeting might well make)"),

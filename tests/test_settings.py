@@ -182,3 +182,16 @@ def test_only_settings_py_reads_modelmemo_variables():
     assert _modelmemo_variables_read('RETRY_ENV = "MODELMEMO_WATCH_RETRY_SECONDS"\nenv.get(RETRY_ENV, "")')
     assert _modelmemo_variables_read('env.get(f"MODELMEMO_SMTP_{name}")')
     assert _modelmemo_variables_read('(env.get("MODELMEMO_SMTP_BLOCK") or "").strip()')
+
+
+def test_readme_policy_table_is_rendered_from_the_one_policy_table():
+    """README "Methodology" shows every number the scoring uses, exactly as decision/policy.py has it."""
+    import re
+
+    from modelmemo.decision.policy import policy_table
+
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"<!-- policy -->\n(.*?)\n<!-- /policy -->", readme, re.S)
+    assert found and found.group(1) == policy_table(), "README's policy table differs from decision/policy.py"
