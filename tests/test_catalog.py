@@ -136,6 +136,7 @@ def test_every_deployment_has_a_price_basis(catalog):
 # --- extension files -------------------------------------------------------------------------
 
 ONPREM_EMBEDDINGS = {"needs.tasks": ["embeddings", "classification"], "security.on_premises_only": True,
+                     "budget.monthly_usd": 6000,
                      # short texts: the fixture embedder's context is 512 tokens
                      "budget.volume": {"requests_per_month": 100_000, "tokens_per_request": 400}}
 

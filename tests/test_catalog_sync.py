@@ -95,8 +95,11 @@ def deployment(catalog, model_id: str, deployment_id: str):
 
 
 def picks_and_candidates(catalog, **overrides) -> tuple[list[str], set[tuple[str, str]]]:
+    """The picks, and the offers a pick or challenger can come from (a deprecated offer stays in the
+    ranking with its status, but is never chosen while an active one fits)."""
     decision = decide(Requirements.from_data(requirements(**overrides)), catalog)
-    return decision.recommended_ids, {(c.model_id, c.deployment_id) for c in decision.candidates}
+    return decision.recommended_ids, {(c.model_id, c.deployment_id) for c in decision.candidates
+                                      if c.key in decision.pool}
 
 
 def test_the_recorded_listings_parse_in_full(server, tmp_path):
@@ -246,7 +249,10 @@ def test_with_an_active_offer_that_fits_a_deprecated_one_is_never_picked():
     catalog = load_catalog([CATALOG], today=date(2026, 12, 7))
     for tasks in (["chat"], ["code"], ["summarization", "translation"]):
         decision = decide(Requirements.from_data(requirements(**{"needs.tasks": tasks})), catalog)
-        assert ("mistral", "la-plateforme") not in {(c.model_id, c.deployment_id) for c in decision.candidates}
+        assert ("mistral", "la-plateforme") not in {(c.model_id, c.deployment_id) for c in decision.candidates
+                                                    if c.key in decision.pool}
+        chosen = [decision.scores[m] for m in decision.recommended_ids + list(decision.challengers)]
+        assert all(s.deployment.lifecycle.status != "deprecated" for s in chosen), tasks
 
 
 def test_a_price_moving_more_than_three_times_is_held_for_review(server):

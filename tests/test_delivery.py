@@ -166,7 +166,7 @@ def test_message_structure_as_received(server: Server, job: DeliveryJob, ledger:
     # published quality score yet), are named in the subject; a tie is never shown as one winner.
     pick = memo["model_names"][memo["recommended"][0]["model"]]
     tied = [memo["model_names"][m] for m in memo["tied"]]
-    runner_up = memo["model_names"][memo["runner_up"][0]["model"]]
+    runner_up = memo["model_names"][memo["challengers"][0]["model"]]
     top = f"tie: {' / '.join([pick, *tied])}" if tied else pick
     assert msg["Subject"].startswith(f"Customer Support Chatbot: {memo['verdict_label']} — {top}")
     assert msg["From"] == SENDER
@@ -198,7 +198,11 @@ def test_message_id_is_deterministic_and_ignores_bookkeeping(job: DeliveryJob) -
                                   changes={"summary": "Re-rendered: same verdict, top model and scores."},
                                   templates_sha256="0" * 64), pdf, SENDER, [OWNER], TEMPLATES)
     assert first["Message-ID"] == again["Message-ID"]
-    changed = build_memo_email(dict(memo, risks=memo["risks"] + ["A new risk."]), pdf, SENDER, [OWNER], TEMPLATES)
+    reworded = build_memo_email(dict(memo, risks=memo["risks"] + [{"key": "x", "text": "A new risk."}]), pdf, SENDER,
+                                [OWNER], TEMPLATES)
+    assert reworded["Message-ID"] == first["Message-ID"]  # the same decision, worded anew
+    other = next(m for m in memo["scores"] if m != memo["recommended"][0]["model"])
+    changed = build_memo_email(dict(memo, tied=[other]), pdf, SENDER, [OWNER], TEMPLATES)
     assert changed["Message-ID"] != first["Message-ID"]
 
 
@@ -316,7 +320,8 @@ def test_starttls_never_falls_back_to_plain(server: Server, job: DeliveryJob, le
 def test_changed_memo_is_sent_again_once(server: Server, job: DeliveryJob, ledger: Path) -> None:
     first = run(job, server.mailer(), ledger)
     memo = json.loads(job.memo_json_path.read_text())
-    memo["risks"].append("The vendor changed its data retention policy.")
+    other = next(m for m in memo["scores"] if m != memo["recommended"][0]["model"])
+    memo["recommended"] = [dict(memo["recommended"][0], model=other)]  # another pick: a changed decision
     job.memo_json_path.write_text(json.dumps(memo, indent=2))
     second = run(job, server.mailer(), ledger)
     third = run(job, server.mailer(), ledger)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from modelmemo.delivery.ledger import MAX_ATTEMPTS_PER_RECIPIENT, DeliveryJob, LedgerError
-from modelmemo.delivery.message import DECISION_KEYS, build_memo_email, memo_content_sha, one_line
+from modelmemo.delivery.message import build_memo_email, memo_content_sha, one_line, version_2_content_sha
 from modelmemo.delivery.mailers import OutboxMailer, SmtpMailer, SmtpSettings
 from modelmemo.batch.pipeline import RenderJob, plan_batch, render_project
 from modelmemo.batch.unchanged import templates_fingerprint
@@ -140,27 +140,43 @@ def test_finding3_bookkeeping_keys_do_not_change_the_content_sha(job: DeliveryJo
         "catalog_as_of": "2027-01-01", "catalog_oldest_fact": "2020-01-01", "memo_version": 99,
         "facts": [], "sources": [], "chart": {}, "model_names": {}, "a_key_added_later": "anything",
     }
+    # Nor does anything said about the decision that leaves it as it was: wording, scores, notes.
+    bookkeeping.update({"verdict_reason": "Reworded.", "notes": ["a new note"], "risks": [{"key": "x", "text": "y"}],
+                        "next_steps": ["Another step."], "sensitivity": {}, "ranking": [], "challengers": []})
     for key, value in bookkeeping.items():
-        assert key not in DECISION_KEYS
         assert memo_content_sha(dict(memo, **{key: value})) == sha, key
     pdf = job.pdf_path.read_bytes()
     assert (build_memo_email(dict(memo, **bookkeeping), pdf, SENDER, [OWNER], TEMPLATES)["Message-ID"]
             == build_memo_email(memo, pdf, SENDER, [OWNER], TEMPLATES)["Message-ID"])
 
 
-def test_finding3_every_decision_key_changes_the_content_sha(job: DeliveryJob) -> None:
+def test_finding3_a_changed_verdict_pick_tie_or_cost_vs_budget_changes_the_content_sha(job: DeliveryJob) -> None:
     memo = json.loads(job.memo_json_path.read_text())
     sha = memo_content_sha(memo)
-    for key in DECISION_KEYS:
-        assert key in memo, key  # the allow-list names real memo keys
-        assert memo_content_sha(dict(memo, **{key: ["changed", memo[key]]})) != sha, key
+    top = memo["recommended"][0]["model"]
+    other = next(m for m in memo["scores"] if m != top)
+    over = json.loads(json.dumps(memo))
+    budget = memo["requirements"]["monthly_usd"]
+    over["scores"][top]["monthly_cost_usd"] = budget * 3
+    over["scores"][top]["cost"].update(low_usd=budget * 3, high_usd=budget * 3)
+    changed = {
+        "verdict": dict(memo, verdict="budget-infeasible"),
+        "pick": dict(memo, recommended=[dict(memo["recommended"][0], model=other)]),
+        "tie": dict(memo, tied=[other]),
+        "cost vs budget": over,
+    }
+    for what, variant in changed.items():
+        assert memo_content_sha(variant) != sha, what
 
 
 def test_finding3_changed_score_is_sent_again_once(server: Server, job: DeliveryJob, ledger: Path) -> None:
     first = run(job, server.mailer(), ledger)
     memo = json.loads(job.memo_json_path.read_text())
     top = memo["recommended"][0]["model"]
-    memo["scores"][top]["total"] = round(memo["scores"][top]["total"] - 2.5, 1)
+    memo["scores"][top]["total"] = round(memo["scores"][top]["total"] - 2.5, 1)  # a score alone: no resend
+    job.memo_json_path.write_text(json.dumps(memo, indent=2))
+    assert statuses(run(job, server.mailer(), ledger)) == ["already-sent", "already-sent"]
+    memo["tied"] = [next(m for m in memo["scores"] if m != top)]  # a tie: a changed decision
     job.memo_json_path.write_text(json.dumps(memo, indent=2))
     second = run(job, server.mailer(), ledger)
     third = run(job, server.mailer(), ledger)
@@ -194,11 +210,48 @@ def test_finding3_9_version_1_ledger_is_migrated_without_a_mass_resend(server: S
     assert first[NOTIFY].status == "accepted" and "earlier only written to the outbox" in first[NOTIFY].detail
     assert [rcpts for rcpts, _ in server.handler.messages] == [[NOTIFY]]
     data = json.loads(ledger.read_text())
-    assert data["ledger_version"] == 2
+    assert data["ledger_version"] == 3
     assert {(r["recipient"], r["content_sha"], tuple(r["accepted_by"])) for r in data["deliveries"]} == {
         (OWNER, memo_content_sha(memo), ("smtp",)), (NOTIFY, memo_content_sha(memo), ("outbox", "smtp"))}
     assert statuses(run(job, server.mailer(), ledger)) == ["already-sent", "already-sent"]
     assert len(server.handler.messages) == 1
+
+
+def test_version_2_ledger_moves_to_memo_format_3_without_a_mail_storm(server: Server, job: DeliveryJob,
+                                                                     ledger: Path, tmp_path: Path) -> None:
+    """A ledger of memo format 2 keyed on everything the memo said. After the upgrade the memo is
+    re-rendered in format 3, worded anew: the entry is found through the format-2 memo it was about
+    (in its run folder) and re-keyed on the decision, so nobody gets the same decision again. A
+    project whose verdict changed with the upgrade goes out once, as a changed decision."""
+    memo_3 = json.loads(job.memo_json_path.read_text())
+    run_v2 = job.memo_json_path.resolve().parent.parent / "run-v2"  # a run folder beside today's
+    run_v2.mkdir(parents=True)
+    memo_2 = json.loads(json.dumps(memo_3))
+    memo_2.update(memo_version=2, notes=["An old note in old words."], risks=["an old risk"],
+                  runner_up=memo_3["challengers"], verdict_reason="Old words.")
+    del memo_2["challengers"]
+    (run_v2 / f"{PROJECT}.json").write_text(json.dumps(memo_2))
+    assert version_2_content_sha(memo_2) != version_2_content_sha(memo_3)
+    assert memo_content_sha(memo_2) == memo_content_sha(memo_3)
+    sent = {"status": "accepted", "attempts": 1, "possible_copies": 1, "accepted_by": ["smtp"],
+            "message_id": "<old@modelmemo>", "detail": "accepted by smtp:587",
+            "first_attempt": "2026-11-28T02:00:05+00:00", "last_attempt": "2026-11-28T02:00:05+00:00"}
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text(json.dumps({"ledger_version": 2, "deliveries": [
+        dict(sent, project_id=PROJECT, content_sha=version_2_content_sha(memo_2), recipient=r) for r in (OWNER, NOTIFY)]}))
+    moved = job
+    assert statuses(run(moved, server.mailer(), ledger)) == ["already-sent",
+                                                                                               "already-sent"]
+    assert server.handler.messages == []
+    assert json.loads(ledger.read_text())["ledger_version"] == 3
+    # A verdict that changed with the upgrade (a v2 "close-call") is a changed decision: sent once.
+    memo_2["verdict"] = "close-call"
+    (run_v2 / f"{PROJECT}.json").write_text(json.dumps(memo_2))
+    ledger.write_text(json.dumps({"ledger_version": 2, "deliveries": [
+        dict(sent, project_id=PROJECT, content_sha=version_2_content_sha(memo_2), recipient=r) for r in (OWNER, NOTIFY)]}))
+    assert statuses(run(moved, server.mailer(), ledger)) == ["accepted", "accepted"]
+    assert statuses(run(moved, server.mailer(), ledger)) == ["already-sent",
+                                                                                               "already-sent"]
 
 
 def test_finding3_version_1_ledger_then_rerendered_memo_sends_nothing(server: Server, job: DeliveryJob,
@@ -231,7 +284,7 @@ def test_finding3_version_1_ledger_then_rerendered_memo_sends_nothing(server: Se
 
 @pytest.mark.parametrize("text", [
     '{"ledger_version": 2, "deliveries": [{"project_id": "p", "content_sha": "s", "recipient": "r"}]}',
-    '{"ledger_version": 3, "deliveries": []}',
+    '{"ledger_version": 4, "deliveries": []}',
     '{"ledger_version": 1, "deliveries": [{"status": "accepted"}]}',
     '{"ledger_version": 1, "deliveries": ["not a row"]}',
     '[]',

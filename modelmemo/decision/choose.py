@@ -90,8 +90,8 @@ def choose(candidates: Sequence[ModelScore], weights: dict[str, float], budget: 
     head_to_head = {m: round(h2h_by_key[c.key], 4) for m, c in best_offer.items()}
     tie_line = policy("TIE_PROBABILITY")
     tied = tuple(c for m, c in best_offer.items() if head_to_head[m] < tie_line and c.measured and pick.measured)
-    eligible = [c for c in ranked if (infeasible or affordable(c, budget, not volume_known)) and c.model_id != pick.model_id
-                and (not is_deprecated(c.deployment, today) or c.model_id in best_offer)]
+    # Challengers come from the same pool (active, within the budget stretch), any evidence.
+    eligible = [c for c in pool if c.model_id != pick.model_id]
     others: dict[str, ModelScore] = {}
     for c in eligible:
         others.setdefault(c.model_id, c)

@@ -8,10 +8,10 @@ already accepted.
 
 The sending rules (deliver with force=False):
 
-* The key is the memo's *decision* content (delivery.message.memo_content_sha, an allow-list of what
-  a reader sees). A memo re-rendered with the same decision (`run --force`, a template or CSS
-  edit, a new memo format) has the same key and is not sent again; a changed decision is a new key
-  and goes out once.
+* The key is the decision the memo announces (delivery.decision_key: verdict, picks, cost vs
+  budget). A memo re-rendered with the same decision (`run --force`, a template or CSS edit, a new
+  memo format, new wording) has the same key and is not sent again; a changed decision is a new
+  key and goes out once.
 * accepted: not sent again ("already-sent"). One exception: a memo only ever written to the outbox
   is sent once by SMTP when the mailer is SMTP (turning SMTP on after reviewing the outbox).
 * permanent (a 5xx refusal): reported, not retried.
@@ -29,8 +29,8 @@ The sending rules (deliver with force=False):
 force=True (`modelmemo send`, `modelmemo run --resend`) sends to every recipient whatever the
 ledger says; its sends count towards the cap as well.
 
-Version-1 ledgers (before the decision-content key and the transports) are read and migrated
-once: the transport of an old accepted entry is inferred from its detail ("written to ..." =
+Version-1 and version-2 ledgers are read and migrated once (version 2 keyed on everything a memo
+of format 2 said, so an upgrade to memo format 3 would otherwise have re-sent every memo): the transport of an old accepted entry is inferred from its detail ("written to ..." =
 outbox, else smtp), and each entry is re-keyed on the decision sha of the memo it was about, found
 among the run folders next to the memos being delivered (<output>/<run-id>/<project-id>.json). So
 the upgrade resends nothing that was sent, even when the memos are re-rendered by it. An entry
@@ -52,12 +52,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from modelmemo.batch.atomic import atomic_write_text
-from modelmemo.delivery.message import build_memo_email, memo_content_sha
+from modelmemo.delivery.message import build_memo_email, memo_content_sha, version_2_content_sha
 from modelmemo.batch.layout import memo_file
 from modelmemo.delivery.mailers import Mailer, RecipientResult
 from modelmemo.settings import MAX_ATTEMPTS_PER_RECIPIENT
 
-LEDGER_VERSION = 2
+LEDGER_VERSION = 3
 STATUSES = ("accepted", "transient", "permanent", "uncertain", "undelivered")  # in the ledger
 # MAX_ATTEMPTS_PER_RECIPIENT (the settings table): sends per memo content and recipient that may
 # have left a copy with the mail server ("accepted" or "uncertain" over SMTP), counting all runs.
@@ -173,7 +173,7 @@ class Ledger:
     def __init__(self, path: Path, entries: dict[tuple[str, str, str], LedgerEntry] | None = None) -> None:
         self.path = Path(path)
         self.entries = entries or {}
-        self.from_version_1 = False  # keyed on version-1 content shas until migrate_version_1()
+        self.from_version = LEDGER_VERSION  # older ledgers are keyed on older content shas until migrate()
 
     @classmethod
     def load(cls, path: Path) -> "Ledger":
@@ -189,8 +189,8 @@ class Ledger:
         try:
             data = json.loads(text)
             version = data.get("ledger_version") if isinstance(data, dict) else None
-            if version not in (1, LEDGER_VERSION):
-                raise ValueError(f"expected ledger_version {LEDGER_VERSION} (or 1)")
+            if version not in (1, 2, LEDGER_VERSION):
+                raise ValueError(f"expected ledger_version {LEDGER_VERSION} (or 1 or 2)")
             entries = {}
             for raw in data["deliveries"]:
                 entry = LedgerEntry(**(_from_version_1(raw) if version == 1 else raw))
@@ -202,7 +202,7 @@ class Ledger:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise LedgerError(f"the delivery ledger {path} is corrupt ({exc}){hint}") from None
         ledger = cls(path, entries)
-        ledger.from_version_1 = version == 1
+        ledger.from_version = version
         return ledger
 
     def save(self) -> None:
@@ -213,13 +213,16 @@ class Ledger:
     def get(self, project_id: str, content_sha: str, recipient: str) -> LedgerEntry | None:
         return self.entries.get(_key(project_id, content_sha, recipient))
 
-    def migrate_version_1(self, output_dirs: Iterable[Path]) -> None:
-        """Re-key version-1 entries (a sha of the whole memo) on the decision sha of their memo,
-        looked up in <output_dir>/*/<project-id>.json. Two old entries for the same decision (a
-        memo re-rendered and, before this fix, sent again) merge into one."""
-        if not self.from_version_1:
+    def migrate(self, output_dirs: Iterable[Path]) -> None:
+        """Re-key older entries on the decision key of the memo each was about, looked up in
+        <output_dir>/*/<project-id>.json: version 1 keyed on a sha of the whole memo, version 2 on
+        a sha of everything the memo said (memo format 2). Two old entries for the same decision
+        (a memo re-rendered and sent again) merge into one. So an upgrade re-sends only memos whose
+        verdict, picks or cost vs budget changed."""
+        if self.from_version == LEDGER_VERSION:
             return
-        self.from_version_1 = False
+        old_sha = _version_1_content_sha if self.from_version == 1 else version_2_content_sha
+        self.from_version = LEDGER_VERSION
         wanted = {(e.project_id, e.content_sha) for e in self.entries.values()}
         decision_sha: dict[tuple[str, str], str] = {}
         for project_id in {p for p, _ in wanted}:
@@ -228,7 +231,7 @@ class Ledger:
                 continue  # never let a ledger value choose a path outside the run folders
             for output_dir in output_dirs:
                 for memo in _memos_of(Path(output_dir), project_id):
-                    old = (project_id, _version_1_content_sha(memo))
+                    old = (project_id, old_sha(memo))
                     if old in wanted:
                         decision_sha[old] = memo_content_sha(memo)
         migrated: dict[tuple[str, str, str], LedgerEntry] = {}
@@ -321,7 +324,7 @@ def deliver(
     records: list[DeliveryRecord] = []
     with _exclusive(ledger_path):
         ledger = Ledger.load(ledger_path)
-        ledger.migrate_version_1({Path(job.memo_json_path).resolve().parent.parent for job in jobs})
+        ledger.migrate({Path(job.memo_json_path).resolve().parent.parent for job in jobs})
         if jobs:
             ledger.save()  # fail now if the ledger cannot be written, not after a send it must record
         for job in jobs:

@@ -1,9 +1,9 @@
 """Build the email that carries one decision memo (pure: no network, no files written).
 
-The message is a function of the memo: its Message-ID is derived from the memo's *decision*
-content (DECISION_KEYS: what a reader would see as different), so the same decision rendered again
-in a later run, with --force, or with new templates gets the same Message-ID. That is what the
-delivery ledger keys on, and it lets mail clients fold a rare duplicate into one message.
+The message is a function of the memo: its Message-ID is derived from the decision it announces
+(delivery.decision_key: verdict, picks, cost vs budget), so the same decision rendered again in a
+later run, with --force, with new templates or a new memo format gets the same Message-ID. That is
+what the delivery ledger keys on, and it lets mail clients fold a rare duplicate into one message.
 
 Every header value and every text value of the email body passes through one_line, which removes
 line breaks (header injection), control characters and bidi formatting characters (a right-to-left
@@ -26,21 +26,21 @@ from modelmemo.memo.render import brand_for, jinja_environment
 TEXT_TEMPLATE = "email.txt.j2"
 HTML_TEMPLATE = "email.html.j2"
 
-# The memo keys whose content decides whether a memo is emailed again: what a reader would see as
-# a different decision. An allow-list, not a deny-list, on purpose: bookkeeping keys (run_id,
+# The memo keys the ledger of release 0.1 (memo format 2) keyed on: kept so that its entries can
+# be mapped onto today's key (delivery.decision_key) without a mail storm. An allow-list, not a deny-list, on purpose: bookkeeping keys (run_id,
 # generated_at, the "changes" block, templates/input/catalog hashes, catalog_as_of, memo_version,
 # facts, sources, chart, model_names, input_file, and any key added later) must never cause a
 # resend to every recipient; `run --force` or a CSS edit re-renders a memo that says the same thing.
 # ranking, best_open, best_closed and weight_shares follow from scores and weights; they are listed
 # so that anything the decision part of the memo shows is covered.
-DECISION_KEYS: tuple[str, ...] = (
+V2_DECISION_KEYS: tuple[str, ...] = (
     "project", "requirements",
     "verdict", "verdict_label", "verdict_reason",
-    "recommended", "tied", "runner_up", "challengers", "best_open", "best_closed", "ranking", "scores",
+    "recommended", "tied", "runner_up", "best_open", "best_closed", "ranking", "scores",
     "combination_cost", "cost_options",
     "risks", "excluded", "weights", "weight_shares", "sensitivity", "next_steps", "notes",
 )
-RANKING_DECISION_KEYS = frozenset({"model", "deployment", "total", "factors", "monthly_cost_usd", "cost_is_floor"})
+V2_RANKING_KEYS = frozenset({"model", "deployment", "total", "factors", "monthly_cost_usd", "cost_is_floor"})
 # Header values must not span lines: these become a space ...
 _LINE_BREAKS = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]+")
 # ... and these are removed: the other C0/C1 controls and DEL, and the bidi formatting characters
@@ -49,13 +49,20 @@ _CONTROLS_AND_BIDI = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u2
 
 
 def memo_content_sha(memo: dict[str, Any]) -> str:
-    """sha256 of the memo's DECISION_KEYS: memos that say the same thing match, whatever the run."""
-    decision = {key: memo.get(key) for key in DECISION_KEYS}
+    """What the ledger keys on: the decision the memo announces (delivery.decision_key)."""
+    from modelmemo.delivery.decision_key import decision_sha
+
+    return decision_sha(memo)
+
+
+def version_2_content_sha(memo: dict[str, Any]) -> str:
+    """sha256 of the memo's V2_DECISION_KEYS: the key ledgers of memo format 2 were written with."""
+    decision = {key: memo.get(key) for key in V2_DECISION_KEYS}
     if isinstance(decision.get("ranking"), list):
         # The offer's provenance (listing ids, route, lifecycle, SLA and residency as data) came with
         # the synced catalog; what it decided is in the totals, costs, exclusions and notes. Keyed on
         # the scored figures only, a memo that decides the same is not emailed again for them.
-        decision["ranking"] = [{k: v for k, v in entry.items() if k in RANKING_DECISION_KEYS}
+        decision["ranking"] = [{k: v for k, v in entry.items() if k in V2_RANKING_KEYS}
                                if isinstance(entry, dict) else entry for entry in decision["ranking"]]
     requirements = decision.get("requirements")
     if isinstance(requirements, dict) and not requirements.get("data_residency"):
