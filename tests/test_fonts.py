@@ -74,3 +74,33 @@ def test_a_missing_glyph_is_reported_as_a_warning_on_the_memo(catalog):
     assert len(again.warnings) == 1 and "U+E000" in again.warnings[0], again.warnings
     clean = _memo(catalog, requirements(**{"project.name": "Plain glyphs"}))
     assert render_pdf_checked(render_memo_html(clean, TEMPLATES), TEMPLATES).warnings == []
+
+
+def _chars_by_font(pdf: bytes) -> dict[str, str]:
+    """Each embedded font's name (subset prefix dropped) and the text drawn with it, read back from the PDF."""
+    from pypdf import PdfReader
+
+    drawn: dict[str, list[str]] = {}
+
+    def visit(text, cm, tm, font, size):
+        if font is not None and text:
+            drawn.setdefault(str(font.get("/BaseFont")).split("+")[-1], []).append(text)
+
+    for pdf_page in PdfReader(io.BytesIO(pdf)).pages:
+        pdf_page.extract_text(visitor_text=visit)
+    return {font: "".join(parts) for font, parts in drawn.items()}
+
+
+def test_an_emoji_in_the_project_name_leaves_every_digit_and_letter_to_the_text_font(catalog):
+    """Pango takes digits from a colour emoji font listed anywhere in the font-family (it covers them
+    for keycaps): with an emoji in the name, most figures of the memo were set in Noto Color Emoji."""
+    memo = _memo(catalog, requirements(**{"project.name": "🚀 Launch 2027"}))
+    rendered = render_pdf_checked(render_memo_html(memo, TEMPLATES), TEMPLATES)
+    assert rendered.warnings == []
+    drawn = _chars_by_font(rendered.pdf)
+    emoji_fonts = {font: text for font, text in drawn.items() if "Emoji" in font}
+    assert "🚀" in "".join(emoji_fonts.values()), drawn.keys()  # the emoji still prints from the emoji font
+    for font, text in emoji_fonts.items():
+        assert not [ch for ch in text if ch.isascii() and not ch.isspace()], (font, text[:80])
+    text_digits = sum(ch.isdigit() for font, text in drawn.items() if font.startswith("DejaVu-Sans") for ch in text)
+    assert text_digits > 100  # the memo's figures, all from the text font
