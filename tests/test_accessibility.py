@@ -1,10 +1,13 @@
 """What the memo, the index and the email do for every reader: links told apart by more than colour
-(axe-core's link-in-text-block), read from the styles each document's links are laid out with."""
+(axe-core's link-in-text-block), read from the styles each document's links are laid out with; and
+text the user wrote (project name, summary, owner, recipients, file names) in an element with
+dir="auto", so a right-to-left name reads in its own direction."""
 
 from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 import shutil
 import subprocess
 
@@ -14,8 +17,9 @@ from modelmemo.delivery.message import build_memo_email
 from modelmemo.memo.render import render_index_html, render_memo_html
 
 from .conftest import TEMPLATES
+from .helpers import requirements
 from .test_browser import _summary
-from .test_memo_layout import _examples
+from .test_memo_layout import _examples, _memo
 
 CHROMIUM = shutil.which("chromium")
 
@@ -92,3 +96,77 @@ def test_every_link_is_underlined_on_screen(documents, kind, tmp_path):
     assert links, f"no link in the {kind}"
     plain = [text for text, line in links if "underline" not in line]
     assert not plain, f"{kind}: links told apart by colour only: {plain[:5]}"
+
+
+HEBREW = {"name": "בדיקת חוזים", "summary": "סקירת חוזים אוטומטית לצוות המשפטי", "owner": "דנה לוי",
+          "file": "בדיקת-חוזים.yaml"}
+
+
+class _Elements(HTMLParser):
+    """For each text run of a page: the attributes of the element that holds it (the innermost)."""
+
+    VOID = {"br", "img", "meta", "link", "input", "hr", "wbr", "col", "source"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, dict]] = []
+        self.texts: list[tuple[str, str, dict]] = []  # (text, tag, attributes)
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            self.stack.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        if data.strip() and self.stack:
+            self.texts.append((data, *self.stack[-1]))
+
+
+def _holders(html: str, needle: str) -> list[tuple[str, dict]]:
+    """(tag, attributes) of each element whose own text contains needle (not <title> or <meta>)."""
+    parser = _Elements()
+    parser.feed(html)
+    return [(tag, attrs) for text, tag, attrs in parser.texts if needle in text and tag not in ("title", "style")]
+
+
+def _assert_dir_auto(html: str, needle: str, where: str) -> None:
+    holders = _holders(html, needle)
+    assert holders, f"{needle!r} not found in the {where}"
+    assert all(attrs.get("dir") == "auto" for _, attrs in holders), (where, needle, holders)
+
+
+def test_text_the_user_wrote_sits_in_an_element_with_dir_auto(catalog, tmp_path):
+    memo = _memo(catalog, requirements(**{"project.name": HEBREW["name"], "project.summary": HEBREW["summary"],
+                                          "project.owner.name": HEBREW["owner"],
+                                          "project.notify": ["legal@example.com"]}))
+    memo["input_file"] = HEBREW["file"]
+    html = render_memo_html(memo, TEMPLATES)
+    for key in ("name", "summary", "owner", "file"):
+        _assert_dir_auto(html, HEBREW[key], "memo")
+    _assert_dir_auto(html, "legal@example.com", "memo")
+
+    (tmp_path / "hebrew.json").write_text(json.dumps(memo), encoding="utf-8")
+    summary = _summary([("hebrew", memo)])
+    summary["projects"][0]["file"] = HEBREW["file"]
+    summary["rejected"][0]["file"] = "נדחה.yaml"
+    summary["not_processed"] = [{"file": "לא-עובד.txt", "kind": "file", "reason": "not a requirement file"}]
+    index = render_index_html(summary, tmp_path, TEMPLATES)
+    for needle in (HEBREW["name"], HEBREW["file"], "נדחה.yaml", "לא-עובד.txt"):
+        _assert_dir_auto(index, needle, "index")
+
+    for base_url in (None, "https://memos.example.com"):  # the name as text, and as a link
+        message = build_memo_email(memo, b"%PDF-1.7 fake", "modelmemo@example.com", ["owner@example.com"], TEMPLATES,
+                                   public_base_url=base_url)
+        body = message.get_body(("html",)).get_content()
+        for needle in (HEBREW["name"], HEBREW["owner"]):
+            _assert_dir_auto(body, needle, "email")
+
+
+def test_the_dir_check_sees_an_element_without_dir_auto():
+    with pytest.raises(AssertionError):
+        _assert_dir_auto('<h1 dir="auto">בדיקה</h1><p>Owner בדיקה</p>', "בדיקה", "page")
+    _assert_dir_auto('<h1 dir="auto">בדיקה</h1><p>Owner <span dir="auto">בדיקה</span></p>', "בדיקה", "page")
