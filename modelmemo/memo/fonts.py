@@ -16,6 +16,9 @@ _NOTDEF = re.compile(r'^\.notdef glyph rendered for Unicode string unsupported b
                      re.S)
 
 
+_MISSING_GLYPHS = "have no glyph in the installed fonts"
+
+
 def glyph_warnings(messages: list[str]) -> list[str]:
     """One reader-facing warning for all missing glyphs of a render (characters listed once)."""
     missing: dict[str, str] = {}
@@ -29,10 +32,15 @@ def glyph_warnings(messages: list[str]) -> list[str]:
     warnings = []
     if missing:
         chars = ", ".join(f"U+{code}" for code in sorted(missing)[:12]) + (" ..." if len(missing) > 12 else "")
-        warnings.append(f"{len(missing)} character(s) have no glyph in the installed fonts and print as empty boxes "
+        warnings.append(f"{len(missing)} character(s) {_MISSING_GLYPHS} and print as empty boxes "
                         f"in the PDF ({chars}); install a font that covers them (scripts/setup installs Noto)")
     warnings.extend(f"renderer: {m}" for m in dict.fromkeys(others))
     return warnings
+
+
+def missing_glyph_warnings(warnings: list[str]) -> list[str]:
+    """The warnings of a render (glyph_warnings) that say characters print as empty boxes."""
+    return [w for w in warnings if _MISSING_GLYPHS in w]
 
 
 @lru_cache(maxsize=32)

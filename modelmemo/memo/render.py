@@ -26,7 +26,8 @@ import jinja2
 
 from modelmemo.memo import digest as page
 from modelmemo.memo.brand import Brand, load_brand
-from modelmemo.memo.fonts import font_stack, glyph_warnings, installed_font_files, text_first_fonts
+from modelmemo.memo.fonts import (font_stack, glyph_warnings, installed_font_files, missing_glyph_warnings,
+                                  text_first_fonts)
 
 MEMO_TEMPLATE = "memo.html.j2"
 INDEX_TEMPLATE = "index.html.j2"
@@ -321,6 +322,25 @@ def render_pdf_checked(html: str, templates_dir: Path) -> RenderedPDF:
     except Exception as exc:  # WeasyPrint raises many kinds; one failed memo must not stop the batch
         raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
     return RenderedPDF(pdf, glyph_warnings(messages))
+
+
+def render_memo(memo: dict[str, Any], templates_dir: Path, renderer: Any) -> tuple[str, RenderedPDF]:
+    """The memo's HTML and its PDF from `renderer` (a pdf_renderer.PdfRenderer).
+
+    A missing glyph is only found by laying the PDF out, and the PDF is laid out from the HTML:
+    when the first render finds characters no font has, the memo records the warning
+    (memo["render_warnings"], so its JSON and email say it too) and the HTML and PDF are rendered
+    once more with the warning above the memo's name. The PDF's reader sees why there are empty
+    boxes, not only the index. The warnings returned are both renders' (the second adds none)."""
+    html = render_memo_html(memo, templates_dir)
+    rendered = renderer.render_pdf(html, templates_dir)
+    missing = missing_glyph_warnings(rendered.warnings)
+    if not missing or memo.get("render_warnings") == missing:
+        return html, rendered
+    memo["render_warnings"] = missing
+    html = render_memo_html(memo, templates_dir)
+    again = renderer.render_pdf(html, templates_dir)
+    return html, RenderedPDF(again.pdf, list(dict.fromkeys(rendered.warnings + again.warnings)))
 
 
 def render_pdf(html: str, templates_dir: Path) -> bytes:
