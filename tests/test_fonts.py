@@ -74,3 +74,79 @@ def test_a_missing_glyph_is_reported_as_a_warning_on_the_memo(catalog):
     assert len(again.warnings) == 1 and "U+E000" in again.warnings[0], again.warnings
     clean = _memo(catalog, requirements(**{"project.name": "Plain glyphs"}))
     assert render_pdf_checked(render_memo_html(clean, TEMPLATES), TEMPLATES).warnings == []
+
+
+def _chars_by_font(pdf: bytes) -> dict[str, str]:
+    """Each embedded font's name (subset prefix dropped) and the text drawn with it, read back from the PDF."""
+    from pypdf import PdfReader
+
+    drawn: dict[str, list[str]] = {}
+
+    def visit(text, cm, tm, font, size):
+        if font is not None and text:
+            drawn.setdefault(str(font.get("/BaseFont")).split("+")[-1], []).append(text)
+
+    for pdf_page in PdfReader(io.BytesIO(pdf)).pages:
+        pdf_page.extract_text(visitor_text=visit)
+    return {font: "".join(parts) for font, parts in drawn.items()}
+
+
+def test_an_emoji_in_the_project_name_leaves_every_digit_and_letter_to_the_text_font(catalog):
+    """Pango takes digits from a colour emoji font listed anywhere in the font-family (it covers them
+    for keycaps): with an emoji in the name, most figures of the memo were set in Noto Color Emoji."""
+    memo = _memo(catalog, requirements(**{"project.name": "🚀 Launch 2027"}))
+    rendered = render_pdf_checked(render_memo_html(memo, TEMPLATES), TEMPLATES)
+    assert rendered.warnings == []
+    drawn = _chars_by_font(rendered.pdf)
+    emoji_fonts = {font: text for font, text in drawn.items() if "Emoji" in font}
+    assert "🚀" in "".join(emoji_fonts.values()), drawn.keys()  # the emoji still prints from the emoji font
+    for font, text in emoji_fonts.items():
+        assert not [ch for ch in text if ch.isascii() and not ch.isspace()], (font, text[:80])
+    text_digits = sum(ch.isdigit() for font, text in drawn.items() if font.startswith("DejaVu-Sans") for ch in text)
+    assert text_digits > 100  # the memo's figures, all from the text font
+
+
+def test_a_missing_glyph_is_said_in_the_memo_and_in_the_email_that_carries_it(tmp_path):
+    """Not only in the index: the PDF (page 1), the HTML and JSON memo, and the email's text and HTML
+    bodies say which characters print as empty boxes. The file goes through the real pipeline
+    (validation, scoring, WeasyPrint), so the character is one an input file can carry."""
+    import json
+
+    from modelmemo.batch.pipeline import RenderJob, plan_batch, render_project
+    from modelmemo.delivery.message import build_memo_email
+
+    from .conftest import CATALOG
+    from .helpers import pdf_text, write_yaml
+
+    inputs, run_dir = tmp_path / "inputs", tmp_path / "run"
+    inputs.mkdir()
+    run_dir.mkdir()
+    write_yaml(inputs / "boxes.yaml", requirements(**{"project.id": "boxes", "project.name": "Private \ue000 glyph"}))
+    write_yaml(inputs / "clean.yaml", requirements(**{"project.id": "clean", "project.name": "Plain glyphs"}))
+    plan = plan_batch(inputs)
+    assert sorted(p.project_id for p in plan.projects) == ["boxes", "clean"]  # both pass validation
+    memos = {}
+    for project in plan.projects:
+        outcome = render_project(RenderJob(project, str(run_dir), "run-1", "2026-11-28T02:00:00+00:00",
+                                           (str(CATALOG),), str(TEMPLATES)))
+        assert outcome.status == "memo", outcome.error
+        memo = json.loads((run_dir / f"{project.project_id}.json").read_text(encoding="utf-8"))
+        html = (run_dir / f"{project.project_id}.html").read_text(encoding="utf-8")
+        page_1 = " ".join(pdf_text(run_dir / f"{project.project_id}.pdf").split("\f")[0].split())
+        message = build_memo_email(memo, (run_dir / f"{project.project_id}.pdf").read_bytes(), "modelmemo@example.com",
+                                   ["owner@example.com"], TEMPLATES)
+        bodies = [" ".join(message.get_body((kind,)).get_content().split()) for kind in ("plain", "html")]
+        memos[project.project_id] = (outcome, memo, html, page_1, bodies)
+
+    outcome, memo, html, page_1, bodies = memos["boxes"]
+    assert len(outcome.warnings) == 1 and "U+E000" in outcome.warnings[0]  # the index's warning, as before
+    assert memo["render_warnings"] == list(outcome.warnings)
+    assert 'class="render-warning"' in html and "U+E000" in html
+    assert "Warning: 1 character(s) have no glyph" in page_1 and "(U+E000)" in page_1, page_1[:400]
+    for body in bodies:
+        assert "Warning:" in body and "U+E000" in body and "empty boxes" in body, body[:600]
+
+    outcome, memo, html, page_1, bodies = memos["clean"]
+    assert outcome.warnings == () and "render_warnings" not in memo
+    assert 'class="render-warning"' not in html and "Warning:" not in page_1
+    assert not any("Warning:" in body for body in bodies)

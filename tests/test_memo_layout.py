@@ -1,6 +1,7 @@
 """The memo as a printed document: every shipped example and a set of stress inputs lay out inside
 the page's content area, keep each cost row with its formula, put at most 3 pages before the
-Appendix (which starts its own page), and come out as tagged PDF/UA-1 with title, language and
+Appendix (which flows on after the proof: it never starts a new page while the page before has room),
+and come out as tagged PDF/UA-1 with title, language and
 bookmarks. Layout is checked on WeasyPrint's own box tree, not by eye."""
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from .helpers import requirements
 
 TOLERANCE_PT = 0.5 * 4 / 3  # half a point, in CSS px (WeasyPrint's unit)
 ORPHANS = ("h1", "h2", "h3", "h4", "caption")  # never the last thing on a page
+# The Appendix starts a new page only when the page before it is at least this full: a forced break
+# before it left the page before under 40% full in a third of the memos.
+MIN_FILL_BEFORE_APPENDIX = 0.6
 
 
 def _memo(catalog, data: dict) -> dict:
@@ -74,18 +78,20 @@ def _layout(html: str):
 
 def _check_document(name: str, html: str, max_pages_before_appendix: int | None = 3) -> list[str]:
     """Every fault of one laid-out memo: boxes past the content area, cost rows split from their
-    formulas, the Appendix not on a new page, more than 3 pages before it."""
-    from weasyprint.formatting_structure.boxes import BlockLevelBox, MarginBox
+    formulas, the Appendix on a new page while the page before had room, more than 3 pages before it."""
+    from weasyprint.formatting_structure.boxes import BlockLevelBox, LineBox, MarginBox, ReplacedBox
 
     document = _layout(html)
     faults = []
     cost_pages: dict[int, set[int]] = {}
     appendix_page = None
+    fills: list[float] = []  # how full each page is: the bottom of its last line or image
     for number, page in enumerate(document.pages, start=1):
         page_box = page._page_box
         left, top = page_box.content_box_x(), page_box.content_box_y()
         right, bottom = left + page_box.width, top + page_box.height
         last_block = None  # the page's last block-level box in document order (its deepest)
+        content_bottom = top
         for child in page_box.children:
             if isinstance(child, MarginBox):
                 continue  # running headers and footers live in the margin by design
@@ -96,6 +102,8 @@ def _check_document(name: str, html: str, max_pages_before_appendix: int | None 
                     continue
                 x0, y0 = box.border_box_x(), box.border_box_y()
                 x1, y1 = x0 + box.border_width(), y0 + box.border_height()
+                if isinstance(box, (LineBox, ReplacedBox)):
+                    content_bottom = max(content_bottom, y1)
                 if x0 < left - TOLERANCE_PT or x1 > right + TOLERANCE_PT or y1 > bottom + TOLERANCE_PT:
                     what = getattr(box, "text", None) or getattr(box.element, "tag", "?") if box.element is not None else "?"
                     faults.append(f"{name} p{number}: {type(box).__name__} {str(what)[:40]!r} at x {x0:.0f}-{x1:.0f}, "
@@ -105,8 +113,11 @@ def _check_document(name: str, html: str, max_pages_before_appendix: int | None 
                     cost_pages.setdefault(id(element), set()).add(number)
                 if element is not None and element.get("id") == "appendix" and appendix_page is None:
                     appendix_page = number
-                    if box.border_box_y() > top + 2:
-                        faults.append(f"{name}: the Appendix heading is not at the top of page {number}")
+                    # First on its page (no line above it here) while the page before had room.
+                    if content_bottom <= top and number > 1 and fills[-1] < MIN_FILL_BEFORE_APPENDIX:
+                        faults.append(f"{name}: the Appendix starts page {number}, leaving page {number - 1} "
+                                      f"{fills[-1]:.0%} full")
+        fills.append((content_bottom - top) / page_box.height)
         # A heading (or a table's caption) must never end a page with what it introduces on the next.
         if last_block is not None and number < len(document.pages) and last_block.element_tag in ORPHANS:
             text = " ".join("".join(b.text for b in _boxes(last_block) if getattr(b, "text", None)).split())
@@ -132,8 +143,8 @@ def test_every_shipped_example_and_stress_input_stays_inside_the_margins(catalog
 
 
 def test_the_layout_check_catches_a_box_past_the_margin_a_split_cost_row_and_an_orphaned_heading(catalog):
-    """The checker itself can fail: a too-wide table, a cost block forced across a page break, and a
-    heading forced to end a page."""
+    """The checker itself can fail: a too-wide table, a cost block forced across a page break, a
+    heading forced to end a page, and the Appendix forced onto a new page after a near-empty one."""
     name, memo = _examples(catalog)[0]
     html = render_memo_html(memo, TEMPLATES)
     wide = html.replace("<h2>Cost vs budget</h2>", '<table style="width: 130%"><tr><td>wide</td></tr></table>'
@@ -141,9 +152,14 @@ def test_the_layout_check_catches_a_box_past_the_margin_a_split_cost_row_and_an_
     split = html.replace('<div class="cost-block">',
                          '<div class="cost-block" style="break-inside: auto"><div style="height: 700pt"></div>', 1)
     orphan = html.replace("<h2>Cost vs budget</h2>", '<h2>Cost vs budget</h2><div style="break-before: page"></div>', 1)
+    # A page holding one line, then the Appendix forced onto the next: the page before it had room.
+    forced = html.replace('<section class="appendix"', '<p style="break-before: page">One line.</p>'
+                          '<section style="break-before: page" class="appendix"', 1)
+    assert forced != html
     assert any("outside" in f for f in _check_document("wide", wide))
     assert any("orphaned h2 'Cost vs budget'" in f for f in _check_document("orphan", orphan))
     assert any("split" in f for f in _check_document("split", split))
+    assert any("the Appendix starts page" in f for f in _check_document("forced", forced))
 
 
 def test_page_1_alone_says_what_to_do_what_it_costs_and_what_could_make_it_wrong(catalog, tmp_path):

@@ -39,7 +39,7 @@ from modelmemo.memo.limits import RENDER_SECONDS, RenderTimeout, time_limit
 from modelmemo.inputs.loading import InputError, LoadedDocument, decode_text, parse_json, parse_yaml, read_bytes_limited
 from modelmemo.memo.document import MEMO_VERSION, RunContext, make_memo
 from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
-from modelmemo.memo.render import RenderError, render_memo_html
+from modelmemo.memo.render import RenderError, render_memo
 from modelmemo.inputs.requirements import Requirements
 from modelmemo.inputs.validation import schema_problems
 
@@ -323,8 +323,7 @@ def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEAS
             unit.run_id, unit.generated_at, planned.file, planned.input_sha256, templates_sha256=unit.templates_sha256,
             previous_memo=unit.previous_memo, forced=unit.forced))
         with time_limit(unit.time_limit_seconds):
-            html = render_memo_html(memo, templates)
-            rendered = renderer.render_pdf(html, templates)
+            html, rendered = render_memo(memo, templates, renderer)  # a missing glyph is said in the memo too
     except (RenderError, RenderTimeout) as exc:
         return UnitResult(replace_outcome(base, error=str(exc)))
     except MemoryError:

@@ -200,6 +200,8 @@ def build_memo_email(
     base = _public_base_url(public_base_url)
     run_id = one_line(str(memo.get("run_id", "")))
     memo_url = f"{base}/{quote(run_id)}/{quote(project_id)}.html" if base and run_id else None
+    render_warnings = memo.get("render_warnings")
+    render_warnings = render_warnings if isinstance(render_warnings, list) else []
     summary = None
     if digest:
         summary = {
@@ -223,6 +225,9 @@ def build_memo_email(
         # A re-sent memo says what changed since the one the recipient already has.
         "changed": one_line(str((memo.get("changes") or {}).get("summary") or "")) or None,
         "memo_url": memo_url,
+        # A fault of the attached PDF (characters no installed font has print as empty boxes): the
+        # memo says it above its name (render.render_memo), and so does the email that carries it.
+        "warnings": [one_line(str(w)) for w in render_warnings if str(w).strip()],
     }
     env = jinja_environment(Path(templates_dir))
     brand = brand_for(Path(templates_dir))

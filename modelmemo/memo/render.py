@@ -2,9 +2,10 @@
 
 * Jinja2 escapes every value (`autoescape=True` for every template, whatever its suffix) and
   fails on undefined names (`StrictUndefined`), so a template typo fails the tests, not a memo.
-* WeasyPrint gets a URL fetcher that allows only `data:` URLs and files inside `templates/`
-  (resolved, so symlinks cannot escape); anything else stops the render with
-  FatalURLFetchingError instead of silently fetching or silently dropping it.
+* WeasyPrint gets a URL fetcher that allows only `data:` URLs, files inside `templates/`
+  (resolved, so symlinks cannot escape) and installed font files (an @font-face `local()` source,
+  fonts.py); anything else stops the render with FatalURLFetchingError instead of silently
+  fetching or silently dropping it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import jinja2
 
 from modelmemo.memo import digest as page
 from modelmemo.memo.brand import Brand, load_brand
+from modelmemo.memo.fonts import (font_stack, glyph_warnings, installed_font_files, missing_glyph_warnings,
+                                  text_first_fonts)
 
 MEMO_TEMPLATE = "memo.html.j2"
 INDEX_TEMPLATE = "index.html.j2"
@@ -39,10 +42,6 @@ def _quiet_weasyprint() -> None:
     # per render (see _capture_warnings): a missing glyph becomes a warning on that memo.
     for name in ("fontTools", "fontTools.subset"):
         logging.getLogger(name).setLevel(logging.ERROR)
-
-
-_NOTDEF = re.compile(r'^\.notdef glyph rendered for Unicode string unsupported by fonts: "(.*)" \(U\+([0-9A-F]+)\)$',
-                     re.S)
 
 
 class _Collector(logging.Handler):
@@ -72,25 +71,6 @@ def _capture_warnings():
         logger.removeHandler(collector)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
-
-
-def glyph_warnings(messages: list[str]) -> list[str]:
-    """One reader-facing warning for all missing glyphs of a render (characters listed once)."""
-    missing: dict[str, str] = {}
-    others: list[str] = []
-    for message in messages:
-        match = _NOTDEF.match(message)
-        if match:
-            missing.setdefault(match.group(2), match.group(1))
-        else:
-            others.append(message)
-    warnings = []
-    if missing:
-        chars = ", ".join(f"U+{code}" for code in sorted(missing)[:12]) + (" ..." if len(missing) > 12 else "")
-        warnings.append(f"{len(missing)} character(s) have no glyph in the installed fonts and print as empty boxes "
-                        f"in the PDF ({chars}); install a font that covers them (scripts/setup installs Noto)")
-    warnings.extend(f"renderer: {m}" for m in dict.fromkeys(others))
-    return warnings
 
 
 @lru_cache(maxsize=4)
@@ -126,12 +106,13 @@ def _load_brand_once(templates_dir: Path, stamp: tuple) -> Brand:
     return load_brand(templates_dir)
 
 
-def render_html(template: str, templates_dir: Path, **context: Any) -> str:
+def render_html(template: str, templates_dir: Path, font_faces: str = "", **context: Any) -> str:
     env = jinja_environment(templates_dir)
     css = (templates_dir / "memo.css").read_text(encoding="utf-8")
     # Rules after the "/* @phone" marker apply to narrow screens only; the templates put them in a
     # <style media=...> element (WeasyPrint cannot parse media features inside the stylesheet).
     css, marker, phone = css.partition("/* @phone")
+    css += font_faces  # a memo's own @font-face rules (text_first_fonts), with the print rules
     brand = brand_for(templates_dir)
     return env.get_template(template).render(brand=brand, css=resolve_colors(css, brand),
                                              css_phone=resolve_colors(marker + phone, brand) if marker else "",
@@ -159,55 +140,6 @@ def resolve_colors(css: str, brand: Brand) -> str:
     return _VAR.sub(lambda m: values.get(m.group(1), m.group(0)), css)
 
 
-@lru_cache(maxsize=32)
-def _font_cmap(family: str) -> frozenset[int] | None:
-    """The code points an installed font family covers (None when fontconfig does not have it:
-    fc-match substitutes another family then, which must not be mistaken for coverage)."""
-    import subprocess
-
-    try:
-        found = subprocess.run(["fc-match", "-f", "%{file}|%{family}|%{index}", family], capture_output=True,
-                               text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    path, families, index = (found.split("|") + ["", "", ""])[:3]
-    if family.lower() not in [f.strip().lower() for f in families.split(",")]:
-        return None
-    try:
-        from fontTools.ttLib import TTFont
-
-        font = TTFont(path, fontNumber=int(index or 0), lazy=True)
-        return frozenset(font.getBestCmap() or ())
-    except Exception:  # an unreadable font file: treat the family as absent
-        return None
-
-
-def font_stack(text: str, families: list[str]) -> list[str]:
-    """The brand's first family plus only those fallback families this text needs.
-
-    Every family in the CSS stack costs layout time for every run of text (the full Noto stack
-    tripled a memo's render CPU), so a memo lists a CJK, Devanagari, Thai or emoji font only when
-    its own text has a character the families before it lack. Characters no listed family covers
-    are left to fontconfig's fallback and, failing that, reported as missing glyphs."""
-    if not families:
-        return []
-    chars = {ord(ch) for ch in set(text) if ord(ch) > 0x7E}
-    first = _font_cmap(families[0])
-    need = {c for c in chars if first is None or c not in first}
-    stack = [families[0]]
-    for family in families[1:]:
-        if not need:
-            break
-        cmap = _font_cmap(family)
-        if cmap is None:
-            continue
-        covered = {c for c in need if c in cmap}
-        if covered:
-            stack.append(family)
-            need -= covered
-    return stack
-
-
 def brand_families(brand: Brand) -> list[str]:
     return [f.strip() for f in brand.font_family.split(",") if f.strip()]
 
@@ -216,9 +148,10 @@ def render_memo_html(memo: dict[str, Any], templates_dir: Path) -> str:
     import json
 
     digest = page.decision_digest(memo)
-    fonts = font_stack(json.dumps(memo, ensure_ascii=False), brand_families(brand_for(templates_dir)))
+    fonts, faces = text_first_fonts(font_stack(json.dumps(memo, ensure_ascii=False),
+                                               brand_families(brand_for(templates_dir))))
     groups = page.fact_groups(memo, digest)
-    return render_html(MEMO_TEMPLATE, templates_dir, memo=memo, d=digest, fonts=fonts,
+    return render_html(MEMO_TEMPLATE, templates_dir, font_faces=faces, memo=memo, d=digest, fonts=fonts,
                        chart=page.dot_plot(memo, digest), fact_groups=groups,
                        pdf_sources=page.pdf_sources(memo, groups),
                        task_label=page.task_label, language_name=page.language_name,
@@ -226,7 +159,8 @@ def render_memo_html(memo: dict[str, Any], templates_dir: Path) -> str:
 
 
 def locked_url_fetcher(templates_dir: Path):
-    """A WeasyPrint 70 URLFetcher that serves `data:` URLs and files inside templates_dir only."""
+    """A WeasyPrint 70 URLFetcher that serves `data:` URLs and files inside templates_dir only,
+    and the installed font files an @font-face `local()` source names (text_first_fonts)."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     root = templates_dir.resolve()
@@ -242,7 +176,7 @@ def locked_url_fetcher(templates_dir: Path):
                 return super().fetch(url, headers)
             if scheme == "file":
                 path = Path(unquote(urlsplit(url).path)).resolve()
-                if path != root and root not in path.parents:
+                if path != root and root not in path.parents and path not in installed_font_files():
                     raise ValueError(f"refused to load {path.name}: outside the templates folder")
                 return URLFetcherResponse(url, path.read_bytes())
             raise ValueError(f"refused to load a {scheme or 'relative'} URL: memos load nothing from outside")
@@ -388,6 +322,25 @@ def render_pdf_checked(html: str, templates_dir: Path) -> RenderedPDF:
     except Exception as exc:  # WeasyPrint raises many kinds; one failed memo must not stop the batch
         raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
     return RenderedPDF(pdf, glyph_warnings(messages))
+
+
+def render_memo(memo: dict[str, Any], templates_dir: Path, renderer: Any) -> tuple[str, RenderedPDF]:
+    """The memo's HTML and its PDF from `renderer` (a pdf_renderer.PdfRenderer).
+
+    A missing glyph is only found by laying the PDF out, and the PDF is laid out from the HTML:
+    when the first render finds characters no font has, the memo records the warning
+    (memo["render_warnings"], so its JSON and email say it too) and the HTML and PDF are rendered
+    once more with the warning above the memo's name. The PDF's reader sees why there are empty
+    boxes, not only the index. The warnings returned are both renders' (the second adds none)."""
+    html = render_memo_html(memo, templates_dir)
+    rendered = renderer.render_pdf(html, templates_dir)
+    missing = missing_glyph_warnings(rendered.warnings)
+    if not missing or memo.get("render_warnings") == missing:
+        return html, rendered
+    memo["render_warnings"] = missing
+    html = render_memo_html(memo, templates_dir)
+    again = renderer.render_pdf(html, templates_dir)
+    return html, RenderedPDF(again.pdf, list(dict.fromkeys(rendered.warnings + again.warnings)))
 
 
 def render_pdf(html: str, templates_dir: Path) -> bytes:
