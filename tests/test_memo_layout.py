@@ -174,23 +174,21 @@ def test_page_1_alone_says_what_to_do_what_it_costs_and_what_could_make_it_wrong
         page_1 = re.sub(r"(?<=\w)- (?=\w)", "-", " ".join(pdf_text(pdf).split("\f")[0].split()))
         assert " ".join(digest["headline"].split()) in page_1, name
         assert " ".join(memo["verdict_reason"].split()) in page_1, name  # the "Why", constraint named
-        if digest["runner_note"]:  # e.g. a runner-up that scores above a model tied first says why
-            assert " ".join(digest["runner_note"].split()) in page_1, name
         assert "Cost vs budget" in page_1 and "What could make this wrong" in page_1 and "Next step" in page_1, name
         for flag in digest["flags"]:
             assert flag["label"] in page_1, (name, flag)
         if any(c["status"] == "floor" for c in digest["costs"]):
             assert "within budget" not in page_1.lower(), name  # a floor is never within budget
-        # Engine notes that change the decision are on page 1, not only in the Appendix: an
-        # open-source combination when no single open-source model covers every task, a tied
-        # runner-up, unconfirmed facts that could flip the pick (as a top risk).
-        for note in memo["notes"]:
-            if note.startswith(("No single open-source model covers every task", "The runner-up is a tie",
-                                "Unconfirmed facts could change the pick")):
-                assert " ".join(note.split())[:60] in page_1, (name, note)
-                seen_notes.add(note.split(":")[0])
-    assert {"No single open-source model covers every task, but an open-source combination does",
-            "The runner-up is a tie", "Unconfirmed facts could change the pick"} <= seen_notes
+        # What changes the decision is on page 1, not only in the Appendix: the decision table (pick,
+        # challengers, the other side), an open-source combination when no single open-source model
+        # covers every task, unconfirmed facts that could flip the pick (as a top risk).
+        for row in digest["table"]:
+            assert row["name"] in page_1 and f"{row['p_best']:.2f}" in page_1, (name, row["name"])
+        for key in ("other_side", "unconfirmed_facts"):
+            if memo[key]:
+                assert " ".join(memo[key].split())[:60] in page_1, (name, key)
+                seen_notes.add(key)
+    assert "other_side" in seen_notes
 
 
 def test_pdf_is_tagged_pdf_ua_with_title_language_and_bookmarks(catalog):

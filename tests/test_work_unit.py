@@ -139,16 +139,22 @@ def test_unit_results_are_plain_data_for_the_wire(unit_and_result):
 
 
 def test_a_tie_is_described_with_each_tied_models_own_score(tmp_path):
-    """support-chatbot ties Gemini (Vertex AI) and Claude (Bedrock): the progress line and index name
-    both, each with its own total (they can differ within the tie rules), and no single 'top score'."""
+    """Alpha and Beta rated and priced alike (the fixture catalog): the progress line and index name
+    both, each with its own total, and no single 'top score'."""
+    from .helpers import requirements, write_yaml
+    from .test_decision import fixture_catalog_data
+
+    data = fixture_catalog_data()
+    data["models"]["beta-api"]["quality"] = json.loads(json.dumps(data["models"]["alpha-api"]["quality"]))
+    catalog_file = write_yaml(tmp_path / "twins.yaml", data)
     inputs = tmp_path / "inputs"
     inputs.mkdir()
-    copy_examples(inputs, ["support-chatbot"])
+    write_yaml(inputs / "twins.yaml", requirements(**{"needs.tasks": ["chat"]}))
     (job,) = pipeline.make_jobs(pipeline.plan_batch(inputs).projects, tmp_path / "run", "run-1",
-                                "2026-11-29T02:00:00+00:00", (CATALOG,), TEMPLATES, "fp")
+                                "2026-11-29T02:00:00+00:00", (catalog_file,), TEMPLATES, "fp")
     result = render_unit(pipeline.unit_from_job(job), BundlePaths(job.catalog_files, job.templates_dir))
     memo = json.loads(result.memo_json)
-    assert memo["tied"], "support-chatbot is expected to be a tie; pick another example if the catalog changed"
+    assert memo["tied"]
     names = [memo["recommended"][0]["model"], *memo["tied"]]
     expected = " and ".join(f"{memo['model_names'][m]} ({memo['scores'][m]['total']:.1f})" for m in names) + ", tied"
     assert result.outcome.top_model_name == expected and result.outcome.top_score is None

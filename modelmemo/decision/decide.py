@@ -68,6 +68,9 @@ class Decision:
     separator: Separator | None = None  # the unknown whose answer would change the ranking most
     uncovered: tuple[str, ...] = ()  # tasks no eligible model covers
     pool: tuple[str, ...] = ()  # keys of the candidates the pick was chosen from (active, within the budget stretch)
+    # Sentences page 1 states besides the reason (decision.notes writes them; they are notes too):
+    other_side: str = ""  # the other side as a combination, when no single model of it covers every task
+    unconfirmed: str = ""  # unpublished vendor facts that could overturn the pick
 
     @property
     def verdict_label(self) -> str:

@@ -37,8 +37,8 @@ def smaller_scope(req: Requirements, cheapest: ModelScore) -> str:
         return ""
     share = req.monthly_usd / figure
     if not cheapest.deployment.is_api:
-        return (f" Its cost is mostly reserved GPU time, which a smaller volume does not reduce; a smaller "
-                f"GPU or a hosted route would.")
+        return (" Its cost is mostly reserved GPU time, which a smaller volume does not reduce; a smaller "
+                "GPU or a hosted route would.")
     parts = []
     if req.volume.requests_per_month:
         parts.append(f"about {int(req.volume.requests_per_month * share):,} requests a month")
@@ -282,7 +282,15 @@ def _other_side_note(req: Requirements, catalog: Catalog, d: Decision) -> str:
 
 
 def with_words(d: Decision, req: Requirements, catalog: Catalog) -> Decision:
-    separation = _separation(d, catalog) if d.recommended else ""
+    if d.combination:
+        separation = "; ".join(
+            f"for {task_label(p.task)}: the evidence cannot separate "
+            f"{join_and([d.scores[m].model.name for m in (p.model_id, *p.tied)])}; a pilot on that task does"
+            for p in d.combination if p.tied)
+    else:
+        separation = _separation(d, catalog) if d.recommended else ""
+    other_side = _other_side_note(req, catalog, d) if d.recommended else ""
+    unconfirmed = _unconfirmed(d) if d.recommended else ""
     return replace(d, verdict_reason=_reason(d, req, catalog), notes=tuple(_notes(d, req, catalog)),
-                   separation=separation,
+                   separation=separation, other_side=other_side, unconfirmed=unconfirmed,
                    tie_reasons=tuple("the evidence cannot separate them" for _ in d.tied))

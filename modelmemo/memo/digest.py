@@ -1,7 +1,7 @@
 """What page 1, the index and the email say about a memo: derived from the memo dict alone (never
 stored), so a memo read back from disk (an unchanged memo in the index, an email built from a
-stored memo) gets the same statements as a fresh one. Also the chart's geometry and the PDF's
-compact facts."""
+stored memo) gets the same statements as a fresh one. Also the chart's geometry (the PDF's compact
+forms are in memo/compact.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from modelmemo.decision.costs import usd
 from modelmemo.decision.policy import policy
-from modelmemo.decision.words import join_and, language_name, sentence, task_label
+from modelmemo.decision.words import join_and, task_label
 from modelmemo.memo.budget_words import cost_lines, cost_statement
 from modelmemo.inputs.requirements import FACTOR_LABELS
 # The stale-fact age and the "fragile" multipliers are in the settings table (modelmemo/settings.py).
@@ -105,7 +105,11 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         kind = "combination"
         picks = [dict(pick_view(p["model"], p.get("task")), tied=[pick_view(t, p.get("task")) for t in p.get("tied") or []])
                  for p in recommended]
-        headline = "Use " + join_and([f"{p['name']} for {p['task_label']}" for p in picks])
+        headline = "Use " + join_and([" or ".join([p["name"]] + [t["name"] for t in p["tied"]]) + f" for {p['task_label']}"
+                                      for p in picks])
+        if verdict == "budget-infeasible":
+            headline = (f"Nothing fits the {usd(budget)}/month budget: the picks per task together need at least "
+                        f"{usd(memo.get('budget_needed_usd'))}/month")
     else:
         picks = [dict(pick_view(recommended[0]["model"]), tied=[pick_view(t) for t in tied_ids])]
         kind = "tie" if tied_ids else "single"
@@ -255,6 +259,8 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                          + (" (enough to change the order)" if separator["could_flip"] and abs(separator["gap"]) >= 0.05
                             else "")
                          + f"; {separator['settled_by']} settles it.")
+    if memo.get("unconfirmed_facts"):
+        top_risks.append(memo["unconfirmed_facts"])
     for c in challengers:
         offer_row = offer(c["model"])
         if c["model"] in tied_ids or not any(e.get("kind") == "unknown" for e in offer_row.get("evidence") or []):
@@ -308,11 +314,13 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                               role=role, openness=s.get("openness"), formula=list(c.get("formula") or [])))
     subject_flags = [f["label"].lower() for f in flags if f["level"] == BLOCKING]
     return {
-        "page1_notes": [], "runner_note": None, "page1_risks": top_risks,
+        # Notes page 1 states (the PDF's Appendix leaves them out; the HTML keeps every note).
+        "page1_notes": [n for n in memo.get("notes") or [] if n and n in (memo.get("other_side"), memo.get("unconfirmed_facts"))],
+        "runner_note": None, "page1_risks": top_risks,
         "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs,
         "cost_lines": cost_lines(costs), "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
         "blocking": [f for f in flags if f["level"] == BLOCKING], "cautions": [f for f in flags if f["level"] == CAUTION],
-        "table": table,
+        "table": table, "other_side": memo.get("other_side") or "",
         "next_step": (memo.get("next_steps") or [""])[0], "robustness": (sens.get("top_pick") or {}).get("sentence")
         if sens.get("applicable") else sens.get("reason_not_applicable"),
         "budget": budget, "missing_tasks": [task_label(t) for t in memo.get("uncovered_tasks") or []],
@@ -418,124 +426,3 @@ def _pairs(kind: str, picks: list[dict[str, Any]], runner: list[dict[str, Any]],
         if other and p["model"] in scores and other in scores:
             pairs.append((p["model"], other))
     return pairs
-
-
-def fact_groups(memo: dict[str, Any], digest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Facts grouped by (model, deployment) in memo order; `own_date` when a fact's as-of date
-    differs from its numbered source's check date (then the date is printed beside the fact).
-    `web_only`: a runner-up's facts, which the HTML and JSON carry but the PDF leaves out."""
-    source_dates = {s["n"]: s["as_of"] for s in memo.get("sources") or []}
-    picked = set(digest["picked"])
-    groups: list[dict[str, Any]] = []
-    for fact in memo.get("facts") or []:
-        key = (fact.get("model", ""), fact.get("deployment", ""))
-        if not groups or groups[-1]["key"] != key:
-            groups.append({"key": key, "model": key[0], "deployment_label": fact.get("deployment_label")
-                           or key[1], "facts": [], "web_only": bool(key[0]) and key[0] not in picked})
-        groups[-1]["facts"].append({**fact, "own_date": source_dates.get(fact.get("source_ref")) != fact.get("as_of"),
-                                    **_pdf_fact_text(fact, memo)})
-    for group in groups:
-        shown = [f for f in group["facts"] if f["in_pdf"]]
-        group["web_only"] = group["web_only"] or not shown  # nothing of it in the PDF's compact list
-        for f in group["facts"]:  # the PDF's last fact of a group ends without a separator
-            f["pdf_last"] = bool(shown) and f is shown[-1]
-    return groups
-
-
-def _pdf_fact_text(fact: dict[str, Any], memo: dict[str, Any]) -> dict[str, str]:
-    """The PDF's compact wording of a fact (the HTML prints the full label and value): a quality
-    fact without its scale's description, a long language list as the asked languages plus a count."""
-    label, value = str(fact.get("label", "")), str(fact.get("value", ""))
-    name = str(fact.get("fact", ""))
-    if name.startswith("quality."):
-        label = f"Quality, {task_label(name.split('.', 1)[1])}"
-    if name == "languages" and value.count(", ") >= 6:
-        listed = value.split(", ")
-        asked = [language_name(c) for c in (memo.get("requirements") or {}).get("languages") or []
-                 if language_name(c) in listed]
-        value = f"{len(listed)} languages" + (f", including {', '.join(asked)}" if asked else "")
-    return {"pdf_label": label, "pdf_value": value, "in_pdf": name in PDF_FACTS or name.startswith("quality.")}
-
-
-# The facts the PDF's compact list prints for each pick: what the scores and costs turn on (price,
-# capacity, licence, data handling, SLA, quality). The rest (openness, tasks, languages, lifecycle,
-# ...) is stated on pages 1-3 already or is background; the HTML and JSON list every fact.
-PDF_FACTS = frozenset({"license", "commercial_use", "context_tokens", "input_usd_per_1m", "output_usd_per_1m",
-                       "embedding_usd_per_1m", "usd_per_image", "gpu_class", "gpu_hour_usd", "tokens_per_second",
-                       "images_per_hour", "data_residency", "trains_on_prompts", "soc2", "hipaa_baa", "sla",
-                       "input_token_share", "hours_per_month"})
-
-
-def pdf_sources(memo: dict[str, Any], groups: list[dict[str, Any]]) -> dict[int, str]:
-    """The sources a fact printed in the PDF cites, by number, each with its PDF title (the others
-    are HTML-only)."""
-    cited = {f["source_ref"] for g in groups if not g["web_only"] for f in g["facts"] if f.get("in_pdf", True)}
-    return {s["n"]: pdf_source_title(str(s.get("title", ""))) for s in memo.get("sources") or [] if s["n"] in cited}
-
-
-def pdf_source_title(title: str) -> str:
-    """A source's title without the catalog's parenthesised annotations (what the copy is, what it
-    says, when it was verified), for the PDF's list; "third party" is kept, as it changes how far
-    a reader trusts the fact. The annotations average 100 characters a source, which made the
-    PDF's source list a tenth of its render work; the HTML and JSON print each title whole."""
-    cut = title.find(" (")
-    if cut < 0:
-        return title
-    if cut >= 15:
-        short = title[:cut].rstrip(" ,;:")
-    else:  # a bare name ("Service tiers"): keep the annotation's first clause, whose page it is
-        ends = [i for i in (title.find(mark, cut) for mark in (")", ";", ":", ",")) if i > 0]
-        short = title[:min(ends)] + ")" if ends else title
-    return short + " (third party)" if "third party" in title[len(short):].lower() else short
-
-
-def short_reason(reasons: list[str]) -> str:
-    """An exclusion's first reason without its parenthesised detail, for the PDF's one-paragraph
-    list of excluded models (the HTML and JSON keep every reason in full)."""
-    first = str(reasons[0]) if reasons else "excluded"
-    head = first.split(" (", 1)[0].split("; ", 1)[0].rstrip(" .:")
-    return head
-
-
-def excluded_groups(memo: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """The excluded models grouped by their first reason (short form), largest group first: the
-    PDF names five models that lack image generation in one line instead of five clauses."""
-    names = memo.get("model_names") or {}
-    groups: dict[str, list[str]] = {}
-    for model_id, reasons in (memo.get("excluded") or {}).items():
-        head = short_reason(reasons)
-        missing = head.removeprefix("does not cover required task(s): ")
-        if missing != head:  # "Lacks image generation" reads better than the engine's full phrase
-            head = "lacks " + join_and(missing.split(", "))
-        groups.setdefault(head[:1].upper() + head[1:], []).append(names.get(model_id, model_id))
-    return sorted(groups.items(), key=lambda g: -len(g[1]))
-
-
-def _clauses(reason: str) -> list[str]:
-    """A factor reason's top-level clauses: split at "; " outside parentheses, full stop removed."""
-    clauses, depth, start = [], 0, 0
-    text = str(reason).strip().rstrip(".")
-    for i, ch in enumerate(text):
-        depth += (ch == "(") - (ch == ")")
-        if depth == 0 and text.startswith("; ", i):
-            clauses.append(text[start:i])
-            start = i + 2
-    clauses.append(text[start:])
-    return [c.strip() for c in clauses if c.strip()]
-
-
-def differences(reason_a: str, reason_b: str) -> tuple[str, str]:
-    """Two models' reasons for one factor, each reduced to the clauses the other does not share
-    ("only a floor is known (-10)" or "50% fit + 50% quality" said of both explains nothing about
-    the gap). For the PDF's pick-vs-runner-up table; the HTML and JSON keep the full reasons. When
-    every clause is shared (the scores then differ for a reason the words do not show), both are
-    returned whole."""
-    a, b = _clauses(reason_a), _clauses(reason_b)
-    key = (lambda c: c[:1].lower() + c[1:])
-    shared = {key(c) for c in a} & {key(c) for c in b}
-    only_a = [c for c in a if key(c) not in shared]
-    only_b = [c for c in b if key(c) not in shared]
-    if not only_a and not only_b:
-        return str(reason_a), str(reason_b)
-    # A side with nothing of its own (the other adds a penalty) is shown whole, never as blank.
-    return sentence(only_a or a), sentence(only_b or b)

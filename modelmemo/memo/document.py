@@ -16,6 +16,7 @@ from modelmemo.decision.costs import usd
 from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS, Requirements
 from modelmemo.decision import Decision, ModelScore, canonical, decide
 from modelmemo.decision.sensitivity import analyse
+from modelmemo.memo.advice import next_steps, risks
 from modelmemo.memo.changes import compare
 from modelmemo.decision.words import language_name, task_label
 
@@ -195,134 +196,6 @@ def _chart(decision: Decision, names: dict[str, str], limit: int = 8) -> dict[st
     return {"bars": bars, "legend": legend}
 
 
-def _risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[str, str]]:
-    """The risks of the picks, each with a key (what kind of fact it is), so page 1 can leave out
-    what a flag already states without reading the words."""
-    risks: list[dict[str, str]] = []
-
-    def risk(key: str, text: str) -> None:
-        risks.append({"key": key, "text": text})
-
-    for model_id in list(dict.fromkeys(decision.recommended_ids + list(decision.tied))):
-        score = decision.scores[model_id]
-        model, dep = score.model, score.deployment
-        if score.over_budget:
-            risk("over-budget", f"{model.name} is over budget: {score.cost.label()} against {usd(req.monthly_usd)}/month.")
-        if not score.cost.known:
-            risk("cost-unknown", f"The cost of {model.name} cannot be estimated"
-                 + (" without a volume; add the monthly volume (budget: volume:) to the requirement file."
-                    if req.volume is None else f": {score.cost.lines[0] if score.cost.lines else 'a price is unknown'}."))
-        elif score.cost.high is None:
-            risk("cost-floor", f"The cost of {model.name} is a floor ({score.cost.label()}): it may exceed the "
-                               f"{usd(req.monthly_usd)}/month budget; more capacity may be needed.")
-        for text in score.risks:
-            risk("context", text)
-        if dep.is_api:
-            trains = dep.value("trains_on_prompts")
-            if trains != "no" and req.sensitivity_level >= 1:
-                whether = ("has not published whether it trains on prompts" if trains == "unknown"
-                           else "trains on prompts by default")
-                risk("data-use", f"{dep.provider} {whether}, and the data is {req.data_sensitivity}: "
-                                 "confirm the data-use terms before sending real data.")
-            if req.lock_in_tolerance == "low":
-                risk("lock-in", f"Lock-in: {model.name} is only available from {model.vendor}; keep prompts and "
-                                "evaluation sets portable.")
-            if req.vendor_sla_required and dep.value("sla") != "yes":
-                sla = dep.value("sla")
-                risk("sla", f"An SLA is required, but {dep.provider} has "
-                            + ("not published one for this offer." if sla == "unknown" else "none for this offer."))
-        else:
-            if req.ml_expertise != "strong":
-                risk("self-hosting", f"Self-hosting {model.name} with {req.expertise_phrase}: plan for hiring "
-                                     "or a managed hosting partner.")
-            if req.vendor_sla_required:
-                risk("sla", "No vendor SLA covers a self-hosted model; uptime is your team's responsibility.")
-        if model.lifecycle == "legacy":
-            risk("superseded", f"{model.name} is superseded by newer releases; plan a migration path.")
-        commercial = model.facts["commercial_use"]
-        if model.is_open and commercial.value:
-            risk("license", f"License terms ({model.value('license')}): {commercial.value}")
-        languages = model.value("languages")
-        if isinstance(languages, list):
-            missing = [lang for lang in req.languages if lang not in languages]
-            if missing:
-                risk("language", f"{model.name} does not document {', '.join(language_name(m) for m in missing)}; "
-                                 "test output quality in those languages.")
-    unique: dict[str, dict[str, str]] = {}
-    for r in risks:
-        unique.setdefault(r["text"], r)
-    return list(unique.values())
-
-
-# How a pilot measures each task: (metric, pass mark). Examples per task: EVAL_EXAMPLES.
-EVAL_EXAMPLES = 50
-EVAL_METRICS = {
-    "chat": ("reviewers rate each answer 1-5 against an agreed rubric", "mean 4 or more"),
-    "text-generation": ("reviewers rate each draft 1-5 against an agreed rubric", "mean 4 or more"),
-    "summarization": ("reviewers check each summary for omissions and errors (1-5)", "mean 4 or more, no invented facts"),
-    "code": ("the share of suggestions that pass your tests or a reviewer accepts", "60% or more accepted"),
-    "translation": ("bilingual reviewers rate adequacy and fluency (1-5)", "mean 4 or more"),
-    "image-generation": ("reviewers pick the better image of each pair, blind", "preferred in half the pairs or more"),
-    "classification": ("accuracy and macro-F1 against your labelled examples", "F1 at or above today's process"),
-    "embeddings": ("recall@10 of your own search queries against known answers", "recall@10 of 0.8 or more"),
-}
-
-
-def evaluation_plan(req: Requirements, decision: Decision) -> str:
-    """The pilot as a plan: examples per task, metric, pass mark, and the rule that decides."""
-    pick = decision.pick
-    if pick is None:
-        return ""
-    rivals = [decision.scores[m] for m in decision.challengers[:2]]
-    tasks = "; ".join(f"{task_label(t)}: {EVAL_METRICS[t][0]}, pass at {EVAL_METRICS[t][1]}"
-                      for t in req.tasks if t in EVAL_METRICS)
-    against = " and ".join(r.model.name for r in rivals)
-    rule = (f"Keep {pick.model.name} if it passes; switch to {against} only if it passes too and scores clearly "
-            f"higher at a cost within budget." if rivals else f"Keep {pick.model.name} if it passes.")
-    return (f"Evaluate {pick.model.name}" + (f" against {against}" if rivals else "")
-            + f" on {EVAL_EXAMPLES} real examples per task ({tasks}). {rule}")
-
-
-def _next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]:
-    steps: list[str] = []
-    top = decision.recommended_ids
-    if decision.verdict == "no-eligible-model":
-        if decision.relax:
-            first = decision.relax[0]
-            steps.append(f"Decide whether {first.constraint} can be relaxed to {first.change}; re-run this memo "
-                         "with the changed file.")
-        else:
-            steps.append("Review the exclusions below with the project owner: no single change lets a model in.")
-    elif decision.verdict == "budget-infeasible" and decision.budget_needed_usd is not None:
-        steps.append(f"Raise the budget to at least {usd(decision.budget_needed_usd)}/month or reduce the scope, "
-                     "then re-run this memo.")
-    pick = decision.pick
-    if pick is not None:
-        unmeasured = not pick.measured or any(not decision.scores[m].measured for m in decision.challengers[:2])
-        if unmeasured or decision.tied or len(decision.challengers):
-            steps.append(evaluation_plan(req, decision))
-    elif top:
-        names = " and ".join(decision.scores[m].model.name for m in top)
-        steps.append(f"Pilot {names} on a sample of real tasks per task, measuring quality, latency and cost.")
-    for model_id in top:
-        score = decision.scores[model_id]
-        dep = score.deployment
-        if dep.is_api:
-            retention = str(dep.value("retention")).rstrip(". ")
-            steps.append(f"Review {dep.provider}'s data-processing terms and retention ({retention}).")
-            if req.sensitivity_level >= 2:
-                steps.append(f"Request {dep.provider}'s SOC 2 report"
-                             + (" and a HIPAA BAA" if req.data_sensitivity == "regulated" else "") + ".")
-        else:
-            steps.append(f"Provision a test instance ({dep.value('gpu_class')}) and measure throughput on your "
-                         "own prompts to firm up the cost estimate.")
-            steps.append(f"Have legal review the {score.model.value('license')} license.")
-    if req.volume is None:
-        steps.append("Estimate monthly volume (requests, tokens per request, images) and add it to the file.")
-    steps.append("Re-run this memo when the catalog is refreshed or requirements change.")
-    return list(dict.fromkeys(s for s in steps if s))
-
-
 def _cost_options(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[str, Any]]:
     """Every eligible candidate (model on a deployment option), cheapest first, with its formula."""
     options = []
@@ -481,6 +354,8 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         "cheapest": decision.cheapest,
         "relax": [{"constraint": r.constraint, "change": r.change, "allows": list(r.allows)} for r in decision.relax],
         "uncovered_tasks": list(decision.uncovered),
+        "other_side": decision.other_side,
+        "unconfirmed_facts": decision.unconfirmed,
         "best_open": decision.best_open,
         "best_closed": decision.best_closed,
         "ranking": [_ranking_entry(c, catalog) for c in decision.candidates],
@@ -490,8 +365,8 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         "weight_shares": {f: round(decision.weights[f] / weight_sum, 4) for f in FACTORS},
         "notes": list(decision.notes),
         "sensitivity": analyse(ordered, catalog, decision).as_dict(),
-        "risks": _risks(ordered, decision, catalog),
-        "next_steps": _next_steps(ordered, decision, catalog),
+        "risks": risks(ordered, decision, catalog),
+        "next_steps": next_steps(ordered, decision, catalog),
         "facts": facts,
         "sources": sources,
         "chart": _chart(decision, names),
