@@ -106,3 +106,33 @@ def test_calibration_inputs_are_valid_requirement_files(scenario: Scenario) -> N
     assert not errors, f"{scenario.name}: " + "; ".join(
         f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors)
     Requirements.from_data(data)
+
+
+def test_across_the_shipped_examples_and_the_scenarios_the_memos_commit(catalog) -> None:
+    """Issue 22's bar, on the nine shipped examples and every calibration scenario (cloud, on
+    premises, tiny budget, SLA required, EU residency, nothing fits): at most a quarter report a tie;
+    no pick costs more than twice its budget without the budget-infeasible verdict; every required
+    SLA or residency is met by the pick's route or named as blocking on page 1."""
+    from modelmemo.decision.lifecycle import regions_of
+    from modelmemo.inputs.loading import load_document
+    from modelmemo.memo.digest import decision_digest
+    from modelmemo.memo.document import RunContext, make_memo
+
+    from .conftest import example_inputs
+
+    reqs = [Requirements.from_data(load_document(p).data) for p in example_inputs()]
+    reqs += [Requirements.from_data(requirements(**s.overrides)) for s in SCENARIOS]
+    ties = 0
+    for req in reqs:
+        memo, decision = make_memo(req, catalog, RunContext("r", "2026-12-07T00:00:00+00:00", "x.yaml", "0" * 64))
+        ties += decision.is_tie
+        blocking = {f["key"] for f in decision_digest(memo)["flags"] if f["level"] == "blocking"}
+        for model_id in decision.recommended_ids:
+            pick = decision.scores[model_id]
+            if pick.cost.low is not None and pick.cost.low > 2 * req.monthly_usd:
+                assert decision.verdict == "budget-infeasible", (req.project_id, model_id, pick.cost.label())
+            if req.vendor_sla_required and (not pick.deployment.is_api or pick.deployment.value("sla") != "yes"):
+                assert "sla-unmet" in blocking, (req.project_id, model_id)
+            if req.data_residency and pick.deployment.is_api:
+                assert regions_of(pick.deployment.value("data_residency")) & set(req.data_residency), req.project_id
+    assert ties <= len(reqs) / 4, f"{ties} ties in {len(reqs)} memos"

@@ -127,19 +127,23 @@ def context_exclusions(model: Model, deployment: Deployment, req: Requirements, 
 
 
 def context_risk(model: Model, deployment: Deployment, req: Requirements, tasks: tuple[str, ...]) -> str | None:
-    """Unknown context is no exclusion, but a stated risk."""
+    """Unknown context is no exclusion, but a stated risk, worded with what is known: a build whose
+    figure no source gives is not the model's published window."""
     if not _needs_context(tasks) or req.volume is None or not req.volume.tokens_per_request:
         return None
     context, _ = context_limits(model, deployment)
-    if context is None:
-        # The option in words, not its catalog id: "(self-hosted on 1x NVIDIA H100 80GB, ...)".
-        option = (f"via {deployment.provider}" if deployment.is_api
-                  else f"self-hosted on {deployment.value('gpu_class')}" if deployment.value("gpu_class") != "unknown"
-                  else "self-hosted")
-        where = f"{model.name} ({option})" if deployment.value("context_tokens", None) else model.name
-        return (f"The context window of {where} is not documented in the catalog; confirm that "
-                f"{req.volume.tokens_per_request:,}-token requests fit.")
-    return None
+    if context is not None:
+        return None
+    # The option in words, not its catalog id: "(self-hosted on 1x NVIDIA H100 80GB, ...)".
+    option = (f"via {deployment.provider}" if deployment.is_api
+              else f"self-hosted on {deployment.value('gpu_class')}" if deployment.value("gpu_class") != "unknown"
+              else "self-hosted")
+    published = _known_int(model.value("context_tokens", None))
+    if published is not None and deployment.value("context_tokens", None) is not None:
+        return (f"{model.name} has a published context of {published:,} tokens, but no source gives the window of "
+                f"this build ({option}); confirm that {req.volume.tokens_per_request:,}-token requests fit.")
+    return (f"The context window of {model.name} is not documented in the catalog; confirm that "
+            f"{req.volume.tokens_per_request:,}-token requests fit.")
 
 
 def deployment_exclusions(deployment: Deployment, model: Model, req: Requirements,
