@@ -14,7 +14,8 @@ its challengers, genuine ties, and whether any option fits the budget (README "M
    both have measured quality: a model whose missing evidence could put it level is a risk to test
    and a challenger, never a co-pick.
 5. Challengers: the tied models, then the other models by P(best) (at most two; a second needs
-   CHALLENGER_MIN_P), so a strong unmeasured model is piloted against the pick.
+   CHALLENGER_MIN_P; never a superseded model), so a strong unmeasured model is piloted against the
+   pick.
 """
 
 from __future__ import annotations
@@ -69,8 +70,15 @@ def choose(candidates: Sequence[ModelScore], weights: dict[str, float], budget: 
     else:
         pool = within or pool
     if cheapest is not None:
-        # Nothing fits: the pick is the option that needs the smallest raise of the budget.
-        pick = cheapest
+        # Nothing fits: the pick is the option that needs the smallest raise of the budget (among
+        # options as cheap, the one that beats the others), and its challengers are options that
+        # need a similar budget, not the best at any price.
+        floor = cheapest.cost.low or 0.0
+        level = [c for c in pool if c.cost.known and (c.cost.low or 0.0) <= floor * 1.01 + 0.005]
+        pick, _ = sampler.maximin(level)
+        assert pick is not None
+        cheapest = pick
+        pool = [c for c in pool if c.cost.known and (c.cost.low or 0.0) <= floor * policy("BUDGET_STRETCH")]
         h2h_by_key = {c.key: sampler.beats(pick, c) for c in pool if c is not pick}
     else:
         pick, h2h_by_key = sampler.maximin(pool)
@@ -90,13 +98,18 @@ def choose(candidates: Sequence[ModelScore], weights: dict[str, float], budget: 
     head_to_head = {m: round(h2h_by_key[c.key], 4) for m, c in best_offer.items()}
     tie_line = policy("TIE_PROBABILITY")
     tied = tuple(c for m, c in best_offer.items() if head_to_head[m] < tie_line and c.measured and pick.measured)
-    # Challengers come from the same pool (active, within the budget stretch), any evidence.
-    eligible = [c for c in pool if c.model_id != pick.model_id]
+    # Challengers come from the same pool (active, within the budget stretch), any evidence, but
+    # never a superseded model: nobody pilots against what its vendor has replaced.
+    eligible = [c for c in pool if c.model_id != pick.model_id and c.model.lifecycle != "legacy"]
     others: dict[str, ModelScore] = {}
     for c in eligible:
         others.setdefault(c.model_id, c)
+    # Strongest first: the more likely best (to the hundredth: draw noise does not order them),
+    # then the one the pick beats least often, then the ranking key.
+    ordered = sorted(others.values(), key=lambda c: (-round(c.p_best, 2), round(h2h_by_key.get(c.key, 1.0), 2),
+                                                     candidate_key(c)))
     challengers = list(tied[:2])
-    for c in others.values():
+    for c in ordered:
         if len(challengers) >= 2 or c.model_id in {x.model_id for x in challengers}:
             continue
         if not challengers or c.p_best >= policy("CHALLENGER_MIN_P"):

@@ -29,6 +29,7 @@ class CostEstimate:
     high: float | None
     lines: tuple[str, ...] = ()
     inputs: dict[str, Any] = field(default_factory=dict)
+    unpriced_part: bool = False  # a floor because part of the bill has no published price (not capacity)
 
     @property
     def known(self) -> bool:
@@ -168,7 +169,7 @@ def _api_estimate(model: Model, deployment: Deployment, req: Requirements, catal
         if priced:  # part of the bill is priced, the rest is not: a floor, never "within budget"
             lines.append(f"the priced part is {usd(total)}/month; the rest has no published price, so the "
                          f"cost is at least {usd(total)}/month")
-            return CostEstimate(model.id, deployment.id, total, None, tuple(lines), inputs)
+            return CostEstimate(model.id, deployment.id, total, None, tuple(lines), inputs, unpriced_part=True)
         return CostEstimate(model.id, deployment.id, None, None, tuple(lines), inputs)
     return CostEstimate(model.id, deployment.id, total, total, tuple(lines), inputs)
 

@@ -167,7 +167,12 @@ def _single(req: Requirements, catalog: Catalog, excluded: dict[str, list[Exclus
     scores = ranked_models(choice)
     verdict = "budget-infeasible" if choice.budget_infeasible else (
         "open-source" if pick.model.is_open else "closed-source")
-    best_open, best_closed = _sides(list(scores.values()))
+    # The best of each side among the options the pick was chosen from (active, within the budget
+    # stretch); only when a side has none there, among every eligible option.
+    pool_best = [scores[c.model_id] for c in choice.pool if scores.get(c.model_id) is c]
+    best_open, best_closed = _sides(pool_best)
+    every_open, every_closed = _sides(list(scores.values()))
+    best_open, best_closed = best_open or every_open, best_closed or every_closed
     challengers = tuple(c.model_id for c in choice.challengers)
     # A challenger without quality evidence that could plausibly be better: a risk a pilot settles.
     tied = {c.model_id for c in choice.tied}

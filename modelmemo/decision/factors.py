@@ -37,6 +37,7 @@ class Unknown:
     label: str  # "quality on chat", "SLA", "monthly cost"
     swing: float  # factor points between the unknown at its worst and at its best
     key: str = ""  # the task (quality) or catalog fact (fact)
+    state: str = "not published"  # what is known of it, in words: "unmeasured", "only a floor is known", ...
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,9 @@ def requirements_fit(model: Model, req: Requirements, tasks: tuple[str, ...],
     mean = lambda attr: sum(getattr(q, attr) for q in qualities) / n if qualities else P("UNMEASURED_QUALITY")  # noqa: E731
     combine = lambda q: (1 - share) * fit + share * q  # noqa: E731
     unknowns = tuple(Unknown("quality", "requirements", f"quality on {q.task.replace('-', ' ')}",
-                             share * (q.high - q.low) / n, q.task) for q in qualities if q.high > q.low)
+                             share * (q.high - q.low) / n, q.task,
+                             "unmeasured" if q.kind == "unknown" else "measured, within its published interval")
+                     for q in qualities if q.high > q.low)
     evidence = "; ".join(q.text for q in qualities)
     return FactorScore(clamp(combine(mean("score"))), sentence(
         [f"fit {fit:g} ({'; '.join(notes)})", f"quality {clamp(mean('score')):g} ({evidence})"],
@@ -142,23 +145,33 @@ def budget_fit(cost: CostEstimate, req: Requirements) -> tuple[FactorScore, bool
         # The volume is known, the offer's price is not: an unpublished price never looks cheap.
         return FactorScore(0.0, f"Cost unknown ({why}); scored 0 until the price is published, so an "
                                 "unpriced offer never looks cheaper than a priced one.",
-                           unknowns=(Unknown("cost", "budget", "price", 0.0, "price"),)), None
+                           unknowns=(Unknown("cost", "budget", "price", 0.0, "price", "not published"),)), None
     ratio_text = "" if budget == 0 else f", {figure / budget:.0%} of the budget"
     if cost.high is None:
         spread = P("FLOOR_SPREAD")
         top = figure * spread
         point = budget_score(figure * (1 + spread) / 2, budget)
         low, high = budget_score(top, budget), budget_score(figure, budget)
+        if cost.unpriced_part:
+            # Part of the bill has no published price: nothing bounds it, so the budget score may be
+            # anything down to 0 (a fully priced route of the same model is then the safer plan).
+            low = 0.0
+            return FactorScore(clamp(point), f"At least {usd(figure)}/month vs {usd(budget)}/month budget "
+                                             f"({'over budget' if figure > budget else 'may exceed the budget'}"
+                                             f"{ratio_text}); part of the bill has no published price.",
+                               0.0, bounded(high), (Unknown("cost", "budget", "monthly cost", high, "cost",
+                                                           "part of it has no published price"),)), \
+                (figure > budget or None)
         over: bool | None = figure > budget or None
         verdict = "over budget" if over else "may exceed the budget"
         return FactorScore(clamp(point), f"At least {usd(figure)}/month vs {usd(budget)}/month budget "
                                          f"({verdict}{ratio_text}); only a floor is known, taken as up to "
                                          f"{spread:g}x it.", bounded(low), bounded(high),
-                           (Unknown("cost", "budget", "monthly cost", high - low, "cost"),)), over
+                           (Unknown("cost", "budget", "monthly cost", high - low, "cost", "only a floor is known"),)), over
     over = figure > budget
     basis = "Estimated" if cost.is_point else "Midpoint"
     low, high = budget_score(cost.high, budget), budget_score(cost.low, budget)
-    unknowns = (Unknown("cost", "budget", "monthly cost", high - low, "cost"),) if high > low else ()
+    unknowns = (Unknown("cost", "budget", "monthly cost", high - low, "cost", "known as a range"),) if high > low else ()
     return FactorScore(clamp(budget_score(figure, budget)),
                        f"{basis} {usd(figure)}/month vs {usd(budget)}/month budget "
                        f"({'over budget' if over else 'within budget'}{ratio_text}).",

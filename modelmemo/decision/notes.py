@@ -21,6 +21,10 @@ FIELD_WORDS = {"security.on_premises_only": "on-premises only", "security.data_r
                "budget.volume.tokens_per_request": "tokens per request", "needs.tasks": "tasks"}
 
 
+def _field_words(constraint: str) -> str:
+    return " and ".join(FIELD_WORDS.get(c, c) for c in constraint.split(" + "))
+
+
 def _side(score: ModelScore) -> str:
     return "open-source" if score.model.is_open else "closed-source"
 
@@ -37,8 +41,8 @@ def smaller_scope(req: Requirements, cheapest: ModelScore) -> str:
         return ""
     share = req.monthly_usd / figure
     if not cheapest.deployment.is_api:
-        return (" Its cost is mostly reserved GPU time, which a smaller volume does not reduce; a smaller "
-                "GPU or a hosted route would.")
+        return (" Its cost is mostly fixed (reserved GPU time and operations), which a smaller volume does not "
+                "reduce; a smaller GPU or a hosted route would.")
     parts = []
     if req.volume.requests_per_month:
         parts.append(f"about {int(req.volume.requests_per_month * share):,} requests a month")
@@ -54,8 +58,10 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
         where = f" for {task_names(d.uncovered)}" if d.uncovered else ""
         text = f"No catalog model meets every hard constraint{where}."
         if d.relax:
+            if " + " in d.relax[0].constraint:
+                text += " No single constraint, relaxed alone, lets a model in; two together do."
             text += " " + " ".join(
-                f"Relaxing {FIELD_WORDS.get(r.constraint, r.constraint)} (`{r.constraint}`) to {r.change} would allow "
+                f"Relaxing {_field_words(r.constraint)} (`{r.constraint.split(' + ')[0]}`) to {r.change} would allow "
                 f"{join_and([catalog.models[m].name for m in r.allows[:4]])}"
                 + (f" and {len(r.allows) - 4} more" if len(r.allows) > 4 else "") + "." for r in d.relax)
         else:
@@ -137,8 +143,8 @@ def _separation(d: Decision, catalog: Catalog) -> str:
         against = "and the two are level on points"
     else:
         flip = "enough to change the order" if s.could_flip else "not enough alone to change the order"
-        against = f"against a {abs(s.gap):.1f}-point difference, {flip}"
-    return (f"{name}'s {s.label} (unknown; it moves {name}'s total by up to {s.swing:.1f} points, {against}); "
+        against = f"against a difference of {abs(s.gap):.1f} points, {flip}"
+    return (f"{name}'s {s.label} ({s.state}; it moves {name}'s total by up to {s.swing:.1f} points, {against}); "
             f"{s.settled_by} settles it")
 
 

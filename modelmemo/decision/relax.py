@@ -73,6 +73,16 @@ def relaxations(req: Requirements, catalog: Catalog, excluded: dict[str, list[st
             allows = tuple(m for m in eligible_models(relaxed, catalog, _coverable(relaxed, catalog)))
             if allows:
                 found.append(Relaxation(constraint, change, allows))
+    if not found:  # no single change helps: the pairs of changes that do
+        fields = [c for c in constraints if c != "needs.tasks"]
+        for i, first in enumerate(fields):
+            for second in fields[i + 1:]:
+                for change_a, relaxed_a in _variants(req, first, catalog):
+                    for change_b, relaxed in _variants(relaxed_a, second, catalog):
+                        allows = tuple(eligible_models(relaxed, catalog, _coverable(relaxed, catalog)))
+                        if allows:
+                            found.append(Relaxation(f"{first} + {second}", f"{change_a}, and {second} to {change_b}",
+                                                    allows))
     return found
 
 

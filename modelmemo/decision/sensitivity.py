@@ -248,6 +248,9 @@ def analyse(req: Requirements, catalog: Catalog, decision: Decision) -> Sensitiv
     if decision.combination:
         return SensitivityReport(False, "No single model covers every task, so the recommendation is a "
                                         "combination of models; the weights only reorder models per task.")
+    if decision.verdict == "budget-infeasible":
+        return SensitivityReport(False, "Nothing fits the budget, so the pick is the cheapest option: the budget "
+                                        "decides it, not the weights.")
     if decision.recommended is None or len(decision.scores) < 2:
         count = "No model" if not decision.scores else "Only one model"
         return SensitivityReport(False, f"{count} meets every hard constraint, so no weight can change the pick.")

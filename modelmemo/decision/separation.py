@@ -21,6 +21,7 @@ class Separator:
     swing: float  # total points it can move that candidate
     gap: float  # the pick's lead in total points (point scores)
     could_flip: bool  # its swing alone exceeds the lead
+    state: str = "not published"  # what is known of it, in words
 
     @property
     def settled_by(self) -> str:
@@ -35,4 +36,4 @@ def separator(pick: ModelScore, challenger: ModelScore, weights: dict[str, float
     swing, candidate, unknown = max(found, key=lambda f: (f[0], f[1] is challenger, f[2].label))
     gap = pick.total - challenger.total
     return Separator(candidate.model_id, unknown.kind, unknown.label, round(swing, 1), round(gap, 1),
-                     swing >= abs(gap))
+                     swing >= abs(gap), unknown.state)

@@ -154,7 +154,13 @@ def memo_subject(memo: dict[str, Any]) -> str:
     else:
         top = " + ".join(p["name"] + (" (tie)" if p.get("tied") else "") for p in picks) or "no eligible model"
     digest = _digest(memo)
-    flags = f" [{', '.join(digest['subject_flags'])}]" if digest and digest["subject_flags"] else ""
+    if memo.get("verdict") == "no-eligible-model":
+        top = "relax a constraint"
+    elif memo.get("verdict") == "budget-infeasible" and memo.get("budget_needed_usd") is not None:
+        top = f"{top} needs ${memo['budget_needed_usd']:,.0f}/month"
+    # The verdict is not said twice: its own flag is left out of the brackets.
+    shown = [f for f in (digest or {}).get("subject_flags", []) if f not in ("no eligible model", "budget infeasible")]
+    flags = f" [{', '.join(shown)}]" if shown else ""
     return one_line(f"{memo['project']['name']}: {memo.get('verdict_label') or 'No verdict'} — {top}{flags}")
 
 

@@ -108,10 +108,11 @@ def next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list[
             steps.append(f"Decide whether {first.constraint} can be relaxed to {first.change}; re-run this memo "
                          "with the changed file.")
         else:
-            steps.append("Review the exclusions below with the project owner: no single change lets a model in.")
+            steps.append("Review the reasons under Excluded models with the project owner: no single change lets a "
+                         "model in, so more than one constraint must move.")
     elif decision.verdict == "budget-infeasible" and decision.budget_needed_usd is not None:
-        steps.append(f"Raise the budget to at least {usd(decision.budget_needed_usd)}/month or reduce the scope, "
-                     "then re-run this memo.")
+        steps.append("Raise the budget to what the cheapest option needs (see above) or reduce the scope, then "
+                     "re-run this memo.")
     pick = decision.pick
     if pick is not None:
         unmeasured = not pick.measured or any(not decision.scores[m].measured for m in decision.challengers[:2])
@@ -132,7 +133,9 @@ def next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list[
         else:
             steps.append(f"Provision a test instance ({dep.value('gpu_class')}) and measure throughput on your "
                          "own prompts to firm up the cost estimate.")
-            steps.append(f"Have legal review the {score.model.value('license')} license.")
+            licence = str(score.model.value("license"))
+            steps.append(f"Have legal review the {licence}"
+                         + ("." if licence.lower().endswith(("license", "licence")) else " license."))
     if req.volume is None:
         steps.append("Estimate monthly volume (requests, tokens per request, images) and add it to the file.")
     steps.append("Re-run this memo when the catalog is refreshed or requirements change.")

@@ -47,6 +47,9 @@ def cost_statement(low: float | None, high: float | None, planning: float | None
         if budget and low > budget:  # even the minimum is over: certainly over budget
             return {"status": "over", "floor": True, "label": label, "share": share,
                     "text": f"At least {usd(low)}/month ({pct}): over budget by at least {usd(low - budget)}/month."}
+        if budget and low * 2 <= budget:
+            return {"status": "floor", "floor": True, "label": label, "share": share,
+                    "text": f"At least {usd(low)}/month ({pct}): a floor; even twice it would fit the budget."}
         return {"status": "floor", "floor": True, "label": label, "share": share,
                 "text": f"At least {usd(low)}/month ({pct}): a floor, so the real cost may exceed the budget."}
     pct = f"{_pct(share)} of the {budget_text}" if share is not None else budget_text

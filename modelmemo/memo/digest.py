@@ -16,6 +16,7 @@ from modelmemo.inputs.requirements import FACTOR_LABELS
 from modelmemo.settings import FRAGILE_LESS, FRAGILE_MORE, STALE_AFTER_DAYS
 
 BUDGET_STRETCH = policy("BUDGET_STRETCH")
+SEPARATOR_MIN_SWING = 1.0  # total points: an unknown that moves less, and cannot change the order, is no top risk
 FLOOR_SPREAD = policy("FLOOR_SPREAD")
 
 
@@ -99,8 +100,8 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         headline = "No catalog model meets the requirements"
         if relax:
             first = relax[0]
-            headline += (f": relaxing {FIELD_WORDS.get(first['constraint'], first['constraint'])} would allow "
-                         + join_and([short(m) for m in first["allows"][:3]]))
+            fields = " and ".join(FIELD_WORDS.get(c, c) for c in first["constraint"].split(" + "))
+            headline += f": relaxing {fields} would allow " + join_and([short(m) for m in first["allows"][:3]])
     elif combination:
         kind = "combination"
         picks = [dict(pick_view(p["model"], p.get("task")), tied=[pick_view(t, p.get("task")) for t in p.get("tied") or []])
@@ -153,16 +154,14 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                      {(p["model"], p.get("deployment")) for p in picks}]
     # --- blocking: the decision cannot go ahead as it stands
     if verdict == "no-eligible-model":
-        detail = "; ".join(f"relaxing {FIELD_WORDS.get(r['constraint'], r['constraint'])} to {r['change']} allows "
-                           + join_and([short(m) for m in r["allows"][:3]]) for r in relax[:3]) \
-            or "no single constraint, relaxed alone, lets a model in"
-        if memo.get("uncovered_tasks"):
-            detail = f"nothing eligible for {join_and([task_label(t) for t in memo['uncovered_tasks']])}; " + detail
-        flag("no-eligible", "No eligible model", detail, BLOCKING)
+        tasks = memo.get("uncovered_tasks") or []
+        flag("no-eligible", "No eligible model", "the hard constraints exclude every model"
+             + (f" for {join_and([task_label(t) for t in tasks])}" if tasks else "")
+             + ("; the Why line says what relaxing each would allow" if relax else
+                "; see Excluded models for every reason"), BLOCKING)
     if verdict == "budget-infeasible":
-        flag("budget-infeasible", "Budget infeasible",
-             f"no option within {BUDGET_STRETCH:g}x the budget; the cheapest needs "
-             f"{usd(memo.get('budget_needed_usd'))}/month", BLOCKING)
+        flag("budget-infeasible", "Budget infeasible", f"no eligible option costs within {BUDGET_STRETCH:g}x the "
+                                                       "budget (the headline says what it needs)", BLOCKING)
     elif any(c["status"] == "over" for c in costs):
         flag("over-budget", "Over budget", " ".join(dict.fromkeys(c["text"] for c in costs if c["status"] == "over")),
              BLOCKING)
@@ -249,12 +248,14 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     separator = memo.get("separator")
     h2h = memo.get("head_to_head") or {}
     first_challenger = challengers[0]["model"] if challengers else None
-    if separator and kind in ("single", "tie") and first_challenger:
+    if separator and kind in ("single", "tie") and first_challenger and (
+            separator["could_flip"] or separator["swing"] >= SEPARATOR_MIN_SWING):
         who = short(separator["model"])
         gap = (f"against a {_fmt(abs(separator['gap']))}-point difference between {short(picks[0]['model'])} and "
                f"{short(first_challenger)}" if abs(separator["gap"]) >= 0.05
                else f"and {short(picks[0]['model'])} and {short(first_challenger)} are level on points")
-        top_risks.append(f"{who}'s {separator['label']} is unknown: it moves {who}'s total by up to "
+        state = separator.get("state") or "not published"
+        top_risks.append(f"{who}'s {separator['label']} ({state}) moves {who}'s total by up to "
                          f"{_fmt(separator['swing'])} points, {gap}"
                          + (" (enough to change the order)" if separator["could_flip"] and abs(separator["gap"]) >= 0.05
                             else "")
@@ -336,6 +337,8 @@ def _has_fact(memo: dict[str, Any], offer_row: dict[str, Any], fact: str, value:
 
 def _row_risk(role: str, model_id: str, pick_id: str, memo: dict[str, Any], offer_row: dict[str, Any]) -> str:
     """The one risk that matters for a row of the decision table."""
+    if role != "Pick" and (offer_row.get("lifecycle") or {}).get("status") == "deprecated":
+        return f"deprecated, ends {offer_row['lifecycle'].get('date')}"
     unknown = [task_label(e["task"]) for e in offer_row.get("evidence") or [] if e.get("kind") == "unknown"]
     if unknown:
         return f"quality unmeasured ({join_and(unknown)})"
@@ -343,8 +346,11 @@ def _row_risk(role: str, model_id: str, pick_id: str, memo: dict[str, Any], offe
         separator = memo.get("separator") or {}
         if separator.get("model") == model_id and separator.get("could_flip"):
             return f"{separator['label']} unknown"
-        if offer_row.get("cost_is_floor"):
-            return "cost is a floor"
+        budget = (memo.get("requirements") or {}).get("monthly_usd") or 0
+        if offer_row.get("cost_is_floor") and (offer_row.get("monthly_cost_usd") or 0) * FLOOR_SPREAD > budget:
+            return "cost is a floor that could pass the budget"
+        if (offer_row.get("lifecycle") or {}).get("status") == "deprecated":
+            return f"deprecated, ends {offer_row['lifecycle'].get('date')}"
         return "none found in the data"
     scores = memo.get("scores") or {}
     pick, other = (scores.get(pick_id) or {}).get("factors") or {}, (scores.get(model_id) or {}).get("factors") or {}
