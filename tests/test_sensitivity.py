@@ -49,7 +49,8 @@ TEXT_STRONG_TEAM = {"needs.tasks": ["text-generation"], "support.ml_expertise": 
 # On premises, regulated: only self-hosted open models; Open LLM and Mystery LLM differ only on
 # requirements fit (Mystery LLM has no quality evidence).
 ONPREM_REGULATED = {"needs.tasks": ["chat"], "security.on_premises_only": True,
-                    "security.data_sensitivity": "regulated", "support.ml_expertise": "strong"}
+                    "security.data_sensitivity": "regulated", "support.ml_expertise": "strong",
+                    "budget.monthly_usd": 6000}
 
 
 def clear_fixture_data() -> dict:

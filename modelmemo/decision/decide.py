@@ -18,7 +18,7 @@ from modelmemo.decision.choose import Choice, choose, ranked_models
 from modelmemo.decision.eligibility import Exclusion, deployment_exclusions, model_exclusions
 from modelmemo.decision.policy import policy
 from modelmemo.decision.quality import QualityContext
-from modelmemo.decision.relax import Relaxation, relaxations
+from modelmemo.decision.relax import Relaxation, affordable_relaxations, relaxations
 from modelmemo.decision.separation import Separator, separator
 
 
@@ -202,6 +202,8 @@ def _single(req: Requirements, catalog: Catalog, excluded: dict[str, list[Exclus
         cheapest=choice.cheapest.model_id if choice.cheapest else None,
         separator=separator(pick, first, req.weights) if first else None,
         pool=tuple(c.key for c in choice.pool),
+        relax=tuple(affordable_relaxations(req, catalog, policy("BUDGET_STRETCH") * req.monthly_usd))
+        if choice.budget_infeasible else (),
     )
 
 

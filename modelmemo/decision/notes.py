@@ -89,7 +89,9 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
         times = f" ({needed / req.monthly_usd:.1f}x)" if req.monthly_usd > 0 else ""
         text = (f"No eligible option fits within {policy('BUDGET_STRETCH'):g}x the {usd(req.monthly_usd)}/month "
                 f"budget: the cheapest, {cheapest.model.name} via {cheapest.deployment.provider}, needs "
-                f"{usd(needed)}/month{times}.{smaller_scope(req, cheapest)}{one_side}")
+                f"{usd(needed)}/month{times}.{smaller_scope(req, cheapest)}")
+        text += "".join(f" Relaxing {_field_words(r.constraint)} (`{r.constraint}`) to {r.change} would allow "
+                        f"{r.cheapest}." for r in d.relax[:2])
         strongest = d.candidates[0] if d.candidates else None
         cheapest_figure = cheapest.cost.planning_figure or 0
         if strongest is not None and strongest.model_id != cheapest.model_id and (

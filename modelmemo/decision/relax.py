@@ -15,7 +15,8 @@ from modelmemo.decision.eligibility import Exclusion, LIFECYCLE, CATALOG, contex
 class Relaxation:
     constraint: str  # the requirement field, as its dotted path in the file
     change: str  # what to set it to, in words
-    allows: tuple[str, ...]  # model ids that would become eligible
+    allows: tuple[str, ...]  # model ids that would become eligible (within the budget stretch, for a budget)
+    cheapest: str = ""  # with a budget: the cheapest offer it allows, in words with its cost
 
 
 def eligible_models(req: Requirements, catalog: Catalog, tasks: tuple[str, ...] | None = None) -> list[str]:
@@ -83,6 +84,43 @@ def relaxations(req: Requirements, catalog: Catalog, excluded: dict[str, list[st
                         if allows:
                             found.append(Relaxation(f"{first} + {second}", f"{change_a}, and {second} to {change_b}",
                                                     allows))
+    return found
+
+
+def affordable_relaxations(req: Requirements, catalog: Catalog, limit: float) -> list[Relaxation]:
+    """Nothing eligible fits the budget: each hard constraint that, relaxed alone, would allow an
+    offer costing at most `limit` a month (the marketing team that must fine-tune may find the
+    hosted API within budget once prompting is enough)."""
+    from modelmemo.decision.costs import estimate
+
+    constraints: dict[str, None] = {}
+    covering = [m for m in catalog.models.values() if all(t in m.tasks for t in req.tasks)]
+    for model in covering:
+        reasons = list(model_exclusions(model, req, catalog=catalog))
+        for d in model.deployments:
+            reasons += deployment_exclusions(d, model, req, req.tasks, catalog)
+        for r in reasons:
+            if isinstance(r, Exclusion) and r.constraint not in (LIFECYCLE, CATALOG, "needs.tasks"):
+                constraints.setdefault(r.constraint)
+    found = []
+    for constraint in constraints:
+        for change, relaxed in _variants(req, constraint, catalog):
+            offers = []
+            for model in covering:
+                if model_exclusions(model, relaxed, catalog=catalog):
+                    continue
+                for d in model.deployments:
+                    if deployment_exclusions(d, model, relaxed, relaxed.tasks, catalog):
+                        continue
+                    cost = estimate(model, d, relaxed, catalog, relaxed.tasks)
+                    if cost.low is not None and cost.low <= limit:
+                        offers.append((cost.low, model, d, cost))
+            if offers:
+                offers.sort(key=lambda o: (o[0], o[1].id, o[2].id))
+                _, model, d, cost = offers[0]
+                where = f"via {d.provider}" if d.is_api else "self-hosted"
+                found.append(Relaxation(constraint, change, tuple(dict.fromkeys(o[1].id for o in offers)),
+                                        f"{model.name} {where} at {cost.label()}"))
     return found
 
 

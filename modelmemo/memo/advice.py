@@ -111,8 +111,9 @@ def next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list[
             steps.append("Review the reasons under Excluded models with the project owner: no single change lets a "
                          "model in, so more than one constraint must move.")
     elif decision.verdict == "budget-infeasible" and decision.budget_needed_usd is not None:
-        steps.append("Raise the budget to what the cheapest option needs (see above) or reduce the scope, then "
-                     "re-run this memo.")
+        relax = (f", or relax {decision.relax[0].constraint} to {decision.relax[0].change} "
+                 f"({decision.relax[0].cheapest})" if decision.relax else "")
+        steps.append(f"Raise the budget to what the cheapest option needs (see above){relax}, then re-run this memo.")
     pick = decision.pick
     if pick is not None:
         unmeasured = not pick.measured or any(not decision.scores[m].measured for m in decision.challengers[:2])

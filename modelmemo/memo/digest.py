@@ -160,8 +160,8 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
              + ("; the Why line says what relaxing each would allow" if relax else
                 "; see Excluded models for every reason"), BLOCKING)
     if verdict == "budget-infeasible":
-        flag("budget-infeasible", "Budget infeasible", f"no eligible option costs within {BUDGET_STRETCH:g}x the "
-                                                       "budget (the headline says what it needs)", BLOCKING)
+        flag("budget-infeasible", "Budget infeasible", f"no eligible option within {BUDGET_STRETCH:g}x the budget",
+             BLOCKING)
     elif any(c["status"] == "over" for c in costs):
         flag("over-budget", "Over budget", " ".join(dict.fromkeys(c["text"] for c in costs if c["status"] == "over")),
              BLOCKING)
@@ -322,8 +322,9 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         "cost_lines": cost_lines(costs), "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
         "blocking": [f for f in flags if f["level"] == BLOCKING], "cautions": [f for f in flags if f["level"] == CAUTION],
         "table": table, "other_side": memo.get("other_side") or "",
+        # Page 1's Robustness line only when the weights can move the pick (the proof says why not).
         "next_step": (memo.get("next_steps") or [""])[0], "robustness": (sens.get("top_pick") or {}).get("sentence")
-        if sens.get("applicable") else sens.get("reason_not_applicable"),
+        if sens.get("applicable") else None,
         "budget": budget, "missing_tasks": [task_label(t) for t in memo.get("uncovered_tasks") or []],
         "cost_rows": cost_rows, "picked": sorted(picked), "runner_ids": [r["model"] for r in runner],
         "pairs": _pairs(kind, picks, runner, scores),
