@@ -44,14 +44,26 @@ class QualityScale:
 
 
 @dataclass(frozen=True)
+class ProxyEvidence:
+    """Another model's score standing in for one that has none (a predecessor's, a sibling's)."""
+
+    value: float
+    ci: float | None
+    of: str  # the model the score belongs to
+    source: Source
+
+
+@dataclass(frozen=True)
 class QualityEvidence:
-    """A model's measured quality on one task; `value` None means unknown (scored conservatively)."""
+    """A model's measured quality on one task; `value` None means unknown (scored conservatively),
+    unless `proxy` gives another model's score to stand in for it (with a wider interval)."""
 
     value: float | None
     scale: str
     ci: float | None
     source: Source
     note: str = ""
+    proxy: ProxyEvidence | None = None
 
 
 @dataclass(frozen=True)
@@ -331,9 +343,13 @@ def load_catalog(paths: tuple[Path, ...] | list[Path], today: date | None = None
                 raise CatalogError(f"{at}: scale '{entry['scale']}' is not declared under `quality_scales` "
                                    f"(declared: {declared}); declare it once at the top of a catalog file")
             value = entry["value"]
+            raw_proxy = entry.get("proxy")
+            proxy = None if raw_proxy is None else ProxyEvidence(
+                float(raw_proxy["value"]), float(raw_proxy["ci"]) if "ci" in raw_proxy else None, raw_proxy["of"],
+                source_of(raw_proxy["source"], f"{at}.proxy"))
             evidence[task] = QualityEvidence(None if value == "unknown" else float(value), entry["scale"],
                                              float(entry["ci"]) if "ci" in entry else None,
-                                             source_of(entry["source"], at), entry.get("note", ""))
+                                             source_of(entry["source"], at), entry.get("note", ""), proxy)
         return evidence
 
     models: dict[str, Model] = {}

@@ -50,6 +50,11 @@ class ModelScore:
         return f"{self.model.id}/{self.deployment.id}/{','.join(self.tasks)}"
 
     @property
+    def model_key(self) -> str:
+        """What the model's own factors are drawn under: two offers of one model share its quality."""
+        return f"{self.model.id}/{','.join(self.tasks)}"
+
+    @property
     def cost_is_floor(self) -> bool:
         return self.cost.low is not None and self.cost.high is None
 

@@ -12,7 +12,7 @@ from typing import Any
 from modelmemo.catalog.load import Catalog, Deployment, Model
 from modelmemo.inputs.requirements import Requirements
 from modelmemo.decision.costs import IMAGE_TASK
-from modelmemo.decision.lifecycle import residency_reason, retired_reason
+from modelmemo.decision.lifecycle import regions_of, residency_reason, retired_reason
 from modelmemo.decision.words import task_names
 
 
@@ -69,6 +69,10 @@ def model_exclusions(model: Model, req: Requirements, check_tasks: bool = True,
     if model.is_toolkit and req.customization == "prompting":
         reasons.append(Exclusion("a toolkit you must train on your own data, and the project asks for prompting only "
                                  "(no training)", "needs.customization"))
+    restricted = regions_of(model.value("licence_restricted_regions", "no")) or set()
+    if req.data_residency and restricted & set(req.data_residency):
+        reasons.append(Exclusion(f"its licence restricts use in {' and '.join(sorted(restricted & set(req.data_residency)))}, "
+                                 "where the data must stay", "security.data_residency"))
     if not model.deployments:
         reasons.append(Exclusion("no deployment option is available", CATALOG))
     return reasons

@@ -109,7 +109,8 @@ def requirements_fit(model: Model, req: Requirements, tasks: tuple[str, ...],
     combine = lambda q: (1 - share) * fit + share * q  # noqa: E731
     unknowns = tuple(Unknown("quality", "requirements", f"quality on {q.task.replace('-', ' ')}",
                              share * (q.high - q.low) / n, q.task,
-                             "unmeasured" if q.kind == "unknown" else "measured, within its published interval")
+                             {"unknown": "unmeasured", "proxy": "a proxy: another model's score"}.get(
+                                 q.kind, "measured, within its published interval"))
                      for q in qualities if q.high > q.low)
     evidence = "; ".join(q.text for q in qualities)
     return FactorScore(clamp(combine(mean("score"))), sentence(

@@ -99,7 +99,7 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
             text += (f" With more budget, {strongest.model.name} is the strongest option "
                      f"({strongest.cost.label()}, P(best) {d.model_p_best(strongest.model_id):.2f}).")
         return text
-    text = (f"{pick.model.name} is the most likely best fit: P(best) {d.model_p_best(pick.model_id):.2f}, "
+    text = (f"{pick.model.name} is the pick: P(best) {d.model_p_best(pick.model_id):.2f}, "
             f"total {_interval(pick)}.")
     challenger = d.scores.get(d.runner_up or "")
     if challenger is not None and d.head_to_head and d.runner_up in d.head_to_head:

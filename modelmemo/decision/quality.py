@@ -3,8 +3,9 @@ the scale among eligible candidates measured on it for that task (the highest up
 published interval), with the interval its evidence allows (README "Methodology", 3).
 
 Evidence kinds: `measured` (a published score; its interval from the published CI, or
-UNPUBLISHED_CI when none is published), `unknown` (no score: the conservative UNMEASURED_QUALITY
-point, an interval up to the best eligible peer, since only a pilot can say where it lies).
+UNPUBLISHED_CI when none is published), `proxy` (no score of its own, another model's standing in:
+its interval widened by PROXY_HALF_WIDTH), `unknown` (no score: the conservative UNMEASURED_QUALITY
+point, an interval up to the top of the scale, since only a pilot can say where it lies).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class TaskQuality:
     score: float
     low: float
     high: float
-    kind: str  # measured | unknown
+    kind: str  # measured | proxy | unknown
     text: str  # the evidence in words, for the factor's reason
     value: float | None = None  # the published figure on its scale
     source: str = ""  # the catalog source key
@@ -111,8 +112,11 @@ class QualityContext:
             for model in self.models:
                 evidence = evidence_of(model, task)
                 value = evidence_value(evidence)
+                ci = getattr(evidence, "ci", None)
+                proxy = getattr(evidence, "proxy", None)
+                if value is None and proxy is not None:  # a proxy is evidence on the same scale
+                    value, ci = proxy.value, proxy.ci
                 if value is not None and getattr(evidence, "scale", None) == scale:
-                    ci = getattr(evidence, "ci", None)
                     tops.append(value + (ci if isinstance(ci, (int, float)) and not isinstance(ci, bool) else 0))
             self._peers[key] = [("", max(tops))] if tops else []
         found = self._peers[key]
@@ -131,6 +135,9 @@ class QualityContext:
         scale = getattr(evidence, "scale", "") or ""
         source = getattr(evidence, "source", None)
         source_key = getattr(source, "key", "") or ""
+        proxy = getattr(evidence, "proxy", None)
+        if value is None and proxy is not None:
+            return self._proxy_quality(task, scale, proxy)
         if value is None:
             measured = [self.normalise(task, s, v) for s in self._scales(task) for _, v in self.peers(task, s)]
             low = min([UNKNOWN_QUALITY, *measured]) if measured else 0.0
@@ -155,6 +162,18 @@ class QualityContext:
                 f"{len(peers)} eligible ({clamp(score):g})")
         return TaskQuality(task, clamp(score), bounded(min(low, score)), bounded(max(high, score)), "measured",
                            text, value, source_key, scale)
+
+    def _proxy_quality(self, task: str, scale: str, proxy) -> TaskQuality:
+        score = self.normalise(task, scale, proxy.value)
+        ci = proxy.ci or 0.0
+        half = policy("PROXY_HALF_WIDTH")
+        low = self.normalise(task, scale, proxy.value - ci) - half
+        high = self.normalise(task, scale, proxy.value + ci) + half
+        shown = f"{proxy.value:g}" if _scale_kind(self.catalog, scale) == "elo" else f"{proxy.value:g}/100"
+        text = (f"{task_label(task)}: no score of its own; {proxy.of}'s {_scale_title(self.catalog, scale)} {shown}"
+                f"{f' ±{ci:g}' if ci else ''} as a proxy ({clamp(score):g}, ±{half:g} more as a proxy)")
+        return TaskQuality(task, clamp(score), bounded(min(low, score)), bounded(max(high, score)), "proxy", text,
+                           proxy.value, proxy.source.key, scale)
 
     def _scales(self, task: str) -> list[str]:
         return sorted({getattr(evidence_of(m, task), "scale", "") for m in self.models

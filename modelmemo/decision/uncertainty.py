@@ -2,7 +2,9 @@
 
 Each factor score is drawn from a triangular distribution over its interval with the point score as
 its mode; a candidate's total in a draw is the weighted mean of its factor draws. Draws are seeded
-per candidate and factor (its model, offer and tasks), so the same input gives the same numbers,
+per candidate and factor (its model, offer and tasks; the requirements factor, which holds the
+model's quality, per model and tasks, so two routes to one model share it), so the same input gives
+the same numbers,
 and the draws of a candidate do not change when the weights or other candidates change ("common
 random numbers"): raising the weight of a factor on which the pick is surely ahead can only raise
 its head-to-head chances, never lower them.
@@ -31,6 +33,9 @@ class Scored(Protocol):
 
     @property
     def key(self) -> str: ...
+
+    @property
+    def model_key(self) -> str: ...
 
 
 _DRAWS: dict[tuple[str, int], tuple[list[float], list[float], list[float]]] = {}
@@ -88,7 +93,10 @@ class Sampler:
             if high <= low or w == 0:
                 fixed += w * score.score
                 continue
-            draws = triangular_draws(f"{c.key}|{f}", n, low, min(max(score.score, low), high), high, w)
+            # Quality is the model's, not the offer's: its offers share the draw, so a model with two
+            # routes does not get two lottery tickets. The other factors are the offer's own.
+            stream = f"{getattr(c, 'model_key', c.key)}|{f}" if f == "requirements" else f"{c.key}|{f}"
+            draws = triangular_draws(stream, n, low, min(max(score.score, low), high), high, w)
             totals = draws if totals is None else list(map(operator.add, totals, draws))
         totals = [fixed] * n if totals is None else [fixed + t for t in totals]
         self._totals[c.key] = totals

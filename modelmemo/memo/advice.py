@@ -116,9 +116,8 @@ def next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list[
         steps.append(f"Raise the budget to what the cheapest option needs (see above){relax}, then re-run this memo.")
     pick = decision.pick
     if pick is not None:
-        unmeasured = not pick.measured or any(not decision.scores[m].measured for m in decision.challengers[:2])
-        if unmeasured or decision.tied or len(decision.challengers):
-            steps.append(evaluation_plan(req, decision))
+        # Every pick is validated on the project's own examples before it is committed to.
+        steps.append(evaluation_plan(req, decision))
     elif top:
         names = " and ".join(decision.scores[m].model.name for m in top)
         steps.append(f"Pilot {names} on a sample of real tasks per task, measuring quality, latency and cost.")

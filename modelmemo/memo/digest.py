@@ -16,6 +16,7 @@ from modelmemo.inputs.requirements import FACTOR_LABELS
 from modelmemo.settings import FRAGILE_LESS, FRAGILE_MORE, STALE_AFTER_DAYS
 
 BUDGET_STRETCH = policy("BUDGET_STRETCH")
+ROBUST_BEYOND = 10.0  # a weight that must move more than 10x to change the pick is no page-1 concern
 SEPARATOR_MIN_SWING = 1.0  # total points: an unknown that moves less, and cannot change the order, is no top risk
 FLOOR_SPREAD = policy("FLOOR_SPREAD")
 
@@ -194,6 +195,18 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         flag("tie", "Tie", memo.get("tie_separation") or "the evidence cannot separate them", CAUTION)
     elif kind == "combination" and tied_ids:
         flag("tie", "Tie for a task", memo.get("tie_separation") or "the evidence cannot separate them", CAUTION)
+    restricted = [f for f in memo.get("facts") or [] if f.get("fact") == "licence_restricted_regions"
+                  and f.get("model") in picked and str(f.get("value")).lower() not in ("no", "unknown")]
+    for f in restricted:
+        flag("licence-region", "Licence limits by region", f"{short(f['model'])}'s licence restricts use in "
+                                                            f"{f['value']}: legal confirms where the project's "
+                                                            "entity and users are before the pilot", CAUTION)
+    proxied = [r for r in picked_offers if any(e.get("kind") == "proxy" for e in r.get("evidence") or [])]
+    if proxied:
+        r = proxied[0]
+        tasks = [task_label(e["task"]) for e in r["evidence"] if e.get("kind") == "proxy"]
+        flag("proxy", "Proxy evidence", f"{short(r['model'])}'s quality on {join_and(tasks)} is another model's "
+                                        "score, with a wider interval; the pilot measures it", CAUTION)
     unmeasured_pick = [r for r in picked_offers if any(e.get("kind") == "unknown" for e in r.get("evidence") or [])]
     if unmeasured_pick:
         r = unmeasured_pick[0]
@@ -275,7 +288,7 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     flagged = {f["key"] for f in flags}
     covered_by_flags = {"over-budget": {"over-budget", "budget-infeasible"}, "cost-unknown": {"cost-unknown"},
                         "cost-floor": {"cost-floor", "over-budget", "budget-infeasible"}, "sla": {"sla-unmet"},
-                        "superseded": {"superseded"}}
+                        "superseded": {"superseded"}, "license": {"licence-region"}}
     for r in memo.get("risks") or []:
         key, text = (r.get("key"), r.get("text")) if isinstance(r, dict) else ("", str(r))
         # Said by a flag already; a floor well within budget is said by the cost line.
@@ -322,13 +335,28 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         "cost_lines": cost_lines(costs), "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
         "blocking": [f for f in flags if f["level"] == BLOCKING], "cautions": [f for f in flags if f["level"] == CAUTION],
         "table": table, "other_side": memo.get("other_side") or "",
-        # Page 1's Robustness line only when the weights can move the pick (the proof says why not).
-        "next_step": (memo.get("next_steps") or [""])[0], "robustness": (sens.get("top_pick") or {}).get("sentence")
-        if sens.get("applicable") else None,
+        # Page 1's Robustness line only when the weights can move the pick (the proof says why not),
+        # and plainly when no plausible change does.
+        "next_step": (memo.get("next_steps") or [""])[0], "robustness": _robustness(sens),
         "budget": budget, "missing_tasks": [task_label(t) for t in memo.get("uncovered_tasks") or []],
         "cost_rows": cost_rows, "picked": sorted(picked), "runner_ids": [r["model"] for r in runner],
         "pairs": _pairs(kind, picks, runner, scores),
     }
+
+
+def name_of(memo: dict[str, Any], model_id: str) -> str:
+    return (memo.get("model_names") or {}).get(model_id, model_id)
+
+
+def _robustness(sens: dict[str, Any]) -> str | None:
+    if not sens.get("applicable"):
+        return None
+    smallest = (sens.get("top_pick") or {}).get("smallest") or {}
+    multiplier = smallest.get("multiplier")
+    if isinstance(multiplier, (int, float)) and (multiplier > ROBUST_BEYOND or 0 < multiplier < 1 / ROBUST_BEYOND):
+        return (f"Robust: no weight change short of {ROBUST_BEYOND:g}x moves the pick (the nearest needs "
+                f"{multiplier:.1f}x the {FACTOR_LABELS.get(smallest.get('factor'), '')} weight).")
+    return (sens.get("top_pick") or {}).get("sentence")
 
 
 def _has_fact(memo: dict[str, Any], offer_row: dict[str, Any], fact: str, value: str) -> bool:
@@ -346,7 +374,14 @@ def _row_risk(role: str, model_id: str, pick_id: str, memo: dict[str, Any], offe
     if role == "Pick":
         separator = memo.get("separator") or {}
         if separator.get("model") == model_id and separator.get("could_flip"):
-            return f"{separator['label']} unknown"
+            return f"{separator['label']} ({separator.get('state') or 'not published'})"
+        facts = {f.get("fact"): f for f in memo.get("facts") or [] if f.get("model") == model_id}
+        region = facts.get("licence_restricted_regions")
+        if region and str(region.get("value")).lower() not in ("no", "unknown"):
+            return f"licence restricts use in {region['value']}"
+        if any((r.get("key") if isinstance(r, dict) else "") == "context" and short_name(name_of(memo, model_id)) in r["text"]
+               for r in memo.get("risks") or []):
+            return "context window of this build unconfirmed"
         budget = (memo.get("requirements") or {}).get("monthly_usd") or 0
         if offer_row.get("cost_is_floor") and (offer_row.get("monthly_cost_usd") or 0) * FLOOR_SPREAD > budget:
             return "cost is a floor that could pass the budget"

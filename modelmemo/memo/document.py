@@ -23,8 +23,8 @@ from modelmemo.decision.words import language_name, task_label
 MEMO_VERSION = 3
 
 # Catalog facts a reader needs to check the recommendation; shown with source and date.
-MODEL_FACTS_SHOWN = ("openness", "license", "commercial_use", "open_weights", "tasks", "languages",
-                     "context_tokens", "max_output_tokens", "parameters", "lifecycle")
+MODEL_FACTS_SHOWN = ("openness", "license", "commercial_use", "licence_restricted_regions", "open_weights", "tasks",
+                     "languages", "context_tokens", "max_output_tokens", "parameters", "lifecycle")
 DEPLOYMENT_FACTS_SHOWN = ("input_usd_per_1m", "output_usd_per_1m", "embedding_usd_per_1m", "usd_per_image",
                           "context_tokens", "max_output_tokens", "gpu_class", "gpu_hour_usd",
                           "tokens_per_second", "images_per_hour", "vendor_fine_tuning", "data_residency",
@@ -43,6 +43,7 @@ FACT_LABELS = {
     "data_residency": "Data residency", "trains_on_prompts": "Trains on prompts", "retention": "Retention",
     "soc2": "SOC 2", "hipaa_baa": "HIPAA BAA", "sla": "Uptime SLA", "vendor_support": "Vendor support",
     "embedding_usd_per_1m": "Embedding price per 1M tokens", "max_output_tokens": "Max output (tokens)",
+    "licence_restricted_regions": "Licence restricts use in",
 }
 FACTOR_COLORS = {"requirements": "#1f4e79", "budget": "#2e86ab", "support": "#7fb069",
                  "security": "#e4a11b", "long_term": "#c8553d"}
