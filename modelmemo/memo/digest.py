@@ -371,6 +371,9 @@ def _row_risk(role: str, model_id: str, pick_id: str, memo: dict[str, Any], offe
     unknown = [task_label(e["task"]) for e in offer_row.get("evidence") or [] if e.get("kind") == "unknown"]
     if unknown:
         return f"quality unmeasured ({join_and(unknown)})"
+    proxied = [task_label(e["task"]) for e in offer_row.get("evidence") or [] if e.get("kind") == "proxy"]
+    if proxied:
+        return f"quality by proxy ({join_and(proxied)}): another model's score"
     if role == "Pick":
         separator = memo.get("separator") or {}
         if separator.get("model") == model_id and separator.get("could_flip"):
@@ -395,7 +398,7 @@ def _row_risk(role: str, model_id: str, pick_id: str, memo: dict[str, Any], offe
             for f in FACTOR_LABELS]
     worst = max(zip(gaps, FACTOR_LABELS), default=(0, ""))
     if worst[0] <= 0:
-        return "level with the pick on every factor"
+        return "not behind the pick on any factor's point score; behind on the odds"
     return f"behind on {FACTOR_LABELS[worst[1]].lower().replace(' fit', '')} ({_fmt(worst[0])} points)"
 
 
