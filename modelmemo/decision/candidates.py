@@ -65,7 +65,13 @@ class ModelScore:
 
     @property
     def measured(self) -> bool:
+        """Quality evidence on every task (a proxy counts)."""
         return not self.unknown_quality
+
+    @property
+    def measured_itself(self) -> bool:
+        """Its own measurement on every task (no proxy, no gap)."""
+        return all(q.kind == "measured" for q in self.evidence)
 
     @property
     def unknowns(self) -> tuple[Unknown, ...]:

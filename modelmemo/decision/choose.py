@@ -114,6 +114,12 @@ def choose(candidates: Sequence[ModelScore], weights: dict[str, float], budget: 
             continue
         if not challengers or c.p_best >= policy("CHALLENGER_MIN_P"):
             challengers.append(c)
+    if len(challengers) == 1 and not challengers[0].measured_itself and pick.measured_itself:
+        # The first challenger rests on a proxy or no evidence: pilot against the best measured
+        # option too, so the pilot has a measured baseline.
+        measured = next((c for c in ordered if c.measured_itself and c not in challengers), None)
+        if measured is not None:
+            challengers.append(measured)
     for c in tied:  # every tied model is named, even beyond two challengers
         if c not in challengers:
             challengers.append(c)

@@ -79,8 +79,10 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
         return text
     pick = d.scores[d.recommended]
     pick_open = pick.model.is_open
+    other_word = "closed" if pick_open else "open"
     one_side = "" if (d.best_closed if pick_open else d.best_open) else (
-        f" No {'closed' if pick_open else 'open'}-source model meets the hard constraints."
+        f" No single {other_word}-source model covers every task; see Other side." if d.other_side else
+        f" No {other_word}-source model meets the hard constraints."
         + why_one_side_is_out(not pick_open, req, catalog, d.excluded))
     if d.verdict == "budget-infeasible":
         cheapest = d.scores.get(d.cheapest or "")
@@ -105,6 +107,11 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
     if challenger is not None and d.head_to_head and d.runner_up in d.head_to_head:
         text += (f" It beats {challenger.model.name} ({_interval(challenger)}) in "
                  f"{d.head_to_head[d.runner_up]:.0%} of draws over their intervals.")
+        if challenger.total > pick.total + 0.05:
+            why = ("rests on a proxy (another model's score)" if any(q.kind == "proxy" for q in challenger.evidence)
+                   else "rests on unmeasured quality" if not challenger.measured else "is within its wider range")
+            text += (f" {challenger.model.name}'s {challenger.total - pick.total:.1f}-point lead on the point scores "
+                     f"{why}, so {pick.model.name} comes out ahead more often.")
     other_id = d.best_closed if pick.model.is_open else d.best_open
     other = d.scores.get(other_id or "")
     if other is None:
@@ -297,8 +304,8 @@ def with_words(d: Decision, req: Requirements, catalog: Catalog) -> Decision:
             for p in d.combination if p.tied)
     else:
         separation = _separation(d, catalog) if d.recommended else ""
-    other_side = _other_side_note(req, catalog, d) if d.recommended else ""
-    unconfirmed = _unconfirmed(d) if d.recommended else ""
+    d = replace(d, other_side=_other_side_note(req, catalog, d) if d.recommended else "",
+                unconfirmed=_unconfirmed(d) if d.recommended else "")
     return replace(d, verdict_reason=_reason(d, req, catalog), notes=tuple(_notes(d, req, catalog)),
-                   separation=separation, other_side=other_side, unconfirmed=unconfirmed,
+                   separation=separation,
                    tie_reasons=tuple("the evidence cannot separate them" for _ in d.tied))

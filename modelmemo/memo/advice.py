@@ -53,6 +53,9 @@ def risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[
                                      "or a managed hosting partner.")
             if req.vendor_sla_required:
                 risk("sla", "No vendor SLA covers a self-hosted model; uptime is your team's responsibility.")
+        if not dep.is_api and req.customization in ("fine-tuning", "full-control"):
+            risk("training-cost", "The cost covers serving only: the compute and time to fine-tune or train "
+                                  f"{model.name} on your data come on top.")
         if model.lifecycle == "legacy":
             risk("superseded", f"{model.name} is superseded by newer releases; plan a migration path.")
         commercial = model.facts["commercial_use"]
@@ -90,6 +93,9 @@ def evaluation_plan(req: Requirements, decision: Decision) -> str:
     if pick is None:
         return ""
     rivals = [decision.scores[m] for m in decision.challengers[:2]]
+    baseline = decision.scores.get(decision.measured_alternative or "")
+    if baseline is not None and baseline not in rivals:  # the pick is unmeasured: a measured baseline
+        rivals.append(baseline)
     tasks = "; ".join(f"{task_label(t)}: {EVAL_METRICS[t][0]}, pass at {EVAL_METRICS[t][1]}"
                       for t in req.tasks if t in EVAL_METRICS)
     against = " and ".join(r.model.name for r in rivals)

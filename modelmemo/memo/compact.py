@@ -4,6 +4,8 @@ factor reason reduced to what differs between two models. Derived from the memo 
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from modelmemo.decision.words import join_and, language_name, sentence, task_label
@@ -82,7 +84,8 @@ def short_reason(reasons: list[str]) -> str:
     """An exclusion's first reason without its parenthesised detail, for the PDF's one-paragraph
     list of excluded models (the HTML and JSON keep every reason in full)."""
     first = str(reasons[0]) if reasons else "excluded"
-    head = first.split(" (", 1)[0].split("; ", 1)[0].rstrip(" .:")
+    # Parenthesised detail goes ("Mistral AI (La Plateforme) API: ..." keeps its "API: ..." part).
+    head = re.sub(r"\s*\([^()]*\)", "", first).split("; ", 1)[0].rstrip(" .:")
     return head
 
 

@@ -119,8 +119,9 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         if verdict == "budget-infeasible":
             needed = memo.get("budget_needed_usd")
             cheapest = memo.get("cheapest") or first["model"]
+            floor = (scores.get(cheapest) or {}).get("cost_is_floor")
             headline = (f"Nothing fits the {usd(budget)}/month budget: the cheapest option, {name(cheapest)}, "
-                        f"needs {usd(needed)}/month")
+                        f"needs {'at least ' if floor else ''}{usd(needed)}/month")
         elif kind == "tie":
             same_cost = all((scores.get(t["model"]) or {}).get("monthly_cost_usd") ==
                             (scores.get(first["model"]) or {}).get("monthly_cost_usd") for t in first["tied"])
@@ -198,9 +199,12 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     restricted = [f for f in memo.get("facts") or [] if f.get("fact") == "licence_restricted_regions"
                   and f.get("model") in picked and str(f.get("value")).lower() not in ("no", "unknown")]
     for f in restricted:
+        fallback = next((c["model"] for c in challengers if c["model"] != f["model"]), None)
+        then = (f"; if it cannot, the next option is {short(fallback)}" if fallback
+                else "; if it cannot, no other current option in the catalog meets the hard constraints")
         flag("licence-region", "Licence limits by region", f"{short(f['model'])}'s licence restricts use in "
-                                                            f"{f['value']}: legal confirms where the project's "
-                                                            "entity and users are before the pilot", CAUTION)
+                                                            f"{f['value']}: legal must clear where the project's "
+                                                            f"entity and users are before the pilot{then}", BLOCKING)
     proxied = [r for r in picked_offers if any(e.get("kind") == "proxy" for e in r.get("evidence") or [])]
     if proxied:
         r = proxied[0]
@@ -255,6 +259,10 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
             flag("stale", "Stale facts", f"oldest fact used, {label}{whose}, "
                                          f"was checked {oldest_fact['as_of']}, {stale_days} days before this memo", CAUTION)
     flags.sort(key=lambda f: f["level"] != BLOCKING)
+    if any(f["key"] == "licence-region" for f in flags):
+        robust_words = None  # "robust" beside a legal condition misleads: the proof section keeps it
+    else:
+        robust_words = _robustness(sens)
 
     # What could make the pick wrong: typed facts first, then the memo's risks no flag states.
     top_risks: list[str] = []
@@ -337,7 +345,7 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         "table": table, "other_side": memo.get("other_side") or "",
         # Page 1's Robustness line only when the weights can move the pick (the proof says why not),
         # and plainly when no plausible change does.
-        "next_step": (memo.get("next_steps") or [""])[0], "robustness": _robustness(sens),
+        "next_step": (memo.get("next_steps") or [""])[0], "robustness": robust_words,
         "budget": budget, "missing_tasks": [task_label(t) for t in memo.get("uncovered_tasks") or []],
         "cost_rows": cost_rows, "picked": sorted(picked), "runner_ids": [r["model"] for r in runner],
         "pairs": _pairs(kind, picks, runner, scores),
