@@ -85,7 +85,7 @@ def short_reason(reasons: list[str]) -> str:
     list of excluded models (the HTML and JSON keep every reason in full)."""
     first = str(reasons[0]) if reasons else "excluded"
     # Parenthesised detail goes ("Mistral AI (La Plateforme) API: ..." keeps its "API: ..." part).
-    head = re.sub(r"\s*\([^()]*\)", "", first).split("; ", 1)[0].rstrip(" .:")
+    head = re.sub(r"\s+\([^()]*\)", "", first).split("; ", 1)[0].rstrip(" .:")
     return head
 
 
