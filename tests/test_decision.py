@@ -553,12 +553,15 @@ def test_at_most_two_challengers_and_a_second_needs_a_real_chance(tmp_path):
 
 
 def test_floor_cost_is_never_within_budget(fx):
-    """A self-hosted floor below the budget: 'may exceed the budget', over_budget None, never 'within'."""
-    d = decision_for(fx, **{"needs.tasks": ["chat"], "budget.monthly_usd": 100000, "security.on_premises_only": True})
-    score = next(c for c in d.candidates if c.model_id == "open-llm" and c.cost_is_floor)
-    assert score.cost_is_floor and score.over_budget is None
-    reason = score.factors["budget"].reason
-    assert reason.startswith("At least $") and "may exceed the budget" in reason and "within budget" not in reason
+    """A self-hosted floor below the budget: over_budget None, never 'within budget'. Far below it,
+    the reason says that even twice the floor stays under the budget; closer, that it may exceed it."""
+    for budget, says in ((100000, "even twice it stays under the budget"), (3000, "may exceed the budget")):
+        d = decision_for(fx, **{"needs.tasks": ["chat"], "budget.monthly_usd": budget,
+                                "security.on_premises_only": True})
+        score = next(c for c in d.candidates if c.model_id == "open-llm" and c.cost_is_floor)
+        assert score.cost_is_floor and score.over_budget is None
+        reason = score.factors["budget"].reason
+        assert reason.startswith("At least $") and says in reason and "within budget" not in reason, (budget, reason)
 
 
 def test_no_negative_zero_anywhere_in_a_memo(fx):

@@ -263,7 +263,8 @@ def test_pdf_cites_each_source_by_its_title_and_the_html_keeps_the_full_descript
 def test_chart_draws_each_visible_mark_once_and_its_alt_text_keeps_every_value(catalog):
     """A hollow mark at the same place as another of its shape, or under a pick's filled mark,
     is not drawn; the alt text still names every model's value."""
-    from modelmemo.memo.digest import decision_digest, dot_plot
+    from modelmemo.memo.chart import dot_plot
+    from modelmemo.memo.digest import decision_digest
 
     memo = next(m for m in _shipped_memos(catalog) if m["project"]["name"] == "Research Digest")
     chart = dot_plot(memo, decision_digest(memo))

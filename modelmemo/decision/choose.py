@@ -14,8 +14,9 @@ its challengers, genuine ties, and whether any option fits the budget (README "M
    both have measured quality: a model whose missing evidence could put it level is a risk to test
    and a challenger, never a co-pick.
 5. Challengers: the tied models, then the other models by P(best) (at most two; a second needs
-   CHALLENGER_MIN_P; never a superseded model), so a strong unmeasured model is piloted against the
-   pick.
+   CHALLENGER_MIN_P, or is the best measured option when the first rests on a proxy or nothing and
+   the pick is measured; never a superseded model), so a strong unmeasured model is piloted against
+   the pick with a measured baseline beside it.
 """
 
 from __future__ import annotations

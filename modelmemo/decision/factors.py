@@ -164,7 +164,8 @@ def budget_fit(cost: CostEstimate, req: Requirements) -> tuple[FactorScore, bool
                                                            "part of it has no published price"),)), \
                 (figure > budget or None)
         over: bool | None = figure > budget or None
-        verdict = "over budget" if over else "may exceed the budget"
+        verdict = ("over budget" if over else "may exceed the budget" if top > budget
+                   else "even twice it stays under the budget")
         return FactorScore(clamp(point), f"At least {usd(figure)}/month vs {usd(budget)}/month budget "
                                          f"({verdict}{ratio_text}); only a floor is known, taken as up to "
                                          f"{spread:g}x it.", bounded(low), bounded(high),

@@ -69,7 +69,8 @@ RULES: tuple[Rule, ...] = (
     # Choosing.
     Rule("TIE_PROBABILITY", 0.55, "a candidate the pick beats head-to-head with less than this probability is tied "
                                   "with it (for two contenders: P(best) within 0.1)"),
-    Rule("CHALLENGER_MIN_P", 0.05, "P(best) a second challenger needs to be named"),
+    Rule("CHALLENGER_MIN_P", 0.05, "P(best) a second challenger needs to be named (unless it is the measured "
+                                   "baseline for a first challenger without a measurement of its own)"),
     Rule("SAMPLES", 2000, "draws over the score intervals behind P(best) (seeded: the same input gives the same memo)"),
 )
 

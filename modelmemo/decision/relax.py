@@ -119,8 +119,11 @@ def affordable_relaxations(req: Requirements, catalog: Catalog, limit: float) ->
                 offers.sort(key=lambda o: (o[0], o[1].id, o[2].id))
                 _, model, d, cost = offers[0]
                 where = f"via {d.provider}" if d.is_api else "self-hosted"
+                trains = d.value("trains_on_prompts") if d.is_api else "no"
+                caveat = ("" if trains == "no" else " (it trains on prompts by default)" if trains == "yes"
+                          else " (whether it trains on prompts is not published)")
                 found.append(Relaxation(constraint, change, tuple(dict.fromkeys(o[1].id for o in offers)),
-                                        f"{model.name} {where} at {cost.label()}"))
+                                        f"{model.name} {where} at {cost.label()}{caveat}"))
     return found
 
 

@@ -34,6 +34,6 @@ def separator(pick: ModelScore, challenger: ModelScore, weights: dict[str, float
     if not found:
         return None
     swing, candidate, unknown = max(found, key=lambda f: (f[0], f[1] is challenger, f[2].label))
-    gap = pick.total - challenger.total
+    gap = round(pick.total, 1) - round(challenger.total, 1)  # as the memo prints the totals
     return Separator(candidate.model_id, unknown.kind, unknown.label, round(swing, 1), round(gap, 1),
                      swing >= abs(gap), unknown.state)

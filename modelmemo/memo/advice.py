@@ -100,7 +100,9 @@ def evaluation_plan(req: Requirements, decision: Decision) -> str:
                       for t in req.tasks if t in EVAL_METRICS)
     against = " and ".join(r.model.name for r in rivals)
     rule = (f"Keep {pick.model.name} if it passes; switch to {against} only if it passes too and scores clearly "
-            f"higher at a cost the budget allows." if rivals else f"Keep {pick.model.name} if it passes.")
+            f"higher at a cost the budget allows; if {pick.model.name} fails, take the best of the others that "
+            "passes, and if none does, re-run this memo with the pilot's scores." if rivals else
+            f"Keep {pick.model.name} if it passes; if it fails, re-run this memo with the pilot's scores.")
     return (f"Evaluate {pick.model.name}" + (f" against {against}" if rivals else "")
             + f" on {EVAL_EXAMPLES} real examples per task ({tasks}). {rule}")
 

@@ -1,7 +1,7 @@
 """What page 1, the index and the email say about a memo: derived from the memo dict alone (never
 stored), so a memo read back from disk (an unchanged memo in the index, an email built from a
-stored memo) gets the same statements as a fresh one. Also the chart's geometry (the PDF's compact
-forms are in memo/compact.py)."""
+stored memo) gets the same statements as a fresh one. (The chart's geometry is in memo/chart.py,
+the PDF's compact forms in memo/compact.py.)"""
 
 from __future__ import annotations
 
@@ -200,8 +200,17 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                   and f.get("model") in picked and str(f.get("value")).lower() not in ("no", "unknown")]
     for f in restricted:
         fallback = next((c["model"] for c in challengers if c["model"] != f["model"]), None)
-        then = (f"; if it cannot, the next option is {short(fallback)}" if fallback
-                else "; if it cannot, no other current option in the catalog meets the hard constraints")
+        superseded = {x.get("model") for x in memo.get("facts") or [] if x.get("fact") == "lifecycle"
+                      and str(x.get("value")).lower() == "legacy"}
+        others = [m for m in scores if m != f["model"]]
+        if fallback:
+            then = f"; if it cannot, the next option is {short(fallback)}"
+        elif others:
+            then = ("; if it cannot, the next eligible options are " + join_and(
+                [short(m) + (" (superseded)" if m in superseded or _is_legacy(scores[m]) else "")
+                 for m in others[:2]]) + ": see the scorecard")
+        else:
+            then = "; if it cannot, no other option in the catalog meets the hard constraints"
         flag("licence-region", "Licence limits by region", f"{short(f['model'])}'s licence restricts use in "
                                                             f"{f['value']}: legal must clear where the project's "
                                                             f"entity and users are before the pilot{then}", BLOCKING)
@@ -352,6 +361,11 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _is_legacy(score: dict[str, Any]) -> bool:
+    """A superseded model, as its requirements-fit reason states it (the score carries no lifecycle)."""
+    return "superseded by newer releases" in str(((score.get("factors") or {}).get("requirements") or {}).get("reason"))
+
+
 def name_of(memo: dict[str, Any], model_id: str) -> str:
     return (memo.get("model_names") or {}).get(model_id, model_id)
 
@@ -408,61 +422,6 @@ def _row_risk(role: str, model_id: str, pick_id: str, memo: dict[str, Any], offe
     if worst[0] <= 0:
         return "not behind the pick on any factor's point score; behind on the odds"
     return f"behind on {FACTOR_LABELS[worst[1]].lower().replace(' fit', '')} ({_fmt(worst[0])} points)"
-
-
-def dot_plot(memo: dict[str, Any], digest: dict[str, Any], limit: int = 10) -> dict[str, Any] | None:
-    """Small multiples on one 0-100 baseline: a row per factor plus the total, a dot per model (its
-    best candidate), the pick(s) highlighted. None below three models: a chart of one or two dots
-    says nothing the scorecard does not."""
-    scores: dict[str, Any] = memo.get("scores") or {}
-    order = list(dict.fromkeys(c["model"] for c in memo.get("ranking") or [] if c["model"] in scores))[:limit]
-    if len(order) < 3:
-        return None
-    picked = {p["model"] for p in digest["picks"]} | {t["model"] for p in digest["picks"] for t in p.get("tied", [])}
-    weights = memo.get("weights") or {}
-    labels = {"requirements": "Requirements fit", "budget": "Budget fit", "support": "Support fit",
-              "security": "Security fit", "long_term": "Long-term fit"}
-    rows = []
-    for factor in list(weights) + ["total"]:
-        points = []
-        for model_id in order:
-            s = scores[model_id]
-            value = s["total"] if factor == "total" else (s["factors"].get(factor) or {}).get("score")
-            if value is None:
-                continue
-            points.append({"model": model_id, "name": (memo.get("model_names") or {}).get(model_id, model_id),
-                           "value": float(value), "open": s.get("openness") == "open-source",
-                           "pick": model_id in picked})
-        # Draw the picks last so they sit on top of any dot they overlap.
-        points.sort(key=lambda p: p["pick"])
-        # The total row labels each pick above its dot; when tied picks' totals sit close on the
-        # axis (within 8 of 100, about two label widths) every other one goes below its dot (the
-        # total is the last row: nothing below but the axis), so the labels do not overprint.
-        for p in points:
-            p["label_below"] = False
-        labelled = sorted((p for p in points if p["pick"]), key=lambda p: -p["value"])
-        for upper, lower in zip(labelled, labelled[1:]):
-            lower["label_below"] = not upper["label_below"] and upper["value"] - lower["value"] < 8
-        # A hollow dot drawn exactly where another of its shape is, or under a pick's larger filled
-        # mark, cannot be seen: it is left out of the drawing (not of the alt text). Equal scores are
-        # common (a budget fit of 50 for every model without a volume), and each SVG shape costs
-        # render time.
-        pick_values = {p["value"] for p in points if p["pick"]}
-        drawn: set[tuple[float, bool]] = set()
-        for p in points:
-            key = (p["value"], p["open"])
-            p["hidden"] = not p["pick"] and (p["value"] in pick_values or key in drawn)
-            drawn.add(key)
-        label = "Total" if factor == "total" else labels.get(factor, factor)
-        rows.append({"factor": factor, "label": label, "weight": weights.get(factor), "points": points})
-    alt_rows = []
-    for row in rows:
-        values = ", ".join(f"{p['name']} {p['value']:g}" for p in sorted(row["points"], key=lambda p: -p["value"]))
-        alt_rows.append(f"{row['label']}: {values}")
-    pick_names = " and ".join(p["name"] for p in digest["picks"]) or "none"
-    alt = (f"Scores out of 100 for {len(order)} models; the pick ({pick_names}) is highlighted. "
-           + ". ".join(alt_rows) + ".")
-    return {"rows": rows, "alt": alt, "models": len(order)}
 
 
 def _pairs(kind: str, picks: list[dict[str, Any]], runner: list[dict[str, Any]],

@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 
 from modelmemo.decision.words import language_name, task_label
-from modelmemo.memo import compact
+from modelmemo.memo import chart, compact
 from modelmemo.memo import digest as page
 from modelmemo.memo.brand import Brand, load_brand
 from modelmemo.memo.fonts import (font_stack, glyph_warnings, installed_font_files, missing_glyph_warnings,
@@ -154,7 +154,7 @@ def render_memo_html(memo: dict[str, Any], templates_dir: Path) -> str:
                                                brand_families(brand_for(templates_dir))))
     groups = compact.fact_groups(memo, digest)
     return render_html(MEMO_TEMPLATE, templates_dir, font_faces=faces, memo=memo, d=digest, fonts=fonts,
-                       chart=page.dot_plot(memo, digest), fact_groups=groups,
+                       chart=chart.dot_plot(memo, digest), fact_groups=groups,
                        pdf_sources=compact.pdf_sources(memo, groups),
                        task_label=task_label, language_name=language_name,
                        excluded_groups=compact.excluded_groups(memo), differences=compact.differences)
