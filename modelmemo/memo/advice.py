@@ -33,6 +33,10 @@ def risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[
                                f"{usd(req.monthly_usd)}/month budget; more capacity may be needed.")
         for text in score.risks:
             risk("context", text)
+        # Licence terms come early: a condition on commercial use decides whether the pick is usable.
+        commercial = model.facts["commercial_use"]
+        if model.is_open and commercial.value:
+            risk("license", f"License terms ({model.value('license')}): {commercial.value}")
         if dep.is_api:
             trains = dep.value("trains_on_prompts")
             if trains != "no" and req.sensitivity_level >= 1:
@@ -58,9 +62,6 @@ def risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[
                                   f"{model.name} on your data come on top.")
         if model.lifecycle == "legacy":
             risk("superseded", f"{model.name} is superseded by newer releases; plan a migration path.")
-        commercial = model.facts["commercial_use"]
-        if model.is_open and commercial.value:
-            risk("license", f"License terms ({model.value('license')}): {commercial.value}")
         languages = model.value("languages")
         if isinstance(languages, list):
             missing = [lang for lang in req.languages if lang not in languages]

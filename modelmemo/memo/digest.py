@@ -205,10 +205,12 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         others = [m for m in scores if m != f["model"]]
         if fallback:
             then = f"; if it cannot, the next option is {short(fallback)}"
+        elif others and all(m in superseded or _is_legacy(scores[m]) for m in others[:2]):
+            then = ("; if it cannot, no current option remains (the other eligible ones, "
+                    + join_and([short(m) for m in others[:2]]) + ", are superseded): re-run this memo with "
+                    "the constraints relaxed")
         elif others:
-            then = ("; if it cannot, the next eligible options are " + join_and(
-                [short(m) + (" (superseded)" if m in superseded or _is_legacy(scores[m]) else "")
-                 for m in others[:2]]) + ": see the scorecard")
+            then = f"; if it cannot, the next eligible option is {short(others[0])}: see the scorecard"
         else:
             then = "; if it cannot, no other option in the catalog meets the hard constraints"
         flag("licence-region", "Licence limits by region", f"{short(f['model'])}'s licence restricts use in "
@@ -268,6 +270,8 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
             flag("stale", "Stale facts", f"oldest fact used, {label}{whose}, "
                                          f"was checked {oldest_fact['as_of']}, {stale_days} days before this memo", CAUTION)
     flags.sort(key=lambda f: f["level"] != BLOCKING)
+    if restricted and kind == "single" and verdict != "budget-infeasible":
+        headline += f", once legal clears its licence restriction on use in {restricted[0]['value']}"
     if any(f["key"] == "licence-region" for f in flags):
         robust_words = None  # "robust" beside a legal condition misleads: the proof section keeps it
     else:
