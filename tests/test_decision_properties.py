@@ -133,12 +133,17 @@ def test_more_ml_expertise_never_lowers_a_self_hosted_candidates_support_score(d
 def test_raising_a_weight_where_the_pick_is_best_never_dethrones_it_nor_creates_a_tie(data, which, factor_pick,
                                                                                      raise_by):
     """"Best" on a factor: the pick's whole interval on it is at or above every other candidate's.
-    Raising that weight can only widen the pick's lead in every draw, so a pick that was not tied
-    stays the pick and gains no tie."""
+    Raising that weight can only widen the pick's lead in every draw, so a clear pick (one that
+    beats every other option head-to-head in at least TIE_PROBABILITY of draws: not tied, and not
+    a coin flip among unmeasured options, which are never reported as ties) stays the pick and gains
+    no tie."""
+    from modelmemo.decision.policy import policy
+
     catalog = catalogs()[which]
     req = Requirements.from_data(data)
     decision = decide(req, catalog)
     assume(decision.pick is not None and not decision.tied and decision.verdict != "budget-infeasible")
+    assume(all(p >= policy("TIE_PROBABILITY") for p in (decision.head_to_head or {}).values()))
     pick = decision.pick
     best_on = [f for f in FACTORS if all(pick.factors[f].interval[0] >= s.factors[f].interval[1]
                                          for s in decision.candidates if s.model_id != pick.model_id)]

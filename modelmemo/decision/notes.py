@@ -31,7 +31,7 @@ def _side(score: ModelScore) -> str:
 
 def _interval(score: ModelScore) -> str:
     low, high = score.interval
-    return f"{score.total:.1f} ({low:.1f}-{high:.1f})"
+    return f"{score.total:.1f} ({low:.1f}–{high:.1f})"  # an en dash: "0.0-0.0" would read as a negative zero
 
 
 def smaller_scope(req: Requirements, cheapest: ModelScore) -> str:
