@@ -128,19 +128,5 @@ def model_candidates(model: Model, req: Requirements, catalog: Catalog, tasks: t
     return sorted(candidates, key=candidate_key), list(dict.fromkeys(reasons))
 
 
-def best_deployment(model: Model, req: Requirements, catalog: Catalog, tasks: tuple[str, ...]
-                    ) -> tuple[ModelScore | None, list[str]]:
-    """Best eligible candidate of a model (by the ranking key), or the reasons none is eligible."""
-    candidates, reasons = model_candidates(model, req, catalog, tasks)
-    return (candidates[0], []) if candidates else (None, reasons)
-
-
 def rank(scores: list[ModelScore]) -> list[ModelScore]:
     return sorted(scores, key=candidate_key)
-
-
-def best_per_model(ranked: list[ModelScore]) -> dict[str, ModelScore]:
-    best: dict[str, ModelScore] = {}
-    for score in ranked:
-        best.setdefault(score.model_id, score)
-    return best

@@ -36,7 +36,6 @@ class TaskPick:
     runner_up: str | None  # the first challenger for this task
     deployment_id: str = ""
     tied: tuple[str, ...] = ()
-    runner_up_tied: tuple[str, ...] = ()
     p_best: float = 0.0
 
 
@@ -55,9 +54,7 @@ class Decision:
     verdict_reason: str = ""
     candidates: tuple[ModelScore, ...] = ()  # every eligible candidate, most likely best first
     tied: tuple[str, ...] = ()  # models the evidence cannot separate from the pick
-    runner_up_tied: tuple[str, ...] = ()
     separation: str = ""  # what would separate the pick from its first challenger, in words
-    tie_reasons: tuple[str, ...] = ()
     measured_alternative: str | None = None  # the best measured model when the pick has no evidence
     unmeasured_rivals: tuple[str, ...] = ()  # challengers without quality evidence
     challengers: tuple[str, ...] = ()
@@ -236,7 +233,7 @@ def _combination(req: Requirements, catalog: Catalog, excluded: dict[str, list[E
         assert pick is not None
         scores.setdefault(pick.model_id, pick)
         picks.append(TaskPick(task, pick.model_id, choice.challengers[0].model_id if choice.challengers else None,
-                              pick.deployment_id, tuple(c.model_id for c in choice.tied), (), pick.p_best))
+                              pick.deployment_id, tuple(c.model_id for c in choice.tied), pick.p_best))
     for choice in per_task.values():
         for c in choice.ranked:
             scores.setdefault(c.model_id, c)

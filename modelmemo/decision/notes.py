@@ -13,17 +13,8 @@ from modelmemo.decision.decide import Decision
 from modelmemo.decision.eligibility import model_exclusions
 from modelmemo.decision.lifecycle import deprecation_words, is_deprecated
 from modelmemo.decision.policy import policy
+from modelmemo.decision.relax import field_words
 from modelmemo.decision.words import join_and, task_label, task_names
-
-FIELD_WORDS = {"security.on_premises_only": "on-premises only", "security.data_residency": "data residency",
-               "security.data_sensitivity": "regulated data", "security.transparency_required": "transparency",
-               "needs.customization": "customization", "support.ml_expertise": "ML expertise",
-               "budget.volume.tokens_per_request": "tokens per request", "needs.tasks": "tasks"}
-
-
-def _field_words(constraint: str) -> str:
-    return " and ".join(FIELD_WORDS.get(c, c) for c in constraint.split(" + "))
-
 
 def _side(score: ModelScore) -> str:
     return "open-source" if score.model.is_open else "closed-source"
@@ -61,7 +52,7 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
             if " + " in d.relax[0].constraint:
                 text += " No single constraint, relaxed alone, lets a model in; two together do."
             text += " " + " ".join(
-                f"Relaxing {_field_words(r.constraint)} (`{r.constraint.split(' + ')[0]}`) to {r.change} would allow "
+                f"Relaxing {field_words(r.constraint)} (`{r.constraint.split(' + ')[0]}`) to {r.change} would allow "
                 f"{join_and([catalog.models[m].name for m in r.allows[:4]])}"
                 + (f" and {len(r.allows) - 4} more" if len(r.allows) > 4 else "") + "." for r in d.relax)
         else:
@@ -92,7 +83,7 @@ def _reason(d: Decision, req: Requirements, catalog: Catalog) -> str:
         text = (f"No eligible option fits within {policy('BUDGET_STRETCH'):g}x the {usd(req.monthly_usd)}/month "
                 f"budget: the cheapest, {cheapest.model.name} via {cheapest.deployment.provider}, needs "
                 f"{usd(needed)}/month{times}.{smaller_scope(req, cheapest)}")
-        text += "".join(f" Relaxing {_field_words(r.constraint)} (`{r.constraint}`) to {r.change} would allow "
+        text += "".join(f" Relaxing {field_words(r.constraint)} (`{r.constraint}`) to {r.change} would allow "
                         f"{r.cheapest}." for r in d.relax[:2])
         strongest = d.candidates[0] if d.candidates else None
         cheapest_figure = cheapest.cost.planning_figure or 0
@@ -307,5 +298,4 @@ def with_words(d: Decision, req: Requirements, catalog: Catalog) -> Decision:
     d = replace(d, other_side=_other_side_note(req, catalog, d) if d.recommended else "",
                 unconfirmed=_unconfirmed(d) if d.recommended else "")
     return replace(d, verdict_reason=_reason(d, req, catalog), notes=tuple(_notes(d, req, catalog)),
-                   separation=separation,
-                   tie_reasons=tuple("the evidence cannot separate them" for _ in d.tied))
+                   separation=separation)

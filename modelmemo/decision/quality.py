@@ -45,6 +45,7 @@ class TaskQuality:
     value: float | None = None  # the published figure on its scale
     source: str = ""  # the catalog source key
     scale: str = ""
+    ci: float = 0.0  # the published half-width around `value`, on its scale (0 when none is published)
 
 
 def evidence_of(model: Model, task: str) -> Any:
@@ -161,7 +162,7 @@ class QualityContext:
         text = (f"{task_label(task)}: {_scale_title(self.catalog, scale)} {shown}{ci_text}, {ordinal} of "
                 f"{len(peers)} eligible ({clamp(score):g})")
         return TaskQuality(task, clamp(score), bounded(min(low, score)), bounded(max(high, score)), "measured",
-                           text, value, source_key, scale)
+                           text, value, source_key, scale, float(ci) if published else 0.0)
 
     def _proxy_quality(self, task: str, scale: str, proxy) -> TaskQuality:
         score = self.normalise(task, scale, proxy.value)
@@ -173,7 +174,7 @@ class QualityContext:
         text = (f"{task_label(task)}: no score of its own; {proxy.of}'s {_scale_title(self.catalog, scale)} {shown}"
                 f"{f' ±{ci:g}' if ci else ''} as a proxy ({clamp(score):g}, ±{half:g} more as a proxy)")
         return TaskQuality(task, clamp(score), bounded(min(low, score)), bounded(max(high, score)), "proxy", text,
-                           proxy.value, proxy.source.key, scale)
+                           proxy.value, proxy.source.key, scale, ci)
 
     def _scales(self, task: str) -> list[str]:
         return sorted({getattr(evidence_of(m, task), "scale", "") for m in self.models
@@ -184,20 +185,3 @@ def task_quality(model: Model, task: str, catalog: Catalog) -> tuple[float, str]
     """(0-100 quality score, the evidence in words) for one task against the whole catalog."""
     found = QualityContext(catalog).task_quality(model, task)
     return found.score, found.text
-
-
-def quality_overlap(a: Model, b: Model, tasks: tuple[str, ...], catalog: Catalog) -> bool:
-    """True when, on every task, both have evidence on the same scale with published intervals that overlap."""
-    if not tasks:
-        return False
-    for task in tasks:
-        ea, eb = evidence_of(a, task), evidence_of(b, task)
-        va, vb = evidence_value(ea), evidence_value(eb)
-        if va is None or vb is None or getattr(ea, "scale", None) != getattr(eb, "scale", None):
-            return False
-        ca, cb = getattr(ea, "ci", None), getattr(eb, "ci", None)
-        if not isinstance(ca, (int, float)) or not isinstance(cb, (int, float)):
-            return False
-        if abs(va - vb) > ca + cb:
-            return False
-    return True

@@ -11,6 +11,18 @@ from modelmemo.inputs.requirements import Requirements, Volume
 from modelmemo.decision.eligibility import Exclusion, LIFECYCLE, CATALOG, context_limits, deployment_exclusions, model_exclusions
 
 
+# A constraint (its dotted path in the requirement file) in the words a memo uses for it.
+FIELD_WORDS = {"security.on_premises_only": "on-premises only", "security.data_residency": "data residency",
+               "security.data_sensitivity": "regulated data", "security.transparency_required": "transparency",
+               "needs.customization": "customization", "support.ml_expertise": "ML expertise",
+               "budget.volume.tokens_per_request": "tokens per request", "needs.tasks": "tasks"}
+
+
+def field_words(constraint: str) -> str:
+    """"on-premises only and transparency" for "security.on_premises_only + security.transparency_required"."""
+    return " and ".join(FIELD_WORDS.get(c, c) for c in constraint.split(" + "))
+
+
 @dataclass(frozen=True)
 class Relaxation:
     constraint: str  # the requirement field, as its dotted path in the file

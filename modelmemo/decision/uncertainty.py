@@ -23,6 +23,7 @@ import random
 from typing import Protocol, Sequence
 
 from modelmemo.inputs.requirements import FACTORS
+from modelmemo.decision.factors import weighted_interval
 from modelmemo.decision.policy import policy
 
 
@@ -75,9 +76,7 @@ class Sampler:
         self._totals: dict[str, list[float]] = {}
 
     def bounds(self, c: Scored) -> tuple[float, float]:
-        low = sum(c.factors[f].interval[0] * self.weights[f] for f in FACTORS) / self.weight_sum
-        high = sum(c.factors[f].interval[1] * self.weights[f] for f in FACTORS) / self.weight_sum
-        return low, high
+        return weighted_interval(c.factors, self.weights)
 
     def totals(self, c: Scored) -> list[float]:
         found = self._totals.get(c.key)

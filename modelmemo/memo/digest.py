@@ -9,6 +9,7 @@ from typing import Any
 
 from modelmemo.decision.costs import usd
 from modelmemo.decision.policy import policy
+from modelmemo.decision.relax import field_words
 from modelmemo.decision.words import join_and, task_label
 from modelmemo.memo.budget_words import cost_lines, cost_statement
 from modelmemo.inputs.requirements import FACTOR_LABELS
@@ -45,10 +46,6 @@ def _cost_words(label: str) -> str:
     return "cost unknown" if label == "unknown" else label
 
 
-FIELD_WORDS = {"security.on_premises_only": "on-premises only", "security.data_residency": "data residency",
-               "security.data_sensitivity": "regulated data", "security.transparency_required": "transparency",
-               "needs.customization": "customization", "support.ml_expertise": "ML expertise",
-               "budget.volume.tokens_per_request": "tokens per request", "needs.tasks": "tasks"}
 BLOCKING, CAUTION = "blocking", "caution"
 
 
@@ -101,8 +98,7 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         headline = "No catalog model meets the requirements"
         if relax:
             first = relax[0]
-            fields = " and ".join(FIELD_WORDS.get(c, c) for c in first["constraint"].split(" + "))
-            headline += f": relaxing {fields} would allow " + join_and([short(m) for m in first["allows"][:3]])
+            headline += f": relaxing {field_words(first['constraint'])} would allow " + join_and([short(m) for m in first["allows"][:3]])
     elif combination:
         kind = "combination"
         picks = [dict(pick_view(p["model"], p.get("task")), tied=[pick_view(t, p.get("task")) for t in p.get("tied") or []])
@@ -200,12 +196,10 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                   and f.get("model") in picked and str(f.get("value")).lower() not in ("no", "unknown")]
     for f in restricted:
         fallback = next((c["model"] for c in challengers if c["model"] != f["model"]), None)
-        superseded = {x.get("model") for x in memo.get("facts") or [] if x.get("fact") == "lifecycle"
-                      and str(x.get("value")).lower() == "legacy"}
         others = [m for m in scores if m != f["model"]]
         if fallback:
             then = f"; if it cannot, the next option is {short(fallback)}"
-        elif others and all(m in superseded or _is_legacy(scores[m]) for m in others[:2]):
+        elif others and all(scores[m].get("lifecycle") == "legacy" for m in others[:2]):
             then = ("; if it cannot, no current option remains (the other eligible ones, "
                     + join_and([short(m) for m in others[:2]]) + ", are superseded): re-run this memo with "
                     "the constraints relaxed")
@@ -351,7 +345,7 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     return {
         # Notes page 1 states (the PDF's Appendix leaves them out; the HTML keeps every note).
         "page1_notes": [n for n in memo.get("notes") or [] if n and n in (memo.get("other_side"), memo.get("unconfirmed_facts"))],
-        "runner_note": None, "page1_risks": top_risks,
+        "page1_risks": top_risks,
         "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs,
         "cost_lines": cost_lines(costs), "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,
         "blocking": [f for f in flags if f["level"] == BLOCKING], "cautions": [f for f in flags if f["level"] == CAUTION],
@@ -363,11 +357,6 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         "cost_rows": cost_rows, "picked": sorted(picked), "runner_ids": [r["model"] for r in runner],
         "pairs": _pairs(kind, picks, runner, scores),
     }
-
-
-def _is_legacy(score: dict[str, Any]) -> bool:
-    """A superseded model, as its requirements-fit reason states it (the score carries no lifecycle)."""
-    return "superseded by newer releases" in str(((score.get("factors") or {}).get("requirements") or {}).get("reason"))
 
 
 def name_of(memo: dict[str, Any], model_id: str) -> str:

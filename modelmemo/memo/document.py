@@ -102,6 +102,7 @@ def _score_entry(score: ModelScore, weights: dict[str, float]) -> dict[str, Any]
         "name": score.model.name,
         "vendor": score.model.vendor,
         "openness": score.model.openness,
+        "lifecycle": score.model.lifecycle,  # active, legacy (superseded) or retired
         "deployment": score.deployment.id,
         "deployment_kind": score.deployment.kind,
         "provider": score.deployment.provider,
@@ -136,18 +137,11 @@ def _evidence(score: ModelScore, catalog: Catalog) -> list[dict[str, Any]]:
         source = catalog.sources.get(q.source) if q.source else None
         # `value` and `interval` on the source's own scale (null when there is no figure); `score`
         # and `score_interval` the 0-100 quality they give among the eligible candidates.
-        ci = _evidence_ci(score.model, q)
-        raw = None if q.value is None else [round(q.value - ci, 2), round(q.value + ci, 2)]
+        raw = None if q.value is None else [round(q.value - q.ci, 2), round(q.value + q.ci, 2)]
         rows.append({"task": q.task, "kind": q.kind, "source": source.url if source else None,
                      "value": q.value, "interval": raw, "score": q.score,
                      "score_interval": [round(q.low, 1), round(q.high, 1)]})
     return rows
-
-
-def _evidence_ci(model, q) -> float:
-    evidence = (getattr(model, "quality", None) or {}).get(q.task)
-    ci = getattr(getattr(evidence, "proxy", None), "ci", None) if q.kind == "proxy" else getattr(evidence, "ci", None)
-    return float(ci) if isinstance(ci, (int, float)) and not isinstance(ci, bool) else 0.0
 
 
 def _ranking_entry(score: ModelScore, catalog: Catalog) -> dict[str, Any]:
