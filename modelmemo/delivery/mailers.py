@@ -152,6 +152,30 @@ class SmtpSettings:
         )
 
 
+class BackgroundSend(threading.Thread):
+    """mailer.send in a thread of its own, so that a stop raised in the caller's thread (SIGTERM,
+    Ctrl-C) cannot cut a send off between the server's copy and the ledger's record of it."""
+
+    def __init__(self, mailer: Mailer, message: EmailMessage, recipients: list[str]) -> None:
+        super().__init__(name="modelmemo-send", daemon=True)  # a hard stop must not wait for it
+        self.mailer, self.message, self.recipients = mailer, message, recipients
+        self.results: dict[str, RecipientResult] | None = None
+        self.finished = threading.Event()  # not join(): one interrupted by a signal marks the thread ended
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.results = self.mailer.send(self.message, self.recipients)
+        except Exception as exc:  # a mailer bug must not lose the ledger or stop the batch
+            self.results = {r: RecipientResult("transient", f"{type(exc).__name__}: {exc}") for r in self.recipients}
+        finally:
+            self.finished.set()
+
+    def wait(self, timeout: float | None = None) -> dict[str, RecipientResult] | None:
+        """The results, or None if the send is still running after `timeout` seconds."""
+        return self.results if self.finished.wait(timeout) else None
+
+
 # --- SMTP ------------------------------------------------------------------------------------
 
 
