@@ -773,6 +773,80 @@ def test_finding10_duplicate_ids_message_is_bounded(tmp_path):
         assert str(problem).startswith(f"{rejection.file}:{problem.line}:{problem.column}: project.id: ")
 
 
+# --- control and bidi characters written as escapes (issue 23) -----------------------------------------
+# The YAML reader and the JSON parser refuse a raw ESC, but "\e", "\x1b" or "\u001b" in quotes used
+# to reach the memo, the index and the email as the character itself. Every text value and field name is
+# checked after parsing: C0 controls but tab and line breaks, DEL, C1 controls, and the bidi embedding,
+# override and isolate characters (U+202A-U+202E, U+2066-U+2069).
+
+PLACEHOLDER = "PLACEHOLDER-TEXT"
+
+
+def _document_with(fmt: str, literal: str, field: str = "project.name") -> str:
+    """A valid document whose `field` is written as `literal` (quotes included), exactly as given."""
+    data = copy.deepcopy(BASE_REQUIREMENTS)
+    section, key = field.split(".")
+    data[section][key] = PLACEHOLDER
+    text = json.dumps(data, indent=2) if fmt == "json" else yaml.safe_dump(data, sort_keys=False)
+    quoted = f'"{PLACEHOLDER}"' if fmt == "json" else PLACEHOLDER
+    assert text.count(quoted) == 1
+    return text.replace(quoted, literal)
+
+
+@pytest.mark.parametrize("fmt, literal, code", [
+    ("json", '"Bell\\u001b[2J"', "U+001B"),
+    ("yaml", '"Evil\\e[31m"', "U+001B"),
+    ("yaml", '"Evil\\x1b[31m"', "U+001B"),
+    ("yaml", '"bell\\a"', "U+0007"),
+    ("json", '"nul\\u0000"', "U+0000"),
+    ("json", '"del\\u007f"', "U+007F"),
+    ("json", '"raw del \x7f"', "U+007F"),  # raw: the JSON parser lets DEL and C1 through
+    ("yaml", '"csi\\x9b31m"', "U+009B"),
+    ("json", '"raw csi \u009b31m"', "U+009B"),
+    ("json", '"invoice\\u202efdp"', "U+202E"),  # right-to-left override
+    ("yaml", '"invoice\u202efdp"', "U+202E"),  # raw: YAML allows it
+    ("yaml", '"iso\\u2066late\\u2069"', "U+2066"),
+])
+def test_escaped_control_and_bidi_characters_are_refused_with_field_and_line(tmp_path, fmt, literal, code):
+    text = _document_with(fmt, literal)
+    path = tmp_path / f"escaped.{fmt}"
+    path.write_text(text, encoding="utf-8")
+    line = next(number for number, content in enumerate(text.splitlines(), 1) if literal in content)
+    document, problems = validate_file(path)
+    assert problems, f"{literal!r} was accepted"
+    [problem] = [p for p in problems if p.path == "project.name"]
+    assert problem.line == line and problem.column
+    assert code in problem.message and "remove it" in problem.message, problem.message
+    assert str(problem).startswith(f"escaped.{fmt}:{line}:{problem.column}: project.name: ")
+    assert not any(char in str(problem) for char in "\x00\x07\x1b\x7f\x9b\u202e\u2066"), str(problem)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_escaped_control_character_in_a_summary_or_a_field_name_is_refused(tmp_path, fmt):
+    summary = tmp_path / f"summary.{fmt}"
+    summary.write_text(_document_with(fmt, '"first line\\u001b[2J"', "project.summary"), encoding="utf-8")
+    assert [p.path for p in validate_file(summary)[1]] == ["project.summary"]
+    key = tmp_path / f"key.{fmt}"
+    text = _document_with(fmt, '"x"', "project.summary").replace("summary", "sum\\u001bmary" if fmt == "json"
+                                                                  else '"sum\\emary"')
+    key.write_text(text, encoding="utf-8")
+    problems = validate_file(key)[1]
+    assert any("U+001B" in p.message and "field name" in p.message for p in problems), [str(p) for p in problems]
+
+
+@pytest.mark.parametrize("fmt, literal", [
+    ("json", '"First line.\\nSecond line.\\tTabbed.\\r\\nThird."'),
+    ("yaml", '"First line.\\nSecond line.\\tTabbed."'),
+    ("yaml", '|-\n    First line.\n    Second line.'),
+    ("json", '"\u05e9\u05dc\u05d5\u05dd \u200fmarks\u200e, joiners \u200d and \u200c stay"'),  # RLM/LRM/ZWJ/ZWNJ
+])
+def test_tabs_line_breaks_and_direction_marks_stay_allowed_in_text(tmp_path, fmt, literal):
+    path = tmp_path / f"multiline.{fmt}"
+    path.write_text(_document_with(fmt, literal, "project.summary"), encoding="utf-8")
+    document, problems = validate_file(path)
+    assert problems == [], [str(p) for p in problems]
+
+
 # --- the count for the closing note ---------------------------------------------------------------------
 
 
