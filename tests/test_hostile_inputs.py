@@ -585,27 +585,36 @@ def _modelmemo(*args: str | bytes, timeout: float = 30, env: dict | None = None)
     return run_modelmemo(*args, env=env, timeout=timeout, text=False)
 
 
-def test_finding2_non_utf8_name_reported_and_run_completes(tmp_path, capsys):
+def test_finding2_non_utf8_name_is_rejected_and_the_run_says_so(tmp_path, capsys):
+    """A .yaml whose name is not UTF-8 is a rejection naming the file and the fix (rename it), so the
+    exit code says a file was not processed (it used to be a notice, and the run exited 0); the
+    rest of the run goes on, and every output stays strict UTF-8."""
     from modelmemo.cli.console import print_report as _report
+    from modelmemo.cli.run import nothing_to_do
 
     drop, out = _folders(tmp_path)
     with open(os.path.join(os.fsencode(drop), LATIN1_NAME), "wb") as handle:
         handle.write(_valid_yaml("latin1-name"))
+    assert nothing_to_do(drop, 0) is None  # alone in the folder it still makes a run: its rejection is news
+    (drop / "fine.yaml").write_bytes(_valid_yaml("fine-name"))
+    with open(os.path.join(os.fsencode(drop), b"notes-\xe9.txt"), "wb") as handle:
+        handle.write(b"not an input: not processed, as any .txt")
     summary = _batch(drop, out)
     shown = "r\\xe9sum\\xe9.yaml"
-    assert summary.projects == [] and summary.rejected == []  # never processed: rename it
-    [notice] = summary.notices
-    assert (notice.file, notice.kind) == (shown, "ignored")
-    assert "not valid UTF-8" in notice.reason and "rename" in notice.reason
+    assert [(p.file, p.status) for p in summary.projects] == [("fine.yaml", "memo")]
+    [rejection] = summary.rejected
+    [problem] = rejection.problems
+    assert rejection.file == problem.file == shown
+    assert "not valid UTF-8" in problem.message and "rename" in problem.message
+    assert [(n.file, n.kind) for n in summary.notices] == [("notes-\\xe9.txt", "ignored")]
     run_dir = out / summary.run_id
-    assert (out / "LATEST").read_text() == summary.run_id + "\n"
     texts = _output_texts(out)  # strict UTF-8
-    assert json.loads(texts[run_dir / "summary.json"])["not_processed"][0]["file"] == shown
+    assert json.loads(texts[run_dir / "summary.json"])["rejected"][0]["file"] == shown
     assert shown in texts[run_dir / "index.html"]
-    assert _report(summary, out) == 0
+    assert _report(summary, out) == 1  # the exit code of `run`: a file was not processed
     printed = capsys.readouterr().out
     printed.encode("utf-8")
-    assert f"not processed {shown}: the file name is not valid UTF-8" in printed
+    assert f"rejected {shown}:" in printed and f"{shown}: the file name is not valid UTF-8" in printed
 
 
 def test_finding2_validate_prints_non_utf8_name_escaped(tmp_path):

@@ -143,9 +143,10 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0, known: KnownInputs 
     from that record, not parsed and validated again; every other file is validated.
     """
     entries = scan_drop_folder(input_dir, settle_seconds)
-    notices = tuple(Notice(e.name, e.kind, e.reason) for e in entries if e.kind != "input")
+    notices = tuple(Notice(e.name, e.kind, e.reason) for e in entries if e.kind not in ("input", "rejected"))
     valid: list[PlannedProject] = []
-    rejected: list[Rejection] = []
+    # rejected unread: a name that is not UTF-8 (discovery.py says why)
+    rejected: list[Rejection] = [Rejection(e.name, (Problem(e.name, e.reason),)) for e in entries if e.kind == "rejected"]
     for entry in (e for e in entries if e.kind == "input"):
         planned = known.match(entry.name, entry.path) if known else None
         if planned is not None:

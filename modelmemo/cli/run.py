@@ -19,7 +19,7 @@ IGNORED_NAMED = 5  # the "nothing to do" line names this many ignored entries, t
 def nothing_to_do(input_dir: Path, settle_seconds: float) -> tuple[str, list[dict[str, str]]] | None:
     """None when a run has something to read; otherwise the one-line message and what was left.
 
-    "Nothing to do" is: no requirement file a run would read now. An empty folder, a folder with only
+    "Nothing to do" is: no requirement file a run would read (or reject) now. An empty folder, a folder with only
     `notes.txt` and a subfolder, or one whose only YAML file is still being copied all end the same
     way (exit 4, no Prefect, no run folder), and the line names what was left and why, so nothing is
     silently ignored. A later run (or `watch`) takes a file once it has settled."""
@@ -27,7 +27,7 @@ def nothing_to_do(input_dir: Path, settle_seconds: float) -> tuple[str, list[dic
     from modelmemo.inputs.names import display_name
 
     entries = scan_drop_folder(input_dir, settle_seconds)
-    if any(entry.kind == "input" for entry in entries):
+    if any(entry.kind in ("input", "rejected") for entry in entries):  # a rejection is news: a run reports it
         return None
     folder = display_name(str(input_dir))
     left = [{"file": entry.name, "reason": entry.reason} for entry in entries]
