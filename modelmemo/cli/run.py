@@ -27,7 +27,9 @@ def nothing_to_do(input_dir: Path, settle_seconds: float) -> tuple[str, list[dic
     from modelmemo.inputs.names import display_name
 
     entries = scan_drop_folder(input_dir, settle_seconds)
-    if any(entry.kind in ("input", "rejected") for entry in entries):  # a rejection is news: a run reports it
+    # A rejection is news: a run reports it. A file dated ahead of the clock ("ahead") is looked at
+    # again by the run (discovery.scan_settled), which reads it if it stayed unchanged.
+    if any(entry.kind in ("input", "rejected", "ahead") for entry in entries):
         return None
     folder = display_name(str(input_dir))
     left = [{"file": entry.name, "reason": entry.reason} for entry in entries]

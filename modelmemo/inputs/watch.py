@@ -5,8 +5,10 @@ Why it is built this way:
   WATCHFILES_FORCE_POLLING=1 for network shares) rather than a home-made polling loop;
 * names the scan treats as "still being written" (see `discovery.py`) and the `rejected/` folder
   never trigger a run, and deletions alone do not either: there is nothing new to render;
-* a burst of events is debounced, then we wait until the changed files have not been modified
-  for `settle_seconds`, so a file still being copied is never read half-written;
+* a burst of events is debounced, then each changed file waits on its own until it has settled
+  (`_Settling`: not modified for `settle_seconds`, or, for a file dated ahead of the clock, size
+  and time unchanged that long), so a file still being copied is never read half-written and one
+  file never holds up another;
 * events buffered while waiting or running (a second write chunk, say) are dropped when the file
   is exactly as it was handed to `on_change`, so one copy gives one run;
 * `on_change` errors are logged and the watcher keeps going: one bad run must not end the service.
@@ -71,16 +73,55 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return info.st_mtime_ns, info.st_size
 
 
-def _wait_settled(input_dir: Path, names: list[str], settle_seconds: float, stop: threading.Event) -> bool:
-    """Sleep until no named file was modified in the last settle_seconds; False if stopped."""
-    while True:
-        stamps = [s for s in (_stamp(input_dir / n) for n in names) if s]
-        newest = max((mtime_ns / 1e9 for mtime_ns, _ in stamps), default=0.0)
-        remaining = settle_seconds - (time.time() - newest)
-        if remaining <= 0:
-            return True
-        if stop.wait(remaining):
-            return False
+class _Settling:
+    """Changed files waiting to settle, each on its own clock, so one file never holds up another.
+
+    A file is settled when its modification time is settle_seconds in the past (a copy in progress
+    keeps it recent). A file whose time is ahead of this machine's clock (`cp -p` from a machine
+    whose clock is ahead, a skewed file server) would not be "settle_seconds old" until the clock
+    catches up, possibly years later: it is settled once its size and time have stayed the same
+    for settle_seconds, as this watcher saw them (time.monotonic, which no clock change moves).
+
+    Files of one burst (a folder copied in) are handed over together, in one run rather than one
+    run per file: a settled file waits for the others still being written, but at most another
+    settle_seconds, so a file written without end delays no other file for long. A file dated
+    ahead of the clock never holds up another."""
+
+    def __init__(self, folder: Path, settle_seconds: float) -> None:
+        self.folder = folder
+        self.settle_seconds = settle_seconds
+        # name -> (stamp, unchanged since, settled since or None), times from time.monotonic
+        self.pending: dict[str, tuple[tuple[int, int], float, float | None] | None] = {}
+
+    def add(self, names: set[str]) -> None:
+        for name in names:
+            self.pending.setdefault(name, None)
+
+    def settled(self) -> dict[str, tuple[int, int]]:
+        """The files to hand over now (name -> stamp), no longer pending; files gone are dropped."""
+        wall, steady = time.time(), time.monotonic()
+        writing = False  # a file not dated ahead is still being written
+        for name, seen in list(self.pending.items()):
+            stamp = _stamp(self.folder / name)
+            if stamp is None:
+                del self.pending[name]
+                continue
+            if seen is None or seen[0] != stamp:
+                seen = (stamp, steady, None)
+            mtime = stamp[0] / 1e9
+            ahead = mtime > wall
+            age = steady - seen[1] if ahead else wall - mtime
+            if age >= self.settle_seconds:
+                seen = (stamp, seen[1], seen[2] if seen[2] is not None else steady)
+            else:
+                writing = writing or not ahead
+            self.pending[name] = seen
+        ready = {name: seen for name, seen in self.pending.items() if seen and seen[2] is not None}
+        if not ready or (writing and steady - min(seen[2] for seen in ready.values()) < self.settle_seconds):
+            return {}
+        for name in ready:
+            del self.pending[name]
+        return {name: seen[0] for name, seen in ready.items()}
 
 
 def watch_folder(input_dir: Path, on_change: Callable[[list[str]], None], debounce_seconds: float = 5.0,
@@ -95,24 +136,23 @@ def watch_folder(input_dir: Path, on_change: Callable[[list[str]], None], deboun
     input_dir = real_path(input_dir)
     output = real_path(output_dir) if output_dir is not None else None
     stop = stop_event or threading.Event()
+    settling = _Settling(input_dir, settle_seconds)
     handed: dict[str, tuple[int, int] | None] = {}  # name -> (mtime_ns, size) last given to on_change
     failed: set[str] = set()  # names of the last failed run, waiting for their retry
     catch_up = initial_run  # a run of the whole folder is owed: the one at start, or its retry
     retry_delay = retry_seconds
     retry_due = float("-inf") if initial_run else float("inf")
     debounce_ms = max(1, int(debounce_seconds * 1000))
-    rust_timeout_ms = max(1, min(RUST_TIMEOUT_MS, int(retry_seconds * 1000)))
+    # Woken at least this often, so retries, stop_event and files settling are seen;
+    # a short settle time is checked more often, so a file is not kept much past it.
+    rust_timeout_ms = max(1, int(min(RUST_TIMEOUT_MS, retry_seconds * 1000, settle_seconds * 500 or RUST_TIMEOUT_MS)))
     for changes in watch(input_dir, watch_filter=lambda _change, path: is_watched(input_dir, path, output),
                          debounce=debounce_ms, step=min(50, debounce_ms), rust_timeout=rust_timeout_ms,
                          yield_on_timeout=True, stop_event=stop, recursive=False):
-        names = sorted({Path(path).name for change, path in changes if change != Change.deleted})
-        if names:
-            if not _wait_settled(input_dir, names, settle_seconds, stop):
-                continue  # stopping (the loop then ends)
-            current = {name: _stamp(input_dir / name) for name in names}
-            names = [n for n, stamp in current.items() if stamp is not None and handed.get(n) != stamp]
-            if not names:
-                continue  # already handled (events buffered during the previous wait or run), or gone
+        settling.add({Path(path).name for change, path in changes if change != Change.deleted})
+        current = settling.settled()
+        names = sorted(n for n, stamp in current.items() if handed.get(n) != stamp)
+        if names:  # (a name handed as it is now: events buffered during the previous run)
             handed.update((n, current[n]) for n in names)
         elif (failed or catch_up) and time.monotonic() >= retry_due:
             names = sorted(n for n in failed if _stamp(input_dir / n) is not None)
@@ -122,7 +162,7 @@ def watch_folder(input_dir: Path, on_change: Callable[[list[str]], None], deboun
             if retry_due != float("-inf"):  # a retry (not the first attempt of the catch-up run)
                 log.warning("modelmemo watch: retrying the run for %s", _describe(names))
         else:
-            continue  # deletions only, or a quiet interval
+            continue  # deletions only, files still settling, or a quiet interval
         try:
             on_change(names)
         except Exception as exc:  # keep watching: the retry or the next change may well succeed
