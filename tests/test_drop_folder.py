@@ -647,6 +647,43 @@ def test_watch_is_not_stalled_by_a_file_dated_ten_years_ahead(drop_folder: Path)
         _stop(thread, stop)
 
 
+def test_watch_survives_its_drop_folder_being_deleted_and_recreated(drop_folder: Path):
+    """The watcher used to go on watching the deleted folder and see nothing, for ever, silently: it
+    says so in one line, waits for the folder, and watches it again (with a catch-up run)."""
+    said: list[str] = []
+    thread, stop, calls = _start_watcher(drop_folder, report=said.append)
+    try:
+        shutil.rmtree(drop_folder)
+        assert _wait_for(lambda: any("deleted or replaced" in line for line in said)), said
+        time.sleep(0.5)
+        drop_folder.mkdir()
+        write_yaml(drop_folder / "after.yaml", requirements())
+        assert _wait_for(lambda: any("after.yaml" in listing for _, listing in calls)), (calls, thread.outcome)
+        gone = [line for line in said if "deleted or replaced" in line]
+        assert len(gone) == 1 and str(drop_folder.resolve()) in gone[0], said
+        calls.clear()
+        write_yaml(drop_folder / "later.yaml", requirements(**{"project.id": "later"}))  # watched again
+        assert _wait_for(lambda: any("later.yaml" in names for names, _ in calls)), (calls, thread.outcome)
+    finally:
+        _stop(thread, stop)
+
+
+def test_watch_survives_a_file_name_that_is_not_utf8(drop_folder: Path):
+    """watchfiles raises on a name that is not UTF-8 ("Unable to decode path"), which ended `watch`:
+    the watcher starts again and runs over the whole folder, so the file is reported (rejected:
+    rename it) and later files are still processed."""
+    thread, stop, calls = _start_watcher(drop_folder)
+    try:
+        with open(os.path.join(os.fsencode(drop_folder), b"caf\xe9.yaml"), "wb") as handle:
+            handle.write(b"schema_version: 1\n")
+        assert _wait_for(lambda: any(names == [] for names, _ in calls)), (calls, thread.outcome)  # a catch-up run
+        assert thread.is_alive(), thread.outcome
+        write_yaml(drop_folder / "later.yaml", requirements())
+        assert _wait_for(lambda: any("later.yaml" in names for names, _ in calls)), (calls, thread.outcome)
+    finally:
+        _stop(thread, stop)
+
+
 def test_check_folders_refuses_overlapping_drop_and_output_folders(tmp_path: Path):
     from modelmemo.batch.ownership import check_folders
 

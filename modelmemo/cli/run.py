@@ -206,6 +206,12 @@ def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
     return on_change
 
 
+def _say(line: str) -> None:
+    """The watcher's own lines (a run failed and is retried, the drop folder went and came back) on
+    stderr, whatever the log level: Prefect's console handler shows only CRITICAL without --verbose."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     """Runs until stopped by a signal (see `main`); the catch-up run at start is retried like any other."""
     from modelmemo.inputs.watch import watch_folder
@@ -225,5 +231,5 @@ def cmd_watch(args: argparse.Namespace) -> int:
           flush=True)
     watch_folder(input_dir, watch_run(run_args), debounce_seconds=args.debounce,
                  settle_seconds=settings.settle_seconds, retry_seconds=settings.watch_retry_seconds, initial_run=True,
-                 output_dir=output_dir)
+                 output_dir=output_dir, report=_say)
     return EXIT_OK
