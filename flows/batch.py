@@ -114,6 +114,8 @@ def plan_task(input_dir: Path, settle_seconds: float, known: unchanged.KnownInpu
                                           + "; ".join(str(problem) for problem in rejection.problems)[:1000]))
     for notice in plan.notices:
         logger.info("%s", display_name(f"not processed {notice.file}: {notice.reason}"))
+    for note in plan.notes:  # read, but its sender should know (its time is ahead of the clock)
+        logger.warning("%s", display_name(f"note {note.file}: {note.note}"))
     return plan
 
 

@@ -128,6 +128,8 @@ def print_report(summary, output_dir: Path) -> int:
             print(printable(f"  {problem}"))
     for notice in summary.notices:
         print(printable(f"not processed {notice.file}: {notice.reason}"))
+    for note in summary.notes:  # about files that were processed: never "not processed"
+        print(printable(f"note {note.file}: {note.note}"))
     run_dir = layout.run_dir(output_dir, summary.run_id)
     for record in summary.deliveries:
         if record["status"] not in ("accepted", "already-sent") and not record.get("not_attempted"):
