@@ -173,10 +173,7 @@ def _source_location(name: str, raw: str) -> str:
     if scheme not in ("", "file"):
         raise SettingsError(f"{name}={raw!r}: use an http(s) URL or a local file path")
     path = Path(raw[len("file://"):] if scheme == "file" else raw).absolute()
-    try:
-        kind = _not_regular(os.stat(path).st_mode)  # a FIFO would block `catalog sync`, /dev/zero never end
-    except OSError:
-        kind = None  # not there yet: `catalog sync` says so when it reads it
+    kind = _not_regular(os.stat(path).st_mode) if path.exists() else None  # a FIFO would block `catalog sync`
     if kind:
         raise SettingsError(f"{name}={raw!r} is {kind}, not a regular file; use an http(s) URL or a listing file")
     return str(path)
@@ -193,11 +190,8 @@ def _base_url(name: str, raw: str) -> str:
 
 
 def _bounds(name: str) -> "Range":
-    """The range the settings table gives a numeric variable (every numeric variable has one)."""
-    bounds = next((v.bounds for v in VARIABLES if v.name == name), None)
-    if bounds is None:
-        raise AssertionError(f"{name} is read as a number but has no bounds in settings.VARIABLES")
-    return bounds
+    """The range the settings table gives a numeric variable: every one has one (a test checks)."""
+    return next(v.bounds for v in VARIABLES if v.name == name and v.bounds is not None)
 
 
 def _whole_number(name: str, raw: str) -> int:
@@ -252,43 +246,38 @@ def _true_or_false(name: str, raw: str) -> bool:
 
 
 _NOT_REGULAR = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
-                (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+                (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (lambda mode: True, "not a regular file"))
 
 
 def _not_regular(mode: int) -> str | None:
-    """What a file of this mode is when it is not a regular file (None for a regular file)."""
-    if stat.S_ISREG(mode):
-        return None
-    return next((kind for test, kind in _NOT_REGULAR if test(mode)), "not a regular file")
+    """What a file of this mode is, unless it is a regular file (None)."""
+    return None if stat.S_ISREG(mode) else next(kind for test, kind in _NOT_REGULAR if test(mode))
 
 
 def _password_file(name: str, raw: str) -> str:
-    """The password in a regular file of at most MAX_PASSWORD_FILE_BYTES. Checked with os.stat
-    before it is opened (a FIFO would block the command, /dev/zero never end), then opened without
-    blocking and checked again on the open file, which is what is read."""
-    path = Path(raw).expanduser()
-    fix = "point it at a regular file that holds only the password"
+    """The password in a regular file of at most MAX_PASSWORD_FILE_BYTES: checked with os.stat before
+    it is opened (a FIFO would block the command, /dev/zero never end), opened without blocking and
+    checked again on the open file (swapped since?), which is what is read."""
+    path, limit, fix = Path(raw).expanduser(), MAX_PASSWORD_FILE_BYTES, "point it at a file holding only the password"
     try:
         kind = _not_regular(os.stat(path).st_mode)  # follows a symbolic link: a mounted secret is one
-        if kind:
-            raise SettingsError(f"{name} {raw} is {kind}, not a regular file; {fix}")
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = None if kind else os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = b""
         try:
-            info = os.fstat(fd)
-            kind = _not_regular(info.st_mode)  # swapped since the stat above
-            if kind:
-                raise SettingsError(f"{name} {raw} is {kind}, not a regular file; {fix}")
-            data = b""
-            if info.st_size <= MAX_PASSWORD_FILE_BYTES:
-                while len(data) <= MAX_PASSWORD_FILE_BYTES and (chunk := os.read(fd, MAX_PASSWORD_FILE_BYTES + 1)):
-                    data += chunk
+            size = 0 if fd is None else os.fstat(fd).st_size
+            kind = kind or _not_regular(os.fstat(fd).st_mode)
+            while not kind and size <= limit and len(data) <= limit and (chunk := os.read(fd, limit + 1)):
+                data += chunk
         finally:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
     except OSError as exc:
         raise SettingsError(f"cannot read {name} {raw}: {exc.strerror or exc}") from None
-    if info.st_size > MAX_PASSWORD_FILE_BYTES or len(data) > MAX_PASSWORD_FILE_BYTES:
-        raise SettingsError(f"{name} {raw} has {max(info.st_size, len(data)):,} bytes; a password file holds at most "
-                            f"{MAX_PASSWORD_FILE_BYTES:,} (is it the right file?); {fix}")
+    if kind:
+        raise SettingsError(f"{name} {raw} is {kind}, not a regular file; {fix}")
+    if max(size, len(data)) > limit:
+        raise SettingsError(f"{name} {raw} has {max(size, len(data)):,} bytes; a password file holds at most "
+                            f"{limit:,} (is it the right file?); {fix}")
     try:
         return data.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
@@ -325,14 +314,12 @@ class Range:
     def admits(self, value: float) -> bool:
         return (value > self.low if self.above_low else value >= self.low) and value <= self.high
 
-    def phrase(self) -> str:
-        low, high = (f"{n:g}" for n in (self.low, self.high))
-        return f"above {low} and at most {high}" if self.above_low else f"from {low} to {high}"
-
-    def readme(self) -> str:
-        low, high = (f"{n:g}" for n in (self.low, self.high))
-        unit = f" {self.unit}" if self.unit else ""
-        return f"above {low}, at most {high}{unit}" if self.above_low else f"{low} to {high}{unit}"
+    def phrase(self, readme: bool = False) -> str:
+        """'from 0 to 60' in an error, '0 to 60 s' in README; 'above 0 and at most 600', 'above 0, at most 600 s'."""
+        low, high, unit = f"{self.low:g}", f"{self.high:g}", f" {self.unit}" if readme and self.unit else ""
+        if self.above_low:
+            return f"above {low}{', at most' if readme else ' and at most'} {high}{unit}"
+        return f"{'' if readme else 'from '}{low} to {high}{unit}"
 
 
 @dataclass(frozen=True)
@@ -355,8 +342,7 @@ VARIABLES: tuple[Variable, ...] = (
              "memo templates, stylesheet and `brand.yaml`"),
     Variable("MODELMEMO_CATALOG_EXTRA", "none",
              "extension catalogs merged over `catalog/models.yaml` (`:`-separated; `--catalog-extra` adds to it)"),
-    Variable("MODELMEMO_WORKERS", "CPU count", "render processes (`--workers` overrides it)",
-             bounds=Range(1, 1024)),
+    Variable("MODELMEMO_WORKERS", "CPU count", "render processes (`--workers` overrides it)", bounds=Range(1, 1024)),
     Variable("MODELMEMO_SETTLE_SECONDS", "5", "files modified more recently are left for a later run",
              bounds=Range(0, 3600, unit="s")),
     Variable("MODELMEMO_KEEP_RUNS", "0 (keep all)", "run folders kept after each run (see \"Old runs\")",
@@ -382,14 +368,14 @@ VARIABLES: tuple[Variable, ...] = (
              "email"),
     Variable("MODELMEMO_SMTP_USERNAME", "none", "login name", "email"),
     Variable("MODELMEMO_SMTP_PASSWORD", "none", "login password; never written to files, logs or artifacts", "email"),
-    Variable("MODELMEMO_SMTP_PASSWORD_FILE", "none", "a file holding the password (instead of `MODELMEMO_SMTP_PASSWORD`): "
-             "a regular file of at most 4 KiB", "email"),
+    Variable("MODELMEMO_SMTP_PASSWORD_FILE", "none",
+             "a file holding the password (instead of `MODELMEMO_SMTP_PASSWORD`): a regular file of at most 4 KiB",
+             "email"),
     Variable("MODELMEMO_SMTP_FROM", "`modelmemo@localhost`", "sender address; its domain is the Message-ID's", "email"),
     Variable("MODELMEMO_SMTP_FROM_NAME", "\"<organisation> memos\" from `brand.yaml`", "sender name", "email"),
     Variable("MODELMEMO_SMTP_TIMEOUT", "30", "seconds to wait for the server", "email",
              bounds=Range(0, 600, above_low=True, unit="s")),
-    Variable("MODELMEMO_SMTP_RETRIES", "3", "attempts per run for a transient failure", "email",
-             bounds=Range(1, 10)),
+    Variable("MODELMEMO_SMTP_RETRIES", "3", "attempts per run for a transient failure", "email", bounds=Range(1, 10)),
     Variable("MODELMEMO_SMTP_BACKOFF_SECONDS", "2", "first wait between attempts, doubling (one memo's waits add up "
              "to at most `SMTP_RETRY_WAIT_MAX_SECONDS`)", "email", bounds=Range(0, 60, unit="s")),
     Variable("MODELMEMO_SMTP_BLOCK", "none",
@@ -446,8 +432,8 @@ def readme_table(group: str) -> str:
         rows = [f"| `{c.name}` | {c.value:,} | {c.help} |" if isinstance(c.value, int)
                 else f"| `{c.name}` | {c.value:g} | {c.help} |" for c in CONSTANTS]
         return "\n".join(["| Constant | Value | What it sets |", "|---|---|---|", *rows])
-    rows = [f"| `{v.name}` | {v.default} | {v.help}{f'; allowed: {v.bounds.readme()}' if v.bounds else ''} |"
-            for v in VARIABLES if v.group == group]
+    allowed = {v.name: f"; allowed: {v.bounds.phrase(readme=True)}" for v in VARIABLES if v.bounds}
+    rows = [f"| `{v.name}` | {v.default} | {v.help}{allowed.get(v.name, '')} |" for v in VARIABLES if v.group == group]
     return "\n".join(["| Variable | Default | What it sets |", "|---|---|---|", *rows])
 
 

@@ -252,7 +252,7 @@ def test_issue23_a_password_file_that_is_a_fifo_is_refused_without_blocking(tmp_
     fifo = tmp_path / "password"
     os.mkfifo(fifo)  # no writer: opening it for reading would wait for one
     with pytest.raises(SettingsError, match=r"^MODELMEMO_SMTP_PASSWORD_FILE .* is a named pipe \(FIFO\), not a "
-                                            r"regular file; point it at a regular file"):
+                                            r"regular file; point it at a file holding only the password"):
         Settings.from_env({"MODELMEMO_SMTP_PASSWORD_FILE": str(fifo)})
 
 
