@@ -14,6 +14,7 @@ misspelt names. The mailers and `watch` take their settings from the Settings ob
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
@@ -45,7 +46,8 @@ DEFAULT_SOURCE_OPENROUTER = "https://openrouter.ai/api/v1/models"
 FRAGILE_LESS = 0.5
 FRAGILE_MORE = 2.0
 WATCH_RETRY_MAX_SECONDS = 3600.0  # `watch` retries a failed run after 1 min, 2, 4, ... up to this
-MAX_CONNECT_TIMEOUT_SECONDS = 300.0  # MODELMEMO_SMTP_CONNECT_TIMEOUT's bound: the mail phase stays bounded
+SMTP_RETRY_WAIT_MAX_SECONDS = 3600.0  # the waits between one memo's send attempts, added up
+MAX_PASSWORD_FILE_BYTES = 4096  # a password file holds one password; a bigger one is the wrong file
 
 
 class SettingsError(ValueError):
@@ -62,7 +64,7 @@ class Settings:
     templates_dir: Path = field(default_factory=lambda: default_templates_dir())
     schemas_dir: Path = field(default_factory=lambda: resources.shipped_dir("schemas"))
     catalog_files: tuple[Path, ...] = field(default_factory=lambda: (resources.catalog_file(),))
-    workers: int = max(1, os.cpu_count() or 1)
+    workers: int = max(1, min(os.cpu_count() or 1, 1024))  # at most MODELMEMO_WORKERS' bound
     # Files modified more recently than this are treated as still being copied (next run takes them).
     settle_seconds: float = 5.0
     # Email: attempts per run for transient SMTP errors, and the first backoff (doubles each time).
@@ -111,21 +113,20 @@ class Settings:
             output_dir=get("MODELMEMO_OUTPUT_DIR", _path, base.output_dir).absolute(),
             templates_dir=get("MODELMEMO_TEMPLATES_DIR", _path, base.templates_dir),
             catalog_files=base.catalog_files + extra,
-            workers=get("MODELMEMO_WORKERS", _whole_number(minimum=1), base.workers),
-            settle_seconds=get("MODELMEMO_SETTLE_SECONDS", _seconds(allow_zero=True), base.settle_seconds),
-            smtp_retries=get("MODELMEMO_SMTP_RETRIES", _whole_number(minimum=1), base.smtp_retries),
-            smtp_backoff_seconds=get("MODELMEMO_SMTP_BACKOFF_SECONDS", _seconds(allow_zero=True),
-                                     base.smtp_backoff_seconds),
-            smtp_breaker_failures=get("MODELMEMO_SMTP_BREAKER_FAILURES", _whole_number(minimum=1, maximum=100),
-                                      base.smtp_breaker_failures),
-            keep_runs=get("MODELMEMO_KEEP_RUNS", _whole_number(minimum=0), base.keep_runs),
+            workers=get("MODELMEMO_WORKERS", _whole_number, base.workers),
+            settle_seconds=get("MODELMEMO_SETTLE_SECONDS", _seconds, base.settle_seconds),
+            smtp_retries=get("MODELMEMO_SMTP_RETRIES", _whole_number, base.smtp_retries),
+            smtp_backoff_seconds=get("MODELMEMO_SMTP_BACKOFF_SECONDS", _seconds, base.smtp_backoff_seconds),
+            smtp_breaker_failures=get("MODELMEMO_SMTP_BREAKER_FAILURES", _whole_number, base.smtp_breaker_failures),
+            keep_runs=get("MODELMEMO_KEEP_RUNS", _whole_number, base.keep_runs),
             public_base_url=get("MODELMEMO_PUBLIC_BASE_URL", _base_url, base.public_base_url),
-            watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", _seconds_above_zero(WATCH_RETRY_MAX_SECONDS), base.watch_retry_seconds),
+            watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", _seconds, base.watch_retry_seconds),
             smtp_block=text("MODELMEMO_SMTP_BLOCK"),
             source_models_dev=get("MODELMEMO_SOURCE_MODELS_DEV", _source_location, base.source_models_dev),
             source_openrouter=get("MODELMEMO_SOURCE_OPENROUTER", _source_location, base.source_openrouter),
             nightly_sync=get("MODELMEMO_NIGHTLY_SYNC", _true_or_false, base.nightly_sync),
         )
+        _check_retry_waits(settings.smtp_retries, settings.smtp_backoff_seconds)
         # Email. A MODELMEMO_SMTP_BLOCK names a prefect-email block (loaded from Prefect when
         # sending); the sender still comes from MODELMEMO_SMTP_FROM and _FROM_NAME.
         password = env.get("MODELMEMO_SMTP_PASSWORD") or None  # as it is: spaces can be part of a password
@@ -134,9 +135,9 @@ class Settings:
             raise SettingsError("set MODELMEMO_SMTP_PASSWORD or MODELMEMO_SMTP_PASSWORD_FILE, not both")
         if password_file:
             password = _password_file("MODELMEMO_SMTP_PASSWORD_FILE", password_file)
-        port = get("MODELMEMO_SMTP_PORT", _port, None)
-        timeout = get("MODELMEMO_SMTP_TIMEOUT", _seconds_above_zero(), 30.0)
-        connect_timeout = get("MODELMEMO_SMTP_CONNECT_TIMEOUT", _seconds_above_zero(MAX_CONNECT_TIMEOUT_SECONDS), 10.0)
+        port = get("MODELMEMO_SMTP_PORT", _whole_number, None)
+        timeout = get("MODELMEMO_SMTP_TIMEOUT", _seconds, 30.0)
+        connect_timeout = get("MODELMEMO_SMTP_CONNECT_TIMEOUT", _seconds, 10.0)
         # A line break in the sender would end the From header early (and let the value write
         # headers of its own): refused here, named, rather than mended silently.
         address = get("MODELMEMO_SMTP_FROM", _header_text, None)
@@ -181,7 +182,11 @@ def _source_location(name: str, raw: str) -> str:
         return raw
     if scheme not in ("", "file"):
         raise SettingsError(f"{name}={raw!r}: use an http(s) URL or a local file path")
-    return str(Path(raw[len("file://"):] if scheme == "file" else raw).absolute())
+    path = Path(raw[len("file://"):] if scheme == "file" else raw).absolute()
+    kind = _not_regular(os.stat(path).st_mode) if path.exists() else None  # a FIFO would block `catalog sync`
+    if kind:
+        raise SettingsError(f"{name}={raw!r} is {kind}, not a regular file; use an http(s) URL or a listing file")
+    return str(path)
 
 
 def _base_url(name: str, raw: str) -> str:
@@ -194,48 +199,44 @@ def _base_url(name: str, raw: str) -> str:
     return raw.rstrip("/") + "/"
 
 
-def _whole_number(minimum: int, maximum: int | None = None) -> Callable[[str, str], int]:
-    def parse(name: str, raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            value = None
-        if value is None or value < minimum or (maximum is not None and value > maximum):
-            bound = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
-            raise SettingsError(f"{name} must be a whole number {bound}, not {raw!r}")
-        return value
-
-    return parse
+def _bounds(name: str) -> "Range":
+    """The range the settings table gives a numeric variable: every one has one (a test checks)."""
+    return next(v.bounds for v in VARIABLES if v.name == name and v.bounds is not None)
 
 
-def _seconds(allow_zero: bool) -> Callable[[str, str], float]:
-    def parse(name: str, raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not (value >= 0 if allow_zero else value > 0) or value == float("inf"):
-            word = "0 or more" if allow_zero else "more than 0"
-            raise SettingsError(f"{name} must be a number of seconds, {word}, not {raw!r}")
-        return value
-
-    return parse
+def _whole_number(name: str, raw: str) -> int:
+    bounds = _bounds(name)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not bounds.admits(value):
+        raise SettingsError(f"{name} must be a whole number {bounds.phrase()}, not {raw!r}")
+    return value
 
 
-def _seconds_above_zero(at_most: float = float("inf")):
-    """A parser of a number of seconds above 0 (and at most `at_most`, when there is a bound)."""
-    bound = "" if at_most == float("inf") else f" and at most {at_most:g}"
+whole_number_setting = _whole_number  # for a command-line option with a variable's bounds (`--workers`)
 
-    def parse(name: str, raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not (0 < value <= at_most and value != float("inf")):
-            raise SettingsError(f"{name} must be a number of seconds above 0{bound}, not {raw!r}")
-        return value
 
-    return parse
+def _seconds(name: str, raw: str) -> float:
+    bounds = _bounds(name)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not bounds.admits(value):  # nan and inf fail every bound
+        raise SettingsError(f"{name} must be a number of seconds {bounds.phrase()}, not {raw!r}")
+    return value
+
+
+def _check_retry_waits(retries: int, backoff: float) -> None:
+    """One memo's send attempts wait backoff, 2x, 4x, ... between them: bounded all together, so
+    that two values each within its range cannot hold a run for hours on one memo."""
+    total = backoff * (2 ** (retries - 1) - 1)
+    if total > SMTP_RETRY_WAIT_MAX_SECONDS:
+        raise SettingsError(f"MODELMEMO_SMTP_BACKOFF_SECONDS={backoff:g} with MODELMEMO_SMTP_RETRIES={retries} waits "
+                            f"{total:,.0f} s between one memo's attempts; the limit is "
+                            f"{SMTP_RETRY_WAIT_MAX_SECONDS:,.0f} s (backoff x (2^(retries-1) - 1)): lower either")
 
 
 # --- the email variables (the mailer's own checks run when SmtpSettings is built) ----------------
@@ -243,17 +244,6 @@ def _seconds_above_zero(at_most: float = float("inf")):
 
 def _lower(name: str, raw: str) -> str:
     return raw.lower()
-
-
-def _port(name: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 0 < value < 65536:
-        raise SettingsError(f"{name} must be a port number from 1 to 65535, not {raw!r}")
-    return value
-
 
 
 def _header_text(name: str, raw: str) -> str:
@@ -274,11 +264,43 @@ def _true_or_false(name: str, raw: str) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
+_NOT_REGULAR = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (lambda mode: True, "not a regular file"))
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file of this mode is, unless it is a regular file (None)."""
+    return None if stat.S_ISREG(mode) else next(kind for test, kind in _NOT_REGULAR if test(mode))
+
+
 def _password_file(name: str, raw: str) -> str:
+    """The password in a regular file of at most MAX_PASSWORD_FILE_BYTES: checked with os.stat before
+    it is opened (a FIFO would block the command, /dev/zero never end), opened without blocking and
+    checked again on the open file (swapped since?), which is what is read."""
+    path, limit, fix = Path(raw).expanduser(), MAX_PASSWORD_FILE_BYTES, "point it at a file holding only the password"
     try:
-        return Path(raw).read_text(encoding="utf-8").rstrip("\r\n")
+        kind = _not_regular(os.stat(path).st_mode)  # follows a symbolic link: a mounted secret is one
+        fd = None if kind else os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = b""
+        try:
+            size = 0 if fd is None else os.fstat(fd).st_size
+            kind = kind or _not_regular(os.fstat(fd).st_mode)
+            while not kind and size <= limit and len(data) <= limit and (chunk := os.read(fd, limit + 1)):
+                data += chunk
+        finally:
+            if fd is not None:
+                os.close(fd)
     except OSError as exc:
-        raise SettingsError(f"cannot read {name} {raw}: {exc.strerror}") from None
+        raise SettingsError(f"cannot read {name} {raw}: {exc.strerror or exc}") from None
+    if kind:
+        raise SettingsError(f"{name} {raw} is {kind}, not a regular file; {fix}")
+    if max(size, len(data)) > limit:
+        raise SettingsError(f"{name} {raw} has {max(size, len(data)):,} bytes; a password file holds at most "
+                            f"{limit:,} (is it the right file?); {fix}")
+    try:
+        return data.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise SettingsError(f"{name} {raw} is not UTF-8 text; {fix}") from None
 
 
 def _sender(address: str | None, name: str | None, templates_dir: Path) -> str:
@@ -299,14 +321,37 @@ def _smtp_settings(**values: object) -> "SmtpSettings":
 
 
 @dataclass(frozen=True)
+class Range:
+    """The values a numeric setting accepts. Far beyond what a real deployment sets, so a typo
+    (`1e9` seconds) is refused in one line instead of holding a command for years."""
+
+    low: float
+    high: float
+    above_low: bool = False  # the low end itself is refused (a timeout of 0 s)
+    unit: str = ""  # as README shows it after the numbers ("s")
+
+    def admits(self, value: float) -> bool:
+        return (value > self.low if self.above_low else value >= self.low) and value <= self.high
+
+    def phrase(self, readme: bool = False) -> str:
+        """'from 0 to 60' in an error, '0 to 60 s' in README; 'above 0 and at most 600', 'above 0, at most 600 s'."""
+        low, high, unit = f"{self.low:g}", f"{self.high:g}", f" {self.unit}" if readme and self.unit else ""
+        if self.above_low:
+            return f"above {low}{', at most' if readme else ' and at most'} {high}{unit}"
+        return f"{'' if readme else 'from '}{low} to {high}{unit}"
+
+
+@dataclass(frozen=True)
 class Variable:
     """One environment variable modelmemo reads: the one table README's setting tables are rendered
-    from (tests/test_settings.py fails when README and this table differ)."""
+    from (tests/test_settings.py fails when README and this table differ). A numeric one has its
+    `bounds`, which its parser enforces and README shows."""
 
     name: str
     default: str  # as README shows it
     help: str
     group: str = "settings"  # "settings" | "email" | "internal" (not for users; not in README)
+    bounds: Range | None = None
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -316,11 +361,14 @@ VARIABLES: tuple[Variable, ...] = (
              "memo templates, stylesheet and `brand.yaml`"),
     Variable("MODELMEMO_CATALOG_EXTRA", "none",
              "extension catalogs merged over `catalog/models.yaml` (`:`-separated; `--catalog-extra` adds to it)"),
-    Variable("MODELMEMO_WORKERS", "CPU count", "render processes (`--workers` overrides it)"),
-    Variable("MODELMEMO_SETTLE_SECONDS", "5", "files modified more recently are left for a later run"),
-    Variable("MODELMEMO_KEEP_RUNS", "0 (keep all)", "run folders kept after each run (see \"Old runs\")"),
+    Variable("MODELMEMO_WORKERS", "CPU count", "render processes (`--workers` overrides it)", bounds=Range(1, 1024)),
+    Variable("MODELMEMO_SETTLE_SECONDS", "5", "files modified more recently are left for a later run",
+             bounds=Range(0, 3600, unit="s")),
+    Variable("MODELMEMO_KEEP_RUNS", "0 (keep all)", "run folders kept after each run (see \"Old runs\")",
+             bounds=Range(0, 100_000)),
     Variable("MODELMEMO_WATCH_RETRY_SECONDS", "60",
-             "first delay before `watch` retries a run that could not process the folder"),
+             "first delay before `watch` retries a run that could not process the folder",
+             bounds=Range(0, WATCH_RETRY_MAX_SECONDS, above_low=True, unit="s")),
     Variable("MODELMEMO_PUBLIC_BASE_URL", "none",
              "an `http(s)://` URL where the output folder is published (e.g. `https://memos.example.com/modelmemo/`); "
              "when set, emails and the Prefect index artifact link to `<url><run-id>/...`"),
@@ -331,26 +379,30 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MODELMEMO_NIGHTLY_SYNC", "`true`",
              "`false`: the scheduled (nightly) flow does not run `catalog sync` before it renders"),
     Variable("MODELMEMO_SMTP_HOST", "none (outbox)", "SMTP server; setting it switches from the outbox to SMTP", "email"),
-    Variable("MODELMEMO_SMTP_PORT", "587 (starttls), 465 (ssl), 25 (none)", "SMTP port", "email"),
+    Variable("MODELMEMO_SMTP_PORT", "587 (starttls), 465 (ssl), 25 (none)", "SMTP port", "email",
+             bounds=Range(1, 65535)),
     Variable("MODELMEMO_SMTP_SECURITY", "`starttls`",
              "`starttls`, `ssl`, or `none` (only to localhost unless `MODELMEMO_SMTP_ALLOW_PLAIN=true`)", "email"),
     Variable("MODELMEMO_SMTP_ALLOW_PLAIN", "`false`", "`true` allows `none` security to a host other than localhost",
              "email"),
     Variable("MODELMEMO_SMTP_USERNAME", "none", "login name", "email"),
     Variable("MODELMEMO_SMTP_PASSWORD", "none", "login password; never written to files, logs or artifacts", "email"),
-    Variable("MODELMEMO_SMTP_PASSWORD_FILE", "none", "a file holding the password (instead of `MODELMEMO_SMTP_PASSWORD`)",
+    Variable("MODELMEMO_SMTP_PASSWORD_FILE", "none",
+             "a file holding the password (instead of `MODELMEMO_SMTP_PASSWORD`): a regular file of at most 4 KiB",
              "email"),
     Variable("MODELMEMO_SMTP_FROM", "`modelmemo@localhost`", "sender address; its domain is the Message-ID's", "email"),
     Variable("MODELMEMO_SMTP_FROM_NAME", "\"<organisation> memos\" from `brand.yaml`", "sender name", "email"),
-    Variable("MODELMEMO_SMTP_TIMEOUT", "30", "seconds to wait for the server", "email"),
+    Variable("MODELMEMO_SMTP_TIMEOUT", "30", "seconds to wait for the server", "email",
+             bounds=Range(0, 600, above_low=True, unit="s")),
     Variable("MODELMEMO_SMTP_CONNECT_TIMEOUT", "10",
-             "seconds to wait for the connection and the server's greeting (at most 300; the shorter of "
-             "this and `MODELMEMO_SMTP_TIMEOUT` applies)", "email"),
-    Variable("MODELMEMO_SMTP_RETRIES", "3", "attempts per run for a transient failure", "email"),
-    Variable("MODELMEMO_SMTP_BACKOFF_SECONDS", "2", "first wait between attempts, doubling", "email"),
+             "seconds to wait for the connection and the server's greeting (the shorter of this and "
+             "`MODELMEMO_SMTP_TIMEOUT` applies)", "email", bounds=Range(0, 300, above_low=True, unit="s")),
+    Variable("MODELMEMO_SMTP_RETRIES", "3", "attempts per run for a transient failure", "email", bounds=Range(1, 10)),
+    Variable("MODELMEMO_SMTP_BACKOFF_SECONDS", "2", "first wait between attempts, doubling (one memo's waits add up "
+             "to at most `SMTP_RETRY_WAIT_MAX_SECONDS`)", "email", bounds=Range(0, 60, unit="s")),
     Variable("MODELMEMO_SMTP_BREAKER_FAILURES", "3",
              "sends in a row the server never answers (refused, timed out) before the run stops trying it: "
-             "the remaining emails are retried next run (1 to 100)", "email"),
+             "the remaining emails are retried next run", "email", bounds=Range(1, 100)),
     Variable("MODELMEMO_SMTP_BLOCK", "none",
              "name of a `prefect-email` `EmailServerCredentials` block to take the server settings from", "email"),
     Variable("MODELMEMO_HOME", "", "prefect.yaml: where the checkout lives on a worker", "internal"),
@@ -391,6 +443,11 @@ CONSTANTS: tuple[Constant, ...] = (
              "sends of one memo to one recipient that may have left a copy with the server, all runs together"),
     Constant("WATCH_RETRY_MAX_SECONDS", WATCH_RETRY_MAX_SECONDS,
              "longest wait of `watch` before it retries a run that could not process the folder"),
+    Constant("SMTP_RETRY_WAIT_MAX_SECONDS", SMTP_RETRY_WAIT_MAX_SECONDS,
+             "longest the waits between one memo's send attempts may add up to "
+             "(`MODELMEMO_SMTP_BACKOFF_SECONDS` x (2^(`MODELMEMO_SMTP_RETRIES`-1) - 1))"),
+    Constant("MAX_PASSWORD_FILE_BYTES", MAX_PASSWORD_FILE_BYTES,
+             "largest `MODELMEMO_SMTP_PASSWORD_FILE` read (a regular file: a FIFO or device is refused unopened)"),
 )
 
 
@@ -400,7 +457,8 @@ def readme_table(group: str) -> str:
         rows = [f"| `{c.name}` | {c.value:,} | {c.help} |" if isinstance(c.value, int)
                 else f"| `{c.name}` | {c.value:g} | {c.help} |" for c in CONSTANTS]
         return "\n".join(["| Constant | Value | What it sets |", "|---|---|---|", *rows])
-    rows = [f"| `{v.name}` | {v.default} | {v.help} |" for v in VARIABLES if v.group == group]
+    allowed = {v.name: f"; allowed: {v.bounds.phrase(readme=True)}" for v in VARIABLES if v.bounds}
+    rows = [f"| `{v.name}` | {v.default} | {v.help}{allowed.get(v.name, '')} |" for v in VARIABLES if v.group == group]
     return "\n".join(["| Variable | Default | What it sets |", "|---|---|---|", *rows])
 
 

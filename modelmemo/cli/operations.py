@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     from modelmemo.process.api_watch import api_problem
 
-    problem = api_problem(url, timeout=5.0)
+    problem = api_problem(url)
     if problem:
         print(f"error: cannot reach the Prefect API at {url} ({problem}); start that server "
               f"(`prefect server start`), or {api_unreachable_hint()} and configure the right one",

@@ -110,7 +110,7 @@ def _run_flow(args: argparse.Namespace, input_dir: Path, output_dir: Path, extra
 
     api_url = PREFECT_API_URL.value()  # the environment's, or the active profile's
     if api_url:
-        problem = api_problem(api_url, timeout=5.0)
+        problem = api_problem(api_url)
         if problem:
             error(f"cannot reach the Prefect API at {api_url} ({problem}); start that server "
                   f"(`prefect server start`), or {api_unreachable_hint()} to use a temporary one")
