@@ -14,13 +14,14 @@ misspelt names. The mailers and `watch` take their settings from the Settings ob
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
-from urllib.parse import urlsplit
 
 from modelmemo import resources
+from modelmemo import setting_values as parse
+from modelmemo.setting_values import (  # noqa: F401 (re-exported: the table's limits, its error)
+    MAX_PASSWORD_FILE_BYTES, SMTP_RETRY_WAIT_MAX_SECONDS, SettingsError)
 
 if TYPE_CHECKING:
     from modelmemo.delivery.mailers import SmtpSettings
@@ -46,12 +47,6 @@ DEFAULT_SOURCE_OPENROUTER = "https://openrouter.ai/api/v1/models"
 FRAGILE_LESS = 0.5
 FRAGILE_MORE = 2.0
 WATCH_RETRY_MAX_SECONDS = 3600.0  # `watch` retries a failed run after 1 min, 2, 4, ... up to this
-SMTP_RETRY_WAIT_MAX_SECONDS = 3600.0  # the waits between one memo's send attempts, added up
-MAX_PASSWORD_FILE_BYTES = 4096  # a password file holds one password; a bigger one is the wrong file
-
-
-class SettingsError(ValueError):
-    """A setting has a value modelmemo cannot use; the message names the variable and what is allowed."""
 
 
 @dataclass(frozen=True)
@@ -109,24 +104,24 @@ class Settings:
         extra = tuple(Path(p) for p in env.get("MODELMEMO_CATALOG_EXTRA", "").split(os.pathsep) if p.strip())
         settings = replace(
             base,
-            input_dir=get("MODELMEMO_INPUT_DIR", _path, base.input_dir).absolute(),
-            output_dir=get("MODELMEMO_OUTPUT_DIR", _path, base.output_dir).absolute(),
-            templates_dir=get("MODELMEMO_TEMPLATES_DIR", _path, base.templates_dir),
+            input_dir=get("MODELMEMO_INPUT_DIR", parse.folder_path, base.input_dir).absolute(),
+            output_dir=get("MODELMEMO_OUTPUT_DIR", parse.folder_path, base.output_dir).absolute(),
+            templates_dir=get("MODELMEMO_TEMPLATES_DIR", parse.folder_path, base.templates_dir),
             catalog_files=base.catalog_files + extra,
-            workers=get("MODELMEMO_WORKERS", _whole_number, base.workers),
-            settle_seconds=get("MODELMEMO_SETTLE_SECONDS", _seconds, base.settle_seconds),
-            smtp_retries=get("MODELMEMO_SMTP_RETRIES", _whole_number, base.smtp_retries),
-            smtp_backoff_seconds=get("MODELMEMO_SMTP_BACKOFF_SECONDS", _seconds, base.smtp_backoff_seconds),
-            smtp_breaker_failures=get("MODELMEMO_SMTP_BREAKER_FAILURES", _whole_number, base.smtp_breaker_failures),
-            keep_runs=get("MODELMEMO_KEEP_RUNS", _whole_number, base.keep_runs),
-            public_base_url=get("MODELMEMO_PUBLIC_BASE_URL", _base_url, base.public_base_url),
-            watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", _seconds, base.watch_retry_seconds),
+            workers=get("MODELMEMO_WORKERS", parse.whole_number, base.workers),
+            settle_seconds=get("MODELMEMO_SETTLE_SECONDS", parse.seconds, base.settle_seconds),
+            smtp_retries=get("MODELMEMO_SMTP_RETRIES", parse.whole_number, base.smtp_retries),
+            smtp_backoff_seconds=get("MODELMEMO_SMTP_BACKOFF_SECONDS", parse.seconds, base.smtp_backoff_seconds),
+            smtp_breaker_failures=get("MODELMEMO_SMTP_BREAKER_FAILURES", parse.whole_number, base.smtp_breaker_failures),
+            keep_runs=get("MODELMEMO_KEEP_RUNS", parse.whole_number, base.keep_runs),
+            public_base_url=get("MODELMEMO_PUBLIC_BASE_URL", parse.base_url, base.public_base_url),
+            watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", parse.seconds, base.watch_retry_seconds),
             smtp_block=text("MODELMEMO_SMTP_BLOCK"),
-            source_models_dev=get("MODELMEMO_SOURCE_MODELS_DEV", _source_location, base.source_models_dev),
-            source_openrouter=get("MODELMEMO_SOURCE_OPENROUTER", _source_location, base.source_openrouter),
-            nightly_sync=get("MODELMEMO_NIGHTLY_SYNC", _true_or_false, base.nightly_sync),
+            source_models_dev=get("MODELMEMO_SOURCE_MODELS_DEV", parse.source_location, base.source_models_dev),
+            source_openrouter=get("MODELMEMO_SOURCE_OPENROUTER", parse.source_location, base.source_openrouter),
+            nightly_sync=get("MODELMEMO_NIGHTLY_SYNC", parse.true_or_false, base.nightly_sync),
         )
-        _check_retry_waits(settings.smtp_retries, settings.smtp_backoff_seconds)
+        parse.check_retry_waits(settings.smtp_retries, settings.smtp_backoff_seconds)
         # Email. A MODELMEMO_SMTP_BLOCK names a prefect-email block (loaded from Prefect when
         # sending); the sender still comes from MODELMEMO_SMTP_FROM and _FROM_NAME.
         password = env.get("MODELMEMO_SMTP_PASSWORD") or None  # as it is: spaces can be part of a password
@@ -134,22 +129,22 @@ class Settings:
         if password and password_file:
             raise SettingsError("set MODELMEMO_SMTP_PASSWORD or MODELMEMO_SMTP_PASSWORD_FILE, not both")
         if password_file:
-            password = _password_file("MODELMEMO_SMTP_PASSWORD_FILE", password_file)
-        port = get("MODELMEMO_SMTP_PORT", _whole_number, None)
-        timeout = get("MODELMEMO_SMTP_TIMEOUT", _seconds, 30.0)
-        connect_timeout = get("MODELMEMO_SMTP_CONNECT_TIMEOUT", _seconds, 10.0)
+            password = parse.password_file("MODELMEMO_SMTP_PASSWORD_FILE", password_file)
+        port = get("MODELMEMO_SMTP_PORT", parse.whole_number, None)
+        timeout = get("MODELMEMO_SMTP_TIMEOUT", parse.seconds, 30.0)
+        connect_timeout = get("MODELMEMO_SMTP_CONNECT_TIMEOUT", parse.seconds, 10.0)
         # A line break in the sender would end the From header early (and let the value write
         # headers of its own): refused here, named, rather than mended silently.
-        address = get("MODELMEMO_SMTP_FROM", _header_text, None)
-        name = get("MODELMEMO_SMTP_FROM_NAME", _header_text, None)
+        address = get("MODELMEMO_SMTP_FROM", parse.header_text, None)
+        name = get("MODELMEMO_SMTP_FROM_NAME", parse.header_text, None)
         return replace(settings, smtp=_smtp_settings(
             host=text("MODELMEMO_SMTP_HOST"),
             port=port,
-            security=get("MODELMEMO_SMTP_SECURITY", _lower, "starttls"),
+            security=get("MODELMEMO_SMTP_SECURITY", parse.lowercase, "starttls"),
             username=text("MODELMEMO_SMTP_USERNAME"),
             password=password,
-            sender=_sender(address, name, settings.templates_dir),
-            allow_plain=get("MODELMEMO_SMTP_ALLOW_PLAIN", _true_or_false, False),
+            sender=parse.sender(address, name, settings.templates_dir),
+            allow_plain=get("MODELMEMO_SMTP_ALLOW_PLAIN", parse.true_or_false, False),
             timeout=timeout,
             connect_timeout=connect_timeout,
         ))
@@ -160,153 +155,6 @@ def default_templates_dir(cwd: Path | None = None) -> Path:
     else the shipped templates. A `templates/` folder of some other tool has no brand.yaml."""
     local = (cwd or Path.cwd()) / "templates"
     return local if (local / "brand.yaml").is_file() else resources.templates_dir()
-
-
-# --- parsers: each returns the value or raises SettingsError naming the variable ----------------
-
-
-def _path(name: str, raw: str) -> Path:
-    if "\x00" in raw:
-        raise SettingsError(f"{name} must be a folder path, not {raw!r}")
-    return Path(raw).expanduser()
-
-
-def _source_location(name: str, raw: str) -> str:
-    """An http(s) URL, or a local file (an air-gapped site's mirror), given as a path or file:// URL."""
-    from urllib.parse import urlparse
-
-    scheme = urlparse(raw).scheme
-    if scheme in ("http", "https"):
-        if not urlparse(raw).netloc:
-            raise SettingsError(f"{name}={raw!r}: an http(s) URL needs a host (e.g. https://models.dev/api.json)")
-        return raw
-    if scheme not in ("", "file"):
-        raise SettingsError(f"{name}={raw!r}: use an http(s) URL or a local file path")
-    path = Path(raw[len("file://"):] if scheme == "file" else raw).absolute()
-    kind = _not_regular(os.stat(path).st_mode) if path.exists() else None  # a FIFO would block `catalog sync`
-    if kind:
-        raise SettingsError(f"{name}={raw!r} is {kind}, not a regular file; use an http(s) URL or a listing file")
-    return str(path)
-
-
-def _base_url(name: str, raw: str) -> str:
-    """An absolute http(s) URL, kept with one trailing slash so a memo's path can be appended."""
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() or ord(c) < 32 for c in raw) \
-            or parts.query or parts.fragment:
-        raise SettingsError(f"{name} must be an http:// or https:// URL without query or fragment, "
-                            f"such as https://memos.example.com/modelmemo/, not {raw!r}")
-    return raw.rstrip("/") + "/"
-
-
-def _bounds(name: str) -> "Range":
-    """The range the settings table gives a numeric variable: every one has one (a test checks)."""
-    return next(v.bounds for v in VARIABLES if v.name == name and v.bounds is not None)
-
-
-def _whole_number(name: str, raw: str) -> int:
-    bounds = _bounds(name)
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not bounds.admits(value):
-        raise SettingsError(f"{name} must be a whole number {bounds.phrase()}, not {raw!r}")
-    return value
-
-
-whole_number_setting = _whole_number  # for a command-line option with a variable's bounds (`--workers`)
-
-
-def _seconds(name: str, raw: str) -> float:
-    bounds = _bounds(name)
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not bounds.admits(value):  # nan and inf fail every bound
-        raise SettingsError(f"{name} must be a number of seconds {bounds.phrase()}, not {raw!r}")
-    return value
-
-
-def _check_retry_waits(retries: int, backoff: float) -> None:
-    """One memo's send attempts wait backoff, 2x, 4x, ... between them: bounded all together, so
-    that two values each within its range cannot hold a run for hours on one memo."""
-    total = backoff * (2 ** (retries - 1) - 1)
-    if total > SMTP_RETRY_WAIT_MAX_SECONDS:
-        raise SettingsError(f"MODELMEMO_SMTP_BACKOFF_SECONDS={backoff:g} with MODELMEMO_SMTP_RETRIES={retries} waits "
-                            f"{total:,.0f} s between one memo's attempts; the limit is "
-                            f"{SMTP_RETRY_WAIT_MAX_SECONDS:,.0f} s (backoff x (2^(retries-1) - 1)): lower either")
-
-
-# --- the email variables (the mailer's own checks run when SmtpSettings is built) ----------------
-
-
-def _lower(name: str, raw: str) -> str:
-    return raw.lower()
-
-
-def _header_text(name: str, raw: str) -> str:
-    """Text for an email header (the sender's address or name): one line, no control characters."""
-    bad = next((c for c in raw if ord(c) < 32 or 127 <= ord(c) < 160), None)
-    if bad is not None:
-        raise SettingsError(f"{name} must be one line without control characters, not {raw!r} "
-                            f"(it holds {bad!r})")
-    return raw
-
-
-def _true_or_false(name: str, raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name} must be true or false, not {raw!r}")
-
-
-_NOT_REGULAR = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
-                (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (lambda mode: True, "not a regular file"))
-
-
-def _not_regular(mode: int) -> str | None:
-    """What a file of this mode is, unless it is a regular file (None)."""
-    return None if stat.S_ISREG(mode) else next(kind for test, kind in _NOT_REGULAR if test(mode))
-
-
-def _password_file(name: str, raw: str) -> str:
-    """The password in a regular file of at most MAX_PASSWORD_FILE_BYTES: checked with os.stat before
-    it is opened (a FIFO would block the command, /dev/zero never end), opened without blocking and
-    checked again on the open file (swapped since?), which is what is read."""
-    path, limit, fix = Path(raw).expanduser(), MAX_PASSWORD_FILE_BYTES, "point it at a file holding only the password"
-    try:
-        kind = _not_regular(os.stat(path).st_mode)  # follows a symbolic link: a mounted secret is one
-        fd = None if kind else os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        data = b""
-        try:
-            size = 0 if fd is None else os.fstat(fd).st_size
-            kind = kind or _not_regular(os.fstat(fd).st_mode)
-            while not kind and size <= limit and len(data) <= limit and (chunk := os.read(fd, limit + 1)):
-                data += chunk
-        finally:
-            if fd is not None:
-                os.close(fd)
-    except OSError as exc:
-        raise SettingsError(f"cannot read {name} {raw}: {exc.strerror or exc}") from None
-    if kind:
-        raise SettingsError(f"{name} {raw} is {kind}, not a regular file; {fix}")
-    if max(size, len(data)) > limit:
-        raise SettingsError(f"{name} {raw} has {max(size, len(data)):,} bytes; a password file holds at most "
-                            f"{limit:,} (is it the right file?); {fix}")
-    try:
-        return data.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        raise SettingsError(f"{name} {raw} is not UTF-8 text; {fix}") from None
-
-
-def _sender(address: str | None, name: str | None, templates_dir: Path) -> str:
-    from modelmemo.delivery.mailers import sender_identity
-
-    return sender_identity(address, name, templates_dir)
 
 
 def _smtp_settings(**values: object) -> "SmtpSettings":

@@ -251,7 +251,7 @@ def test_every_variable_read_as_a_number_has_bounds_in_the_settings_table():
     from modelmemo import settings
 
     source = inspect.getsource(settings.Settings.from_env)
-    numeric = set(re.findall(r'get\("(MODELMEMO_[A-Z_]+)",\s*_(?:whole_number|seconds)\b', source))
+    numeric = set(re.findall(r'get\("(MODELMEMO_[A-Z_]+)",\s*parse\.(?:whole_number|seconds)\b', source))
     assert {"MODELMEMO_WORKERS", "MODELMEMO_SMTP_BACKOFF_SECONDS", "MODELMEMO_SMTP_TIMEOUT"} <= numeric
     assert numeric == {v.name for v in _numeric_variables()}
 

@@ -38,10 +38,10 @@ def version_text() -> str:
 def _workers(text: str) -> int:
     """argparse type for --workers: a whole number within MODELMEMO_WORKERS' bounds (argparse turns
     the error into one line, exit 2)."""
-    from modelmemo.settings import SettingsError, whole_number_setting
+    from modelmemo.setting_values import SettingsError, whole_number
 
     try:
-        return whole_number_setting("MODELMEMO_WORKERS", text.strip())
+        return whole_number("MODELMEMO_WORKERS", text.strip())
     except SettingsError as exc:
         raise argparse.ArgumentTypeError(str(exc).replace("MODELMEMO_WORKERS", "--workers", 1)) from None
 
