@@ -45,6 +45,7 @@ DEFAULT_SOURCE_OPENROUTER = "https://openrouter.ai/api/v1/models"
 FRAGILE_LESS = 0.5
 FRAGILE_MORE = 2.0
 WATCH_RETRY_MAX_SECONDS = 3600.0  # `watch` retries a failed run after 1 min, 2, 4, ... up to this
+MAX_CONNECT_TIMEOUT_SECONDS = 300.0  # MODELMEMO_SMTP_CONNECT_TIMEOUT's bound: the mail phase stays bounded
 
 
 class SettingsError(ValueError):
@@ -67,6 +68,9 @@ class Settings:
     # Email: attempts per run for transient SMTP errors, and the first backoff (doubles each time).
     smtp_retries: int = 3
     smtp_backoff_seconds: float = 2.0
+    # Email: after this many sends in a row that the server never answered (refused, timeout), the
+    # run's remaining sends are not attempted (retried next run): a dead server costs seconds.
+    smtp_breaker_failures: int = 3
     # Run folders to keep after each run (older ones are deleted unless a current memo lives
     # there; see retention.py). 0 keeps every run folder.
     keep_runs: int = 0
@@ -112,6 +116,8 @@ class Settings:
             smtp_retries=get("MODELMEMO_SMTP_RETRIES", _whole_number(minimum=1), base.smtp_retries),
             smtp_backoff_seconds=get("MODELMEMO_SMTP_BACKOFF_SECONDS", _seconds(allow_zero=True),
                                      base.smtp_backoff_seconds),
+            smtp_breaker_failures=get("MODELMEMO_SMTP_BREAKER_FAILURES", _whole_number(minimum=1, maximum=100),
+                                      base.smtp_breaker_failures),
             keep_runs=get("MODELMEMO_KEEP_RUNS", _whole_number(minimum=0), base.keep_runs),
             public_base_url=get("MODELMEMO_PUBLIC_BASE_URL", _base_url, base.public_base_url),
             watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", _seconds_above_zero(WATCH_RETRY_MAX_SECONDS), base.watch_retry_seconds),
@@ -130,15 +136,21 @@ class Settings:
             password = _password_file("MODELMEMO_SMTP_PASSWORD_FILE", password_file)
         port = get("MODELMEMO_SMTP_PORT", _port, None)
         timeout = get("MODELMEMO_SMTP_TIMEOUT", _seconds_above_zero(), 30.0)
+        connect_timeout = get("MODELMEMO_SMTP_CONNECT_TIMEOUT", _seconds_above_zero(MAX_CONNECT_TIMEOUT_SECONDS), 10.0)
+        # A line break in the sender would end the From header early (and let the value write
+        # headers of its own): refused here, named, rather than mended silently.
+        address = get("MODELMEMO_SMTP_FROM", _header_text, None)
+        name = get("MODELMEMO_SMTP_FROM_NAME", _header_text, None)
         return replace(settings, smtp=_smtp_settings(
             host=text("MODELMEMO_SMTP_HOST"),
             port=port,
             security=get("MODELMEMO_SMTP_SECURITY", _lower, "starttls"),
             username=text("MODELMEMO_SMTP_USERNAME"),
             password=password,
-            sender=_sender(text("MODELMEMO_SMTP_FROM"), text("MODELMEMO_SMTP_FROM_NAME"), settings.templates_dir),
+            sender=_sender(address, name, settings.templates_dir),
             allow_plain=get("MODELMEMO_SMTP_ALLOW_PLAIN", _true_or_false, False),
             timeout=timeout,
+            connect_timeout=connect_timeout,
         ))
 
 
@@ -182,14 +194,15 @@ def _base_url(name: str, raw: str) -> str:
     return raw.rstrip("/") + "/"
 
 
-def _whole_number(minimum: int) -> Callable[[str, str], int]:
+def _whole_number(minimum: int, maximum: int | None = None) -> Callable[[str, str], int]:
     def parse(name: str, raw: str) -> int:
         try:
             value = int(raw)
         except ValueError:
             value = None
-        if value is None or value < minimum:
-            raise SettingsError(f"{name} must be a whole number of at least {minimum}, not {raw!r}")
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+            raise SettingsError(f"{name} must be a whole number {bound}, not {raw!r}")
         return value
 
     return parse
@@ -241,6 +254,15 @@ def _port(name: str, raw: str) -> int:
         raise SettingsError(f"{name} must be a port number from 1 to 65535, not {raw!r}")
     return value
 
+
+
+def _header_text(name: str, raw: str) -> str:
+    """Text for an email header (the sender's address or name): one line, no control characters."""
+    bad = next((c for c in raw if ord(c) < 32 or 127 <= ord(c) < 160), None)
+    if bad is not None:
+        raise SettingsError(f"{name} must be one line without control characters, not {raw!r} "
+                            f"(it holds {bad!r})")
+    return raw
 
 
 def _true_or_false(name: str, raw: str) -> bool:
@@ -321,8 +343,14 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MODELMEMO_SMTP_FROM", "`modelmemo@localhost`", "sender address; its domain is the Message-ID's", "email"),
     Variable("MODELMEMO_SMTP_FROM_NAME", "\"<organisation> memos\" from `brand.yaml`", "sender name", "email"),
     Variable("MODELMEMO_SMTP_TIMEOUT", "30", "seconds to wait for the server", "email"),
+    Variable("MODELMEMO_SMTP_CONNECT_TIMEOUT", "10",
+             "seconds to wait for the connection and the server's greeting (at most 300; the shorter of "
+             "this and `MODELMEMO_SMTP_TIMEOUT` applies)", "email"),
     Variable("MODELMEMO_SMTP_RETRIES", "3", "attempts per run for a transient failure", "email"),
     Variable("MODELMEMO_SMTP_BACKOFF_SECONDS", "2", "first wait between attempts, doubling", "email"),
+    Variable("MODELMEMO_SMTP_BREAKER_FAILURES", "3",
+             "sends in a row the server never answers (refused, timed out) before the run stops trying it: "
+             "the remaining emails are retried next run (1 to 100)", "email"),
     Variable("MODELMEMO_SMTP_BLOCK", "none",
              "name of a `prefect-email` `EmailServerCredentials` block to take the server settings from", "email"),
     Variable("MODELMEMO_HOME", "", "prefect.yaml: where the checkout lives on a worker", "internal"),

@@ -195,3 +195,39 @@ def test_readme_policy_table_is_rendered_from_the_one_policy_table():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     found = re.search(r"<!-- policy -->\n(.*?)\n<!-- /policy -->", readme, re.S)
     assert found and found.group(1) == policy_table(), "README's policy table differs from decision/policy.py"
+
+
+@pytest.mark.parametrize("name", ["MODELMEMO_SMTP_FROM", "MODELMEMO_SMTP_FROM_NAME"])
+@pytest.mark.parametrize("value", ["memos@example.com\r\nBcc: x@example.net", "Memos\nBcc: x@example.net",
+                                   "Memos\x00", "Memos\x1b[31m", "Memos\x85x"])
+def test_sender_settings_with_a_line_break_or_control_character_are_refused(name, value):
+    """A line break in the sender once passed the check and ended the From header early."""
+    with pytest.raises(SettingsError) as caught:
+        check_environment({name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name} must be one line without control characters") and "\n" not in message
+
+
+def test_sender_identity_never_spans_lines_whoever_calls_it():
+    from email.utils import getaddresses
+
+    from modelmemo.delivery.mailers import sender_identity
+
+    for address, name in [("m@example.com", "Memos\r\nBcc: x@example.net"), ("m@example.com\r\nBcc: x@example.net", "M"),
+                          ("m@example.com", "Me\x00mos\x7f")]:
+        identity = sender_identity(address, name)
+        assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in identity), repr(identity)
+    assert getaddresses([sender_identity("m@example.com", "Memos\r\nTeam")]) == [("Memos Team", "m@example.com")]
+
+
+def test_breaker_and_connect_timeout_settings_are_bounded():
+    default = Settings.from_env({})
+    assert default.smtp_breaker_failures == 3 and default.smtp.connect_timeout == 10
+    settings = Settings.from_env({"MODELMEMO_SMTP_BREAKER_FAILURES": "100", "MODELMEMO_SMTP_CONNECT_TIMEOUT": "2.5"})
+    assert settings.smtp_breaker_failures == 100 and settings.smtp.connect_timeout == 2.5
+    for name, value, allowed in [("MODELMEMO_SMTP_BREAKER_FAILURES", "0", "whole number from 1 to 100"),
+                                 ("MODELMEMO_SMTP_BREAKER_FAILURES", "101", "whole number from 1 to 100"),
+                                 ("MODELMEMO_SMTP_CONNECT_TIMEOUT", "0", "above 0 and at most 300"),
+                                 ("MODELMEMO_SMTP_CONNECT_TIMEOUT", "301", "above 0 and at most 300")]:
+        with pytest.raises(SettingsError, match=f"^{name} must be a .*{allowed}"):
+            Settings.from_env({name: value})

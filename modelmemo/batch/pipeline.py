@@ -300,7 +300,7 @@ def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, te
     records = deliver(delivery_jobs(summary, run_dir), mailer, layout.ledger_file(output_dir),
                       sender=smtp.sender, templates_dir=templates_dir, retries=settings.smtp_retries,
                       backoff_seconds=settings.smtp_backoff_seconds, force=resend,
-                      public_base_url=settings.public_base_url)
+                      public_base_url=settings.public_base_url, breaker_failures=settings.smtp_breaker_failures)
     summary.deliveries = [r.as_dict() for r in records]
 
 
