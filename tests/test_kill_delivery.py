@@ -16,10 +16,12 @@ Each iteration, from one integer seed:
    SMTP to a real aiosmtpd server on loopback, MODELMEMO_SMTP_SECURITY=none), each stopped by
    SIGKILL or SIGTERM (drawn from the seed) at a point drawn from the seed:
    * "data": when the server has received the whole message of the run's k-th email (the end of
-     DATA) it holds its reply, the test signals the command, and the server then drops the
-     connection without replying (after the command is gone, or at most 1 s later: a SIGTERM'd
-     command waits for the reply in its clean-up). This lands in the dangerous window, between the
-     end of DATA and the ledger update, every time k is reached;
+     DATA) it holds its reply, the test signals the command, and then (once the command is gone,
+     or at most 1 s later: a SIGTERMed command waits for the send in flight) either drops the
+     connection without replying ("drop") or sends its "250" after all ("answer": a SIGTERMed
+     command that lets the send in flight finish records it as accepted, and nothing may be sent
+     again). This lands in the dangerous window, between the end of DATA and the ledger update,
+     every time k is reached;
    * "smtp": a random 0-1 s after the run's first MAIL command (between, during or after sends);
    * "start": a random 0.2-4 s after the command started (start-up, planning, rendering, sending).
    The server answers every other DATA after a random 0-300 ms (from the seed), so timed kills
@@ -43,12 +45,12 @@ copies must carry one Message-ID):
 A kill in the window that leaves no such entry, followed by a second copy, is the failure this test
 exists to find: the ledger of main before the write-ahead change records a send only after the
 server's reply, so it fails here ("data" kills duplicate the k-th email with no trace in the
-ledger; seed 5: kill-c's two recipients get 3 copies each, 1 allowed). The test reads the ledger's
+ledger; seed 13: kill-b's owner gets 3 copies, 1 allowed; seed 4: kill-c's two recipients 2 each). The test reads the ledger's
 rows by their `project_id`, `recipient` and `status` fields only.
 
 Versions. `test_kills_never_lose_or_duplicate_email` (in CI: the whole suite runs, and this file is
 `slow`, like every test that kills real processes) runs SHORT_SEEDS, two iterations chosen to
-cover SIGTERM and SIGKILL in the DATA window plus a timed SIGKILL: five runs of the command, about
+cover SIGKILL and SIGTERM ("drop" and "answer") in the DATA window: five runs of the command, about
 25 s on a quiet 2-core machine once the session's Prefect API is up (97 s measured here under a
 load average of 6, plus 65 s for the Prefect API and the renders when the file runs alone).
 `test_kills_never_lose_or_duplicate_email_long` runs only with MODELMEMO_FAULT_ITERATIONS set
@@ -92,9 +94,11 @@ pytestmark = pytest.mark.slow
 
 ITERATIONS_ENV = "MODELMEMO_FAULT_ITERATIONS"
 SEED_ENV = "MODELMEMO_FAULT_SEED"
-# 5: SIGTERM on the 3rd DATA, then SIGKILL on the next run's 1st DATA (the same email again);
-# 14: SIGKILL 0.29 s after the first MAIL. Five runs of the command in all.
-SHORT_SEEDS = (5, 14)
+# 13: SIGTERM on the 2nd DATA, its reply dropped; then SIGKILL on the next run's 1st DATA (the
+# same email again: main sends it 3 times). 4: SIGTERM on the 3rd DATA, its reply sent after all
+# (the send in flight finishes: main sends it twice). Five runs of the command in all; the timed
+# kills are the long version's.
+SHORT_SEEDS = (13, 4)
 LONG_FIRST_SEED = 1000
 MAX_REPORTED_FAILURES = 5  # the long version stops after this many failing iterations
 
@@ -122,6 +126,7 @@ class Kill:
     signum: int
     mode: str  # "data" | "smtp" | "start"
     draw: float  # data: which email (a fraction of those the run sends); smtp/start: seconds
+    answer: bool = False  # data: the held reply is sent after all ("250"), else the connection is dropped
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,8 @@ class Plan:
     force_clean: bool  # the clean run re-renders (--force): same decisions, nothing sent again
 
     def describe(self) -> str:
-        kills = ", ".join(f"{signal.Signals(k.signum).name}@{k.mode}:{k.draw:.2f}" for k in self.kills)
+        kills = ", ".join(f"{signal.Signals(k.signum).name}@{k.mode}:{k.draw:.2f}"
+                          + ({"data": "/answer" if k.answer else "/drop"}.get(k.mode, "")) for k in self.kills)
         return f"seed {self.seed}: kills [{kills}]{' fresh' if self.fresh else ''}{' force' if self.force_clean else ''}"
 
 
@@ -145,6 +151,7 @@ def plan_for(seed: int, long: bool) -> Plan:
         draw = {"data": rng.random(), "smtp": rng.uniform(0.0, 1.0), "start": rng.uniform(0.2, 4.0)}[mode]
         kills.append(Kill(signum, mode, draw))
     fresh, force = rng.random() < 0.2, rng.random() < 0.2
+    kills = [Kill(k.signum, k.mode, k.draw, rng.random() < 0.5) for k in kills]  # drawn last: older seeds keep their plans
     return Plan(seed, tuple(kills), fresh and long, force and long)
 
 
@@ -169,12 +176,14 @@ class KillSwitchHandler:
         self.copies: list[Copy] = []
         self.arm(0, 0, None)
 
-    def arm(self, seed: int, run: int, kill_at: int | None) -> None:
-        """Before each run: its number, its reply delays (from the seed), the DATA to hold (1-based)."""
+    def arm(self, seed: int, run: int, kill_at: int | None, answer: bool = False) -> None:
+        """Before each run: its number, its reply delays (from the seed), the DATA to hold (1-based)
+        and whether its reply is sent in the end (else the connection is dropped)."""
         with self.lock:
             self.run = run
             self.delays = random.Random(seed * 100 + run)
             self.kill_at = kill_at
+            self.answer_held = answer
             self.data_seen = 0
             self.first_mail = threading.Event()
             self.holding = threading.Event()  # the armed DATA arrived: signal the command now
@@ -197,6 +206,7 @@ class KillSwitchHandler:
         with self.lock:  # recorded before anything can cancel this coroutine (a lost connection does)
             self.data_seen += 1
             held = self.data_seen == self.kill_at
+            answer = self.answer_held
             for recipient in envelope.rcpt_tos:
                 self.copies.append(Copy(self.run, project_id, recipient.lower(), message_id))
             delay = self.delays.uniform(0.0, REPLY_DELAY_MAX)
@@ -211,6 +221,8 @@ class KillSwitchHandler:
         deadline = time.monotonic() + HOLD_AFTER_SIGNAL
         while not gone.is_set() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+        if answer:  # too late for a SIGKILLed command; a SIGTERMed one may still read it
+            return "250 Message accepted for delivery"
         server.transport.close()  # the reply is lost
         return "421 closing"
 
@@ -385,7 +397,7 @@ def run_iteration(plan: Plan, base: Path, rendered: Path, port: int, handler: Ki
     for number, kill in enumerate(plan.kills, start=1):
         pending = pending_projects(previous)
         kill_at = 1 + int(kill.draw * max(pending, 1)) if kill.mode == "data" else None
-        handler.arm(plan.seed, number, kill_at)
+        handler.arm(plan.seed, number, kill_at, kill.answer)
         result = run_command(work, env, f"kill{number}", handler, kill)
         outcome.runs.append(result)
         outcome.held += kill.mode == "data" and handler.holding.is_set() and result.signalled
@@ -501,10 +513,10 @@ def run_seeds(seeds: list[int], long: bool, base: Path, rendered: Path, port: in
 
 @pytest.mark.timeout(420)
 def test_kills_never_lose_or_duplicate_email(prefect_api, rendered, smtp_server, tmp_path):
-    """SHORT_SEEDS: SIGTERM and SIGKILL while the server holds the reply to a DATA, and a timed SIGKILL."""
+    """SHORT_SEEDS: SIGTERM (reply dropped, then sent) and SIGKILL while the server holds the reply to a DATA."""
     port, handler = smtp_server
     outcomes = run_seeds(list(SHORT_SEEDS), False, tmp_path, rendered, port, handler)
-    assert sum(o.held for o in outcomes) >= 2, [o.report() for o in outcomes]  # the window was hit
+    assert sum(o.held for o in outcomes) >= 3, [o.report() for o in outcomes]  # the window was hit
 
 
 def _long_iterations() -> int:
