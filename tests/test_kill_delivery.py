@@ -50,9 +50,10 @@ rows by their `project_id`, `recipient` and `status` fields only.
 
 Versions. `test_kills_never_lose_or_duplicate_email` (in CI: the whole suite runs, and this file is
 `slow`, like every test that kills real processes) runs SHORT_SEEDS, two iterations chosen to
-cover SIGKILL and SIGTERM ("drop" and "answer") in the DATA window: five runs of the command, about
-25 s on a quiet 2-core machine once the session's Prefect API is up (97 s measured here under a
-load average of 6, plus 65 s for the Prefect API and the renders when the file runs alone).
+cover SIGKILL and SIGTERM ("drop" and "answer") in the DATA window: five runs of the command,
+25 s measured on this 2-core machine when quiet, plus 30 s for the session's Prefect API and the
+renders when the file runs alone (56 s in all; 48-97 s for the test alone under a load average of
+5-6).
 `test_kills_never_lose_or_duplicate_email_long` runs only with MODELMEMO_FAULT_ITERATIONS set
 (e.g. 200: seeds MODELMEMO_FAULT_SEED, default 1000, onwards; 2.75 runs per iteration on average,
 more for the iterations that render: about 15 s each on a quiet machine, so 200 take about an
