@@ -2,7 +2,7 @@
 they must not overlap the wrong way round.
 
 Every run writes a new run folder, LATEST and state/ into the output folder, and cleans up and
-prunes run folders (`pipeline.clean_up_after_crash`, `retention.prune_runs`). So:
+prunes run folders (`cleanup.clean_up_after_crash`, `retention.prune_runs`). So:
 
 * output folder == drop folder: each run writes its folder among the inputs, and in watch mode
   every run triggers the next one, for ever;

@@ -25,7 +25,7 @@ were writing).
 A signal that arrives while stopping, or once the command's work is done (`finish()`: the
 atexit handlers run), raises nothing, so it cannot interrupt a clean-up half way; it only starts
 the deadline. SIGKILL still works; the next run removes what a killed run left
-(`pipeline.clean_up_after_crash`). In-process callers of `cli.main` (tests) get their own
+(`cleanup.clean_up_after_crash`). In-process callers of `cli.main` (tests) get their own
 handlers back when it returns (`uninstall()`).
 
 Render workers (`init_render_worker`) ignore SIGINT: the command decides how a worker stops. As
@@ -34,8 +34,9 @@ ended, however it ended, even by SIGKILL or `os._exit` (`exit_with`: a thread wa
 (prctl PR_SET_PDEATHSIG is no help here: a worker's parent is the forkserver, and the forkserver
 only exits once every process holding its "alive" pipe is gone, workers included.) Once the
 workers are gone, the forkserver and multiprocessing's resource tracker exit by themselves. A
-worker killed mid-memo leaves an incomplete memo; the next run removes it (its JSON, written last,
-is missing). Prefect's temporary server cannot be helped after a SIGKILL: it stays until killed.
+worker killed mid-memo while the run goes on fails, and the run removes what it wrote before it
+finishes; one killed with the whole run leaves an incomplete memo that the next run removes (its
+JSON, written last, is missing). Prefect's temporary server cannot be helped after a SIGKILL: it stays until killed.
 """
 
 from __future__ import annotations
