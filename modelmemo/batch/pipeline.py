@@ -22,7 +22,7 @@ from modelmemo.batch.failpoints import failpoint
 from modelmemo.memo.limits import RENDER_SECONDS
 from modelmemo.catalog.load import Catalog
 from modelmemo.delivery.ledger import DeliveryJob
-from modelmemo.inputs.discovery import scan_drop_folder, scan_settled
+from modelmemo.inputs.discovery import scan_settled
 from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
 from modelmemo.memo.render import render_index_html
 from modelmemo.batch.retention import prune_runs
