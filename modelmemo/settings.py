@@ -45,6 +45,10 @@ DEFAULT_SOURCE_OPENROUTER = "https://openrouter.ai/api/v1/models"
 FRAGILE_LESS = 0.5
 FRAGILE_MORE = 2.0
 WATCH_RETRY_MAX_SECONDS = 3600.0  # `watch` retries a failed run after 1 min, 2, 4, ... up to this
+# `modelmemo pilot` (reasons in CONSTANTS): a team's examples are read unattended and cost money to answer.
+PILOT_MAX_EXAMPLES_BYTES, PILOT_MAX_EXAMPLES, PILOT_MAX_OUTPUT_TOKENS = 8 * 1024**2, 2000, 1024
+PILOT_RETRY_WAIT_MAX_SECONDS, PILOT_RECALL_K = 60.0, 10
+PILOT_BOOTSTRAP_RESAMPLES, PILOT_BOOTSTRAP_SEED = 1000, 20261129  # seeded: the same answers, the same interval
 
 
 class SettingsError(ValueError):
@@ -84,6 +88,14 @@ class Settings:
     source_models_dev: str = DEFAULT_SOURCE_MODELS_DEV
     source_openrouter: str = DEFAULT_SOURCE_OPENROUTER
     nightly_sync: bool = True
+    # `modelmemo pilot` (README "Pilot"); the gateway's key is kept out of repr, so it is never printed.
+    pilot_gateway: str | None = None
+    pilot_gateway_key: str | None = field(default=None, repr=False)
+    pilot_self_hosted_url: str | None = None
+    pilot_concurrency: int = 4
+    pilot_timeout_seconds: float = 120.0
+    pilot_retries: int = 4
+    pilot_backoff_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -119,6 +131,14 @@ class Settings:
             source_models_dev=get("MODELMEMO_SOURCE_MODELS_DEV", _source_location, base.source_models_dev),
             source_openrouter=get("MODELMEMO_SOURCE_OPENROUTER", _source_location, base.source_openrouter),
             nightly_sync=get("MODELMEMO_NIGHTLY_SYNC", _true_or_false, base.nightly_sync),
+            pilot_gateway=get("MODELMEMO_PILOT_GATEWAY", _api_url, None),
+            pilot_gateway_key=_secret(env, "MODELMEMO_PILOT_GATEWAY_KEY", text("MODELMEMO_PILOT_GATEWAY_KEY_FILE")),
+            pilot_self_hosted_url=get("MODELMEMO_PILOT_SELF_HOSTED_URL", _api_url, None),
+            pilot_concurrency=get("MODELMEMO_PILOT_CONCURRENCY", _whole_number_from(1, 64), base.pilot_concurrency),
+            pilot_timeout_seconds=get("MODELMEMO_PILOT_TIMEOUT_SECONDS", _seconds_above_zero(600), 120.0),
+            pilot_retries=get("MODELMEMO_PILOT_RETRIES", _whole_number_from(0, 10), base.pilot_retries),
+            pilot_backoff_seconds=get("MODELMEMO_PILOT_BACKOFF_SECONDS",
+                                      _seconds_above_zero(PILOT_RETRY_WAIT_MAX_SECONDS), base.pilot_backoff_seconds),
         )
         # Email. A MODELMEMO_SMTP_BLOCK names a prefect-email block (loaded from Prefect when
         # sending); the sender still comes from MODELMEMO_SMTP_FROM and _FROM_NAME.
@@ -180,6 +200,33 @@ def _base_url(name: str, raw: str) -> str:
         raise SettingsError(f"{name} must be an http:// or https:// URL without query or fragment, "
                             f"such as https://memos.example.com/modelmemo/, not {raw!r}")
     return raw.rstrip("/") + "/"
+
+
+def _whole_number_from(minimum: int, maximum: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        if not (raw.lstrip("-").isdigit() and minimum <= int(raw) <= maximum):
+            raise SettingsError(f"{name} must be a whole number from {minimum} to {maximum}, not {raw!r}")
+        return int(raw)
+    return parse
+
+
+def _api_url(name: str, raw: str) -> str:
+    """An OpenAI-compatible base URL without a trailing slash, credentials or query: pilot results
+    name their endpoint, so a key in it would be stored; keys have their own variables."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() or ord(c) < 32 for c in raw) \
+            or parts.query or parts.fragment or "@" in parts.netloc:
+        raise SettingsError(f"{name} must be an http:// or https:// base URL without credentials, query or fragment, "
+                            "such as https://openrouter.ai/api/v1 (a key goes in its own variable)")
+    return raw.rstrip("/")
+
+
+def _secret(env: Mapping[str, str], name: str, file_name: str | None) -> str | None:
+    """A key from `name` or the file `name`_FILE names, not both; never quoted in an error."""
+    value = (env.get(name) or "").strip() or None
+    if value and file_name:
+        raise SettingsError(f"set {name} or {name}_FILE, not both")
+    return _password_file(f"{name}_FILE", file_name) if file_name else value
 
 
 def _whole_number(minimum: int) -> Callable[[str, str], int]:
@@ -325,6 +372,21 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MODELMEMO_SMTP_BACKOFF_SECONDS", "2", "first wait between attempts, doubling", "email"),
     Variable("MODELMEMO_SMTP_BLOCK", "none",
              "name of a `prefect-email` `EmailServerCredentials` block to take the server settings from", "email"),
+    Variable("MODELMEMO_PILOT_GATEWAY", "none (each provider's own API)", "an OpenAI-compatible base URL every hosted "
+             "pilot candidate is called through, under its `provider/model` name: a LiteLLM proxy "
+             "(`http://127.0.0.1:4000/v1`) or OpenRouter (`https://openrouter.ai/api/v1`)", "pilot"),
+    Variable("MODELMEMO_PILOT_GATEWAY_KEY", "none", "the gateway's key; never written to output, logs, cache or artifacts",
+             "pilot"),
+    Variable("MODELMEMO_PILOT_GATEWAY_KEY_FILE", "none", "a file holding the gateway's key", "pilot"),
+    Variable("MODELMEMO_PILOT_SELF_HOSTED_URL", "none", "OpenAI-compatible base URL of your vLLM or Ollama server "
+             "(`http://127.0.0.1:8000/v1`, `http://127.0.0.1:11434/v1`) for self-hosted candidates", "pilot"),
+    Variable("MODELMEMO_PILOT_CONCURRENCY", "4", "requests in flight at once per provider (1 to 64)", "pilot"),
+    Variable("MODELMEMO_PILOT_TIMEOUT_SECONDS", "120", "seconds one request may take, above 0 and at most 600 (not "
+             "retried: a slow model stays slow)", "pilot"),
+    Variable("MODELMEMO_PILOT_RETRIES", "4", "retries of a request answered 429 or 5xx, or not connected (0 to 10)",
+             "pilot"),
+    Variable("MODELMEMO_PILOT_BACKOFF_SECONDS", "1", "first wait before a retry, doubling; a Retry-After header is "
+             "honoured instead (both at most `PILOT_RETRY_WAIT_MAX_SECONDS`)", "pilot"),
     Variable("MODELMEMO_HOME", "", "prefect.yaml: where the checkout lives on a worker", "internal"),
     Variable("MODELMEMO_FAILPOINT", "", "tests: crash at a named point (failpoints.py)", "internal"),
 )
@@ -363,6 +425,15 @@ CONSTANTS: tuple[Constant, ...] = (
              "sends of one memo to one recipient that may have left a copy with the server, all runs together"),
     Constant("WATCH_RETRY_MAX_SECONDS", WATCH_RETRY_MAX_SECONDS,
              "longest wait of `watch` before it retries a run that could not process the folder"),
+    Constant("PILOT_MAX_EXAMPLES_BYTES", PILOT_MAX_EXAMPLES_BYTES, "largest pilot examples file read (8 MiB)"),
+    Constant("PILOT_MAX_EXAMPLES", PILOT_MAX_EXAMPLES, "examples in one pilot file (the memo's plan asks for 50 per task)"),
+    Constant("PILOT_MAX_OUTPUT_TOKENS", PILOT_MAX_OUTPUT_TOKENS, "longest pilot answer asked for (`max_tokens`); the "
+             "cost estimate's bound for an answer without a reference"),
+    Constant("PILOT_RETRY_WAIT_MAX_SECONDS", PILOT_RETRY_WAIT_MAX_SECONDS, "longest wait before a pilot request is "
+             "retried, whatever its Retry-After asks"),
+    Constant("PILOT_BOOTSTRAP_RESAMPLES", PILOT_BOOTSTRAP_RESAMPLES, "resamples behind each pilot metric's 95% interval"),
+    Constant("PILOT_BOOTSTRAP_SEED", PILOT_BOOTSTRAP_SEED, "the resampling's seed: the same answers give the same interval"),
+    Constant("PILOT_RECALL_K", PILOT_RECALL_K, "embeddings: a query counts as found when its passage ranks in the top k"),
 )
 
 

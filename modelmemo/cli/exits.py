@@ -54,6 +54,14 @@ EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
         ("2", "the catalog or an extension cannot be read, an unknown MODEL_ID, a bad setting; sync: a listing "
               "cannot be read or parsed (the last good sync is kept); " + _USAGE),
     ),
+    "pilot": (
+        ("0", "every candidate of every file with a pilot section was measured (--dry-run: planned within --max-usd)"),
+        ("1", "a file or its examples were rejected, a project could not be piloted (no memo yet, an unknown "
+              "candidate, no key), a candidate failed or was stopped by --max-usd, or the estimate was over "
+              "--max-usd (nothing was called)"),
+        ("2", "could not start: bad setting, catalog or drop folder; " + _USAGE),
+        _SIGNALS,
+    ),
     "init": (
         ("0", "the folder is laid out (what existed is kept)"),
         ("2", "cannot lay out the folder (a file in the way, no permission), a bad setting; " + _USAGE),
