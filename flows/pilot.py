@@ -20,7 +20,7 @@ from pydantic import Field
 from modelmemo.catalog.load import CatalogError, load_catalog
 from modelmemo.catalog.synced import with_synced
 from modelmemo.pilot.candidates import parse_candidate_list
-from modelmemo.pilot.plan import PilotOptions
+from modelmemo.pilot.plan import PilotOptions, requirement_files
 from modelmemo.pilot.run import run_pilot
 from modelmemo.settings import Settings
 
@@ -45,8 +45,6 @@ def pilot_flow(
         candidates: Pilot these instead of the memo's: MODEL[/DEPLOYMENT][=NAME], comma-separated.
         catalog_extra: Extension catalogs merged over the shipped one.
     """
-    from modelmemo.cli.pilot_command import requirement_files
-
     logger = get_run_logger()
     settings = Settings.from_env()  # a flow run is an entry point too (deployments have no CLI)
     output = Path(output_dir or settings.output_dir).absolute()
@@ -58,6 +56,9 @@ def pilot_flow(
     except (ValueError, CatalogError) as exc:
         logger.error("%s", str(exc).splitlines()[0])
         return Failed(message=str(exc).splitlines()[0])
+    if not files and not settings.input_dir.is_dir():
+        logger.error("no drop folder %s: give requirement files, or set MODELMEMO_INPUT_DIR", settings.input_dir)
+        return Failed(message=f"no drop folder {settings.input_dir}")
     paths = [Path(f) for f in files] if files else requirement_files(settings.input_dir)
     options = PilotOptions(output, max_usd, dry_run, specs, named=bool(files))
     report = run_pilot(paths, catalog, settings, options, os.environ, say=lambda line: logger.info("%s", line))

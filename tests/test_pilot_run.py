@@ -208,11 +208,16 @@ def test_classification_translation_summarization_and_embeddings(tmp_path: Path,
     examples += [{"task": "embeddings", "input": f"query {i}", "reference": f"passage {i}"} for i in range(12)]
     pairs = {text: i for i in range(12) for text in (f"query {i}", f"passage {i}")}
     requirement = write_project(tmp_path / "in", examples)
-    write_memo(tmp_path / "out", [PICK], [HAIKU])
-    with PilotServer(answers_for(examples), {PICK[2]: "good", HAIKU[2]: "bad"}, pairs=pairs) as server:
-        report, _ = _pilot(tmp_path, catalog, server, requirement)
-    assert report.ok
-    good, bad = ({(m["task"], m["metric"]): m for m in r["metrics"]} for r in _stored(tmp_path)["results"])
+    gpt, gemini = ("chatgpt", "openai-api", "openai/gpt-6.2-sol"), ("gemini", "gemini-developer-api",
+                                                                      "google/gemini-3.8-flash")
+    write_memo(tmp_path / "out", [gpt], [gemini, HAIKU])  # Claude Haiku does no embeddings (catalog)
+    with PilotServer(answers_for(examples), {gpt[2]: "good", gemini[2]: "bad", HAIKU[2]: "good"}, pairs=pairs) as server:
+        report, lines = _pilot(tmp_path, catalog, server, requirement)
+    assert report.ok and server.calls[HAIKU[2]] == 6 and server.calls[gpt[2]] == 18
+    results = _stored(tmp_path)["results"]
+    good, bad, haiku = ({(m["task"], m["metric"]): m for m in r["metrics"]} for r in results)
+    assert results[2]["n"] == 6 and not any(task == "embeddings" for task, _ in haiku)
+    assert "not run on embeddings: the catalog does not list Claude Haiku" in results[2]["notes"][0]
     assert good[("classification", "exact_match")]["value"] == good[("classification", "macro_f1")]["value"] == 1.0
     assert good[("translation", "chrf")]["value"] == 100.0 and good[("summarization", "rouge_l_f")]["value"] == 1.0
     assert good[("summarization", "length_ratio")]["better"] == "closer-to-1"
@@ -227,3 +232,44 @@ def test_a_broken_results_file_is_an_error_not_a_guess(tmp_path: Path):
     with pytest.raises(PilotResultsError, match="results"):
         load_pilot_results(tmp_path / "state", "p", "0" * 64)
     assert load_pilot_results(tmp_path / "state", "other", "0" * 64) == []
+
+
+def test_a_per_task_pick_runs_only_its_task(tmp_path: Path, catalog):
+    examples = chat_examples(2) + [{"task": "summarization", "input": "A thread.", "reference": "A summary."}]
+    requirement = write_project(tmp_path / "in", examples)
+    memo = write_memo(tmp_path / "out", [PICK, HAIKU])
+    data = json.loads(memo.read_text())
+    data["recommended"][0]["task"], data["recommended"][1]["task"] = "chat", "summarization"  # a combination
+    memo.write_text(json.dumps(data))
+    with PilotServer(answers_for(examples), {PICK[2]: "good", HAIKU[2]: "good"}) as server:
+        report, lines = _pilot(tmp_path, catalog, server, requirement)
+    assert report.ok and server.calls == {PICK[2]: 2, HAIKU[2]: 1}
+    chat, summary = _stored(tmp_path)["results"]
+    assert [m["task"] for m in chat["metrics"]] == ["chat"] and chat["n"] == 2
+    assert summary["n"] == 1 and "the memo picks it for summarization only" in summary["notes"][0]
+
+
+def test_without_files_the_drop_folders_pilot_files_are_piloted(tmp_path: Path, catalog, capsys, monkeypatch):
+    import shutil
+
+    from modelmemo.cli.main import main
+
+    from .conftest import example_inputs
+
+    examples = chat_examples(2)
+    drop = tmp_path / "in"
+    write_project(drop, examples)
+    shutil.copy(example_inputs()[0], drop)  # a shipped example: no pilot section, so not piloted
+    write_memo(tmp_path / "out", [PICK])
+    with PilotServer(answers_for(examples), {PICK[2]: "good"}) as server:
+        for name, value in pilot_env(server.url, MODELMEMO_INPUT_DIR=str(drop)).items():
+            monkeypatch.setenv(name, value)
+        code = main(["pilot", "--output", str(tmp_path / "out"), "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == document["exit_code"] == 0 and server.total_calls == 2
+    assert [p["project_id"] for p in document["projects"]] == ["pilot-project"]
+    assert document["projects"][0]["candidates"][0]["status"] == "measured"
+    assert document["projects"][0]["results"].endswith("state/pilot/pilot-project.json")
+    monkeypatch.setenv("MODELMEMO_PILOT_CONCURRENCY", "0")
+    assert main(["pilot", "--output", str(tmp_path / "out")]) == 2  # a bad setting: could not start
+    assert "MODELMEMO_PILOT_CONCURRENCY must be a whole number from 1 to 64" in capsys.readouterr().err

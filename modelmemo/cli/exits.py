@@ -16,7 +16,7 @@ EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
         ("0", "done (run: every input file produced a memo)"),
         ("1", "done, but with problems: rejected files, failed memos, undelivered emails (run, send); "
               "a file with a problem (validate); a fact too old or a passed deprecation date (catalog --check, "
-              "catalog sync)"),
+              "catalog sync); a candidate not measured (pilot)"),
         ("2", "could not start or finish: bad setting, catalog or brand file, missing or overlapping "
               "folders, output folder full or read-only, Prefect API unreachable or lost, a catalog listing "
               "that cannot be read (catalog sync); " + _USAGE),

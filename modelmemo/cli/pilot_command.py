@@ -15,7 +15,6 @@ from pathlib import Path
 
 from modelmemo.cli.console import emit_json, error
 from modelmemo.cli.exits import EXIT_CANNOT_RUN, EXIT_OK, EXIT_PARTIAL
-from modelmemo.settings import INPUT_SUFFIXES
 
 
 def non_negative_usd(text: str) -> float:
@@ -29,23 +28,11 @@ def non_negative_usd(text: str) -> float:
     return value
 
 
-def requirement_files(folder: Path) -> list[Path]:
-    """The drop folder's requirement files, as plain regular files (not links, not hidden or
-    temporary names). TODO(after the batch merge): take them from inputs/discovery.py, so a pilot
-    sees exactly the files a run owns."""
-    found = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() in INPUT_SUFFIXES and not path.name.startswith((".", "~")) \
-                and path.is_file() and not path.is_symlink():
-            found.append(path)
-    return found
-
-
 def cmd_pilot(args: argparse.Namespace) -> int:
     from modelmemo.catalog.load import CatalogError, load_catalog
     from modelmemo.catalog.synced import with_synced
     from modelmemo.pilot.candidates import parse_candidate_list
-    from modelmemo.pilot.plan import PilotOptions
+    from modelmemo.pilot.plan import PilotOptions, requirement_files
     from modelmemo.pilot.run import run_pilot
 
     settings = args.settings

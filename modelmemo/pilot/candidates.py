@@ -28,6 +28,7 @@ class CandidateSpec:
     model_id: str
     deployment_id: str | None = None
     called_as: str | None = None  # the endpoint's name for it, when given
+    task: str | None = None  # a memo's per-task pick (a combination): only that task's examples
 
     def __str__(self) -> str:
         text = self.model_id + (f"/{self.deployment_id}" if self.deployment_id else "")
@@ -40,6 +41,12 @@ class Candidate:
     deployment: Deployment
     role: str  # "pick" | "challenger" | "named" | "judge"
     called_as: str | None = None
+    task: str | None = None  # see CandidateSpec.task
+
+    def runs(self, task: str) -> bool:
+        """Whether this candidate is piloted on a task's examples: a task its model does (the catalog's
+        `tasks`) and, for a per-task pick, its own task."""
+        return task in self.model.tasks and (self.task is None or self.task == task)
 
     @property
     def key(self) -> str:
@@ -80,7 +87,7 @@ def memo_candidates(memo_path: Path) -> tuple[tuple[CandidateSpec, str], ...]:
     try:
         memo = json.loads(memo_path.read_text(encoding="utf-8"))
         picks = [(p, "pick") for p in memo["recommended"]] + [(c, "challenger") for c in memo["challengers"]]
-        found = [(CandidateSpec(str(p["model"]), str(p["deployment"])), role) for p, role in picks]
+        found = [(CandidateSpec(str(p["model"]), str(p["deployment"]), task=p.get("task")), role) for p, role in picks]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PilotError(f"{memo_path}: not a readable memo ({type(exc).__name__}: {exc}); run `modelmemo run` "
                          "again, or name the options with --candidates") from None
@@ -101,9 +108,9 @@ def resolve(spec: CandidateSpec, catalog: Catalog, role: str) -> Candidate:
         raise PilotError(f"candidate {spec}: {model.name} has no offer in the catalog to call")
     if spec.deployment_id is None:
         hosted = [d for d in model.deployments if d.is_api]
-        return Candidate(model, (hosted or list(model.deployments))[0], role, spec.called_as)
+        return Candidate(model, (hosted or list(model.deployments))[0], role, spec.called_as, spec.task)
     for deployment in model.deployments:
         if deployment.id == spec.deployment_id:
-            return Candidate(model, deployment, role, spec.called_as)
+            return Candidate(model, deployment, role, spec.called_as, spec.task)
     offers = ", ".join(d.id for d in model.deployments)
     raise PilotError(f"candidate {spec}: {model.id} has no deployment '{spec.deployment_id}' (offers: {offers})")

@@ -20,7 +20,7 @@ from modelmemo.pilot.endpoints import Route, route_for
 from modelmemo.pilot.examples import ExampleSet, PilotSpec, load_examples
 from modelmemo.pilot.prompts import Request, answer_request, default_labels, judge_request
 from modelmemo.pilot.results import PilotResult
-from modelmemo.settings import PILOT_MAX_OUTPUT_TOKENS, Settings
+from modelmemo.settings import INPUT_SUFFIXES, PILOT_MAX_OUTPUT_TOKENS, Settings
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class CandidatePlan:
     status: str = "planned"  # planned | measured | failed | stopped
     message: str = ""
     result: PilotResult | None = None  # measured: what is stored
+    notes: list[str] = field(default_factory=list)  # what it is not run on, and why
 
     def describe(self) -> str:
         if self.route is None:
@@ -55,8 +56,10 @@ class CandidatePlan:
         route = self.route
         judged = f" + {self.judge_calls} judge call(s)" if self.judge_calls else ""
         price = f"~${self.estimate_usd:.4f}" if self.price_known else f"~${self.estimate_usd:.4f} (some prices unknown)"
+        left_out = f" ({'; '.join(self.notes)})" if self.notes else ""
         return (f"{self.candidate.key} ({self.candidate.role}) as {route.called_as} at {route.endpoint.base_url}: "
-                f"{len(self.requests)} examples, {self.new_calls} call(s) to make{judged}, {self.cached} cached, {price}")
+                f"{len(self.requests)} examples{left_out}, {self.new_calls} call(s) to make{judged}, {self.cached} "
+                f"cached, {price}")
 
 
 @dataclass
@@ -79,6 +82,15 @@ class ProjectPlan:
     @property
     def estimate_usd(self) -> float:
         return sum(c.estimate_usd for c in self.candidates if c.route is not None)
+
+
+def requirement_files(folder: Path) -> list[Path]:
+    """The drop folder's requirement files when no FILE is named: regular files (no links) with an
+    input suffix and a name that is not hidden or temporary. TODO(after the batch merge): take them
+    from inputs/discovery.py, so a pilot sees exactly the files a run owns (settle time included)."""
+    return [path for path in sorted(folder.iterdir())
+            if path.suffix.lower() in INPUT_SUFFIXES and not path.name.startswith((".", "~"))
+            and path.is_file() and not path.is_symlink()]
 
 
 def plan_project(path: Path, catalog: Catalog, settings: Settings, env: Mapping[str, str], options: PilotOptions,
@@ -137,8 +149,18 @@ def _plan_candidate(candidate: Candidate, requests: list[Request], judge: Route 
         route = route_for(candidate, settings, env)
     except PilotError as exc:
         return CandidatePlan(candidate, None, status="failed", message=str(exc))
-    plan = CandidatePlan(candidate, route, list(requests))
-    for request in requests:
+    mine = [r for r in requests if candidate.runs(r.example.task)]
+    plan = CandidatePlan(candidate, route, mine)
+    left_out = sorted({r.example.task for r in requests} - {r.example.task for r in mine})
+    if left_out:
+        plan.notes.append(f"not run on {', '.join(left_out)}: " + (f"the memo picks it for {candidate.task} only"
+                          if candidate.task else f"the catalog does not list {candidate.model.name} for it"))
+    if not mine:
+        plan.status, plan.message = "failed", f"candidate {candidate.key}: no example of a task it is piloted on " \
+                                              f"({plan.notes[0]})"
+        plan.route = None
+        return plan
+    for request in mine:
         key = cache_key(route.endpoint.base_url, route.called_as, request.kind, request.body)
         record = cache.get(key)
         if record is not None:

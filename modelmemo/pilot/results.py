@@ -3,7 +3,8 @@
 One file per project, holding one entry per piloted offer, each with its provenance (when, which
 endpoint, the model name as called, the catalog offer, the sha256 of the examples file) and its
 metrics with bootstrap 95% intervals, latency and cost per request. Only a candidate whose every
-example got a valid answer has an entry: a result is evidence, and a partial one would not be.
+example got a valid answer has an entry (every example of the tasks it is piloted on: a task its
+model does, and a per-task pick's own task): a result is evidence, and a partial one would not be.
 A rerun replaces the entries of the offers it measured; entries measured on other examples (another
 sha256) are dropped, since they no longer describe the file. Written atomically.
 
@@ -60,7 +61,7 @@ class PilotResult:
     called_as: str  # the model name sent
     examples_file: str
     examples_sha256: str
-    n: int  # examples answered (all of them)
+    n: int  # examples answered (all those of the tasks it was piloted on)
     metrics: tuple[Metric, ...]
     latency_p50_s: float
     latency_p95_s: float

@@ -10,7 +10,7 @@ the cache for a rerun, and no result is stored for it. Every line said goes thro
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping
@@ -222,9 +222,10 @@ async def _run_candidate(project: ProjectPlan, plan: CandidatePlan, calls: _Call
         tell(f"{'stopped' if first[2] else 'failed'}: {plan.message}")
         return
     # in a thread: a thousand bootstrap resamples per metric must not stall the calls still in flight
-    metrics, notes = await asyncio.to_thread(measure, project.examples, answers, judged,
+    ran = replace(project.examples, examples=tuple(r.example for r in plan.requests))
+    metrics, notes = await asyncio.to_thread(measure, ran, answers, judged,
                                              f"{judge.candidate.key}={judge.called_as}" if judge else None)
-    plan.result = _result(project, plan, route, answers, metrics, notes)
+    plan.result = _result(project, plan, route, answers, metrics, plan.notes + notes)
     plan.status = "measured"
     summary = ", ".join(f"{m.task} {m.metric} {m.value:.3g} [{m.ci_low:.3g}, {m.ci_high:.3g}]" for m in metrics)
     tell(f"measured: {where}: {summary}; latency p50 {plan.result.latency_p50_s:.2f} s")
