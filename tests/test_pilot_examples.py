@@ -100,11 +100,13 @@ def test_each_bad_line_names_file_line_field_and_fix(tmp_path: Path):
     assert loaded is None
     lines = [str(p) for p in problems]
     assert lines[0].startswith("examples.jsonl:2:") and "not a JSON object on one line" in lines[0]
-    assert any(t.startswith("examples.jsonl:3:") and "reference" in t and "missing required field" in t for t in lines)
-    assert any(t.startswith("examples.jsonl:4:") and "target_language" in t for t in lines)
+    assert "examples.jsonl:3:1: reference: a classification example needs a 'reference'; add it to this line" in lines
+    assert "examples.jsonl:4:1: target_language: a translation example needs a 'target_language'; add it to this " \
+           "line" in lines
     assert any(t.startswith("examples.jsonl:5:") and "unknown field 'referense'" in t and "reference" in t
                for t in lines)
-    assert any(t.startswith("examples.jsonl:6:") and "missing a 'reference' (or a 'test')" in t for t in lines)
+    assert "examples.jsonl:6:1: reference: a code example needs a 'reference' (or a 'test'); add one to this line" \
+        in lines
     assert any(t.startswith("examples.jsonl:7:") and "task" in t and "image-generation" in t for t in lines)
 
 
@@ -122,7 +124,7 @@ def test_cross_checks_task_ids_judge_and_labels(tmp_path: Path):
     assert "not one of this project's tasks" in found[(1, "task")] and "needs.tasks" in found[(1, "task")]
     assert "already used on line 1" in found[(2, "id")]
     assert "needs a judge model" in found[(3, "rubric")] and "pilot.judge" in found[(3, "rubric")]
-    assert "not one of the labels" in found[(4, "reference")] and "billing, tech" in found[(4, "reference")]
+    assert "not one of this example's labels" in found[(4, "reference")] and "billing, tech" in found[(4, "reference")]
 
 
 def test_limits_on_size_and_examples(tmp_path: Path, monkeypatch):

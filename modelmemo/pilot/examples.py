@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,19 +191,24 @@ def _parse_lines(text: str, label: str) -> tuple[list[Example], list[Problem]]:
             continue
         document = LoadedDocument(data, "", positions, key_positions)
         found = schema_problems(document, label, EXAMPLE_SCHEMA)
-        problems += [_on_line(p, number) for p in found]
+        problems += [_on_line(p, number, data.get("task") if isinstance(data, dict) else None) for p in found]
         if not found:
             examples.append(_example(data, number))
     return examples, problems
 
 
-def _on_line(problem: Problem, number: int) -> Problem:
-    """A problem of one line's document, placed on that line of the file, in words a person can act on."""
-    message, allowed = problem.message, problem.allowed
-    if message.endswith("is not valid under any of the given schemas"):  # the anyOf of "reference or ..."
-        message, allowed = f"missing {allowed}", "add it to this example"
-    path = "" if problem.path == "(top level)" else problem.path
-    return Problem(problem.file, message, path, number, problem.column, allowed)
+def _on_line(problem: Problem, number: int, task: object) -> Problem:
+    """A problem of one line's document, placed on that line of the file, in words a person can act on:
+    a missing field is named as the field, with the fix."""
+    message, allowed, path = problem.message, problem.allowed, problem.path
+    missing = re.match(r"^missing required field '(\w+)'$", message)
+    if missing:
+        path, allowed = missing.group(1), ""
+        message = f"a {task} example needs a '{path}'; add it to this line"
+    elif message.endswith("is not valid under any of the given schemas"):  # the anyOf of "reference or ..."
+        path, allowed = "reference", ""
+        message = f"a {task} example needs {problem.allowed}; add one to this line"
+    return Problem(problem.file, message, "" if path == "(top level)" else path, number, problem.column, allowed)
 
 
 def _example(data: dict[str, Any], number: int) -> Example:
@@ -220,19 +226,19 @@ def _cross_checks(examples: list[Example], label: str, tasks: tuple[str, ...], s
     for example in examples:
         if example.task not in tasks:
             problems.append(Problem(label, f"task '{example.task}' is not one of this project's tasks in "
-                                           f"{requirement_label}", "task", example.line, None,
-                                    ", ".join(tasks) + "; or add it to needs.tasks"))
+                                           f"{requirement_label}; use one of them, or add it to needs.tasks", "task",
+                                    example.line, None, ", ".join(tasks)))
         if example.id in seen and not example.id.startswith("line "):
-            problems.append(Problem(label, f"id '{example.id}' is already used on line {seen[example.id]}", "id",
-                                    example.line, None, "a unique id per example"))
+            problems.append(Problem(label, f"id '{example.id}' is already used on line {seen[example.id]}; give each "
+                                           "example its own id", "id", example.line))
         seen.setdefault(example.id, example.line)
         if example.rubric and not example.reference and spec.judge is None:
             problems.append(Problem(label, f"a rubric without a reference needs a judge model, and "
-                                           f"{requirement_label} names none", "rubric", example.line, None,
-                                    "add pilot.judge to the requirement file, or a reference to this example"))
+                                           f"{requirement_label} names none; add pilot.judge there, or a reference "
+                                           "here", "rubric", example.line))
         if example.labels and example.reference not in example.labels:
-            problems.append(Problem(label, f"reference '{example.reference}' is not one of the labels", "reference",
-                                    example.line, None, ", ".join(example.labels)))
+            problems.append(Problem(label, f"reference '{example.reference}' is not one of this example's labels; "
+                                           "use one of them", "reference", example.line, None, ", ".join(example.labels)))
     if not examples:
         problems.append(Problem(label, "file has no example; write one JSON example per line"))
     return problems
