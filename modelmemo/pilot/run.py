@@ -19,6 +19,7 @@ import httpx
 
 from modelmemo.batch.layout import state_dir
 from modelmemo.catalog.load import Catalog
+from modelmemo.inputs.names import display_name
 from modelmemo.pilot.budget import Budget, BudgetExceeded, estimated_cost, request_cost
 from modelmemo.pilot.cache import ResponseCache, cache_key
 from modelmemo.pilot.client import Answer, CallFailed, call, redact
@@ -66,8 +67,8 @@ def run_pilot(files: list[Path], catalog: Catalog, settings: Settings, options: 
     estimate = sum(p.estimate_usd for p in projects if p.ready)
     report = PilotReport(projects, options.dry_run, options.max_usd, estimate, named=options.named)
 
-    def tell(line: str) -> None:
-        line = redact(line, *keys)
+    def tell(line: str) -> None:  # no key, and no terminal escape or bidi control from a file's text
+        line = display_name(redact(line, *keys))
         report.lines.append(line)
         say(line)
 
