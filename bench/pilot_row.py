@@ -4,7 +4,9 @@
     .venv/bin/python bench/pilot_row.py --quick    # 20 x 3: a smoke run
 
 Server    tests/pilot_server.py, the tests' OpenAI-compatible server on 127.0.0.1 (threads), answering
-          every request after `--latency` seconds (default 0.2) with the example's reference.
+          every request after `--latency` seconds (default 0.2) with the example's reference; in a process
+          of its own, as a real endpoint is (in the pilot's process its threads would compete with the
+          pilot's event loop for the interpreter lock, which is the server's cost, not the pilot's).
 Pilot     run_pilot (what `modelmemo pilot` calls) on one project of N chat examples, three candidates of
           one provider (the catalog's Claude Sonnet, Haiku and Opus offers, through the server as a
           gateway), so one concurrency limit (MODELMEMO_PILOT_CONCURRENCY, default here 8) bounds them all;
@@ -30,6 +32,16 @@ sys.path.insert(0, str(ROOT))
 TARGET = 1.5
 
 
+def _serve(answers: dict, names: dict, latency: float, pipe) -> None:
+    """The server's process: says its URL, then answers "count" with (calls, max in flight) until "stop"."""
+    from tests.pilot_server import PilotServer
+
+    with PilotServer(answers, names, delay=latency) as server:
+        pipe.send(server.url)
+        while pipe.recv() == "count":
+            pipe.send((server.total_calls, server.max_in_flight))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -46,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from modelmemo.resources import catalog_file
     from modelmemo.settings import Settings
     from tests.pilot_helpers import HAIKU, OPUS, PICK, answers_for, chat_examples, pilot_env, write_memo, write_project
-    from tests.pilot_server import PilotServer
+    import multiprocessing
 
     catalog = load_catalog([catalog_file()])
     with tempfile.TemporaryDirectory(prefix="modelmemo-pilot-bench-") as folder:
@@ -55,19 +67,28 @@ def main(argv: list[str] | None = None) -> int:
         requirement = write_project(tmp / "in", examples)
         write_memo(tmp / "out", [PICK], [HAIKU, OPUS])
         names = {PICK[2]: "good", HAIKU[2]: "good", OPUS[2]: "good"}
-        with PilotServer(answers_for(examples), names, delay=args.latency) as server:
-            settings = Settings.from_env(pilot_env(server.url, MODELMEMO_PILOT_CONCURRENCY=str(args.concurrency),
+        here, there = multiprocessing.Pipe()
+        server = multiprocessing.get_context("fork").Process(
+            target=_serve, args=(answers_for(examples), names, args.latency, there), daemon=True)
+        server.start()
+        try:
+            url = here.recv()
+            settings = Settings.from_env(pilot_env(url, MODELMEMO_PILOT_CONCURRENCY=str(args.concurrency),
                                                    MODELMEMO_PILOT_TIMEOUT_SECONDS="60"))
             options = PilotOptions(tmp / "out")
             started = time.perf_counter()
             report = run_pilot([requirement], catalog, settings, options, {}, lambda line: None)
             wall = time.perf_counter() - started
-            calls = server.total_calls
+            here.send("count")
+            calls, in_flight = here.recv()
             started = time.perf_counter()
             rerun = run_pilot([requirement], catalog, settings, options, {}, lambda line: None)
             rerun_wall = time.perf_counter() - started
-            rerun_calls = server.total_calls - calls
-            in_flight = server.max_in_flight
+            here.send("count")
+            rerun_calls = here.recv()[0] - calls
+        finally:
+            here.send("stop")
+            server.join(timeout=10)
     ideal = calls * args.latency / args.concurrency
     ratio = wall / ideal
     row = {"examples": examples_count, "candidates": 3, "calls": calls, "latency_s": args.latency,

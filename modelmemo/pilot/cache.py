@@ -4,17 +4,21 @@ Keyed by sha256 of (endpoint base URL, model name as called, request kind, reque
 holds the example and the prompt built from it, so an edited example or prompt is a new key. The
 key never includes credentials (an Endpoint's base URL has none) and a record holds only the answer,
 its token counts and latency. Under `DIR/state/pilot/cache/<2 hex>/<sha256>.json`, written
-atomically; an unreadable record is a miss, never an error.
+atomically (a temporary file renamed) but not fsynced: a record a crash left empty is a miss, and the
+call is made again, which costs less than an fsync per answer on a busy disk. An unreadable record is
+a miss, never an error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from modelmemo.batch.atomic import atomic_write_text
+from modelmemo.batch.atomic import TEMP_SUFFIX
 from modelmemo.batch.layout import state_dir
 
 
@@ -46,4 +50,13 @@ class ResponseCache:
         return self.get(key) is not None
 
     def put(self, key: str, record: dict[str, Any]) -> None:
-        atomic_write_text(self._path(key), json.dumps(record, ensure_ascii=False, sort_keys=True))
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(record, handle, ensure_ascii=False, sort_keys=True)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise

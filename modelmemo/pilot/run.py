@@ -165,10 +165,10 @@ class _Calls:
             cost, _ = request_cost(route, request.kind, answer.input_tokens, answer.output_tokens)
             self.budget.settle(estimate, cost)
             self.record_cost(route, cost)
-            record = {**answer.record(), "endpoint": route.endpoint.base_url, "model": route.called_as,
-                      "kind": request.kind}
-            await asyncio.to_thread(self.cache.put, key, record)  # an fsync must not stall the other calls
-            return answer
+        # after the provider's slot is free, in a thread: writing a file must not hold up the calls
+        record = {**answer.record(), "endpoint": route.endpoint.base_url, "model": route.called_as, "kind": request.kind}
+        await asyncio.to_thread(self.cache.put, key, record)
+        return answer
 
 
 async def _execute(projects: list[ProjectPlan], settings: Settings, cache: ResponseCache, budget: Budget,
