@@ -29,6 +29,7 @@ from modelmemo.batch.atomic import remove_stale_temp_files
 from modelmemo.memo.brand import BrandError
 from modelmemo.catalog.load import Catalog, CatalogError
 from modelmemo.catalog.synced import SyncFailed, sync_catalog, with_synced
+from modelmemo.delivery.ledger import not_attempted_line
 from modelmemo.batch.layout import index_file, run_dir
 from modelmemo.inputs.names import display_name
 from modelmemo.batch.ownership import check_folders
@@ -113,6 +114,8 @@ def plan_task(input_dir: Path, settle_seconds: float, known: unchanged.KnownInpu
                                           + "; ".join(str(problem) for problem in rejection.problems)[:1000]))
     for notice in plan.notices:
         logger.info("%s", display_name(f"not processed {notice.file}: {notice.reason}"))
+    for note in plan.notes:  # read, but its sender should know (its time is ahead of the clock)
+        logger.warning("%s", display_name(f"note {note.file}: {note.note}"))
     return plan
 
 
@@ -185,14 +188,23 @@ class TransientDeliveryFailures(Exception):
     only kind of failure a later attempt can fix. Raised so that Prefect retries the task."""
 
 
+class MailServerUnreachable(TransientDeliveryFailures):
+    """The mail server did not answer several sends in a row, so the circuit breaker skipped the
+    rest (modelmemo.delivery.ledger). Not retried by Prefect: each task attempt would wait for a
+    dead server again while the run holds the output folder's lock; the next run retries."""
+
+
 def _retry_transient_in_deployments(task, task_run, state) -> bool:
-    """Retry the email task only for transient failures, and only in deployment runs: nobody waits
-    for those, while `modelmemo run` has already retried with backoff inside the task
-    (MODELMEMO_SMTP_RETRIES) and reports at once; the next run retries again either way."""
+    """Retry the email task only for transient failures the server answered (4xx, a short outage),
+    and only in deployment runs: nobody waits for those, while `modelmemo run` has already retried
+    with backoff inside the task (MODELMEMO_SMTP_RETRIES) and reports at once; the next run retries
+    again either way."""
     from prefect.runtime import deployment
 
     try:
         state.result()
+    except MailServerUnreachable:
+        return False  # the mail phase stays bounded: breaker × connect timeout, once
     except TransientDeliveryFailures:
         return deployment.id is not None
     except Exception:
@@ -226,10 +238,15 @@ def deliver_task(summary: pipeline.BatchSummary, run_dir: Path, output_dir: Path
                             + (f": {record['detail']}" if record.get("detail") else ""))
         if record["status"] == "already-sent":
             earlier_sends.append(line)
-        else:
+        elif not record.get("not_attempted"):  # those are one line below, not one per memo
             (logger.info if record["status"] in DELIVERED else logger.warning)("%s", line)
     log_lines(logger.info, earlier_sends)
+    skipped = not_attempted_line(summary.deliveries)
+    if skipped:
+        logger.warning("%s", display_name(skipped))
     failed = [r for r in summary.deliveries if r["status"] not in DELIVERED]
+    if skipped and all(r["status"] == "transient" for r in failed):
+        raise MailServerUnreachable(f"{len(failed)} emails could not be sent yet: " + display_name(skipped)[:200])
     if failed and all(r["status"] == "transient" for r in failed):
         raise TransientDeliveryFailures(f"{len(failed)} emails could not be sent yet (transient): "
                                         + display_name(failed[0]["detail"] or "")[:200])

@@ -17,9 +17,11 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
-from urllib.parse import urlsplit
 
 from modelmemo import resources
+from modelmemo import setting_values as parse
+from modelmemo.setting_values import (  # noqa: F401 (re-exported: the table's limits, its error)
+    MAX_PASSWORD_FILE_BYTES, SMTP_RETRY_WAIT_MAX_SECONDS, SettingsError)
 
 if TYPE_CHECKING:
     from modelmemo.delivery.mailers import SmtpSettings
@@ -51,10 +53,6 @@ PILOT_RETRY_WAIT_MAX_SECONDS, PILOT_RECALL_K = 60.0, 10
 PILOT_BOOTSTRAP_RESAMPLES, PILOT_BOOTSTRAP_SEED = 1000, 20261129  # seeded: the same answers, the same interval
 
 
-class SettingsError(ValueError):
-    """A setting has a value modelmemo cannot use; the message names the variable and what is allowed."""
-
-
 @dataclass(frozen=True)
 class Settings:
     """Where things live and how hard to work. Build with `Settings.from_env()`; tests pass explicit paths."""
@@ -65,12 +63,15 @@ class Settings:
     templates_dir: Path = field(default_factory=lambda: default_templates_dir())
     schemas_dir: Path = field(default_factory=lambda: resources.shipped_dir("schemas"))
     catalog_files: tuple[Path, ...] = field(default_factory=lambda: (resources.catalog_file(),))
-    workers: int = max(1, os.cpu_count() or 1)
+    workers: int = max(1, min(os.cpu_count() or 1, 1024))  # at most MODELMEMO_WORKERS' bound
     # Files modified more recently than this are treated as still being copied (next run takes them).
     settle_seconds: float = 5.0
     # Email: attempts per run for transient SMTP errors, and the first backoff (doubles each time).
     smtp_retries: int = 3
     smtp_backoff_seconds: float = 2.0
+    # Email: after this many sends in a row that the server never answered (refused, timeout), the
+    # run's remaining sends are not attempted (retried next run): a dead server costs seconds.
+    smtp_breaker_failures: int = 3
     # Run folders to keep after each run (older ones are deleted unless a current memo lives
     # there; see retention.py). 0 keeps every run folder.
     keep_runs: int = 0
@@ -115,31 +116,31 @@ class Settings:
         extra = tuple(Path(p) for p in env.get("MODELMEMO_CATALOG_EXTRA", "").split(os.pathsep) if p.strip())
         settings = replace(
             base,
-            input_dir=get("MODELMEMO_INPUT_DIR", _path, base.input_dir).absolute(),
-            output_dir=get("MODELMEMO_OUTPUT_DIR", _path, base.output_dir).absolute(),
-            templates_dir=get("MODELMEMO_TEMPLATES_DIR", _path, base.templates_dir),
+            input_dir=get("MODELMEMO_INPUT_DIR", parse.folder_path, base.input_dir).absolute(),
+            output_dir=get("MODELMEMO_OUTPUT_DIR", parse.folder_path, base.output_dir).absolute(),
+            templates_dir=get("MODELMEMO_TEMPLATES_DIR", parse.folder_path, base.templates_dir),
             catalog_files=base.catalog_files + extra,
-            workers=get("MODELMEMO_WORKERS", _whole_number(minimum=1), base.workers),
-            settle_seconds=get("MODELMEMO_SETTLE_SECONDS", _seconds(allow_zero=True), base.settle_seconds),
-            smtp_retries=get("MODELMEMO_SMTP_RETRIES", _whole_number(minimum=1), base.smtp_retries),
-            smtp_backoff_seconds=get("MODELMEMO_SMTP_BACKOFF_SECONDS", _seconds(allow_zero=True),
-                                     base.smtp_backoff_seconds),
-            keep_runs=get("MODELMEMO_KEEP_RUNS", _whole_number(minimum=0), base.keep_runs),
-            public_base_url=get("MODELMEMO_PUBLIC_BASE_URL", _base_url, base.public_base_url),
-            watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", _seconds_above_zero(WATCH_RETRY_MAX_SECONDS), base.watch_retry_seconds),
+            workers=get("MODELMEMO_WORKERS", parse.whole_number, base.workers),
+            settle_seconds=get("MODELMEMO_SETTLE_SECONDS", parse.seconds, base.settle_seconds),
+            smtp_retries=get("MODELMEMO_SMTP_RETRIES", parse.whole_number, base.smtp_retries),
+            smtp_backoff_seconds=get("MODELMEMO_SMTP_BACKOFF_SECONDS", parse.seconds, base.smtp_backoff_seconds),
+            smtp_breaker_failures=get("MODELMEMO_SMTP_BREAKER_FAILURES", parse.whole_number, base.smtp_breaker_failures),
+            keep_runs=get("MODELMEMO_KEEP_RUNS", parse.whole_number, base.keep_runs),
+            public_base_url=get("MODELMEMO_PUBLIC_BASE_URL", parse.base_url, base.public_base_url),
+            watch_retry_seconds=get("MODELMEMO_WATCH_RETRY_SECONDS", parse.seconds, base.watch_retry_seconds),
             smtp_block=text("MODELMEMO_SMTP_BLOCK"),
-            source_models_dev=get("MODELMEMO_SOURCE_MODELS_DEV", _source_location, base.source_models_dev),
-            source_openrouter=get("MODELMEMO_SOURCE_OPENROUTER", _source_location, base.source_openrouter),
-            nightly_sync=get("MODELMEMO_NIGHTLY_SYNC", _true_or_false, base.nightly_sync),
-            pilot_gateway=get("MODELMEMO_PILOT_GATEWAY", _api_url, None),
-            pilot_gateway_key=_secret(env, "MODELMEMO_PILOT_GATEWAY_KEY", text("MODELMEMO_PILOT_GATEWAY_KEY_FILE")),
-            pilot_self_hosted_url=get("MODELMEMO_PILOT_SELF_HOSTED_URL", _api_url, None),
-            pilot_concurrency=get("MODELMEMO_PILOT_CONCURRENCY", _whole_number_from(1, 64), base.pilot_concurrency),
-            pilot_timeout_seconds=get("MODELMEMO_PILOT_TIMEOUT_SECONDS", _seconds_above_zero(600), 120.0),
-            pilot_retries=get("MODELMEMO_PILOT_RETRIES", _whole_number_from(0, 10), base.pilot_retries),
-            pilot_backoff_seconds=get("MODELMEMO_PILOT_BACKOFF_SECONDS",
-                                      _seconds_above_zero(PILOT_RETRY_WAIT_MAX_SECONDS), base.pilot_backoff_seconds),
+            source_models_dev=get("MODELMEMO_SOURCE_MODELS_DEV", parse.source_location, base.source_models_dev),
+            source_openrouter=get("MODELMEMO_SOURCE_OPENROUTER", parse.source_location, base.source_openrouter),
+            nightly_sync=get("MODELMEMO_NIGHTLY_SYNC", parse.true_or_false, base.nightly_sync),
+            pilot_gateway=get("MODELMEMO_PILOT_GATEWAY", parse.api_url, None),
+            pilot_gateway_key=parse.secret(env, "MODELMEMO_PILOT_GATEWAY_KEY", text("MODELMEMO_PILOT_GATEWAY_KEY_FILE")),
+            pilot_self_hosted_url=get("MODELMEMO_PILOT_SELF_HOSTED_URL", parse.api_url, None),
+            pilot_concurrency=get("MODELMEMO_PILOT_CONCURRENCY", parse.whole_number, base.pilot_concurrency),
+            pilot_timeout_seconds=get("MODELMEMO_PILOT_TIMEOUT_SECONDS", parse.seconds, base.pilot_timeout_seconds),
+            pilot_retries=get("MODELMEMO_PILOT_RETRIES", parse.whole_number, base.pilot_retries),
+            pilot_backoff_seconds=get("MODELMEMO_PILOT_BACKOFF_SECONDS", parse.seconds, base.pilot_backoff_seconds),
         )
+        parse.check_retry_waits(settings.smtp_retries, settings.smtp_backoff_seconds)
         # Email. A MODELMEMO_SMTP_BLOCK names a prefect-email block (loaded from Prefect when
         # sending); the sender still comes from MODELMEMO_SMTP_FROM and _FROM_NAME.
         password = env.get("MODELMEMO_SMTP_PASSWORD") or None  # as it is: spaces can be part of a password
@@ -147,18 +148,24 @@ class Settings:
         if password and password_file:
             raise SettingsError("set MODELMEMO_SMTP_PASSWORD or MODELMEMO_SMTP_PASSWORD_FILE, not both")
         if password_file:
-            password = _password_file("MODELMEMO_SMTP_PASSWORD_FILE", password_file)
-        port = get("MODELMEMO_SMTP_PORT", _port, None)
-        timeout = get("MODELMEMO_SMTP_TIMEOUT", _seconds_above_zero(), 30.0)
+            password = parse.password_file("MODELMEMO_SMTP_PASSWORD_FILE", password_file)
+        port = get("MODELMEMO_SMTP_PORT", parse.whole_number, None)
+        timeout = get("MODELMEMO_SMTP_TIMEOUT", parse.seconds, 30.0)
+        connect_timeout = get("MODELMEMO_SMTP_CONNECT_TIMEOUT", parse.seconds, 10.0)
+        # A line break in the sender would end the From header early (and let the value write
+        # headers of its own): refused here, named, rather than mended silently.
+        address = get("MODELMEMO_SMTP_FROM", parse.header_text, None)
+        name = get("MODELMEMO_SMTP_FROM_NAME", parse.header_text, None)
         return replace(settings, smtp=_smtp_settings(
             host=text("MODELMEMO_SMTP_HOST"),
             port=port,
-            security=get("MODELMEMO_SMTP_SECURITY", _lower, "starttls"),
+            security=get("MODELMEMO_SMTP_SECURITY", parse.lowercase, "starttls"),
             username=text("MODELMEMO_SMTP_USERNAME"),
             password=password,
-            sender=_sender(text("MODELMEMO_SMTP_FROM"), text("MODELMEMO_SMTP_FROM_NAME"), settings.templates_dir),
-            allow_plain=get("MODELMEMO_SMTP_ALLOW_PLAIN", _true_or_false, False),
+            sender=parse.sender(address, name, settings.templates_dir),
+            allow_plain=get("MODELMEMO_SMTP_ALLOW_PLAIN", parse.true_or_false, False),
             timeout=timeout,
+            connect_timeout=connect_timeout,
         ))
 
 
@@ -167,149 +174,6 @@ def default_templates_dir(cwd: Path | None = None) -> Path:
     else the shipped templates. A `templates/` folder of some other tool has no brand.yaml."""
     local = (cwd or Path.cwd()) / "templates"
     return local if (local / "brand.yaml").is_file() else resources.templates_dir()
-
-
-# --- parsers: each returns the value or raises SettingsError naming the variable ----------------
-
-
-def _path(name: str, raw: str) -> Path:
-    if "\x00" in raw:
-        raise SettingsError(f"{name} must be a folder path, not {raw!r}")
-    return Path(raw).expanduser()
-
-
-def _source_location(name: str, raw: str) -> str:
-    """An http(s) URL, or a local file (an air-gapped site's mirror), given as a path or file:// URL."""
-    from urllib.parse import urlparse
-
-    scheme = urlparse(raw).scheme
-    if scheme in ("http", "https"):
-        if not urlparse(raw).netloc:
-            raise SettingsError(f"{name}={raw!r}: an http(s) URL needs a host (e.g. https://models.dev/api.json)")
-        return raw
-    if scheme not in ("", "file"):
-        raise SettingsError(f"{name}={raw!r}: use an http(s) URL or a local file path")
-    return str(Path(raw[len("file://"):] if scheme == "file" else raw).absolute())
-
-
-def _base_url(name: str, raw: str) -> str:
-    """An absolute http(s) URL, kept with one trailing slash so a memo's path can be appended."""
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() or ord(c) < 32 for c in raw) \
-            or parts.query or parts.fragment:
-        raise SettingsError(f"{name} must be an http:// or https:// URL without query or fragment, "
-                            f"such as https://memos.example.com/modelmemo/, not {raw!r}")
-    return raw.rstrip("/") + "/"
-
-
-def _whole_number_from(minimum: int, maximum: int) -> Callable[[str, str], int]:
-    def parse(name: str, raw: str) -> int:
-        if not (raw.lstrip("-").isdigit() and minimum <= int(raw) <= maximum):
-            raise SettingsError(f"{name} must be a whole number from {minimum} to {maximum}, not {raw!r}")
-        return int(raw)
-    return parse
-
-
-def _api_url(name: str, raw: str) -> str:
-    """An OpenAI-compatible base URL without a trailing slash, credentials or query: pilot results
-    name their endpoint, so a key in it would be stored; keys have their own variables."""
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() or ord(c) < 32 for c in raw) \
-            or parts.query or parts.fragment or "@" in parts.netloc:
-        raise SettingsError(f"{name} must be an http:// or https:// base URL without credentials, query or fragment, "
-                            "such as https://openrouter.ai/api/v1 (a key goes in its own variable)")
-    return raw.rstrip("/")
-
-
-def _secret(env: Mapping[str, str], name: str, file_name: str | None) -> str | None:
-    """A key from `name` or the file `name`_FILE names, not both; never quoted in an error."""
-    value = (env.get(name) or "").strip() or None
-    if value and file_name:
-        raise SettingsError(f"set {name} or {name}_FILE, not both")
-    return _password_file(f"{name}_FILE", file_name) if file_name else value
-
-
-def _whole_number(minimum: int) -> Callable[[str, str], int]:
-    def parse(name: str, raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            value = None
-        if value is None or value < minimum:
-            raise SettingsError(f"{name} must be a whole number of at least {minimum}, not {raw!r}")
-        return value
-
-    return parse
-
-
-def _seconds(allow_zero: bool) -> Callable[[str, str], float]:
-    def parse(name: str, raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not (value >= 0 if allow_zero else value > 0) or value == float("inf"):
-            word = "0 or more" if allow_zero else "more than 0"
-            raise SettingsError(f"{name} must be a number of seconds, {word}, not {raw!r}")
-        return value
-
-    return parse
-
-
-def _seconds_above_zero(at_most: float = float("inf")):
-    """A parser of a number of seconds above 0 (and at most `at_most`, when there is a bound)."""
-    bound = "" if at_most == float("inf") else f" and at most {at_most:g}"
-
-    def parse(name: str, raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not (0 < value <= at_most and value != float("inf")):
-            raise SettingsError(f"{name} must be a number of seconds above 0{bound}, not {raw!r}")
-        return value
-
-    return parse
-
-
-# --- the email variables (the mailer's own checks run when SmtpSettings is built) ----------------
-
-
-def _lower(name: str, raw: str) -> str:
-    return raw.lower()
-
-
-def _port(name: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 0 < value < 65536:
-        raise SettingsError(f"{name} must be a port number from 1 to 65535, not {raw!r}")
-    return value
-
-
-
-def _true_or_false(name: str, raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name} must be true or false, not {raw!r}")
-
-
-def _password_file(name: str, raw: str) -> str:
-    try:
-        return Path(raw).read_text(encoding="utf-8").rstrip("\r\n")
-    except OSError as exc:
-        raise SettingsError(f"cannot read {name} {raw}: {exc.strerror}") from None
-
-
-def _sender(address: str | None, name: str | None, templates_dir: Path) -> str:
-    from modelmemo.delivery.mailers import sender_identity
-
-    return sender_identity(address, name, templates_dir)
 
 
 def _smtp_settings(**values: object) -> "SmtpSettings":
@@ -324,14 +188,37 @@ def _smtp_settings(**values: object) -> "SmtpSettings":
 
 
 @dataclass(frozen=True)
+class Range:
+    """The values a numeric setting accepts. Far beyond what a real deployment sets, so a typo
+    (`1e9` seconds) is refused in one line instead of holding a command for years."""
+
+    low: float
+    high: float
+    above_low: bool = False  # the low end itself is refused (a timeout of 0 s)
+    unit: str = ""  # as README shows it after the numbers ("s")
+
+    def admits(self, value: float) -> bool:
+        return (value > self.low if self.above_low else value >= self.low) and value <= self.high
+
+    def phrase(self, readme: bool = False) -> str:
+        """'from 0 to 60' in an error, '0 to 60 s' in README; 'above 0 and at most 600', 'above 0, at most 600 s'."""
+        low, high, unit = f"{self.low:g}", f"{self.high:g}", f" {self.unit}" if readme and self.unit else ""
+        if self.above_low:
+            return f"above {low}{', at most' if readme else ' and at most'} {high}{unit}"
+        return f"{'' if readme else 'from '}{low} to {high}{unit}"
+
+
+@dataclass(frozen=True)
 class Variable:
     """One environment variable modelmemo reads: the one table README's setting tables are rendered
-    from (tests/test_settings.py fails when README and this table differ)."""
+    from (tests/test_settings.py fails when README and this table differ). A numeric one has its
+    `bounds`, which its parser enforces and README shows."""
 
     name: str
     default: str  # as README shows it
     help: str
-    group: str = "settings"  # "settings" | "email" | "internal" (not for users; not in README)
+    group: str = "settings"  # "settings" | "email" | "pilot" | "internal" (not for users; not in README)
+    bounds: Range | None = None
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -341,11 +228,14 @@ VARIABLES: tuple[Variable, ...] = (
              "memo templates, stylesheet and `brand.yaml`"),
     Variable("MODELMEMO_CATALOG_EXTRA", "none",
              "extension catalogs merged over `catalog/models.yaml` (`:`-separated; `--catalog-extra` adds to it)"),
-    Variable("MODELMEMO_WORKERS", "CPU count", "render processes (`--workers` overrides it)"),
-    Variable("MODELMEMO_SETTLE_SECONDS", "5", "files modified more recently are left for a later run"),
-    Variable("MODELMEMO_KEEP_RUNS", "0 (keep all)", "run folders kept after each run (see \"Old runs\")"),
+    Variable("MODELMEMO_WORKERS", "CPU count", "render processes (`--workers` overrides it)", bounds=Range(1, 1024)),
+    Variable("MODELMEMO_SETTLE_SECONDS", "5", "files modified more recently are left for a later run",
+             bounds=Range(0, 3600, unit="s")),
+    Variable("MODELMEMO_KEEP_RUNS", "0 (keep all)", "run folders kept after each run (see \"Old runs\")",
+             bounds=Range(0, 100_000)),
     Variable("MODELMEMO_WATCH_RETRY_SECONDS", "60",
-             "first delay before `watch` retries a run that could not process the folder"),
+             "first delay before `watch` retries a run that could not process the folder",
+             bounds=Range(0, WATCH_RETRY_MAX_SECONDS, above_low=True, unit="s")),
     Variable("MODELMEMO_PUBLIC_BASE_URL", "none",
              "an `http(s)://` URL where the output folder is published (e.g. `https://memos.example.com/modelmemo/`); "
              "when set, emails and the Prefect index artifact link to `<url><run-id>/...`"),
@@ -356,20 +246,30 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MODELMEMO_NIGHTLY_SYNC", "`true`",
              "`false`: the scheduled (nightly) flow does not run `catalog sync` before it renders"),
     Variable("MODELMEMO_SMTP_HOST", "none (outbox)", "SMTP server; setting it switches from the outbox to SMTP", "email"),
-    Variable("MODELMEMO_SMTP_PORT", "587 (starttls), 465 (ssl), 25 (none)", "SMTP port", "email"),
+    Variable("MODELMEMO_SMTP_PORT", "587 (starttls), 465 (ssl), 25 (none)", "SMTP port", "email",
+             bounds=Range(1, 65535)),
     Variable("MODELMEMO_SMTP_SECURITY", "`starttls`",
              "`starttls`, `ssl`, or `none` (only to localhost unless `MODELMEMO_SMTP_ALLOW_PLAIN=true`)", "email"),
     Variable("MODELMEMO_SMTP_ALLOW_PLAIN", "`false`", "`true` allows `none` security to a host other than localhost",
              "email"),
     Variable("MODELMEMO_SMTP_USERNAME", "none", "login name", "email"),
     Variable("MODELMEMO_SMTP_PASSWORD", "none", "login password; never written to files, logs or artifacts", "email"),
-    Variable("MODELMEMO_SMTP_PASSWORD_FILE", "none", "a file holding the password (instead of `MODELMEMO_SMTP_PASSWORD`)",
+    Variable("MODELMEMO_SMTP_PASSWORD_FILE", "none",
+             "a file holding the password (instead of `MODELMEMO_SMTP_PASSWORD`): a regular file of at most 4 KiB",
              "email"),
     Variable("MODELMEMO_SMTP_FROM", "`modelmemo@localhost`", "sender address; its domain is the Message-ID's", "email"),
     Variable("MODELMEMO_SMTP_FROM_NAME", "\"<organisation> memos\" from `brand.yaml`", "sender name", "email"),
-    Variable("MODELMEMO_SMTP_TIMEOUT", "30", "seconds to wait for the server", "email"),
-    Variable("MODELMEMO_SMTP_RETRIES", "3", "attempts per run for a transient failure", "email"),
-    Variable("MODELMEMO_SMTP_BACKOFF_SECONDS", "2", "first wait between attempts, doubling", "email"),
+    Variable("MODELMEMO_SMTP_TIMEOUT", "30", "seconds to wait for the server", "email",
+             bounds=Range(0, 600, above_low=True, unit="s")),
+    Variable("MODELMEMO_SMTP_CONNECT_TIMEOUT", "10",
+             "seconds to wait for the connection and the server's greeting (the shorter of this and "
+             "`MODELMEMO_SMTP_TIMEOUT` applies)", "email", bounds=Range(0, 300, above_low=True, unit="s")),
+    Variable("MODELMEMO_SMTP_RETRIES", "3", "attempts per run for a transient failure", "email", bounds=Range(1, 10)),
+    Variable("MODELMEMO_SMTP_BACKOFF_SECONDS", "2", "first wait between attempts, doubling (one memo's waits add up "
+             "to at most `SMTP_RETRY_WAIT_MAX_SECONDS`)", "email", bounds=Range(0, 60, unit="s")),
+    Variable("MODELMEMO_SMTP_BREAKER_FAILURES", "3",
+             "sends in a row the server never answers (refused, timed out) before the run stops trying it: "
+             "the remaining emails are retried next run", "email", bounds=Range(1, 100)),
     Variable("MODELMEMO_SMTP_BLOCK", "none",
              "name of a `prefect-email` `EmailServerCredentials` block to take the server settings from", "email"),
     Variable("MODELMEMO_PILOT_GATEWAY", "none (each provider's own API)", "an OpenAI-compatible base URL every hosted "
@@ -380,13 +280,14 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MODELMEMO_PILOT_GATEWAY_KEY_FILE", "none", "a file holding the gateway's key", "pilot"),
     Variable("MODELMEMO_PILOT_SELF_HOSTED_URL", "none", "OpenAI-compatible base URL of your vLLM or Ollama server "
              "(`http://127.0.0.1:8000/v1`, `http://127.0.0.1:11434/v1`) for self-hosted candidates", "pilot"),
-    Variable("MODELMEMO_PILOT_CONCURRENCY", "4", "requests in flight at once per provider (1 to 64)", "pilot"),
-    Variable("MODELMEMO_PILOT_TIMEOUT_SECONDS", "120", "seconds one request may take, above 0 and at most 600 (not "
-             "retried: a slow model stays slow)", "pilot"),
-    Variable("MODELMEMO_PILOT_RETRIES", "4", "retries of a request answered 429 or 5xx, or not connected (0 to 10)",
-             "pilot"),
+    Variable("MODELMEMO_PILOT_CONCURRENCY", "4", "requests in flight at once per provider", "pilot", bounds=Range(1, 64)),
+    Variable("MODELMEMO_PILOT_TIMEOUT_SECONDS", "120", "seconds one request may take (not retried: a slow model stays "
+             "slow)", "pilot", bounds=Range(0, 600, above_low=True, unit="s")),
+    Variable("MODELMEMO_PILOT_RETRIES", "4", "retries of a request answered 429 or 5xx, or not connected", "pilot",
+             bounds=Range(0, 10)),
     Variable("MODELMEMO_PILOT_BACKOFF_SECONDS", "1", "first wait before a retry, doubling; a Retry-After header is "
-             "honoured instead (both at most `PILOT_RETRY_WAIT_MAX_SECONDS`)", "pilot"),
+             "honoured instead (both at most `PILOT_RETRY_WAIT_MAX_SECONDS`)", "pilot",
+             bounds=Range(0, PILOT_RETRY_WAIT_MAX_SECONDS, above_low=True, unit="s")),
     Variable("MODELMEMO_HOME", "", "prefect.yaml: where the checkout lives on a worker", "internal"),
     Variable("MODELMEMO_FAILPOINT", "", "tests: crash at a named point (failpoints.py)", "internal"),
 )
@@ -425,6 +326,9 @@ CONSTANTS: tuple[Constant, ...] = (
              "sends of one memo to one recipient that may have left a copy with the server, all runs together"),
     Constant("WATCH_RETRY_MAX_SECONDS", WATCH_RETRY_MAX_SECONDS,
              "longest wait of `watch` before it retries a run that could not process the folder"),
+    Constant("SMTP_RETRY_WAIT_MAX_SECONDS", SMTP_RETRY_WAIT_MAX_SECONDS,
+             "longest the waits between one memo's send attempts may add up to "
+             "(`MODELMEMO_SMTP_BACKOFF_SECONDS` x (2^(`MODELMEMO_SMTP_RETRIES`-1) - 1))"),
     Constant("PILOT_MAX_EXAMPLES_BYTES", PILOT_MAX_EXAMPLES_BYTES, "largest pilot examples file read (8 MiB)"),
     Constant("PILOT_MAX_EXAMPLES", PILOT_MAX_EXAMPLES, "examples in one pilot file (the memo's plan asks for 50 per task)"),
     Constant("PILOT_MAX_OUTPUT_TOKENS", PILOT_MAX_OUTPUT_TOKENS, "longest pilot answer asked for (`max_tokens`); the "
@@ -434,6 +338,8 @@ CONSTANTS: tuple[Constant, ...] = (
     Constant("PILOT_BOOTSTRAP_RESAMPLES", PILOT_BOOTSTRAP_RESAMPLES, "resamples behind each pilot metric's 95% interval"),
     Constant("PILOT_BOOTSTRAP_SEED", PILOT_BOOTSTRAP_SEED, "the resampling's seed: the same answers give the same interval"),
     Constant("PILOT_RECALL_K", PILOT_RECALL_K, "embeddings: a query counts as found when its passage ranks in the top k"),
+    Constant("MAX_PASSWORD_FILE_BYTES", MAX_PASSWORD_FILE_BYTES,
+             "largest `MODELMEMO_SMTP_PASSWORD_FILE` read (a regular file: a FIFO or device is refused unopened)"),
 )
 
 
@@ -443,7 +349,8 @@ def readme_table(group: str) -> str:
         rows = [f"| `{c.name}` | {c.value:,} | {c.help} |" if isinstance(c.value, int)
                 else f"| `{c.name}` | {c.value:g} | {c.help} |" for c in CONSTANTS]
         return "\n".join(["| Constant | Value | What it sets |", "|---|---|---|", *rows])
-    rows = [f"| `{v.name}` | {v.default} | {v.help} |" for v in VARIABLES if v.group == group]
+    allowed = {v.name: f"; allowed: {v.bounds.phrase(readme=True)}" for v in VARIABLES if v.bounds}
+    rows = [f"| `{v.name}` | {v.default} | {v.help}{allowed.get(v.name, '')} |" for v in VARIABLES if v.group == group]
     return "\n".join(["| Variable | Default | What it sets |", "|---|---|---|", *rows])
 
 

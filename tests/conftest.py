@@ -31,7 +31,10 @@ SLOW_FILES = {"test_bench.py", "test_signals.py", "test_prefect_unavailable.py",
               "test_deployment.py", "test_scaleout.py", "test_serve_stop.py", "test_dask.py", "test_cli.py",
               "test_pilot_flow.py"}
 SLOW_TESTS = {"test_watch_folder_runs_once_per_settled_change", "test_watch_folder_retries_a_failed_run_without_a_new_change",
-              "test_watch_folder_retries_the_catch_up_run", "test_finding6_watch_ignores_its_output_folder"}
+              "test_watch_folder_retries_the_catch_up_run", "test_finding6_watch_ignores_its_output_folder",
+              "test_watch_is_not_stalled_by_a_file_dated_ten_years_ahead",
+              "test_watch_survives_its_drop_folder_being_deleted_and_recreated",
+              "test_watch_survives_a_file_name_that_is_not_utf8"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -74,3 +74,17 @@ def test_pilot_row_runs_and_reruns_from_the_cache():
     assert result.returncode == 0, result.stdout + result.stderr
     row = json.loads(result.stdout)
     assert row["calls"] == 60 and row["rerun_calls"] == 0 and row["ok"] and row["max_in_flight"] <= row["concurrency"]
+
+
+def test_mail_row_runs_on_five_memos():
+    """bench/mail_row.py: a black-holed mail server costs the breaker's few connections, not N x retries."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "mail_row.py"), "--quick"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert re.search(r"^connections the server accepted\s+3$", output, re.M), output[-3000:]
+    assert re.search(r"^mail phase, black-holed server\s+[0-9.]+ s  \(5 memos, 10 emails, 8 not attempted\)", output,
+                     re.M), output[-3000:]
+    ratio = re.search(r"^mail phase: now / before\s+([0-9.]+)", output, re.M)
+    assert ratio and 0 < float(ratio.group(1)) < 0.1, output[-3000:]
+    assert "Traceback" not in output

@@ -74,6 +74,49 @@ def test_discovery_settle_delay_uses_mtime(drop_folder: Path):
     assert {e.kind for e in scan_drop_folder(drop_folder, settle_seconds=0)} == {"input"}
 
 
+TEN_YEARS = 10 * 365 * 24 * 3600
+
+
+def _in_the_future(path: Path, seconds: float = TEN_YEARS) -> Path:
+    """What `cp -p`, `rsync -t` or `tar x` leave when the sending machine's clock is ahead."""
+    ahead = time.time() + seconds
+    os.utime(path, (ahead, ahead))
+    return path
+
+
+def test_discovery_settles_a_future_mtime_by_watching_it_not_by_its_age(drop_folder: Path):
+    """A file whose modification time is ahead of the clock can never be "5 s old": it is read
+    once its size and time stayed unchanged across the settle window (one wait, only when such a
+    file is there), with a note that is not "not processed"; one that changed meanwhile waits."""
+    from modelmemo.inputs.discovery import scan_settled
+
+    steady = _in_the_future(write_yaml(drop_folder / "steady.yaml", requirements()))
+    growing = drop_folder / "growing.yaml"
+    growing.write_text("schema_version: 1\n")
+    _in_the_future(growing, 3 * 3600)
+    old = write_yaml(drop_folder / "old.yaml", requirements(**{"project.id": "old"}))
+    os.utime(old, (time.time() - 60, time.time() - 60))
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:  # the settle window, while a copy goes on
+        waits.append(seconds)
+        with growing.open("a") as handle:
+            handle.write("project: {}\n")
+        _in_the_future(growing, 3 * 3600)
+
+    entries = {e.name: e for e in scan_settled(drop_folder, 5, wait=wait)}
+    assert waits == [5]
+    assert entries["steady.yaml"].kind == "input"
+    assert entries["steady.yaml"].note.startswith("its modification time is 10 years ahead of this machine's clock")
+    assert "unchanged for 5 s" in entries["steady.yaml"].note
+    assert entries["growing.yaml"].kind == "in-progress" and "3 h ahead" in entries["growing.yaml"].reason
+    assert (entries["old.yaml"].kind, entries["old.yaml"].note) == ("input", "")
+
+    growing.unlink()
+    steady.unlink()
+    assert [e.kind for e in scan_settled(drop_folder, 5, wait=waits.append)] == ["input"] and waits == [5]  # no wait
+
+
 def test_every_entry_ends_in_exactly_one_place(drop_folder: Path, tmp_path: Path):
     copy_examples(drop_folder, ["marketing-images"])
     (drop_folder / "empty.yaml").write_text("")
@@ -325,6 +368,32 @@ def test_cli_validate_reports_each_problem_with_position(tmp_path: Path):
     assert good.stdout.strip().endswith(": valid")
 
 
+def test_run_processes_a_file_dated_ten_years_ahead_with_a_note(drop_folder: Path, tmp_path: Path, prefect_api,
+                                                                 monkeypatch, capsys):
+    """`run` with a file whose time is 10 years ahead (it used to say "may still be copying" on every
+    run, for ever, and exit 0): the file is looked at twice across the settle window, processed
+    with a note that is not "not processed", and the run exits 0."""
+    from modelmemo.cli import main
+
+    monkeypatch.setenv("MODELMEMO_SETTLE_SECONDS", "1")
+    copy_examples(drop_folder, ["marketing-images"])
+    os.utime(drop_folder / "marketing-images.yaml", (time.time() - 60, time.time() - 60))
+    _in_the_future(shutil.copy(INPUTS / "legal-translation.json", drop_folder / "legal-translation.json"))
+    output = tmp_path / "out"
+    code = main(["run", str(drop_folder), "--output", str(output), "--no-email", "--workers", "1"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "not processed legal-translation.json" not in printed
+    assert re.search(r"^note legal-translation\.json: its modification time is 10 years ahead of this machine's "
+                     r"clock \(clock skew\?\); processed once its size and time stayed unchanged for 1 s", printed, re.M), printed
+    run_dir = next(p for p in output.iterdir() if (p / "summary.json").exists())
+    saved = json.loads((run_dir / "summary.json").read_text())
+    assert {p["project_id"]: p["status"] for p in saved["projects"]} == {"legal-translation": "memo",
+                                                                         "marketing-images": "memo"}
+    assert saved["not_processed"] == [] and [n["file"] for n in saved["notes"]] == ["legal-translation.json"]
+    assert "10 years ahead" in (run_dir / "index.html").read_text()
+
+
 # --- watch mode ------------------------------------------------------------------------------
 
 
@@ -509,6 +578,110 @@ def test_finding6_watch_ignores_its_output_folder(drop_folder: Path):
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def _wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def _start_watcher(drop_folder: Path, **kwargs) -> tuple[threading.Thread, threading.Event, list[tuple[list[str], list[str]]]]:
+    """watch_folder in a thread, recording each call's names and what the folder held then; returns
+    once the watcher is seen to be up (a probe file made it call)."""
+    from modelmemo.inputs.watch import watch_folder
+
+    calls: list[tuple[list[str], list[str]]] = []
+    outcome: dict = {}
+
+    def on_change(names: list[str]) -> None:
+        calls.append((names, sorted(os.listdir(drop_folder)) if drop_folder.is_dir() else []))
+
+    def target() -> None:
+        try:
+            watch_folder(drop_folder, on_change, stop_event=stop, **{"debounce_seconds": 0.2, "settle_seconds": 0.5,
+                                                                       **kwargs})
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            outcome["error"] = exc
+
+    stop = threading.Event()
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    probe = drop_folder / "probe.txt"
+    for attempt in range(20):
+        probe.write_text(str(attempt))
+        if _wait_for(lambda: calls, timeout=1.5):
+            break
+    assert calls and calls[0][0] == ["probe.txt"], outcome
+    probe.unlink()
+    time.sleep(1.0)
+    calls.clear()
+    thread.outcome = outcome  # type: ignore[attr-defined]
+    return thread, stop, calls
+
+
+def _stop(thread: threading.Thread, stop: threading.Event) -> None:
+    stop.set()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_watch_is_not_stalled_by_a_file_dated_ten_years_ahead(drop_folder: Path):
+    """The settle wait is per file: a file whose time is ahead of the clock (it used to hold up every
+    other file, silently, until the clock caught up) is handed on once its size and time stayed
+    unchanged for the settle time, and a file dropped after it is processed in its own settle time."""
+    thread, stop, calls = _start_watcher(drop_folder)
+    try:
+        _in_the_future(write_yaml(drop_folder / "future.yaml", requirements()))
+        time.sleep(0.1)
+        write_yaml(drop_folder / "normal.yaml", requirements(**{"project.id": "normal"}))
+        assert _wait_for(lambda: any("normal.yaml" in names for names, _ in calls)), (calls, thread.outcome)
+        assert _wait_for(lambda: any("future.yaml" in names for names, _ in calls)), (calls, thread.outcome)
+        time.sleep(1.0)
+        handed = [name for names, _ in calls for name in names]
+        assert sorted(handed) == ["future.yaml", "normal.yaml"]  # each once
+    finally:
+        _stop(thread, stop)
+
+
+def test_watch_survives_its_drop_folder_being_deleted_and_recreated(drop_folder: Path):
+    """The watcher used to go on watching the deleted folder and see nothing, for ever, silently: it
+    says so in one line, waits for the folder, and watches it again (with a catch-up run)."""
+    said: list[str] = []
+    thread, stop, calls = _start_watcher(drop_folder, report=said.append)
+    try:
+        shutil.rmtree(drop_folder)
+        assert _wait_for(lambda: any("deleted or replaced" in line for line in said)), said
+        time.sleep(0.5)
+        drop_folder.mkdir()
+        write_yaml(drop_folder / "after.yaml", requirements())
+        assert _wait_for(lambda: any("after.yaml" in listing for _, listing in calls)), (calls, thread.outcome)
+        gone = [line for line in said if "deleted or replaced" in line]
+        assert len(gone) == 1 and str(drop_folder.resolve()) in gone[0], said
+        calls.clear()
+        write_yaml(drop_folder / "later.yaml", requirements(**{"project.id": "later"}))  # watched again
+        assert _wait_for(lambda: any("later.yaml" in names for names, _ in calls)), (calls, thread.outcome)
+    finally:
+        _stop(thread, stop)
+
+
+def test_watch_survives_a_file_name_that_is_not_utf8(drop_folder: Path):
+    """watchfiles raises on a name that is not UTF-8 ("Unable to decode path"), which ended `watch`:
+    the watcher starts again and runs over the whole folder, so the file is reported (rejected:
+    rename it) and later files are still processed."""
+    thread, stop, calls = _start_watcher(drop_folder)
+    try:
+        with open(os.path.join(os.fsencode(drop_folder), b"caf\xe9.yaml"), "wb") as handle:
+            handle.write(b"schema_version: 1\n")
+        assert _wait_for(lambda: any(names == [] for names, _ in calls)), (calls, thread.outcome)  # a catch-up run
+        assert thread.is_alive(), thread.outcome
+        write_yaml(drop_folder / "later.yaml", requirements())
+        assert _wait_for(lambda: any("later.yaml" in names for names, _ in calls)), (calls, thread.outcome)
+    finally:
+        _stop(thread, stop)
 
 
 def test_check_folders_refuses_overlapping_drop_and_output_folders(tmp_path: Path):

@@ -193,6 +193,10 @@ def test_email_task_retries_only_transient_failures_in_deployment_runs(monkeypat
     monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", "d0e1")
     assert batch._retry_transient_in_deployments(None, None, transient)
     assert not batch._retry_transient_in_deployments(None, None, state_raising(OSError("disk full")))
+    # A server that did not answer (the circuit breaker opened): each retry would wait for it again
+    # while the run holds the output folder's lock; the next run retries instead.
+    dead = state_raising(batch.MailServerUnreachable("600 emails could not be sent yet: ..."))
+    assert not batch._retry_transient_in_deployments(None, None, dead)
     assert batch.deliver_task.retries == len(batch.EMAIL_RETRY_DELAYS) and batch.EMAIL_RETRY_DELAYS[0] >= 60
 
 

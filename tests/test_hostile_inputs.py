@@ -585,27 +585,36 @@ def _modelmemo(*args: str | bytes, timeout: float = 30, env: dict | None = None)
     return run_modelmemo(*args, env=env, timeout=timeout, text=False)
 
 
-def test_finding2_non_utf8_name_reported_and_run_completes(tmp_path, capsys):
+def test_finding2_non_utf8_name_is_rejected_and_the_run_says_so(tmp_path, capsys):
+    """A .yaml whose name is not UTF-8 is a rejection naming the file and the fix (rename it), so the
+    exit code says a file was not processed (it used to be a notice, and the run exited 0); the
+    rest of the run goes on, and every output stays strict UTF-8."""
     from modelmemo.cli.console import print_report as _report
+    from modelmemo.cli.run import nothing_to_do
 
     drop, out = _folders(tmp_path)
     with open(os.path.join(os.fsencode(drop), LATIN1_NAME), "wb") as handle:
         handle.write(_valid_yaml("latin1-name"))
+    assert nothing_to_do(drop, 0) is None  # alone in the folder it still makes a run: its rejection is news
+    (drop / "fine.yaml").write_bytes(_valid_yaml("fine-name"))
+    with open(os.path.join(os.fsencode(drop), b"notes-\xe9.txt"), "wb") as handle:
+        handle.write(b"not an input: not processed, as any .txt")
     summary = _batch(drop, out)
     shown = "r\\xe9sum\\xe9.yaml"
-    assert summary.projects == [] and summary.rejected == []  # never processed: rename it
-    [notice] = summary.notices
-    assert (notice.file, notice.kind) == (shown, "ignored")
-    assert "not valid UTF-8" in notice.reason and "rename" in notice.reason
+    assert [(p.file, p.status) for p in summary.projects] == [("fine.yaml", "memo")]
+    [rejection] = summary.rejected
+    [problem] = rejection.problems
+    assert rejection.file == problem.file == shown
+    assert "not valid UTF-8" in problem.message and "rename" in problem.message
+    assert [(n.file, n.kind) for n in summary.notices] == [("notes-\\xe9.txt", "ignored")]
     run_dir = out / summary.run_id
-    assert (out / "LATEST").read_text() == summary.run_id + "\n"
     texts = _output_texts(out)  # strict UTF-8
-    assert json.loads(texts[run_dir / "summary.json"])["not_processed"][0]["file"] == shown
+    assert json.loads(texts[run_dir / "summary.json"])["rejected"][0]["file"] == shown
     assert shown in texts[run_dir / "index.html"]
-    assert _report(summary, out) == 0
+    assert _report(summary, out) == 1  # the exit code of `run`: a file was not processed
     printed = capsys.readouterr().out
     printed.encode("utf-8")
-    assert f"not processed {shown}: the file name is not valid UTF-8" in printed
+    assert f"rejected {shown}:" in printed and f"{shown}: the file name is not valid UTF-8" in printed
 
 
 def test_finding2_validate_prints_non_utf8_name_escaped(tmp_path):
@@ -771,6 +780,80 @@ def test_finding10_duplicate_ids_message_is_bounded(tmp_path):
         line = content.decode().splitlines()[problem.line - 1]
         assert line[problem.column - 1:].startswith("same-id"), (problem, line)
         assert str(problem).startswith(f"{rejection.file}:{problem.line}:{problem.column}: project.id: ")
+
+
+# --- control and bidi characters written as escapes (issue 23) -----------------------------------------
+# The YAML reader and the JSON parser refuse a raw ESC, but "\e", "\x1b" or "\u001b" in quotes used
+# to reach the memo, the index and the email as the character itself. Every text value and field name is
+# checked after parsing: C0 controls but tab and line breaks, DEL, C1 controls, and the bidi embedding,
+# override and isolate characters (U+202A-U+202E, U+2066-U+2069).
+
+PLACEHOLDER = "PLACEHOLDER-TEXT"
+
+
+def _document_with(fmt: str, literal: str, field: str = "project.name") -> str:
+    """A valid document whose `field` is written as `literal` (quotes included), exactly as given."""
+    data = copy.deepcopy(BASE_REQUIREMENTS)
+    section, key = field.split(".")
+    data[section][key] = PLACEHOLDER
+    text = json.dumps(data, indent=2) if fmt == "json" else yaml.safe_dump(data, sort_keys=False)
+    quoted = f'"{PLACEHOLDER}"' if fmt == "json" else PLACEHOLDER
+    assert text.count(quoted) == 1
+    return text.replace(quoted, literal)
+
+
+@pytest.mark.parametrize("fmt, literal, code", [
+    ("json", '"Bell\\u001b[2J"', "U+001B"),
+    ("yaml", '"Evil\\e[31m"', "U+001B"),
+    ("yaml", '"Evil\\x1b[31m"', "U+001B"),
+    ("yaml", '"bell\\a"', "U+0007"),
+    ("json", '"nul\\u0000"', "U+0000"),
+    ("json", '"del\\u007f"', "U+007F"),
+    ("json", '"raw del \x7f"', "U+007F"),  # raw: the JSON parser lets DEL and C1 through
+    ("yaml", '"csi\\x9b31m"', "U+009B"),
+    ("json", '"raw csi \u009b31m"', "U+009B"),
+    ("json", '"invoice\\u202efdp"', "U+202E"),  # right-to-left override
+    ("yaml", '"invoice\u202efdp"', "U+202E"),  # raw: YAML allows it
+    ("yaml", '"iso\\u2066late\\u2069"', "U+2066"),
+])
+def test_escaped_control_and_bidi_characters_are_refused_with_field_and_line(tmp_path, fmt, literal, code):
+    text = _document_with(fmt, literal)
+    path = tmp_path / f"escaped.{fmt}"
+    path.write_text(text, encoding="utf-8")
+    line = next(number for number, content in enumerate(text.splitlines(), 1) if literal in content)
+    document, problems = validate_file(path)
+    assert problems, f"{literal!r} was accepted"
+    [problem] = [p for p in problems if p.path == "project.name"]
+    assert problem.line == line and problem.column
+    assert code in problem.message and "remove it" in problem.message, problem.message
+    assert str(problem).startswith(f"escaped.{fmt}:{line}:{problem.column}: project.name: ")
+    assert not any(char in str(problem) for char in "\x00\x07\x1b\x7f\x9b\u202e\u2066"), str(problem)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_escaped_control_character_in_a_summary_or_a_field_name_is_refused(tmp_path, fmt):
+    summary = tmp_path / f"summary.{fmt}"
+    summary.write_text(_document_with(fmt, '"first line\\u001b[2J"', "project.summary"), encoding="utf-8")
+    assert [p.path for p in validate_file(summary)[1]] == ["project.summary"]
+    key = tmp_path / f"key.{fmt}"
+    text = _document_with(fmt, '"x"', "project.summary").replace("summary", "sum\\u001bmary" if fmt == "json"
+                                                                  else '"sum\\emary"')
+    key.write_text(text, encoding="utf-8")
+    problems = validate_file(key)[1]
+    assert any("U+001B" in p.message and "field name" in p.message for p in problems), [str(p) for p in problems]
+
+
+@pytest.mark.parametrize("fmt, literal", [
+    ("json", '"First line.\\nSecond line.\\tTabbed.\\r\\nThird."'),
+    ("yaml", '"First line.\\nSecond line.\\tTabbed."'),
+    ("yaml", '|-\n    First line.\n    Second line.'),
+    ("json", '"\u05e9\u05dc\u05d5\u05dd \u200fmarks\u200e, joiners \u200d and \u200c stay"'),  # RLM/LRM/ZWJ/ZWNJ
+])
+def test_tabs_line_breaks_and_direction_marks_stay_allowed_in_text(tmp_path, fmt, literal):
+    path = tmp_path / f"multiline.{fmt}"
+    path.write_text(_document_with(fmt, literal, "project.summary"), encoding="utf-8")
+    document, problems = validate_file(path)
+    assert problems == [], [str(p) for p in problems]
 
 
 # --- the count for the closing note ---------------------------------------------------------------------

@@ -141,3 +141,82 @@ def test_finding7_api_dying_after_the_run_does_not_hang_the_exit(tmp_path: Path,
     assert returncode == 0, stderr
     assert took < 30
     assert "Traceback" not in stdout + stderr
+
+
+class SlowApiProxy(TcpProxy):
+    """The session's Prefect API behind a loaded server: every HTTP request (health checks included)
+    is forwarded `delay` seconds late, so every answer comes that much later; alive, only slow."""
+
+    REQUEST_STARTS = (b"GET ", b"POST ", b"PUT ", b"PATCH ", b"DELETE ", b"HEAD ", b"OPTIONS ")
+
+    def __init__(self, target: tuple[str, int], delay: float) -> None:
+        self.delay = delay
+        self.requests = 0
+        super().__init__(target)
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                return
+            self.sockets += [client, upstream]
+            threading.Thread(target=self._pump_requests, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    def _pump_requests(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                if data.startswith(self.REQUEST_STARTS):  # a new request (not a body, not a websocket frame)
+                    self.requests += 1
+                    time.sleep(self.delay)
+                sink.sendall(data)
+        except OSError:
+            pass
+
+
+def test_a_slow_but_alive_api_is_not_lost(tmp_path: Path, prefect_api):
+    """Issue 23: a Prefect API answering every request (its health check too) in 3.5 s is slow,
+    not gone: the run completes (exit 0) instead of being stopped as 'lost' (exit 2)."""
+    from prefect.settings import PREFECT_API_URL
+
+    api = urlsplit(PREFECT_API_URL.value())
+    proxy = SlowApiProxy((api.hostname, api.port), delay=3.5)
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    write_yaml(inputs / "p.yaml", requirements(**{"project.id": "project-slow"}))
+    try:
+        result = subprocess.run([sys.executable, "-m", "modelmemo.cli", "run", str(inputs), "--output",
+                                 str(tmp_path / "out"), "--no-email"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=600, env=command_env(f"http://127.0.0.1:{proxy.port}{api.path}"))
+    finally:
+        proxy.close()
+    assert result.returncode == 0, result.stderr
+    assert "lost the Prefect API" not in result.stderr and "Traceback" not in result.stdout + result.stderr
+    assert proxy.requests > 1  # the run did talk to the API through the slow proxy
+    (run_dir,) = [p for p in (tmp_path / "out").iterdir() if is_run_folder(p)]
+    assert (run_dir / "project-slow.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_an_api_that_accepts_but_never_answers_is_still_lost():
+    """The other side of a slow API: a server that takes connections and answers nothing is lost
+    once its checks have failed for the whole window (the refused-connection shortcut does not apply)."""
+    from modelmemo.process.api_watch import ApiWatchdog
+
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts (the kernel's backlog), never answers
+    lost = threading.Event()
+    problems: list[str] = []
+
+    def on_lost(url: str, problem: str) -> None:
+        problems.append(problem)
+        lost.set()
+
+    watchdog = ApiWatchdog(lambda: f"http://127.0.0.1:{listener.getsockname()[1]}/api", on_lost, poll_seconds=0.05,
+                           give_up_seconds=1.0, known_up=True, health_timeout=0.2).start()
+    try:
+        assert lost.wait(60), "a hung API was never reported"
+    finally:
+        watchdog.stop()
+        listener.close()
+    assert problems and "Timeout" in problems[0]

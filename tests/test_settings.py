@@ -13,15 +13,15 @@ from .test_cli import modelmemo
 
 
 @pytest.mark.parametrize("name, value, allowed", [
-    ("MODELMEMO_WORKERS", "abc", "whole number of at least 1"),
-    ("MODELMEMO_WORKERS", "0", "whole number of at least 1"),
-    ("MODELMEMO_SETTLE_SECONDS", "-1", "number of seconds"),
-    ("MODELMEMO_KEEP_RUNS", "2.5", "whole number of at least 0"),
-    ("MODELMEMO_SMTP_RETRIES", "0", "whole number of at least 1"),
-    ("MODELMEMO_SMTP_BACKOFF_SECONDS", "nan", "number of seconds"),
+    ("MODELMEMO_WORKERS", "abc", "whole number from 1 to 1024"),
+    ("MODELMEMO_WORKERS", "0", "whole number from 1 to 1024"),
+    ("MODELMEMO_SETTLE_SECONDS", "-1", "number of seconds from 0 to 3600"),
+    ("MODELMEMO_KEEP_RUNS", "2.5", "whole number from 0 to 100000"),
+    ("MODELMEMO_SMTP_RETRIES", "0", "whole number from 1 to 10"),
+    ("MODELMEMO_SMTP_BACKOFF_SECONDS", "nan", "number of seconds from 0 to 60"),
     ("MODELMEMO_WATCH_RETRY_SECONDS", "0", "number of seconds above 0 and at most 3600"),
-    ("MODELMEMO_SMTP_PORT", "smtp", "port number from 1 to 65535"),
-    ("MODELMEMO_SMTP_TIMEOUT", "-1", "number of seconds above 0"),
+    ("MODELMEMO_SMTP_PORT", "smtp", "whole number from 1 to 65535"),
+    ("MODELMEMO_SMTP_TIMEOUT", "-1", "number of seconds above 0 and at most 600"),
     ("MODELMEMO_SMTP_ALLOW_PLAIN", "maybe", "true or false"),
 ])
 def test_finding8_bad_value_names_the_variable_and_what_is_allowed(name, value, allowed):
@@ -44,6 +44,8 @@ def test_finding8_email_settings_and_misspelt_names_are_checked_too():
     ({"MODELMEMO_WORKERS": "abc"}, []),
     ({"MODELMEMO_SMTP_HOST": "127.0.0.1", "MODELMEMO_SMTP_PORT": "x"}, []),
     ({}, ["--workers", "0"]),
+    ({}, ["--workers", "5000"]),  # issue 23: --workers has MODELMEMO_WORKERS' bounds
+    ({"MODELMEMO_SMTP_BACKOFF_SECONDS": "1e9"}, []),  # issue 23: would hold a failing send for 30 years
 ])
 def test_finding8_bad_setting_stops_the_run_at_once_in_one_line(tmp_path: Path, env, args):
     inputs = tmp_path / "inputs"
@@ -195,3 +197,129 @@ def test_readme_policy_table_is_rendered_from_the_one_policy_table():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     found = re.search(r"<!-- policy -->\n(.*?)\n<!-- /policy -->", readme, re.S)
     assert found and found.group(1) == policy_table(), "README's policy table differs from decision/policy.py"
+
+
+@pytest.mark.parametrize("name", ["MODELMEMO_SMTP_FROM", "MODELMEMO_SMTP_FROM_NAME"])
+@pytest.mark.parametrize("value", ["memos@example.com\r\nBcc: x@example.net", "Memos\nBcc: x@example.net",
+                                   "Memos\x00", "Memos\x1b[31m", "Memos\x85x"])
+def test_sender_settings_with_a_line_break_or_control_character_are_refused(name, value):
+    """A line break in the sender once passed the check and ended the From header early."""
+    with pytest.raises(SettingsError) as caught:
+        check_environment({name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name} must be one line without control characters") and "\n" not in message
+
+
+def test_sender_identity_never_spans_lines_whoever_calls_it():
+    from email.utils import getaddresses
+
+    from modelmemo.delivery.mailers import sender_identity
+
+    for address, name in [("m@example.com", "Memos\r\nBcc: x@example.net"), ("m@example.com\r\nBcc: x@example.net", "M"),
+                          ("m@example.com", "Me\x00mos\x7f")]:
+        identity = sender_identity(address, name)
+        assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in identity), repr(identity)
+    assert getaddresses([sender_identity("m@example.com", "Memos\r\nTeam")]) == [("Memos Team", "m@example.com")]
+
+
+def test_breaker_and_connect_timeout_settings_are_bounded():
+    default = Settings.from_env({})
+    assert default.smtp_breaker_failures == 3 and default.smtp.connect_timeout == 10
+    settings = Settings.from_env({"MODELMEMO_SMTP_BREAKER_FAILURES": "100", "MODELMEMO_SMTP_CONNECT_TIMEOUT": "2.5"})
+    assert settings.smtp_breaker_failures == 100 and settings.smtp.connect_timeout == 2.5
+    for name, value, allowed in [("MODELMEMO_SMTP_BREAKER_FAILURES", "0", "whole number from 1 to 100"),
+                                 ("MODELMEMO_SMTP_BREAKER_FAILURES", "101", "whole number from 1 to 100"),
+                                 ("MODELMEMO_SMTP_CONNECT_TIMEOUT", "0", "above 0 and at most 300"),
+                                 ("MODELMEMO_SMTP_CONNECT_TIMEOUT", "301", "above 0 and at most 300")]:
+        with pytest.raises(SettingsError, match=f"^{name} must be a .*{allowed}"):
+            Settings.from_env({name: value})
+# --- issue 23: every numeric setting has documented bounds; file settings read only regular files --
+
+
+def _numeric_variables():
+    from modelmemo.settings import VARIABLES
+
+    return [v for v in VARIABLES if v.bounds is not None]
+
+
+def test_every_variable_read_as_a_number_has_bounds_in_the_settings_table():
+    """A MODELMEMO_* variable parsed as a number (in Settings.from_env) without bounds in VARIABLES
+    would accept 1e9; the parsers take their range from the table, and this finds any that has none."""
+    import inspect
+    import re
+
+    from modelmemo import settings
+
+    source = inspect.getsource(settings.Settings.from_env)
+    numeric = set(re.findall(r'get\("(MODELMEMO_[A-Z_]+)",\s*parse\.(?:whole_number|seconds)\b', source))
+    assert {"MODELMEMO_WORKERS", "MODELMEMO_SMTP_BACKOFF_SECONDS", "MODELMEMO_SMTP_TIMEOUT"} <= numeric
+    assert numeric == {v.name for v in _numeric_variables()}
+
+
+@pytest.mark.parametrize("variable", _numeric_variables(), ids=lambda v: v.name)
+def test_issue23_a_numeric_setting_beyond_its_bounds_is_refused_naming_the_range(variable):
+    bounds = variable.bounds
+    assert Settings.from_env({variable.name: f"{bounds.high:g}"})  # the bound itself is allowed
+    for raw in (f"{bounds.high * 2 + 1:g}", "1e9", "inf", "-1"):
+        with pytest.raises(SettingsError) as caught:
+            Settings.from_env({variable.name: raw})
+        message = str(caught.value)
+        assert message.startswith(variable.name) and bounds.phrase() in message and repr(raw) in message
+        assert "\n" not in message
+
+
+def test_issue23_smtp_backoff_of_1e9_is_refused_and_retries_cannot_add_up_to_hours():
+    with pytest.raises(SettingsError, match=r"^MODELMEMO_SMTP_BACKOFF_SECONDS must be a number of seconds "
+                                            r"from 0 to 60, not '1e9'$"):
+        Settings.from_env({"MODELMEMO_SMTP_BACKOFF_SECONDS": "1e9"})
+    # each within its range, together 60 + 120 + ... + 15,360 s for one memo
+    with pytest.raises(SettingsError, match=r"^MODELMEMO_SMTP_BACKOFF_SECONDS=60 with MODELMEMO_SMTP_RETRIES=10 waits "
+                                            r"30,660 s .* limit is 3,600 s"):
+        Settings.from_env({"MODELMEMO_SMTP_BACKOFF_SECONDS": "60", "MODELMEMO_SMTP_RETRIES": "10"})
+    assert Settings.from_env({"MODELMEMO_SMTP_BACKOFF_SECONDS": "60", "MODELMEMO_SMTP_RETRIES": "6"}).smtp_retries == 6
+
+
+@pytest.mark.timeout(60)  # a bound on a hang: the old code blocked forever opening the FIFO
+def test_issue23_a_password_file_that_is_a_fifo_is_refused_without_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "password"
+    os.mkfifo(fifo)  # no writer: opening it for reading would wait for one
+    with pytest.raises(SettingsError, match=r"^MODELMEMO_SMTP_PASSWORD_FILE .* is a named pipe \(FIFO\), not a "
+                                            r"regular file; point it at a file holding only the password"):
+        Settings.from_env({"MODELMEMO_SMTP_PASSWORD_FILE": str(fifo)})
+
+
+@pytest.mark.timeout(60)  # the old code read /dev/zero until memory ran out
+@pytest.mark.parametrize("kind, make", [
+    ("a device", lambda tmp: "/dev/zero"),
+    ("a folder", lambda tmp: str(tmp)),
+])
+def test_issue23_a_password_file_that_is_a_device_or_folder_is_refused(tmp_path, kind, make):
+    with pytest.raises(SettingsError, match=rf"^MODELMEMO_SMTP_PASSWORD_FILE .* is {kind}, not a regular file"):
+        Settings.from_env({"MODELMEMO_SMTP_PASSWORD_FILE": make(tmp_path)})
+
+
+def test_issue23_a_password_file_over_4_kib_is_not_a_password(tmp_path):
+    big = tmp_path / "password"
+    big.write_text("x" * 4097)
+    with pytest.raises(SettingsError, match=r"^MODELMEMO_SMTP_PASSWORD_FILE .* has 4,097 bytes; a password file holds "
+                                            r"at most 4,096"):
+        Settings.from_env({"MODELMEMO_SMTP_PASSWORD_FILE": str(big)})
+    big.write_text("s3cret" + " " * 4000 + "\n")  # at the limit, with its newline: still a password file
+    assert Settings.from_env({"MODELMEMO_SMTP_PASSWORD_FILE": str(big)}).smtp.password.startswith("s3cret")
+
+
+@pytest.mark.timeout(60)
+def test_issue23_a_local_listing_that_is_a_fifo_or_device_is_refused_without_blocking(tmp_path):
+    import os
+
+    from modelmemo.catalog.fetch import SourceUnavailable, read_listing
+
+    fifo = tmp_path / "api.json"
+    os.mkfifo(fifo)
+    for name, location in (("MODELMEMO_SOURCE_MODELS_DEV", str(fifo)), ("MODELMEMO_SOURCE_OPENROUTER", "/dev/zero")):
+        with pytest.raises(SettingsError, match=rf"^{name}=.* not a regular file"):
+            Settings.from_env({name: location})
+    with pytest.raises(SourceUnavailable, match="not a regular file"):  # swapped in after the settings were read
+        read_listing("models.dev", str(fifo))

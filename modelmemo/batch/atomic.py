@@ -6,6 +6,7 @@ tell them from a user's `.notes.tmp` and never deletes anything it did not write
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -25,8 +26,11 @@ FILE_MODE = 0o666 & ~_current_umask()
 TEMP_SUFFIX = ".modelmemo-tmp"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync it, then rename it over `path`."""
+def atomic_write_bytes(path: Path, data: bytes, sync_folder: bool = False) -> None:
+    """Write to a temporary file in the same folder, fsync it, then rename it over `path`.
+
+    sync_folder: also fsync the folder after the rename, so that the rename itself survives a
+    power loss (the send ledger's write-ahead must be on disk before a send starts)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
@@ -43,10 +47,23 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+    if sync_folder:
+        _fsync_folder(path.parent)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # a file system that cannot sync a folder (some network ones)
+            raise
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: Path, text: str, sync_folder: bool = False) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), sync_folder)
 
 
 def remove_stale_temp_files(folder: Path, recursive: bool = False) -> int:

@@ -22,7 +22,7 @@ from modelmemo.batch.failpoints import failpoint
 from modelmemo.memo.limits import RENDER_SECONDS
 from modelmemo.catalog.load import Catalog
 from modelmemo.delivery.ledger import DeliveryJob
-from modelmemo.inputs.discovery import scan_drop_folder
+from modelmemo.inputs.discovery import scan_drop_folder, scan_settled
 from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
 from modelmemo.memo.render import render_index_html
 from modelmemo.batch.retention import is_run_folder, prune_runs
@@ -73,10 +73,19 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something the sender of a file that WAS read should know (its time is ahead of the clock)."""
+
+    file: str
+    note: str
+
+
+@dataclass(frozen=True)
 class BatchPlan:
     projects: tuple[PlannedProject, ...]
     rejected: tuple[Rejection, ...]
     notices: tuple[Notice, ...]
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass
@@ -88,6 +97,7 @@ class BatchSummary:
     rejected: list[Rejection] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -125,6 +135,7 @@ class BatchSummary:
             "projects": [p.as_dict() for p in self.projects],
             "rejected": [r.as_dict() for r in self.rejected],
             "not_processed": [asdict(n) for n in self.notices],
+            "notes": [asdict(n) for n in self.notes],
             "delivery_counts": self.delivery_counts,
             "deliveries": self.deliveries,
         }
@@ -142,10 +153,11 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0, known: KnownInputs 
     unchanged input of a kept memo (same bytes, same input rules: unchanged.KnownInputs) is planned
     from that record, not parsed and validated again; every other file is validated.
     """
-    entries = scan_drop_folder(input_dir, settle_seconds)
-    notices = tuple(Notice(e.name, e.kind, e.reason) for e in entries if e.kind != "input")
+    entries = scan_settled(input_dir, settle_seconds)  # a file dated ahead of the clock: one short wait
+    notices = tuple(Notice(e.name, e.kind, e.reason) for e in entries if e.kind not in ("input", "rejected"))
     valid: list[PlannedProject] = []
-    rejected: list[Rejection] = []
+    # rejected unread: a name that is not UTF-8 (discovery.py says why)
+    rejected: list[Rejection] = [Rejection(e.name, (Problem(e.name, e.reason),)) for e in entries if e.kind == "rejected"]
     for entry in (e for e in entries if e.kind == "input"):
         planned = known.match(entry.name, entry.path) if known else None
         if planned is not None:
@@ -173,7 +185,8 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0, known: KnownInputs 
                                         "each project needs its own id", "project.id", *_id_position(planned))
         rejected.append(Rejection(planned.file, (problem,)))
     rejected.sort(key=lambda r: r.file)
-    return BatchPlan(tuple(projects), tuple(rejected), notices)
+    notes = tuple(Note(e.name, e.note) for e in entries if e.kind == "input" and e.note)
+    return BatchPlan(tuple(projects), tuple(rejected), notices, notes)
 
 
 def _id_position(planned: PlannedProject) -> tuple[int | None, int | None]:
@@ -300,7 +313,7 @@ def deliver_summary(summary: "BatchSummary", run_dir: Path, output_dir: Path, te
     records = deliver(delivery_jobs(summary, run_dir), mailer, layout.ledger_file(output_dir),
                       sender=smtp.sender, templates_dir=templates_dir, retries=settings.smtp_retries,
                       backoff_seconds=settings.smtp_backoff_seconds, force=resend,
-                      public_base_url=settings.public_base_url)
+                      public_base_url=settings.public_base_url, breaker_failures=settings.smtp_breaker_failures)
     summary.deliveries = [r.as_dict() for r in records]
 
 
@@ -386,7 +399,7 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
     rendered = stages.render(jobs, state, progress) if jobs else []
     summary = BatchSummary(run_id, generated_at, catalog.as_of.isoformat(),
                            projects=sorted(skipped + rendered, key=lambda p: p.project_id),
-                           rejected=list(plan.rejected), notices=list(plan.notices))
+                           rejected=list(plan.rejected), notices=list(plan.notices), notes=list(plan.notes))
     if deliver:
         stages.deliver(summary, run_dir, output_dir, templates_dir, resend)
     stages.publish(summary, run_dir, output_dir, templates_dir)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -324,7 +325,8 @@ def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEAS
             previous_memo=unit.previous_memo, forced=unit.forced))
         with time_limit(unit.time_limit_seconds):
             html, rendered = render_memo(memo, templates, renderer)  # a missing glyph is said in the memo too
-    except (RenderError, RenderTimeout) as exc:
+        memo_json = memo_json_bytes(memo)  # strict JSON: a memo holding inf or nan fails here, named
+    except (RenderError, RenderTimeout, NonFiniteNumber) as exc:
         return UnitResult(replace_outcome(base, error=str(exc)))
     except MemoryError:
         return UnitResult(replace_outcome(base, error="rendering ran out of its memory limit"))
@@ -358,8 +360,38 @@ def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEAS
         decision_sha256=decision_fingerprint(decision),
         overlay_sha256=catalog.overlay_sha256,
     )
-    return UnitResult(outcome, (json.dumps(memo, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
-                      html.encode("utf-8"), rendered.pdf)
+    return UnitResult(outcome, memo_json, html.encode("utf-8"), rendered.pdf)
+
+
+class NonFiniteNumber(ValueError):
+    """A memo holds inf or nan, which JSON cannot carry (json.dumps would write `Infinity`)."""
+
+
+def memo_json_bytes(memo: dict[str, Any]) -> bytes:
+    """The memo's JSON file: strict JSON (allow_nan=False), so a figure that overflowed somewhere
+    fails this memo naming where, instead of writing `Infinity` or `NaN` no JSON reader accepts."""
+    try:
+        return (json.dumps(memo, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    except ValueError:
+        where = _non_finite_path(memo) or "somewhere"
+        raise NonFiniteNumber(f"the memo holds a number that is not finite at {where} (inf or nan: a catalog "
+                              "figure out of range?); not written") from None
+
+
+def _non_finite_path(value: Any, path: str = "") -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "(top level)"
+    if isinstance(value, dict):
+        items = ((f"{path}.{key}" if path else str(key), item) for key, item in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    else:
+        return None
+    return next((found for sub, item in items if (found := _non_finite_path(item, sub))), None)
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
 
 
 def check_result(unit: WorkUnit, result: UnitResult) -> str | None:
@@ -378,9 +410,9 @@ def check_result(unit: WorkUnit, result: UnitResult) -> str | None:
     if not (result.pdf or b"").startswith(b"%PDF-") or not result.html or not result.memo_json:
         return "the render worker returned an incomplete memo (PDF, HTML or JSON missing)"
     try:
-        memo = json.loads(result.memo_json)
+        memo = json.loads(result.memo_json, parse_constant=_refuse_constant)  # no Infinity, no NaN
     except ValueError:
-        return "the render worker returned memo JSON that does not parse"
+        return "the render worker returned memo JSON that does not parse (or holds Infinity or NaN)"
     if memo.get("input_sha256") != unit.project.input_sha256 or memo.get("run_id") != unit.run_id:
         return "the render worker returned a memo for another input or run"
     return None

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,8 +24,11 @@ def read_listing(name: str, location: str, max_bytes: int = MAX_LISTING_BYTES,
     if scheme in ("http", "https"):
         return _read_http(name, location, max_bytes, timeout)
     path = Path(location[len("file://"):] if scheme == "file" else location)
-    try:
-        with path.open("rb") as handle:
+    try:  # opened without blocking (a FIFO with no writer), and read only if it is a regular file
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise SourceUnavailable(f"{name}: {path} is not a regular file; not a listing")
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise SourceUnavailable(f"{name}: cannot read {path}: {exc.strerror or exc}") from None

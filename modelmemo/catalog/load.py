@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from modelmemo.catalog.bounds import describe, number_problems
 from modelmemo.inputs.loading import InputError, load_document
 from modelmemo.resources import schema_file
 from modelmemo.inputs.validation import schema_problems
@@ -211,7 +212,9 @@ class Catalog:
 _DEPLOYMENT_META = {"id", "kind", "provider", "synced_from", "route"}
 
 
-def _read_catalog_file(path: Path) -> dict[str, Any]:
+def _read_catalog_file(path: Path, scale_kinds: dict[str, str] | None = None) -> dict[str, Any]:
+    """The file's data, checked: readable, every number finite and within its bounds (bounds.py;
+    `scale_kinds` are the quality scales earlier files declared), and matching the schema."""
     label = str(path)
     try:
         document = load_document(path)
@@ -220,6 +223,9 @@ def _read_catalog_file(path: Path) -> dict[str, Any]:
         raise CatalogError(f"{label}{where}: {exc.message}") from None
     except OSError as exc:
         raise CatalogError(f"{label}: cannot read catalog: {exc.strerror or exc}") from None
+    out_of_bounds = number_problems(document, scale_kinds or {})
+    if out_of_bounds:
+        raise CatalogError(describe(out_of_bounds, document, label))
     problems = schema_problems(document, label, CATALOG_SCHEMA)
     if problems:
         shown = "\n  ".join(str(p) for p in problems[:10])
@@ -276,7 +282,7 @@ def load_catalog(paths: tuple[Path, ...] | list[Path], today: date | None = None
     base_digest = hashlib.sha256()  # the reviewed files only: a sync's overlay changes overlay_sha256 alone
     overlay_digest = hashlib.sha256()
     for path in paths:
-        loaded = _read_catalog_file(Path(path))
+        loaded = _read_catalog_file(Path(path), {key: raw.get("kind") for key, (raw, _) in raw_scales.items()})
         digest.update(loaded["sha256"].encode())
         data = loaded["data"]
         (overlay_digest if "offer_updates" in data else base_digest).update(loaded["sha256"].encode())

@@ -7,7 +7,8 @@ Rules (README "Keeping the catalog current"):
   used is named on the fact; where another source gives a different figure the diff says so.
   (genai-prices is a price source: its context windows are rounded, so limits never come from it.)
 - A price that moves more than `HOLD_FACTOR` times (up or down) is held for review: named in the
-  diff, not applied.
+  diff, not applied. So is any figure outside the catalog's bounds (bounds.py): a listing's typo
+  must not make the catalog fail to load.
 - Lifecycle only ever moves forward (active -> deprecated -> retired) from a listing:
   OpenRouter's `expiration_date` marks an offer deprecated with that date (retired once passed);
   models.dev's `status: deprecated` means the provider no longer serves it on its public API, so
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from modelmemo.catalog.bounds import out_of_bounds
 from modelmemo.catalog.freshness import passed_deprecation
 from modelmemo.catalog.listings import Listing, ListedOffer, provider_of, source_of
 from modelmemo.catalog.load import Catalog, Deployment, Model
@@ -232,8 +234,11 @@ def _plan_fact(plan: SyncPlan, offer: str, deployment: Deployment, entries: dict
         return
     held = price and old_number is not None and old_number > 0 and (
         float(value) > HOLD_FACTOR * old_number or float(value) * HOLD_FACTOR < old_number)
-    if held:
-        note = "; ".join(p for p in (f"moves more than {HOLD_FACTOR:g}x; not applied", note) if p)
+    bound = out_of_bounds(name, value)
+    if held or bound:
+        why = f"outside the catalog's bounds ({bound.range_text()})" if bound else f"moves more than {HOLD_FACTOR:g}x"
+        held = True
+        note = "; ".join(p for p in (f"{why}; not applied", note) if p)
         carried = _carried_fact(deployment, name)
         if carried:
             facts[name] = carried

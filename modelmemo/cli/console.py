@@ -118,6 +118,7 @@ class ProgressDisplay:
 def print_report(summary, output_dir: Path) -> int:
     """The run's result, one line per item. Every line goes through display_name: file names are
     already escaped, and problem messages or errors that quote content get the same treatment."""
+    from modelmemo.delivery.ledger import not_attempted_line
     from modelmemo.inputs.names import display_name as printable
 
     counts = summary.counts
@@ -127,11 +128,16 @@ def print_report(summary, output_dir: Path) -> int:
             print(printable(f"  {problem}"))
     for notice in summary.notices:
         print(printable(f"not processed {notice.file}: {notice.reason}"))
+    for note in summary.notes:  # about files that were processed: never "not processed"
+        print(printable(f"note {note.file}: {note.note}"))
     run_dir = layout.run_dir(output_dir, summary.run_id)
     for record in summary.deliveries:
-        if record["status"] not in ("accepted", "already-sent"):
+        if record["status"] not in ("accepted", "already-sent") and not record.get("not_attempted"):
             print(printable(f"email to {record['recipient']} for {record['project_id']}: {record['status']}: "
                             f"{record['detail']}"))
+    skipped = not_attempted_line(summary.deliveries)  # one line, not one per memo
+    if skipped:
+        print(printable(skipped))
     if summary.deliveries:
         counts_text = ", ".join(f"{n} {status}" for status, n in sorted(summary.delivery_counts.items()))
         memos = len({record["project_id"] for record in summary.deliveries})

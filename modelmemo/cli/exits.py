@@ -69,7 +69,8 @@ EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
     "send": (
         ("0", "every email was delivered (or written to the outbox)"),
         ("1", "some email was not delivered (each one is listed)"),
-        ("2", "no such run or memo, an unreadable send ledger, a bad setting; " + _USAGE),
+        ("2", "no such run or memo, a send ledger that cannot be read or written (output/state), a bad setting; "
+              + _USAGE),
     ),
     "prune": (
         ("0", "done (or, with --dry-run, listed)"),

@@ -36,15 +36,15 @@ def version_text() -> str:
             f"Python {sys.version.split()[0]})")
 
 
-def _at_least_one(text: str) -> int:
-    """argparse type: a whole number of at least 1 (argparse turns the error into one line, exit 2)."""
+def _workers(text: str) -> int:
+    """argparse type for --workers: a whole number within MODELMEMO_WORKERS' bounds (argparse turns
+    the error into one line, exit 2)."""
+    from modelmemo.setting_values import SettingsError, whole_number
+
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return value
+        return whole_number("MODELMEMO_WORKERS", text.strip())
+    except SettingsError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("MODELMEMO_WORKERS", "--workers", 1)) from None
 
 
 class _OneLineErrors(argparse.ArgumentParser):
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", "process the drop folder: one memo per valid requirement file")
     _input_dir_arguments(run)
     run.add_argument("--output", metavar="DIR", help="output folder (default: MODELMEMO_OUTPUT_DIR, else ./output)")
-    run.add_argument("--workers", type=_at_least_one, default=None, help="render processes (default: CPU count)")
+    run.add_argument("--workers", type=_workers, default=None, help="render processes (default: CPU count)")
     _catalog_extra_argument(run)
     run.add_argument("--force", action="store_true",
                      help="re-render every memo, even unchanged ones (emails only decisions not yet sent)")

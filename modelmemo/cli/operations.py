@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     from modelmemo.process.api_watch import api_problem
 
-    problem = api_problem(url, timeout=5.0)
+    problem = api_problem(url)
     if problem:
         print(f"error: cannot reach the Prefect API at {url} ({problem}); start that server "
               f"(`prefect server start`), or {api_unreachable_hint()} and configure the right one",
@@ -103,7 +103,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     """Resend chosen memos of a run (default: the latest) now, even if they were sent before."""
     import json
 
-    from modelmemo.delivery.ledger import DeliveryJob, LedgerError, deliver
+    from modelmemo.delivery.ledger import DeliveryJob, LedgerError, deliver, not_attempted_line
     from modelmemo.delivery.mailers import configured_smtp, make_mailer
     from modelmemo.batch import layout
 
@@ -134,13 +134,23 @@ def cmd_send(args: argparse.Namespace) -> int:
         records = deliver(jobs, mailer, layout.ledger_file(output_dir), sender=smtp.sender,
                           templates_dir=settings.templates_dir, retries=settings.smtp_retries,
                           backoff_seconds=settings.smtp_backoff_seconds, force=not args.only_unsent,
-                          public_base_url=settings.public_base_url)
+                          public_base_url=settings.public_base_url, breaker_failures=settings.smtp_breaker_failures)
     except LedgerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    except OSError as exc:  # the ledger's folder: a file in its place, read-only, full (mailers never raise)
+        state = layout.state_dir(output_dir)
+        why = "it is not a folder" if state.exists() and not state.is_dir() else exc.strerror or str(exc)
+        print(f"error: cannot write the send ledger in {state} ({why}); make {state} a folder this user can "
+              "write to (keep its deliveries.json: it records what was sent), then send again", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     for record in records:
-        print(f"{record.project_id} -> {record.recipient}: {record.status}"
-              + (f" ({record.detail})" if record.detail else ""))
+        if not record.not_attempted:  # those are one line below, not one per memo
+            print(f"{record.project_id} -> {record.recipient}: {record.status}"
+                  + (f" ({record.detail})" if record.detail else ""))
+    skipped = not_attempted_line([r.as_dict() for r in records])
+    if skipped:
+        print(skipped)
     return EXIT_OK if all(r.status in ("accepted", "already-sent") for r in records) else EXIT_PARTIAL
 
 

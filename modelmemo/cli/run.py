@@ -19,7 +19,7 @@ IGNORED_NAMED = 5  # the "nothing to do" line names this many ignored entries, t
 def nothing_to_do(input_dir: Path, settle_seconds: float) -> tuple[str, list[dict[str, str]]] | None:
     """None when a run has something to read; otherwise the one-line message and what was left.
 
-    "Nothing to do" is: no requirement file a run would read now. An empty folder, a folder with only
+    "Nothing to do" is: no requirement file a run would read (or reject) now. An empty folder, a folder with only
     `notes.txt` and a subfolder, or one whose only YAML file is still being copied all end the same
     way (exit 4, no Prefect, no run folder), and the line names what was left and why, so nothing is
     silently ignored. A later run (or `watch`) takes a file once it has settled."""
@@ -27,7 +27,9 @@ def nothing_to_do(input_dir: Path, settle_seconds: float) -> tuple[str, list[dic
     from modelmemo.inputs.names import display_name
 
     entries = scan_drop_folder(input_dir, settle_seconds)
-    if any(entry.kind == "input" for entry in entries):
+    # A rejection is news: a run reports it. A file dated ahead of the clock ("ahead") is looked at
+    # again by the run (discovery.scan_settled), which reads it if it stayed unchanged.
+    if any(entry.kind in ("input", "rejected", "ahead") for entry in entries):
         return None
     folder = display_name(str(input_dir))
     left = [{"file": entry.name, "reason": entry.reason} for entry in entries]
@@ -108,7 +110,7 @@ def _run_flow(args: argparse.Namespace, input_dir: Path, output_dir: Path, extra
 
     api_url = PREFECT_API_URL.value()  # the environment's, or the active profile's
     if api_url:
-        problem = api_problem(api_url, timeout=5.0)
+        problem = api_problem(api_url)
         if problem:
             error(f"cannot reach the Prefect API at {api_url} ({problem}); start that server "
                   f"(`prefect server start`), or {api_unreachable_hint()} to use a temporary one")
@@ -204,6 +206,12 @@ def watch_run(run_args: argparse.Namespace) -> Callable[[list[str]], None]:
     return on_change
 
 
+def _say(line: str) -> None:
+    """The watcher's own lines (a run failed and is retried, the drop folder went and came back) on
+    stderr, whatever the log level: Prefect's console handler shows only CRITICAL without --verbose."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     """Runs until stopped by a signal (see `main`); the catch-up run at start is retried like any other."""
     from modelmemo.inputs.watch import watch_folder
@@ -223,5 +231,5 @@ def cmd_watch(args: argparse.Namespace) -> int:
           flush=True)
     watch_folder(input_dir, watch_run(run_args), debounce_seconds=args.debounce,
                  settle_seconds=settings.settle_seconds, retry_seconds=settings.watch_retry_seconds, initial_run=True,
-                 output_dir=output_dir)
+                 output_dir=output_dir, report=_say)
     return EXIT_OK

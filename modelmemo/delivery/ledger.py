@@ -2,9 +2,18 @@
 
 The ledger (<state_dir>/deliveries.json) records, per (project id, memo content sha, recipient),
 what happened to the memo: its status, how many sends were made, how many of them may have left a
-copy with a mail server, and which transports ("smtp", "outbox") accepted it. It is saved
-atomically right after every send, so a crash between two sends never causes a resend of what was
-already accepted.
+copy with a mail server, and which transports ("smtp", "outbox") accepted it. Its rows are
+modelmemo.delivery.entries.LedgerEntry.
+
+Write-ahead: before each send over a mail server (before any connection) the ledger records the
+send as "sending", counted at once (attempts + 1, possible_copies + 1), and is saved durably (the
+file and its folder fsynced). The send's result then replaces it and the ledger is saved
+again. A process that dies in between (SIGKILL, power loss, a stop that cannot wait) leaves a
+"sending" row, never nothing: the next run reads it as "uncertain" (see the rules below), so a
+second copy can follow but is counted towards the cap, and the memo's delivery line says a copy
+may already have arrived. The outbox is not written ahead: a file there is no copy anyone has
+yet, and a send cut off there is written again (a second .eml, counted nowhere). A stop signal (SIGTERM, Ctrl-C) while a send is in flight lets that
+send finish and records its result first (bounded by the stop's grace period), then stops.
 
 The sending rules (deliver with force=False):
 
@@ -20,21 +29,23 @@ The sending rules (deliver with force=False):
   `retries` sends, and again on every later run. Not capped across runs: such a failure cannot
   have delivered a copy, and a cap would drop the memo for good after an outage of a few runs.
 * uncertain (the whole message was sent, then the reply was lost: a timeout or dropped
-  connection while waiting for the server's verdict): the server may have queued it, so it is not
-  retried in the same run. Later runs retry it while fewer than MAX_ATTEMPTS_PER_RECIPIENT sends
-  may have left a copy (sends that ended "accepted" or "uncertain" over SMTP, counting all runs);
-  the send that reaches the cap without a confirmation is recorded as "undelivered".
+  connection while waiting for the server's verdict; or a "sending" row left by a process that
+  stopped mid-send): the server may have queued it, so it is not retried in the same run. Later
+  runs retry it while fewer than MAX_ATTEMPTS_PER_RECIPIENT sends may have left a copy (counting
+  all runs); the send that reaches the cap without a confirmation is recorded as "undelivered".
 * undelivered: final; reported as not delivered and never retried automatically.
+
+Circuit breaker: after `breaker_failures` sends in a row that the server never answered
+(RecipientResult.unreachable: refused, timed out; each retry counts, any reply resets the count),
+the remaining sends of the call are not attempted: reported "transient" (not_attempted), the
+ledger untouched, retried by the next run. A black-holed server costs a run a few connect
+timeouts, not retries x timeout for every memo.
 
 force=True (`modelmemo send`, `modelmemo run --resend`) sends to every recipient whatever the
 ledger says; its sends count towards the cap as well.
 
-Version-1 and version-2 ledgers are read and migrated once (version 2 keyed on everything a memo
-of format 2 said, so an upgrade to memo format 3 would otherwise have re-sent every memo): the transport of an old accepted entry is inferred from its detail ("written to ..." =
-outbox, else smtp), and each entry is re-keyed on the decision sha of the memo it was about, found
-among the run folders next to the memos being delivered (<output>/<run-id>/<project-id>.json). So
-the upgrade resends nothing that was sent, even when the memos are re-rendered by it. An entry
-whose memo is gone (pruned) keeps its old key and is ignored: that memo is sent once more.
+Older ledger versions (1, 2) are migrated once, and the "sending" status came without a version
+bump: see modelmemo.delivery.entries.
 
 A corrupt ledger stops delivery with LedgerError instead of starting fresh: starting fresh would
 resend every memo to every recipient.
@@ -42,7 +53,6 @@ resend every memo to every recipient.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from contextlib import contextmanager
@@ -52,17 +62,19 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from modelmemo.batch.atomic import atomic_write_text
+from modelmemo.delivery.entries import STATUSES  # noqa: F401  (part of this module's interface)
+from modelmemo.delivery.entries import (UNDELIVERED, Key, LedgerEntry, entry_from_row, entry_key, mark_interrupted,
+                                        rekeyed, version_1_content_sha)
+from modelmemo.delivery.mailers import BackgroundSend, Mailer, RecipientResult
 from modelmemo.delivery.message import build_memo_email, memo_content_sha, version_2_content_sha
-from modelmemo.batch.layout import memo_file
-from modelmemo.delivery.mailers import Mailer, RecipientResult
+from modelmemo.process.shutdown import STOP_GRACE_SECONDS, critical
 from modelmemo.settings import MAX_ATTEMPTS_PER_RECIPIENT
 
 LEDGER_VERSION = 3
-STATUSES = ("accepted", "transient", "permanent", "uncertain", "undelivered")  # in the ledger
 # MAX_ATTEMPTS_PER_RECIPIENT (the settings table): sends per memo content and recipient that may
-# have left a copy with the mail server ("accepted" or "uncertain" over SMTP), counting all runs.
-# No automatic send goes beyond it: a server that queues the message but never confirms it
-# delivers at most this many copies.
+# have left a copy with the mail server ("accepted", "uncertain" or "sending" over SMTP), counting
+# all runs. No automatic send goes beyond it: a server that queues the message but never confirms
+# it delivers at most this many copies.
 _MAILER_STATUSES = ("accepted", "transient", "permanent", "uncertain")
 
 
@@ -85,12 +97,14 @@ class DeliveryRecord:
     """The outcome for one recipient of one memo in this call.
 
     status: "accepted" (sent now), "already-sent" (an earlier run did), "transient" (not
-    delivered; retried next run), "uncertain" (sent, but the server's reply was lost: it may have
-    been delivered; retried on a later run up to the cap), "undelivered" (no confirmation after
-    MAX_ATTEMPTS_PER_RECIPIENT sends; never retried automatically), "permanent" (refused; not
-    retried unless forced) or "error" (memo unreadable, nothing sent). Only "accepted" and
-    "already-sent" mean delivered.
+    delivered; retried next run), "uncertain" (sent, but the server's reply was lost, or the
+    process stopped mid-send: it may have been delivered; retried on a later run up to the cap),
+    "undelivered" (no confirmation after MAX_ATTEMPTS_PER_RECIPIENT sends; never retried
+    automatically), "permanent" (refused; not retried unless forced) or "error" (memo unreadable,
+    nothing sent). Only "accepted" and "already-sent" mean delivered.
     attempts counts every send of this memo to this recipient, across runs.
+    not_attempted: "transient" without a send: the circuit breaker was open (the mail server did
+    not answer several sends in a row earlier in this call).
     """
 
     project_id: str
@@ -99,81 +113,20 @@ class DeliveryRecord:
     detail: str
     attempts: int
     message_id: str | None
+    not_attempted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-@dataclass
-class LedgerEntry:
-    project_id: str
-    content_sha: str
-    recipient: str
-    status: str  # one of STATUSES
-    attempts: int  # every send, across runs
-    possible_copies: int  # sends that ended "accepted" or "uncertain" over a mail server (not the outbox)
-    accepted_by: list[str]  # transports that accepted it: "outbox", "smtp"
-    message_id: str
-    first_attempt: str
-    last_attempt: str
-    detail: str
-
-
-def _from_version_1(raw: Any) -> Any:
-    """A version-1 ledger row with the fields version 2 added, inferred from what it recorded."""
-    if not isinstance(raw, dict):
-        return raw
-    detail = str(raw.get("detail", ""))
-    transport = "outbox" if detail.startswith(("written to ", "cannot write ")) else "smtp"
-    accepted = raw.get("status") == "accepted"
-    return {**raw, "possible_copies": int(accepted and transport == "smtp"),
-            "accepted_by": [transport] if accepted else []}
-
-
-def _memos_of(output_dir: Path, project_id: str) -> Iterator[dict[str, Any]]:
-    """Every readable memo of project_id in the run folders of output_dir."""
-    try:
-        run_dirs = [d for d in output_dir.iterdir() if d.is_dir()]
-    except OSError:
-        return
-    for run_dir in run_dirs:
-        try:
-            memo = json.loads(memo_file(run_dir, project_id, "json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(memo, dict):
-            yield memo
-
-
-def _merge(a: LedgerEntry, b: LedgerEntry) -> LedgerEntry:
-    """One entry for two version-1 entries of the same decision: an accepted one wins, else the later."""
-    keep, other = sorted((a, b), key=lambda e: (e.status == "accepted", e.last_attempt), reverse=True)
-    keep.attempts += other.attempts
-    keep.possible_copies += other.possible_copies
-    if keep.status == "accepted":
-        keep.accepted_by = sorted(set(keep.accepted_by) | set(other.accepted_by))
-    keep.first_attempt = min(keep.first_attempt, other.first_attempt)
-    return keep
-
-
-def _version_1_content_sha(memo: dict[str, Any]) -> str:
-    """The content sha version-1 ledgers keyed on (the whole memo but run_id and generated_at)."""
-    stable = {key: value for key, value in memo.items() if key not in ("run_id", "generated_at")}
-    return hashlib.sha256(json.dumps(stable, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def _key(project_id: str, content_sha: str, recipient: str) -> tuple[str, str, str]:
-    # Mailbox case is not significant in practice; requirements.recipients dedupes the same way.
-    return project_id, content_sha, recipient.strip().lower()
-
-
 class Ledger:
     """The JSON send ledger. Load with Ledger.load(path); save() after every change."""
 
-    def __init__(self, path: Path, entries: dict[tuple[str, str, str], LedgerEntry] | None = None) -> None:
+    def __init__(self, path: Path, entries: dict[Key, LedgerEntry] | None = None) -> None:
         self.path = Path(path)
         self.entries = entries or {}
         self.from_version = LEDGER_VERSION  # older ledgers are keyed on older content shas until migrate()
+        self.interrupted: set[Key] = set()  # "sending" on load: a send was cut off (now "uncertain")
 
     @classmethod
     def load(cls, path: Path) -> "Ledger":
@@ -189,79 +142,78 @@ class Ledger:
         try:
             data = json.loads(text)
             version = data.get("ledger_version") if isinstance(data, dict) else None
-            if version not in (1, 2, LEDGER_VERSION):
+            if type(version) is not int or version not in (1, 2, LEDGER_VERSION):
                 raise ValueError(f"expected ledger_version {LEDGER_VERSION} (or 1 or 2)")
-            entries = {}
-            for raw in data["deliveries"]:
-                entry = LedgerEntry(**(_from_version_1(raw) if version == 1 else raw))
-                if (entry.status not in STATUSES or not isinstance(entry.attempts, int)
-                        or not isinstance(entry.possible_copies, int) or not isinstance(entry.accepted_by, list)
-                        or not all(isinstance(t, str) for t in entry.accepted_by)):
-                    raise ValueError(f"bad entry for {entry.project_id}/{entry.recipient}")
-                entries[_key(entry.project_id, entry.content_sha, entry.recipient)] = entry
+            rows = data.get("deliveries")
+            if not isinstance(rows, list):  # {} or "" would read as "nothing sent yet"
+                raise ValueError(f"deliveries is {type(rows).__name__}, not a list")
+            entries: dict[Key, LedgerEntry] = {}
+            for raw in rows:
+                entry = entry_from_row(raw, version)
+                key = entry_key(entry.project_id, entry.content_sha, entry.recipient)
+                if key in entries and version == LEDGER_VERSION:
+                    raise ValueError(f"two entries for {entry.project_id}/{entry.recipient}")
+                entries[key] = entry
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise LedgerError(f"the delivery ledger {path} is corrupt ({exc}){hint}") from None
         ledger = cls(path, entries)
         ledger.from_version = version
+        for key, entry in entries.items():
+            if entry.status == "sending":
+                mark_interrupted(entry)
+                ledger.interrupted.add(key)
         return ledger
 
     def save(self) -> None:
+        """Atomically, and durably: the file and its folder are fsynced, so a "sending" row written
+        before a send is on disk before the connection opens, even across a power loss."""
         rows = [asdict(e) for _, e in sorted(self.entries.items())]
         atomic_write_text(self.path, json.dumps({"ledger_version": LEDGER_VERSION, "deliveries": rows},
-                                                indent=2, ensure_ascii=False) + "\n")
+                                                indent=2, ensure_ascii=False) + "\n", sync_folder=True)
 
     def get(self, project_id: str, content_sha: str, recipient: str) -> LedgerEntry | None:
-        return self.entries.get(_key(project_id, content_sha, recipient))
+        return self.entries.get(entry_key(project_id, content_sha, recipient))
 
     def migrate(self, output_dirs: Iterable[Path]) -> None:
-        """Re-key older entries on the decision key of the memo each was about, looked up in
-        <output_dir>/*/<project-id>.json: version 1 keyed on a sha of the whole memo, version 2 on
-        a sha of everything the memo said (memo format 2). Two old entries for the same decision
-        (a memo re-rendered and sent again) merge into one. So an upgrade re-sends only memos whose
-        verdict, picks or cost vs budget changed."""
+        """Re-key older entries on the decision key of the memo each was about (entries.rekeyed):
+        version 1 keyed on a sha of the whole memo, version 2 on a sha of everything the memo said
+        (memo format 2). So an upgrade re-sends only memos whose verdict, picks or cost vs budget
+        changed."""
         if self.from_version == LEDGER_VERSION:
             return
-        old_sha = _version_1_content_sha if self.from_version == 1 else version_2_content_sha
+        old_sha = version_1_content_sha if self.from_version == 1 else version_2_content_sha
         self.from_version = LEDGER_VERSION
-        wanted = {(e.project_id, e.content_sha) for e in self.entries.values()}
-        decision_sha: dict[tuple[str, str], str] = {}
-        for project_id in {p for p, _ in wanted}:
-            if not isinstance(project_id, str) or not project_id or project_id.startswith(".") \
-                    or "/" in project_id or "\\" in project_id:
-                continue  # never let a ledger value choose a path outside the run folders
-            for output_dir in output_dirs:
-                for memo in _memos_of(Path(output_dir), project_id):
-                    old = (project_id, old_sha(memo))
-                    if old in wanted:
-                        decision_sha[old] = memo_content_sha(memo)
-        migrated: dict[tuple[str, str, str], LedgerEntry] = {}
-        for entry in self.entries.values():
-            entry.content_sha = decision_sha.get((entry.project_id, entry.content_sha), entry.content_sha)
-            key = _key(entry.project_id, entry.content_sha, entry.recipient)
-            migrated[key] = _merge(migrated[key], entry) if key in migrated else entry
-        self.entries = migrated
+        self.entries = rekeyed(self.entries.values(), old_sha, output_dirs)
 
-    def record(self, project_id: str, content_sha: str, recipient: str, message_id: str,
-               result: RecipientResult, when: str, transport: str = "smtp") -> LedgerEntry:
-        """Record one send; an "uncertain" send that reaches the cap is recorded as "undelivered"."""
+    def begin(self, project_id: str, content_sha: str, recipient: str, message_id: str, when: str,
+              transport: str = "smtp") -> LedgerEntry:
+        """The write-ahead of one send (save() before sending): "sending", counted as an attempt
+        and, over a mail server, as a possible copy, until record() has the result."""
         entry = self.get(project_id, content_sha, recipient)
         if entry is None:
-            entry = LedgerEntry(project_id, content_sha, recipient, result.status, 0, 0, [], message_id,
-                                when, when, "")
-            self.entries[_key(project_id, content_sha, recipient)] = entry
+            entry = LedgerEntry(project_id, content_sha, recipient, "sending", 0, 0, [], message_id, when, when, "")
+            self.entries[entry_key(project_id, content_sha, recipient)] = entry
         entry.attempts += 1
-        if result.status in ("accepted", "uncertain") and transport != "outbox":
+        if transport != "outbox":
             entry.possible_copies += 1
+        entry.status, entry.detail = "sending", f"sending by {transport} since {when}"
+        entry.message_id, entry.last_attempt = message_id, when
+        return entry
+
+    def record(self, project_id: str, content_sha: str, recipient: str, result: RecipientResult,
+               transport: str = "smtp") -> LedgerEntry:
+        """The result of the send begin() announced. A refusal, or a failure before the server had
+        the message, takes the possible copy back; an "uncertain" send that reaches the cap is
+        recorded as "undelivered"."""
+        entry = self.entries[entry_key(project_id, content_sha, recipient)]
+        if result.status in ("transient", "permanent") and transport != "outbox":
+            entry.possible_copies -= 1  # nothing can have been queued
         if result.status == "accepted" and transport not in entry.accepted_by:
             entry.accepted_by = sorted(entry.accepted_by + [transport])
         entry.status, entry.detail = result.status, result.detail
         if result.status == "uncertain" and entry.possible_copies >= MAX_ATTEMPTS_PER_RECIPIENT:
             entry.status = "undelivered"
-            entry.detail = (f"{result.detail}; {entry.possible_copies} sends without a confirmation, not "
-                            "retried automatically (check with the recipient or the mail server; "
-                            "`modelmemo send` resends)")
-        entry.message_id = message_id
-        entry.last_attempt = when
+            entry.detail = result.detail + UNDELIVERED.format(copies=entry.possible_copies)
         return entry
 
 
@@ -297,6 +249,40 @@ def _unique(recipients: Sequence[str]) -> list[str]:
     return result
 
 
+@dataclass
+class _Breaker:
+    """Sends in a row, across the memos of one deliver() call, that the server never answered."""
+
+    limit: int
+    in_a_row: int = 0
+
+    @property
+    def open(self) -> bool:
+        return self.in_a_row >= self.limit
+
+    def count(self, results: Iterable[RecipientResult]) -> None:
+        self.in_a_row = self.in_a_row + 1 if any(r.unreachable for r in results) else 0
+
+    def detail(self) -> str:
+        return f"not attempted: the mail server did not answer {self.limit} times in a row; retried next run"
+
+
+@dataclass
+class _Call:
+    """What every memo of one deliver() call shares."""
+
+    mailer: Mailer
+    ledger: Ledger
+    sender: str
+    templates_dir: Path
+    retries: int
+    backoff_seconds: float
+    sleep: Callable[[float], None]
+    force: bool
+    public_base_url: str | None
+    breaker: _Breaker
+
+
 def deliver(
     jobs: Sequence[DeliveryJob],
     mailer: Mailer,
@@ -309,6 +295,7 @@ def deliver(
     sleep: Callable[[float], None] = time.sleep,
     force: bool = False,
     public_base_url: str | None = None,
+    breaker_failures: int = 3,
 ) -> list[DeliveryRecord]:
     """Email each job's PDF memo to its recipients not yet served; return one record per recipient.
 
@@ -316,10 +303,13 @@ def deliver(
     served (or refused, or undelivered). Transient failures are retried up to `retries` sends in
     this call, waiting backoff, 2×backoff, ...; uncertain ones are not retried in this call.
     public_base_url (Settings.public_base_url): where the memos are published; the email links the memo.
-    Raises LedgerError if the ledger is unreadable; everything else is reported in the records.
+    breaker_failures (Settings.smtp_breaker_failures): sends in a row without an answer from the
+    server after which the call stops connecting (the circuit breaker).
+    Raises LedgerError if the ledger is unreadable, OSError if it cannot be written; everything
+    else is reported in the records.
     """
-    if retries < 1:
-        raise ValueError("retries must be at least 1")
+    if retries < 1 or breaker_failures < 1:
+        raise ValueError("retries and breaker_failures must be at least 1")
     ledger_path = Path(ledger_path)
     records: list[DeliveryRecord] = []
     with _exclusive(ledger_path):
@@ -327,15 +317,15 @@ def deliver(
         ledger.migrate({Path(job.memo_json_path).resolve().parent.parent for job in jobs})
         if jobs:
             ledger.save()  # fail now if the ledger cannot be written, not after a send it must record
+        call = _Call(mailer, ledger, sender, Path(templates_dir), retries, backoff_seconds, sleep, force,
+                     public_base_url, _Breaker(breaker_failures))
         for job in jobs:
-            records.extend(_deliver_one(job, mailer, ledger, sender, Path(templates_dir),
-                                        retries, backoff_seconds, sleep, force, public_base_url))
+            records.extend(_deliver_one(job, call))
     return records
 
 
-def _deliver_one(job: DeliveryJob, mailer: Mailer, ledger: Ledger, sender: str, templates_dir: Path,
-                 retries: int, backoff_seconds: float, sleep: Callable[[float], None],
-                 force: bool, public_base_url: str | None = None) -> list[DeliveryRecord]:
+def _deliver_one(job: DeliveryJob, call: _Call) -> list[DeliveryRecord]:
+    ledger = call.ledger
     recipients = _unique(job.recipients)
     try:
         memo = json.loads(Path(job.memo_json_path).read_text(encoding="utf-8"))
@@ -344,52 +334,90 @@ def _deliver_one(job: DeliveryJob, mailer: Mailer, ledger: Ledger, sender: str, 
         content_sha = memo_content_sha(memo)
     except Exception as exc:  # unreadable or broken memo: report it, deliver the other projects
         return _errors(job, recipients, exc)
-    transport = getattr(mailer, "transport", "smtp")  # a mailer without one is taken for a mail server
+    transport = getattr(call.mailer, "transport", "smtp")  # a mailer without one is taken for a mail server
 
     done: dict[str, DeliveryRecord] = {}
     pending: list[str] = []
     outbox_only: set[str] = set()  # accepted only by the outbox so far; now sent by SMTP
     for recipient in recipients:
         entry = ledger.get(job.project_id, content_sha, recipient)
-        record = None if force or entry is None else _without_sending(job.project_id, recipient, entry, transport)
+        record = None if call.force or entry is None else _without_sending(job.project_id, recipient, entry, transport)
         if record is not None:
             done[recipient] = record
             continue
         pending.append(recipient)
         if entry is not None and transport == "smtp" and _only_in_outbox(entry):
             outbox_only.add(recipient)
+    if call.breaker.open:  # the server did not answer the last sends: try it again next run, not now
+        for recipient in pending:
+            entry = ledger.get(job.project_id, content_sha, recipient)
+            done[recipient] = DeliveryRecord(job.project_id, recipient, "transient", call.breaker.detail(),
+                                             entry.attempts if entry else 0, entry.message_id if entry else None,
+                                             not_attempted=True)
+        pending = []
     if not pending:
         return [done[r] for r in recipients]
 
     try:  # one message for everyone (To: lists all recipients); the envelope names only `pending`
-        message = build_memo_email(memo, Path(job.pdf_path).read_bytes(), sender, recipients, templates_dir,
-                                   public_base_url=public_base_url)
+        message = build_memo_email(memo, Path(job.pdf_path).read_bytes(), call.sender, recipients,
+                                   call.templates_dir, public_base_url=call.public_base_url)
     except Exception as exc:
         return [done.get(r) or _errors(job, [r], exc)[0] for r in recipients]
     message_id = str(message["Message-ID"])
+    cut_off = {r for r in pending if entry_key(job.project_id, content_sha, r) in ledger.interrupted}
 
-    for attempt in range(retries):
-        if not pending:
-            break
-        if attempt:
-            sleep(backoff_seconds * 2 ** (attempt - 1))
-        try:
-            results = mailer.send(message, list(pending))
-        except Exception as exc:  # a mailer bug must not lose the ledger or stop the batch
-            results = {r: RecipientResult("transient", f"{type(exc).__name__}: {exc}") for r in pending}
-        when = _now()
+    def note(recipient: str, result: RecipientResult) -> RecipientResult:
+        """The result as the ledger and the memo's delivery line should tell it."""
+        if result.status not in _MAILER_STATUSES:  # never write a status the ledger cannot load
+            result = RecipientResult("transient", f"the mailer reported {result.status!r}: {result.detail}")
+        if recipient in outbox_only:
+            result = RecipientResult(result.status, (
+                f"sent by SMTP; earlier only written to the outbox ({result.detail})"
+                if result.status == "accepted" else f"{result.detail} (earlier only written to the outbox)"))
+        if recipient in cut_off:
+            result = RecipientResult(result.status, f"{result.detail} (an earlier send was cut off before its "
+                                                    "result was recorded: a copy may already have arrived)")
+        return result
+
+    # The write-ahead is for a mail server, where a copy can exist that the ledger does not know
+    # of. An outbox file is no copy anyone has yet: a send cut off there is simply written again
+    # (one ledger save per memo, as before, on the default path).
+    ahead = transport != "outbox"
+
+    def begin(when: str) -> None:
         for recipient in pending:
-            result = results.get(recipient) or RecipientResult("transient", "the mailer reported nothing")
-            if result.status not in _MAILER_STATUSES:  # never write a status the ledger cannot load
-                result = RecipientResult("transient", f"the mailer reported {result.status!r}: {result.detail}")
-            if recipient in outbox_only:
-                result = RecipientResult(result.status, (
-                    f"sent by SMTP; earlier only written to the outbox ({result.detail})"
-                    if result.status == "accepted" else f"{result.detail} (earlier only written to the outbox)"))
-            entry = ledger.record(job.project_id, content_sha, recipient, message_id, result, when, transport)
+            ledger.begin(job.project_id, content_sha, recipient, message_id, when, transport)
+
+    def record(results: dict[str, RecipientResult], when: str) -> None:
+        if not ahead:
+            begin(when)
+        for recipient in pending:
+            result = note(recipient, results.get(recipient) or RecipientResult("transient", "the mailer reported nothing"))
+            entry = ledger.record(job.project_id, content_sha, recipient, result, transport)
             done[recipient] = DeliveryRecord(job.project_id, recipient, entry.status, entry.detail,
                                              entry.attempts, message_id)
         ledger.save()  # before anything else can fail: an accepted send is never repeated
+
+    for attempt in range(call.retries):
+        if not pending or call.breaker.open:
+            break
+        if attempt:
+            call.sleep(call.backoff_seconds * 2 ** (attempt - 1))
+        when = _now()
+        if ahead:
+            begin(when)
+            ledger.save()  # the write-ahead: on disk before the server can have a copy
+        sending = BackgroundSend(call.mailer, message, list(pending))
+        try:
+            results = sending.wait()
+        except BaseException:  # a stop (SIGTERM, Ctrl-C) mid-send: the server may have the copy already
+            with critical():  # the hard stop (process/shutdown.py) waits for this
+                finished = sending.wait(STOP_GRACE_SECONDS)
+                if finished is not None:
+                    record(finished, when)  # else the "sending" rows stay: the next run counts them
+            raise
+        call.breaker.count(results.values())
+        record(results, when)
         pending = [r for r in pending if done[r].status == "transient"]  # uncertain: not in this run
     return [done[r] for r in recipients]
 
@@ -419,3 +447,13 @@ def _only_in_outbox(entry: LedgerEntry) -> bool:
 def _errors(job: DeliveryJob, recipients: list[str], exc: Exception) -> list[DeliveryRecord]:
     detail = f"memo not sent: {type(exc).__name__}: {exc}"
     return [DeliveryRecord(job.project_id, r, "error", detail, 0, None) for r in recipients]
+
+
+def not_attempted_line(records: Iterable[dict[str, Any]]) -> str | None:
+    """One line for every send the circuit breaker skipped (records as dicts: DeliveryRecord.as_dict,
+    a summary's deliveries), instead of one per memo; None if there was none."""
+    skipped = [r for r in records if r.get("not_attempted")]
+    if not skipped:
+        return None
+    memos = len({r["project_id"] for r in skipped})
+    return (f"emails to {len(skipped)} recipient(s) of {memos} memo(s): transient: {skipped[0]['detail']}")

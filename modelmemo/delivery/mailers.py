@@ -6,6 +6,8 @@ not reach the server (connection trouble before the message data was sent, 4xx r
 "permanent" means a 5xx reply that retrying will not fix; "uncertain" means the whole message was
 sent but the server's final reply never came (timeout, dropped connection): it may have been
 queued, so a retry may be a duplicate (modelmemo.delivery.ledger decides when to retry it).
+A result also says whether the server never answered (`unreachable`: refused or lost connection,
+timeout), which the delivery loop's circuit breaker counts.
 
 Each mailer has a `transport` ("smtp" or "outbox"): the ledger records which one accepted a memo,
 so turning SMTP on after using the outbox still emails the memos only written to the outbox.
@@ -20,7 +22,8 @@ import hashlib
 import re
 import smtplib
 import ssl
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import formataddr, getaddresses
 from pathlib import Path
@@ -42,8 +45,17 @@ DEFAULT_SENDER = "modelmemo@localhost"
 
 @dataclass(frozen=True)
 class RecipientResult:
+    """One recipient's outcome of one send.
+
+    unreachable: the send ended without an answer from the server (connection refused, reset or
+    lost, a name that does not resolve, a timeout at any step). A reply, even a 4xx or 5xx, is an
+    answer. The delivery loop stops connecting after several of these in a row (its circuit
+    breaker), so a black-holed server costs one run seconds, not hours.
+    """
+
     status: Status
     detail: str
+    unreachable: bool = False
 
 
 class Mailer(Protocol):
@@ -75,7 +87,10 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     sender: str = DEFAULT_SENDER
     allow_plain: bool = False
-    timeout: float = 30.0
+    timeout: float = 30.0  # every read and write once connected
+    # TCP connect plus the server's greeting (the shorter of this and `timeout`): a server that
+    # accepts connections and never speaks is given up on quickly (MODELMEMO_SMTP_CONNECT_TIMEOUT).
+    connect_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY_MODES:
@@ -84,6 +99,8 @@ class SmtpSettings:
             raise ValueError(f"SMTP port must be between 1 and 65535, not {self.port}")
         if not self.timeout > 0:
             raise ValueError(f"SMTP timeout must be a positive number of seconds, not {self.timeout}")
+        if not self.connect_timeout > 0:
+            raise ValueError(f"SMTP connect timeout must be a positive number of seconds, not {self.connect_timeout}")
         if self.host and self.security == "none" and not self.allow_plain and self.host.lower() not in LOCAL_HOSTS:
             raise ValueError(
                 f"refusing plain (unencrypted) SMTP to {self.host}: use security 'starttls' or 'ssl', "
@@ -93,7 +110,7 @@ class SmtpSettings:
         masked = "'***'" if self.password else "None"
         return (f"SmtpSettings(host={self.host!r}, port={self.effective_port}, security={self.security!r}, "
                 f"username={self.username!r}, password={masked}, sender={self.sender!r}, "
-                f"allow_plain={self.allow_plain}, timeout={self.timeout})")
+                f"allow_plain={self.allow_plain}, timeout={self.timeout}, connect_timeout={self.connect_timeout})")
 
     __str__ = __repr__
 
@@ -133,6 +150,30 @@ class SmtpSettings:
             password=(secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret) or None,
             sender=sender,
         )
+
+
+class BackgroundSend(threading.Thread):
+    """mailer.send in a thread of its own, so that a stop raised in the caller's thread (SIGTERM,
+    Ctrl-C) cannot cut a send off between the server's copy and the ledger's record of it."""
+
+    def __init__(self, mailer: Mailer, message: EmailMessage, recipients: list[str]) -> None:
+        super().__init__(name="modelmemo-send", daemon=True)  # a hard stop must not wait for it
+        self.mailer, self.message, self.recipients = mailer, message, recipients
+        self.results: dict[str, RecipientResult] | None = None
+        self.finished = threading.Event()  # not join(): one interrupted by a signal marks the thread ended
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.results = self.mailer.send(self.message, self.recipients)
+        except Exception as exc:  # a mailer bug must not lose the ledger or stop the batch
+            self.results = {r: RecipientResult("transient", f"{type(exc).__name__}: {exc}") for r in self.recipients}
+        finally:
+            self.finished.set()
+
+    def wait(self, timeout: float | None = None) -> dict[str, RecipientResult] | None:
+        """The results, or None if the send is still running after `timeout` seconds."""
+        return self.results if self.finished.wait(timeout) else None
 
 
 # --- SMTP ------------------------------------------------------------------------------------
@@ -218,7 +259,7 @@ class SmtpMailer:
         except (smtplib.SMTPException, OSError) as exc:  # refused/lost connection, timeout, TLS, HELO
             if client is not None and client.data_sent:  # the reply was lost: the server may have queued it
                 return self._uncertain(client, recipients, exc)
-            return self._all(recipients, f"{type(exc).__name__}: {exc}")
+            return self._all(recipients, f"{type(exc).__name__}: {exc}", unreachable=_no_answer(exc))
         finally:
             # QUIT problems after a successful send must not turn "accepted" into an error.
             if client is not None:
@@ -228,11 +269,20 @@ class SmtpMailer:
                     client.close()
 
     def _connect(self) -> "_SMTP | _SMTP_SSL":
-        """Connected (the host is given to the constructor: TLS checks the certificate against it)."""
+        """Connected and greeted (the host is given to the constructor: TLS checks the certificate
+        against it). smtplib connects, does the TLS handshake (ssl) and reads the greeting in the
+        constructor, all under the connect timeout; every later step gets the normal timeout."""
         s = self.settings
+        connect_timeout = min(s.connect_timeout, s.timeout)
         if s.security == "ssl":
-            return _SMTP_SSL(str(s.host), s.effective_port, timeout=s.timeout, context=ssl.create_default_context())
-        return _SMTP(str(s.host), s.effective_port, timeout=s.timeout)
+            client: _SMTP | _SMTP_SSL = _SMTP_SSL(str(s.host), s.effective_port, timeout=connect_timeout,
+                                                  context=ssl.create_default_context())
+        else:
+            client = _SMTP(str(s.host), s.effective_port, timeout=connect_timeout)
+        client.timeout = s.timeout  # what starttls() and any reconnect use
+        if client.sock is not None:
+            client.sock.settimeout(s.timeout)
+        return client
 
     def _send(self, client: smtplib.SMTP, message: EmailMessage, recipients: list[str]) -> dict[str, RecipientResult]:
         s = self.settings
@@ -257,20 +307,29 @@ class SmtpMailer:
         detail = self._scrub(f"no reply after the message was sent ({type(exc).__name__}: {exc}); "
                              "the server may have queued it")
         return {r: self._by_code(*client.rcpt_refused[r]) if r in client.rcpt_refused
-                else RecipientResult("uncertain", detail) for r in recipients}
+                else RecipientResult("uncertain", detail, unreachable=_no_answer(exc)) for r in recipients}
 
     def _by_code(self, code: int, reply: bytes | str) -> RecipientResult:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
         status: Status = "permanent" if 500 <= code < 600 else "transient"
         return RecipientResult(status, self._scrub(f"{code} {text}".strip()))
 
-    def _all(self, recipients: list[str], detail: str) -> dict[str, RecipientResult]:
-        result = RecipientResult("transient", self._scrub(detail))
+    def _all(self, recipients: list[str], detail: str, unreachable: bool = False) -> dict[str, RecipientResult]:
+        result = RecipientResult("transient", self._scrub(detail), unreachable)
         return {r: result for r in recipients}
 
     def _scrub(self, text: str) -> str:
         password = self.settings.password
         return text.replace(password, "***") if password else text
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """Whether a send failed because the server never answered: a refused, reset or lost
+    connection, an unresolvable name or a timeout. smtplib's own errors (a reply it did not like,
+    STARTTLS not offered) and TLS errors (a handshake the server answered) are answers."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, (smtplib.SMTPException, ssl.SSLError))
 
 
 def _envelope_sender(message: EmailMessage) -> str:
@@ -318,8 +377,11 @@ class OutboxMailer:
 def sender_identity(address: str | None, name: str | None, templates_dir: Path | None = None) -> str:
     """The From header: "Name <address>". The address is MODELMEMO_SMTP_FROM (default
     modelmemo@localhost); the name MODELMEMO_SMTP_FROM_NAME, else "<organisation> memos" from the
-    brand file in `templates_dir`, so readers see who sent the memo rather than a bare technical address."""
-    address = address or DEFAULT_SENDER
+    brand file in `templates_dir`, so readers see who sent the memo rather than a bare technical address.
+    Control characters (a line break would end the From header early) become spaces; the settings
+    check refuses them in the variables, this covers every other caller."""
+    address = _header_safe(address or "") or DEFAULT_SENDER
+    name = _header_safe(name or "")
     if "<" in address:  # already "Name <address>"
         return address
     if not name:
@@ -333,12 +395,20 @@ def sender_identity(address: str | None, name: str | None, templates_dir: Path |
     return formataddr((name, address))
 
 
+_CONTROL_RUNS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def _header_safe(text: str) -> str:
+    return " ".join(_CONTROL_RUNS.sub(" ", text).split())
+
+
 def configured_smtp(settings: "Settings") -> SmtpSettings:
     """The SMTP settings a run sends with: from the prefect-email EmailServerCredentials block that
-    MODELMEMO_SMTP_BLOCK names (the Prefect ecosystem's convention), loaded now, with the sender of
-    the settings; else the ones built from the MODELMEMO_SMTP_* variables."""
-    if settings.smtp_block:
-        return SmtpSettings.from_prefect_block(settings.smtp_block, sender=settings.smtp.sender)
+    MODELMEMO_SMTP_BLOCK names (the Prefect ecosystem's convention), loaded now, with the sender and
+    the timeouts of the settings; else the ones built from the MODELMEMO_SMTP_* variables."""
+    if settings.smtp_block:  # the block has the server; how long to wait for it is ours
+        block = SmtpSettings.from_prefect_block(settings.smtp_block, sender=settings.smtp.sender)
+        return replace(block, timeout=settings.smtp.timeout, connect_timeout=settings.smtp.connect_timeout)
     return settings.smtp
 
 

@@ -202,6 +202,69 @@ def schema_problems(document: LoadedDocument, file_label: str, schema_path: Path
     return problems
 
 
+# Characters refused in every text value and field name, however they were written: raw, or as an
+# escape the parsers turn into the character ("\e", "\x1b", "\u001b"). The YAML reader and the JSON
+# parser refuse most raw controls, but not escapes, and the JSON parser lets DEL and C1 through:
+# an ESC rewrites a terminal, a NUL cuts text short in C libraries, a bidi override makes
+# "invoice\u202efdp" read as "invoicepdf" in the index, the memo and an email subject. Tab and the
+# line breaks stay: a summary may have several lines. Direction *marks* (U+200E, U+200F, U+061C)
+# and the zero-width (non-)joiner stay too: Hebrew, Arabic, Persian and emoji text needs them, and
+# they cannot move other text (the set refused is the one Rust's `text_direction_codepoint_in_literal` names).
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+_BIDI_CONTROLS = {
+    "\u202a": "LEFT-TO-RIGHT EMBEDDING", "\u202b": "RIGHT-TO-LEFT EMBEDDING", "\u202c": "POP DIRECTIONAL FORMATTING",
+    "\u202d": "LEFT-TO-RIGHT OVERRIDE", "\u202e": "RIGHT-TO-LEFT OVERRIDE", "\u2066": "LEFT-TO-RIGHT ISOLATE",
+    "\u2067": "RIGHT-TO-LEFT ISOLATE", "\u2068": "FIRST STRONG ISOLATE", "\u2069": "POP DIRECTIONAL ISOLATE",
+}
+_CONTROL_NAMES = {"\x00": "NUL", "\x07": "BEL", "\x08": "BACKSPACE", "\x0b": "VERTICAL TAB", "\x0c": "FORM FEED",
+                  "\x1b": "ESC", "\x7f": "DEL", "\x85": "NEXT LINE", "\x9b": "CSI"}
+
+
+def _refused_character(text: str) -> str | None:
+    """Why `text` cannot be kept (its first refused character, named, and how it may have been
+    written: people see "\\e" in their file, not a character), or None."""
+    for char in text:
+        code = ord(char)
+        if (code < 0x20 and char not in _ALLOWED_CONTROLS) or 0x7F <= code <= 0x9F:
+            name = f" ({_CONTROL_NAMES[char]})" if char in _CONTROL_NAMES else ""
+            escapes = f"\\u{code:04x}" + (" or \\e" if char == "\x1b" else "")
+            return f"the control character U+{code:04X}{name}, written as is or as an escape such as {escapes}"
+        if char in _BIDI_CONTROLS:
+            return f"the bidirectional control character U+{code:04X} ({_BIDI_CONTROLS[char]}, which reorders " \
+                   f"the text around it), written as is or as the escape \\u{code:04x}"
+    return None
+
+
+def text_problems(document: LoadedDocument, file_label: str) -> list[Problem]:
+    """One problem for each text value or field name that holds a refused character (above), at
+    the value (or, for a field name, the key) with its line: the file is rejected like any other
+    invalid file, naming where the fix goes."""
+    problems: list[Problem] = []
+
+    def visit(node: Any, path: JsonPath) -> None:
+        if isinstance(node, str):
+            why = _refused_character(node)
+            if why:
+                line, column = document.position_of(path) or (None, None)
+                problems.append(Problem(file_label, f"text contains {why}; remove it",
+                                        dotted(path) or "(top level)", line, column))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                why = _refused_character(key)
+                if why:
+                    line, column = document.key_positions.get(path + (key,)) or document.position_of(path) \
+                        or (None, None)
+                    problems.append(Problem(file_label, f"a field name contains {why}; remove it",
+                                            dotted(path + (display_name(key),)), line, column))
+                visit(value, path + (key,))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                visit(value, path + (index,))
+
+    visit(document.data, ())
+    return problems
+
+
 def validate_file(path: Path, file_label: str | None = None) -> tuple[LoadedDocument | None, list[Problem]]:
     """Load and validate one file. Returns the document (None if unreadable) and its problems.
 
@@ -217,4 +280,10 @@ def validate_file(path: Path, file_label: str | None = None) -> tuple[LoadedDocu
         return None, [Problem(label, exc.message, "", exc.line, exc.column)]
     except OSError as exc:
         return None, [Problem(label, f"cannot read file: {exc.strerror or exc}")]
-    return document, schema_problems(document, label)
+    problems = text_problems(document, label)
+    # A value already refused for its characters is not also reported by the schema (its enum or
+    # pattern would echo the same value): one problem per fault.
+    refused = {problem.path for problem in problems}
+    problems += [problem for problem in schema_problems(document, label) if display_name(problem.path) not in refused]
+    problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.path, p.message))
+    return document, problems
