@@ -59,7 +59,7 @@ def pilot_flow(
     if not files and not settings.input_dir.is_dir():
         logger.error("no drop folder %s: give requirement files, or set MODELMEMO_INPUT_DIR", settings.input_dir)
         return Failed(message=f"no drop folder {settings.input_dir}")
-    paths = [Path(f) for f in files] if files else requirement_files(settings.input_dir)
+    paths = [Path(f) for f in files] if files else requirement_files(settings.input_dir, settings.settle_seconds)
     options = PilotOptions(output, max_usd, dry_run, specs, named=bool(files))
     report = run_pilot(paths, catalog, settings, options, os.environ, say=lambda line: logger.info("%s", line))
     message = f"pilot: estimated ${report.estimate_usd:.4f}, spent ${report.spent_usd:.4f}"

@@ -330,7 +330,8 @@ CONSTANTS: tuple[Constant, ...] = (
              "longest the waits between one memo's send attempts may add up to "
              "(`MODELMEMO_SMTP_BACKOFF_SECONDS` x (2^(`MODELMEMO_SMTP_RETRIES`-1) - 1))"),
     Constant("PILOT_MAX_EXAMPLES_BYTES", PILOT_MAX_EXAMPLES_BYTES, "largest pilot examples file read (8 MiB)"),
-    Constant("PILOT_MAX_EXAMPLES", PILOT_MAX_EXAMPLES, "examples in one pilot file (the memo's plan asks for 50 per task)"),
+    Constant("PILOT_MAX_EXAMPLES", PILOT_MAX_EXAMPLES, "examples in one pilot file (a memo's evaluation plan asks "
+             "for 10 to about 120 per task)"),
     Constant("PILOT_MAX_OUTPUT_TOKENS", PILOT_MAX_OUTPUT_TOKENS, "longest pilot answer asked for (`max_tokens`); the "
              "cost estimate's bound for an answer without a reference"),
     Constant("PILOT_RETRY_WAIT_MAX_SECONDS", PILOT_RETRY_WAIT_MAX_SECONDS, "longest wait before a pilot request is "

@@ -49,7 +49,7 @@ def cmd_pilot(args: argparse.Namespace) -> int:
         if not settings.input_dir.is_dir():
             error(f"no drop folder {settings.input_dir}: give requirement files, or set MODELMEMO_INPUT_DIR")
             return EXIT_CANNOT_RUN
-        files = requirement_files(settings.input_dir)
+        files = requirement_files(settings.input_dir, settings.settle_seconds)
     try:
         extra = tuple(Path(p) for p in args.catalog_extra or [])
         catalog = load_catalog(with_synced(tuple(settings.catalog_files) + extra, output_dir))

@@ -82,6 +82,18 @@ def examples_path(requirement_file: Path, spec: PilotSpec) -> Path:
     return requirement_file.parent / spec.examples
 
 
+def examples_sha256(requirement_file: Path, examples: str) -> str | None:
+    """sha256 of the examples file a requirement file names, read as `load_examples` reads it (inside
+    the requirement file's folder, no symbolic link, size-capped); None when it cannot be read."""
+    path = requirement_file.parent / examples
+    try:
+        if not path.resolve().is_relative_to(requirement_file.parent.resolve()):
+            return None
+        return hashlib.sha256(_read_limited(path)).hexdigest()
+    except (OSError, RuntimeError, InputError):
+        return None
+
+
 def load_examples(requirement_file: Path, document: LoadedDocument, spec: PilotSpec, tasks: tuple[str, ...],
                   requirement_label: str) -> tuple[ExampleSet | None, list[Problem]]:
     """Read and check the examples file a requirement file names. `tasks` are its needs.tasks.

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Mapping
 
 from modelmemo.catalog.load import Catalog
+from modelmemo.inputs.discovery import scan_settled
 from modelmemo.inputs.names import display_name
 from modelmemo.inputs.validation import Problem, validate_file
 from modelmemo.pilot.budget import estimated_cost
@@ -20,7 +21,7 @@ from modelmemo.pilot.endpoints import Route, route_for
 from modelmemo.pilot.examples import ExampleSet, PilotSpec, load_examples
 from modelmemo.pilot.prompts import Request, answer_request, default_labels, judge_request
 from modelmemo.pilot.results import PilotResult
-from modelmemo.settings import INPUT_SUFFIXES, PILOT_MAX_OUTPUT_TOKENS, Settings
+from modelmemo.settings import PILOT_MAX_OUTPUT_TOKENS, Settings
 
 
 @dataclass(frozen=True)
@@ -84,13 +85,10 @@ class ProjectPlan:
         return sum(c.estimate_usd for c in self.candidates if c.route is not None)
 
 
-def requirement_files(folder: Path) -> list[Path]:
-    """The drop folder's requirement files when no FILE is named: regular files (no links) with an
-    input suffix and a name that is not hidden or temporary. TODO(after the batch merge): take them
-    from inputs/discovery.py, so a pilot sees exactly the files a run owns (settle time included)."""
-    return [path for path in sorted(folder.iterdir())
-            if path.suffix.lower() in INPUT_SUFFIXES and not path.name.startswith((".", "~"))
-            and path.is_file() and not path.is_symlink()]
+def requirement_files(folder: Path, settle_seconds: float = 0.0) -> list[Path]:
+    """The drop folder's requirement files when no FILE is named: exactly the files a run reads
+    (inputs/discovery.py: regular files, no links, an input suffix, settled, a UTF-8 name)."""
+    return [entry.path for entry in scan_settled(folder, settle_seconds) if entry.kind == "input"]
 
 
 def plan_project(path: Path, catalog: Catalog, settings: Settings, env: Mapping[str, str], options: PilotOptions,
