@@ -547,7 +547,7 @@ def test_finding6_watch_ignores_its_output_folder(drop_folder: Path):
 
     folder = drop_folder.resolve()
     assert not is_watched(folder, str(folder / "out"), output_dir=folder / "out")
-    for own in ("20261129T122814Z-61b8", "state", "LATEST", ".pruning-20261129T122814Z-61b8"):
+    for own in ("20261129T122814Z-61b8", "state", "LATEST", ".pruning-20261129T122814Z-61b8-0a1b2c3d"):
         assert not is_watched(folder, str(folder / own), output_dir=folder), own
     assert is_watched(folder, str(folder / "a.yaml"), output_dir=folder)
     assert is_watched(folder, str(folder / "a.yaml"), output_dir=folder / "out")
@@ -693,7 +693,7 @@ def test_check_folders_refuses_overlapping_drop_and_output_folders(tmp_path: Pat
     assert "is the drop folder" in check_folders(drop, drop)
     assert "is the drop folder" in check_folders(drop, tmp_path / "link")  # the same folder by another name
     assert "is the drop folder" in check_folders(str(drop) + "/", drop / "." / "x" / "..")
-    for inside in ("20261129T122814Z-61b8", "20261129T122814Z-61b8/sub", "state", ".pruning-20261129T122814Z-61b8"):
+    for inside in ("20261129T122814Z-61b8", "20261129T122814Z-61b8/sub", "state", ".pruning-20261129T122814Z-61b8-0a1b2c3d"):
         problem = check_folders(output / inside, output)
         assert problem and f"{output / inside.split('/')[0]}, which modelmemo writes" in problem \
             and "\n" not in problem, inside

@@ -800,6 +800,43 @@ def test_cli_environment_fault_is_one_line_without_traceback(cli_environment_fau
     assert len(result.stderr.strip().splitlines()) <= 1, result.stderr  # at most the one-line error
 
 
+# --- 3b. a render worker killed mid-memo ------------------------------------------------------
+
+
+def test_render_worker_killed_between_pdf_and_json_leaves_a_finished_run_folder_clean(prefect_api, tmp_path):
+    """Issue 23: a render worker SIGKILLed after writing a memo's PDF and HTML, with its JSON still a
+    temporary file, left those files in the run folder for ever (a finished run is never cleaned
+    up after). The run goes on, says which projects failed, and its folder holds complete memos
+    only by the time it is declared finished (summary.json). The real command, a real pool of two
+    workers, a real kill: the failpoint fires in the worker process, not in the command."""
+    from modelmemo.batch.atomic import TEMP_SUFFIX
+
+    inputs = prepare_inputs(tmp_path)
+    output = tmp_path / "output"
+    result = modelmemo_cli("run", str(inputs), "--output", str(output), "--workers", "2", "--no-email",
+                           env=harness_env(MODELMEMO_FAILPOINT=f"before-rename {FIRST}.json"))
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    [run_dir] = [p for p in output.iterdir() if p.name != "state" and p.is_dir()]
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))  # the run finished
+    status = {p["project_id"]: p for p in summary["projects"]}
+    assert status[FIRST]["status"] == "failed" and "render process died" in status[FIRST]["error"]
+    for pid, project in status.items():  # every project ends with a memo or a failure line
+        line = next(line for line in result.stdout.splitlines() if pid in line)
+        assert ("FAILED" in line) == (project["status"] == "failed"), result.stdout
+    names = sorted(p.name for p in run_dir.iterdir())
+    assert [n for n in names if n.endswith(TEMP_SUFFIX)] == [], names
+    assert partial_memos(output) == [], names  # no PDF or HTML without its JSON
+    # A broken pool fails every memo it still had (possibly one a worker had completed): each memo
+    # reported as written is complete.
+    assert {f"{pid}.json" for pid, p in status.items() if p["status"] == "memo"} <= set(names)
+
+    again = modelmemo_cli("run", str(inputs), "--output", str(output), "--workers", "2", "--no-email",
+                          env=harness_env())
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]  # the failed memos, rendered now
+    state, problems = check_memos(output, inputs, PROJECTS)
+    assert problems == [] and sorted(state) == sorted(PROJECTS)
+
+
 # --- 4. broken catalog -----------------------------------------------------------------------
 
 

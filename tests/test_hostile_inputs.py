@@ -688,7 +688,7 @@ def test_finding10_symlink_swapped_after_scan_not_followed(tmp_path, capsys, mon
         link.symlink_to(secret)
         os.replace(link, target)
 
-    stage = pipeline.scan_drop_folder if when == "after-scan" else pipeline.plan_batch
+    stage = pipeline.scan_settled if when == "after-scan" else pipeline.plan_batch  # the scan planning does
 
     def stage_then_swap(*args, **kwargs):
         result = stage(*args, **kwargs)

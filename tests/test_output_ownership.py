@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from modelmemo.batch.atomic import TEMP_SUFFIX, atomic_write_text
 from modelmemo.batch.pipeline import clean_up_after_crash, plan_batch, run_batch
 from modelmemo.inputs.validation import validate_file
 
-from .conftest import CATALOG, TEMPLATES
+from .conftest import CATALOG, TEMPLATES, copy_examples
 from .helpers import requirements, write_yaml
 from .support_renderer import FAKE_PDF
 
@@ -72,6 +73,45 @@ def test_finding1_crash_clean_up_still_removes_what_modelmemo_left(tmp_path: Pat
     assert list((output / "state").iterdir()) == []
     assert (output / ".notes.tmp").read_text() == "the user's"
     assert (output / "mine" / "page.html").read_text() == "the user's"
+
+
+def test_next_run_removes_a_failed_memos_parts_from_a_finished_run_folder(tmp_path: Path):
+    """Issue 23: a render worker killed between a memo's PDF and its JSON left the PDF, the HTML and
+    the JSON's temporary file in a run folder that then finished, and no later run looked there.
+    The next run removes exactly those: temporary files with modelmemo's marker, and the PDF/HTML of
+    a project that run's own summary.json lists as failed whose JSON is missing."""
+    drop, output = tmp_path / "inputs", tmp_path / "out"
+    drop.mkdir()
+    copy_examples(drop, ["legal-translation", "research-digest", "ticket-triage"])
+    first = run_batch(drop, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES, deliver=False,
+                      renderer=FAKE_PDF)
+    run_dir = output / first.run_id
+    # What a version without the fix left: legal-translation's worker died before the JSON's rename
+    # (the run reported it failed and did not record it), ...
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for project in summary["projects"]:
+        if project["project_id"] == "legal-translation":
+            project.update(status="failed", error="render process died (BrokenProcessPool)")
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    (run_dir / "legal-translation.json").rename(run_dir / f".legal-translation.json.k2j4{TEMP_SUFFIX}")
+    state = json.loads((output / "state" / "memos.json").read_text())
+    del state["legal-translation"]
+    (output / "state" / "memos.json").write_text(json.dumps(state))
+    # ... and what is not modelmemo's to remove: someone's files, and a memo listed as written whose
+    # JSON someone moved away (not a failed render: its PDF and HTML stay).
+    (run_dir / "ticket-triage.json").rename(tmp_path / "ticket-triage.json")
+    theirs = {"handout.pdf": "%PDF mine", "handout.html": "<p>mine</p>", ".notes.tmp": "mine",
+              f"notes{TEMP_SUFFIX}": "no leading dot: not a name modelmemo writes"}
+    for name, text in theirs.items():
+        (run_dir / name).write_text(text)
+
+    run_batch(drop, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES, deliver=False, renderer=FAKE_PDF)
+
+    left = sorted(p.name for p in run_dir.iterdir())
+    assert not any(name.startswith("legal-translation.") or name.endswith(f"k2j4{TEMP_SUFFIX}") for name in left), left
+    assert {"research-digest.json", "research-digest.pdf", "research-digest.html", "ticket-triage.pdf",
+            "ticket-triage.html", "summary.json", "index.html"} <= set(left)
+    assert {name: (run_dir / name).read_text() for name in theirs} == theirs
 
 
 def test_atomic_writes_leave_no_marked_temp_file(tmp_path: Path):

@@ -7,6 +7,11 @@ what matters here, not what the PDFs look like: the runs use the fake renderer."
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +22,7 @@ from modelmemo.batch.pipeline import run_batch
 from modelmemo.batch.retention import prune_runs
 from modelmemo.batch.state import batch_lock
 
-from .conftest import CATALOG, TEMPLATES, copy_examples
+from .conftest import CATALOG, ROOT, TEMPLATES, copy_examples
 from .support_renderer import FAKE_PDF
 
 RUNS = ["20261101T020000Z-aaaa", "20261102T020000Z-bbbb", "20261103T020000Z-cccc"]
@@ -73,3 +78,53 @@ def test_prune_command_dry_run_and_lock(drop_folder: Path, tmp_path: Path, capsy
     assert run_folders(output) == RUNS
     assert main(["prune", "--keep", "1", "--output", str(output)]) == EXIT_OK
     assert run_folders(output) == [RUNS[0], RUNS[2]]
+
+
+def user_folders(output: Path) -> dict[str, str]:
+    """Folders a person made in the output folder whose names start like prune's hidden folders: one
+    named as an earlier modelmemo named them (`.pruning-<run id>`), one as the current one does."""
+    folders = {".pruning-notes": "my notes", f".pruning-{RUNS[1]}": "a copy I made",
+               f".pruning-{RUNS[1]}-0badcafe": "mine too"}
+    for name, text in folders.items():
+        (output / name).mkdir()
+        (output / name / "keep.txt").write_text(text)
+    return folders
+
+
+def assert_untouched(output: Path, folders: dict[str, str]) -> None:
+    for name, text in folders.items():
+        assert (output / name / "keep.txt").read_text() == text, name
+
+
+def test_prune_never_deletes_a_folder_it_did_not_make(drop_folder: Path, tmp_path: Path):
+    """Issue 23: prune deleted every `output/.pruning-*` folder as a leftover of its own. A name
+    proves nothing: only the hidden folders prune recorded making are its to delete."""
+    output = tmp_path / "output"
+    three_nightly_runs(drop_folder, output)
+    mine = user_folders(output)
+    assert prune_runs(output, keep=1).removed == (RUNS[1],)
+    assert prune_runs(output, keep=1).removed == ()  # and again, with nothing left to prune
+    assert_untouched(output, mine)
+    assert run_folders(output) == sorted([RUNS[0], RUNS[2], *mine])
+    assert not (output / "state" / "pruning.json").exists()
+
+
+def test_prune_killed_midway_is_finished_by_the_next_prune(drop_folder: Path, tmp_path: Path):
+    """`modelmemo prune` SIGKILLed after renaming a run folder to its hidden name, before deleting
+    it: the next prune deletes that leftover (recorded in state/), and still nothing of the user's."""
+    output = tmp_path / "output"
+    three_nightly_runs(drop_folder, output)
+    mine = user_folders(output)
+    killed = subprocess.run([sys.executable, "-m", "modelmemo.cli", "prune", "--keep", "1", "--output", str(output)],
+                            env={**os.environ, "MODELMEMO_FAILPOINT": "prune-before-delete"}, cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    leftovers = [p.name for p in output.iterdir() if p.name.startswith(f".pruning-{RUNS[1]}-") and p.name not in mine]
+    assert len(leftovers) == 1 and (output / leftovers[0] / "index.html").is_file()  # renamed, not yet deleted
+    assert json.loads((output / "state" / "pruning.json").read_text())["trash"] == leftovers
+
+    assert main(["prune", "--keep", "1", "--output", str(output)]) == EXIT_OK
+    assert not (output / leftovers[0]).exists()
+    assert not (output / "state" / "pruning.json").exists()
+    assert_untouched(output, mine)
+    assert run_folders(output) == sorted([RUNS[0], RUNS[2], *mine])

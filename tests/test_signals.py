@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -62,8 +63,8 @@ def session_processes(session_id: int) -> dict[int, str]:
 class Command:
     """A modelmemo command in a session of its own, its output lines collected as they come."""
 
-    def __init__(self, args: list[str], env: dict[str, str]):
-        self.process = subprocess.Popen([str(CLI), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    def __init__(self, args: list[str], env: dict[str, str], program: tuple[str, ...] = (str(CLI),)):
+        self.process = subprocess.Popen([*program, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, env=env, start_new_session=True)
         self.stdout: list[str] = []
         self.stderr: list[str] = []
@@ -136,8 +137,8 @@ def command_env(tmp_path: Path):
 def start(command_env):
     started: list[Command] = []
 
-    def start_command(*args: str, **env: str) -> Command:
-        command = Command(list(args), {**command_env, **env})
+    def start_command(*args: str, program: tuple[str, ...] = (str(CLI),), **env: str) -> Command:
+        command = Command(list(args), {**command_env, **env}, program)
         started.append(command)
         return command
 
@@ -256,6 +257,30 @@ def test_finding10_ctrl_c_prints_one_line(start, tmp_path: Path):
 
     assert_stopped_cleanly(watcher, code, signal.SIGINT)
     assert took < GONE_SECONDS
+    assert incomplete_memos(output) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)  # a local Dask cluster and the temporary server start on a busy 2-core machine
+def test_ctrl_c_during_a_dask_run_prints_one_line(start, tmp_path: Path):
+    """Issue 23: Ctrl-C during `run --runner dask` printed 34-101 lines of tracebacks and warnings
+    from the local Dask cluster's workers, its nannies and multiprocessing's resource tracker. Now
+    as with the local runner: the one line, exit code 130, no process left, no half-written memo.
+    Ctrl-C reaches the whole process group, the cluster's worker processes included."""
+    drop, output = tmp_path / "in", tmp_path / "out"
+    drop.mkdir()
+    write_inputs(drop, 16)
+    run = start("run", str(drop), "--output", str(output), "--no-email", "--runner", "dask", "--workers", "2",
+                program=(sys.executable, "-m", "modelmemo.cli"))
+    run.wait_for("[1/16]", timeout=3 * START_SECONDS)  # rendering has started on the cluster
+
+    code, _ = run.stop(signal.SIGINT, whole_group=True)
+
+    stderr = [line.rstrip("\n") for line in run.stderr]
+    assert code == 128 + signal.SIGINT, run.output()[-3000:]
+    assert "Traceback" not in run.output(), run.output()[-3000:]
+    assert STOP_MESSAGE.format("SIGINT") in stderr and len(stderr) <= 2, stderr
+    assert run.leftovers() == {}
     assert incomplete_memos(output) == []
 
 

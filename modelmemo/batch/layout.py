@@ -3,7 +3,7 @@
     <output>/
       LATEST                     the newest finished run's id
       state/                     memos.json (each project's current memo), deliveries.json (the
-                                 email ledger), run.lock
+                                 email ledger), run.lock, pruning.json (only while `prune` runs)
       <run-id>/                  one run: <project-id>.pdf/.html/.json, index.html, summary.json
                                  (written last: a run folder without it never finished), outbox/
 
@@ -37,6 +37,11 @@ def ledger_file(output_dir: Path) -> Path:
 
 def lock_file(output_dir: Path) -> Path:
     return state_dir(output_dir) / "run.lock"
+
+
+def pruning_file(output_dir: Path) -> Path:
+    """The names of the folders `prune` is deleting (retention.py): its record of what it made."""
+    return state_dir(output_dir) / "pruning.json"
 
 
 def latest_file(output_dir: Path) -> Path:

@@ -2,7 +2,7 @@
 they must not overlap the wrong way round.
 
 Every run writes a new run folder, LATEST and state/ into the output folder, and cleans up and
-prunes run folders (`pipeline.clean_up_after_crash`, `retention.prune_runs`). So:
+prunes run folders (`cleanup.clean_up_after_crash`, `retention.prune_runs`). So:
 
 * output folder == drop folder: each run writes its folder among the inputs, and in watch mode
   every run triggers the next one, for ever;
@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from modelmemo.batch.retention import RUN_ID_PATTERN, TRASH_PREFIX
+from modelmemo.batch.retention import RUN_ID_PATTERN, TRASH_PATTERN
 from modelmemo.batch.layout import LATEST_NAME, STATE_DIRNAME
 
 
@@ -34,7 +34,7 @@ def real_path(path: Path | str) -> Path:
 def is_output_entry(name: str) -> bool:
     """A name modelmemo writes directly in an output folder: a run folder, state/, LATEST, a run
     folder being pruned."""
-    return bool(RUN_ID_PATTERN.match(name)) or name in (STATE_DIRNAME, LATEST_NAME) or name.startswith(TRASH_PREFIX)
+    return bool(RUN_ID_PATTERN.match(name)) or name in (STATE_DIRNAME, LATEST_NAME) or bool(TRASH_PATTERN.match(name))
 
 
 def check_folders(input_dir: Path | str, output_dir: Path | str) -> str | None:

@@ -7,25 +7,25 @@ baseline and the unit tests call them directly.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections import defaultdict
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from modelmemo.batch.atomic import atomic_write_text, remove_stale_temp_files
+from modelmemo.batch.atomic import atomic_write_text
+from modelmemo.batch.cleanup import clean_up_after_crash, remove_failed_parts
 from modelmemo.batch.failpoints import failpoint
 from modelmemo.memo.limits import RENDER_SECONDS
 from modelmemo.catalog.load import Catalog
 from modelmemo.delivery.ledger import DeliveryJob
-from modelmemo.inputs.discovery import scan_drop_folder, scan_settled
+from modelmemo.inputs.discovery import scan_settled
 from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
 from modelmemo.memo.render import render_index_html
-from modelmemo.batch.retention import is_run_folder, prune_runs
+from modelmemo.batch.retention import prune_runs
 from modelmemo.batch import layout
 from modelmemo.batch.pilot_inputs import owned_entries, pilot_examples_of, with_pilot
 from modelmemo.batch.state import MemoState
@@ -40,11 +40,6 @@ from modelmemo.batch.work_unit import (BundlePaths, PlannedProject, ProjectOutco
 
 if TYPE_CHECKING:
     from modelmemo.settings import Settings
-
-# The schema's project id pattern, and the ids it reserves because they name the run's own files
-# (index.html, summary.json): a memo can never overwrite them.
-PROJECT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-RESERVED_PROJECT_IDS = frozenset({"index", "summary"})
 
 SUMMARY_VERSION = 1
 
@@ -249,31 +244,6 @@ def render_project(job: RenderJob) -> ProjectOutcome:
     return write_unit_result(unit, result, Path(job.run_dir))
 
 
-def clean_up_after_crash(output_dir: Path) -> None:
-    """Temporary files and incomplete memos left by a killed run. Call while holding the run lock.
-
-    Touches only what modelmemo writes: its marked temporary files at the top and in state/, and
-    run folders (named like run ids) that have no summary.json, i.e. a run that never finished.
-    Anything else in the output folder, whatever its name, is left alone. A finished run has a
-    summary.json (written last), so the cost does not grow with the number of past runs' files.
-    """
-    if not output_dir.is_dir():
-        return
-    remove_stale_temp_files(output_dir, recursive=False)
-    remove_stale_temp_files(layout.state_dir(output_dir), recursive=False)
-    for run_dir in output_dir.iterdir():
-        if not is_run_folder(run_dir) or layout.summary_file(run_dir).exists():
-            continue
-        remove_stale_temp_files(run_dir, recursive=True)
-        for part in list(run_dir.glob("*.pdf")) + list(run_dir.glob("*.html")):
-            if PROJECT_ID_PATTERN.match(part.stem) and part.stem not in RESERVED_PROJECT_IDS:
-                remove_incomplete_memo(run_dir, part.stem)
-        try:
-            run_dir.rmdir()  # nothing left (a run stopped before its first memo): no empty folder to puzzle over
-        except OSError:
-            pass  # complete memos (or anything else) are kept
-
-
 def render_all(jobs: Iterable[RenderJob], executor: Executor | None = None) -> Iterator[ProjectOutcome]:
     """Render jobs serially, or on an executor (results in completion order, streamed)."""
     if executor is None:
@@ -283,14 +253,19 @@ def render_all(jobs: Iterable[RenderJob], executor: Executor | None = None) -> I
     from concurrent.futures import as_completed
 
     futures = {executor.submit(render_project, job): job for job in jobs}
+    broken = False
     for future in as_completed(futures):
         try:
-            yield future.result()
+            outcome = future.result()
         except Exception as exc:  # e.g. BrokenProcessPool: a worker was killed (OOM killer, time limit)
+            broken = broken or isinstance(exc, BrokenExecutor)
             job = futures[future]
-            yield ProjectOutcome(job.project.project_id, job.project.name, job.project.file, "failed",
-                                 error=f"render process died ({type(exc).__name__}); retried on the next run",
-                                 input_sha256=job.project.input_sha256, memo_run_id=job.run_id)
+            outcome = ProjectOutcome(job.project.project_id, job.project.name, job.project.file, "failed",
+                                     error=f"render process died ({type(exc).__name__}); retried on the next run",
+                                     input_sha256=job.project.input_sha256, memo_run_id=job.run_id)
+        yield outcome
+    if broken:  # a broken pool renders nothing more; its workers must be gone before the run's
+        executor.shutdown(wait=True)  # clean-up (remove_failed_parts), or one might still be writing
 
 
 # --- delivery --------------------------------------------------------------------------------
@@ -403,6 +378,7 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
     jobs = make_jobs(to_render, run_dir, run_id, generated_at, catalog_files, templates_dir, fingerprint,
                      state, force, templates_sha, renderer)
     rendered = stages.render(jobs, state, progress) if jobs else []
+    remove_failed_parts(run_dir, rendered)  # rendering is over: the run folder gets complete memos only
     summary = BatchSummary(run_id, generated_at, catalog.as_of.isoformat(),
                            projects=sorted(skipped + rendered, key=lambda p: p.project_id),
                            rejected=list(plan.rejected), notices=list(plan.notices), notes=list(plan.notes))

@@ -7,20 +7,33 @@ complete run. Pruning keeps those, keeps the newest `keep` runs, and deletes the
 
 Only folders named like the run ids modelmemo makes are candidates: anything else a person put in
 the output folder is left alone. Call while holding the batch lock, so no run is writing.
+
+A run folder is deleted under a hidden name (`.pruning-<run id>-<token>`), so a prune killed
+mid-delete leaves nothing that looks like a run. Those names are recorded in `state/pruning.json`
+before the first rename, and a later prune deletes a leftover only when that record names it: a
+name alone proves nothing (a person's `.pruning-notes`, or anything else, is never deleted).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelmemo.batch.layout import latest_file
+from modelmemo.batch.atomic import atomic_write_text
+from modelmemo.batch.failpoints import failpoint
+from modelmemo.batch.layout import latest_file, pruning_file
 from modelmemo.batch.state import MemoState
 
 RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")  # see pipeline.new_run_id
 TRASH_PREFIX = ".pruning-"
+# A run folder being deleted: the prefix, its run id and a random token of the prune that renamed it
+# (the token keeps the rename from landing on anything already there).
+TRASH_PATTERN = re.compile(r"^\.pruning-\d{8}T\d{6}Z-[0-9a-f]{4}-[0-9a-f]{8}$")
 
 
 def is_run_folder(path: Path) -> bool:
@@ -56,16 +69,46 @@ def plan_prune(output_dir: Path, keep: int) -> PruneReport:
 
 
 def prune_runs(output_dir: Path, keep: int, dry_run: bool = False) -> PruneReport:
-    """Delete the run folders `plan_prune` lists. Each one is first renamed to a hidden name
-    (atomic), so a crash mid-delete leaves no half-deleted run that looks like a real one; such
-    leftovers are deleted by the next prune."""
+    """Delete the run folders `plan_prune` lists, and what an earlier prune killed midway left.
+
+    Each folder is recorded (state/pruning.json), then renamed to its hidden name (atomic), then
+    deleted; the record goes last. Killed at any point, the next prune finds every leftover in the
+    record: recorded but never renamed is a name with nothing behind it, renamed is a hidden folder
+    it finishes deleting, and a run folder not yet renamed is still a run folder it plans again."""
     report = plan_prune(output_dir, keep)
     if dry_run:
         return report
-    for leftover in output_dir.glob(TRASH_PREFIX + "*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for name in report.removed:
-        trash = output_dir / (TRASH_PREFIX + name)
+    record = pruning_file(output_dir)
+    for name in recorded_trash(record):
+        trash = output_dir / name
+        if trash.is_dir() and not trash.is_symlink():
+            shutil.rmtree(trash)
+    trash_names = free_trash_names(output_dir, report.removed)
+    if trash_names:
+        atomic_write_text(record, json.dumps({"trash": sorted(trash_names.values())}, indent=1) + "\n")
+    for name, trash_name in trash_names.items():
+        trash = output_dir / trash_name
         (output_dir / name).rename(trash)
+        failpoint("prune-before-delete")
         shutil.rmtree(trash)
+    record.unlink(missing_ok=True)
     return report
+
+
+def free_trash_names(output_dir: Path, runs: tuple[str, ...]) -> dict[str, str]:
+    """Run id -> its hidden name, none of them taken: a rename onto an empty folder would replace
+    it, and a recorded name that was someone else's would be deleted by the next prune."""
+    while True:
+        token = secrets.token_hex(4)
+        names = {run: f"{TRASH_PREFIX}{run}-{token}" for run in runs}
+        if not any(os.path.lexists(output_dir / name) for name in names.values()):
+            return names
+
+
+def recorded_trash(record: Path) -> list[str]:
+    """The hidden folders an earlier prune recorded and may have left (only names it makes)."""
+    try:
+        names = json.loads(record.read_text(encoding="utf-8")).get("trash", [])
+    except (OSError, ValueError, AttributeError):
+        return []  # no record (the usual case), or not one this code wrote: nothing to finish
+    return [name for name in names if isinstance(name, str) and TRASH_PATTERN.match(name)]

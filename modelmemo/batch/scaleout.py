@@ -26,6 +26,7 @@ from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from modelmemo.memo.render import settle_render_process
+from modelmemo.process.shutdown import critical, ctrl_c_blocked, start_resource_tracker_shielded
 from modelmemo.batch.work_unit import (BUNDLE_PREFIX, RENDERER, BundlePaths, ClusterError, RenderBundle, UnitResult, WorkUnit,
                         render_unit)
 
@@ -169,23 +170,60 @@ def render_chunk(units: Sequence[WorkUnit], digest: str) -> list[UnitResult]:
 @contextlib.contextmanager
 def connect(address: str | None, workers: int) -> Iterator[Client]:
     """A client of the cluster at `address`, or of a local cluster of `workers` processes with one
-    thread each (WeasyPrint is CPU-bound and holds the GIL) that ends with the block."""
+    thread each (WeasyPrint is CPU-bound and holds the GIL) that ends with the block.
+
+    Stopped (Ctrl-C, SIGTERM: anything that is not an Exception), the command prints one line
+    (shutdown.py), so the cluster goes quietly: a local cluster's workers never see Ctrl-C (it
+    reaches the whole process group; this process stops them), and while the client and the
+    cluster close, what distributed logs about connections closing under it is not shown."""
     try:
         if address:
             client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
             cluster = None
         else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+            start_resource_tracker_shielded()  # the nannies' queues: no "leaked semaphore" warning after a stop
+            with ctrl_c_blocked():  # inherited by the cluster's event-loop thread, so by every worker it starts
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    stopping = False
     try:
         yield client
+    except BaseException as exc:
+        stopping = not isinstance(exc, Exception)
+        raise
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        # Stopping, the hard-stop deadline (shutdown.py) waits for this before it ends the process.
+        with critical() if stopping else contextlib.nullcontext(), \
+                silenced(CLUSTER_LOGGERS) if stopping else contextlib.nullcontext():
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+# What a cluster closing under a stop logs in this process: distributed (scheduler, nannies,
+# client), tornado (their connections) and asyncio (a future whose connection went away).
+CLUSTER_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+@contextlib.contextmanager
+def silenced(roots: Sequence[str]) -> Iterator[None]:
+    """The loggers `roots`, and those below them with a level of their own (distributed sets
+    `distributed.client` to WARNING), log nothing meanwhile; their levels are restored after."""
+    names = [name for name, logger in logging.root.manager.loggerDict.items()
+             if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET
+             and name.startswith(tuple(f"{root}." for root in roots))]
+    loggers = [logging.getLogger(name) for name in (*roots, *names)]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def worker_threads(client: Client, wait_seconds: float = CONNECT_SECONDS) -> int:

@@ -70,7 +70,7 @@ def scan_drop_folder(folder: Path, settle_seconds: float = 0.0, now: float | Non
     `earlier`: stamps of files ahead of the clock seen settle_seconds ago (`scan_settled`); such a
     file still the same is an input, one that changed is in progress, one not seen then is "ahead".
     """
-    now = time.time() if now is None else now
+    fixed_now = now
     entries: list[Entry] = []
     with os.scandir(folder) as listing:
         names = sorted(listing, key=lambda e: e.name)
@@ -106,6 +106,8 @@ def scan_drop_folder(folder: Path, settle_seconds: float = 0.0, now: float | Non
             entries.append(Entry(name, path, "rejected", NOT_UTF8_NAME))
             continue
         stamp = (info.st_mtime_ns, info.st_size)
+        # the clock read after the file's stat: a file written while the scan runs is not "ahead"
+        now = time.time() if fixed_now is None else fixed_now
         if settle_seconds and info.st_mtime > now:
             entries.append(_ahead(name, path, stamp, info.st_mtime - now, settle_seconds, (earlier or {}).get(path)))
             continue

@@ -117,13 +117,14 @@ class _Settling:
 
     def settled(self) -> dict[str, tuple[int, int]]:
         """The files to hand over now (name -> stamp), no longer pending; files gone are dropped."""
-        wall, steady = time.time(), time.monotonic()
+        steady = time.monotonic()
         writing = False  # a file not dated ahead is still being written
         for name, seen in list(self.pending.items()):
             stamp = _stamp(self.folder / name)
             if stamp is None:
                 del self.pending[name]
                 continue
+            wall = time.time()  # read after the stat: a file written meanwhile is not "ahead"
             if seen is None or seen[0] != stamp:
                 seen = (stamp, steady, None)
             mtime = stamp[0] / 1e9

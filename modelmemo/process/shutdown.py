@@ -25,7 +25,7 @@ were writing).
 A signal that arrives while stopping, or once the command's work is done (`finish()`: the
 atexit handlers run), raises nothing, so it cannot interrupt a clean-up half way; it only starts
 the deadline. SIGKILL still works; the next run removes what a killed run left
-(`pipeline.clean_up_after_crash`). In-process callers of `cli.main` (tests) get their own
+(`cleanup.clean_up_after_crash`). In-process callers of `cli.main` (tests) get their own
 handlers back when it returns (`uninstall()`).
 
 Render workers (`init_render_worker`) ignore SIGINT: the command decides how a worker stops. As
@@ -34,8 +34,9 @@ ended, however it ended, even by SIGKILL or `os._exit` (`exit_with`: a thread wa
 (prctl PR_SET_PDEATHSIG is no help here: a worker's parent is the forkserver, and the forkserver
 only exits once every process holding its "alive" pipe is gone, workers included.) Once the
 workers are gone, the forkserver and multiprocessing's resource tracker exit by themselves. A
-worker killed mid-memo leaves an incomplete memo; the next run removes it (its JSON, written last,
-is missing). Prefect's temporary server cannot be helped after a SIGKILL: it stays until killed.
+worker killed mid-memo while the run goes on fails, and the run removes what it wrote before it
+finishes; one killed with the whole run leaves an incomplete memo that the next run removes (its
+JSON, written last, is missing). Prefect's temporary server cannot be helped after a SIGKILL: it stays until killed.
 """
 
 from __future__ import annotations
@@ -295,10 +296,22 @@ def start_forkserver_shielded() -> None:
     again once the forkserver runs. (Ignoring the signals here instead lost them: Prefect's threads
     do not block them, so the kernel delivers a group signal to one of those, where an ignored
     signal is discarded, and the command ran on without its Prefect server.)"""
+    _start_shielded(with_forkserver=True)
+
+
+def start_resource_tracker_shielded() -> None:
+    """Only multiprocessing's resource tracker, shielded as `start_forkserver_shielded` does: a
+    local Dask cluster's nannies start their workers with spawn, and the queues they talk through
+    are semaphores the tracker watches (its "leaked semaphore" warning after a stop included)."""
+    _start_shielded(with_forkserver=False)
+
+
+def _start_shielded(with_forkserver: bool) -> None:
     from multiprocessing import forkserver, resource_tracker
 
     if threading.current_thread() is not threading.main_thread():
-        forkserver.ensure_running()  # signal handlers can only be changed in the main thread
+        # signal handlers can only be changed in the main thread
+        (forkserver if with_forkserver else resource_tracker).ensure_running()
         return
     deferred: list[int] = []
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
@@ -325,8 +338,9 @@ def start_forkserver_shielded() -> None:
             # The resource tracker first: starting it unblocks SIGINT and SIGTERM again (Python's own
             # shielding of it), so they are blocked again before the forkserver starts.
             resource_tracker.ensure_running()
-            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-            forkserver.ensure_running()
+            if with_forkserver:
+                signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+                forkserver.ensure_running()
         finally:
             os.dup2(saved_stderr, 2)
             os.close(saved_stderr)
@@ -341,6 +355,22 @@ def start_forkserver_shielded() -> None:
 
 
 TRACKER_WARNING_FILTER = "ignore:resource_tracker:UserWarning"
+
+
+@contextmanager
+def ctrl_c_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread meanwhile, and so in every thread started meanwhile and every
+    process those start, for good (a signal mask is inherited by a new thread, and across fork and
+    exec). For helper processes the command stops by itself, such as a local Dask cluster's
+    workers: a terminal's Ctrl-C reaches the whole process group, and such a worker would cancel
+    its own event loop and print the traceback of a worker closed under a running task. The
+    command's own Ctrl-C is not lost: a thread that does not block it takes it and the main thread
+    runs the handler, or it stays pending until the mask is restored."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def init_render_worker(command_pid: int | None = None) -> None:
