@@ -11,6 +11,6 @@ if __name__ == "flows":
     import sys
 
     _package = importlib.import_module("modelmemo.flows")
-    for _name in ("batch", "deployment", "reporting"):
+    for _name in ("batch", "deployment", "reporting", "pilot"):
         sys.modules[f"flows.{_name}"] = importlib.import_module(f"modelmemo.flows.{_name}")
     sys.modules["flows"] = _package

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 from urllib.parse import urlsplit
 
 
@@ -55,6 +55,25 @@ def base_url(name: str, raw: str) -> str:
         raise SettingsError(f"{name} must be an http:// or https:// URL without query or fragment, "
                             f"such as https://memos.example.com/modelmemo/, not {raw!r}")
     return raw.rstrip("/") + "/"
+
+
+def api_url(name: str, raw: str) -> str:
+    """An OpenAI-compatible base URL without a trailing slash, credentials or query: pilot results
+    name their endpoint, so a key in it would be stored; keys have their own variables."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() or ord(c) < 32 for c in raw) \
+            or parts.query or parts.fragment or "@" in parts.netloc:
+        raise SettingsError(f"{name} must be an http:// or https:// base URL without credentials, query or fragment, "
+                            "such as https://openrouter.ai/api/v1 (a key goes in its own variable)")
+    return raw.rstrip("/")
+
+
+def secret(env: "Mapping[str, str]", name: str, file_name: str | None) -> str | None:
+    """A key from `name` or the file `name`_FILE names, not both; never quoted in an error."""
+    value = (env.get(name) or "").strip() or None
+    if value and file_name:
+        raise SettingsError(f"set {name} or {name}_FILE, not both")
+    return password_file(f"{name}_FILE", file_name) if file_name else value
 
 
 def _bounds(name: str) -> "Range":

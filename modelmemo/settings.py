@@ -47,6 +47,10 @@ DEFAULT_SOURCE_OPENROUTER = "https://openrouter.ai/api/v1/models"
 FRAGILE_LESS = 0.5
 FRAGILE_MORE = 2.0
 WATCH_RETRY_MAX_SECONDS = 3600.0  # `watch` retries a failed run after 1 min, 2, 4, ... up to this
+# `modelmemo pilot` (reasons in CONSTANTS): a team's examples are read unattended and cost money to answer.
+PILOT_MAX_EXAMPLES_BYTES, PILOT_MAX_EXAMPLES, PILOT_MAX_OUTPUT_TOKENS = 8 * 1024**2, 2000, 1024
+PILOT_RETRY_WAIT_MAX_SECONDS, PILOT_RECALL_K = 60.0, 10
+PILOT_BOOTSTRAP_RESAMPLES, PILOT_BOOTSTRAP_SEED = 1000, 20261129  # seeded: the same answers, the same interval
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,14 @@ class Settings:
     source_models_dev: str = DEFAULT_SOURCE_MODELS_DEV
     source_openrouter: str = DEFAULT_SOURCE_OPENROUTER
     nightly_sync: bool = True
+    # `modelmemo pilot` (README "Pilot"); the gateway's key is kept out of repr, so it is never printed.
+    pilot_gateway: str | None = None
+    pilot_gateway_key: str | None = field(default=None, repr=False)
+    pilot_self_hosted_url: str | None = None
+    pilot_concurrency: int = 4
+    pilot_timeout_seconds: float = 120.0
+    pilot_retries: int = 4
+    pilot_backoff_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -120,6 +132,13 @@ class Settings:
             source_models_dev=get("MODELMEMO_SOURCE_MODELS_DEV", parse.source_location, base.source_models_dev),
             source_openrouter=get("MODELMEMO_SOURCE_OPENROUTER", parse.source_location, base.source_openrouter),
             nightly_sync=get("MODELMEMO_NIGHTLY_SYNC", parse.true_or_false, base.nightly_sync),
+            pilot_gateway=get("MODELMEMO_PILOT_GATEWAY", parse.api_url, None),
+            pilot_gateway_key=parse.secret(env, "MODELMEMO_PILOT_GATEWAY_KEY", text("MODELMEMO_PILOT_GATEWAY_KEY_FILE")),
+            pilot_self_hosted_url=get("MODELMEMO_PILOT_SELF_HOSTED_URL", parse.api_url, None),
+            pilot_concurrency=get("MODELMEMO_PILOT_CONCURRENCY", parse.whole_number, base.pilot_concurrency),
+            pilot_timeout_seconds=get("MODELMEMO_PILOT_TIMEOUT_SECONDS", parse.seconds, base.pilot_timeout_seconds),
+            pilot_retries=get("MODELMEMO_PILOT_RETRIES", parse.whole_number, base.pilot_retries),
+            pilot_backoff_seconds=get("MODELMEMO_PILOT_BACKOFF_SECONDS", parse.seconds, base.pilot_backoff_seconds),
         )
         parse.check_retry_waits(settings.smtp_retries, settings.smtp_backoff_seconds)
         # Email. A MODELMEMO_SMTP_BLOCK names a prefect-email block (loaded from Prefect when
@@ -198,7 +217,7 @@ class Variable:
     name: str
     default: str  # as README shows it
     help: str
-    group: str = "settings"  # "settings" | "email" | "internal" (not for users; not in README)
+    group: str = "settings"  # "settings" | "email" | "pilot" | "internal" (not for users; not in README)
     bounds: Range | None = None
 
 
@@ -253,6 +272,22 @@ VARIABLES: tuple[Variable, ...] = (
              "the remaining emails are retried next run", "email", bounds=Range(1, 100)),
     Variable("MODELMEMO_SMTP_BLOCK", "none",
              "name of a `prefect-email` `EmailServerCredentials` block to take the server settings from", "email"),
+    Variable("MODELMEMO_PILOT_GATEWAY", "none (each provider's own API)", "an OpenAI-compatible base URL every hosted "
+             "pilot candidate is called through, under its `provider/model` name: a LiteLLM proxy "
+             "(`http://127.0.0.1:4000/v1`) or OpenRouter (`https://openrouter.ai/api/v1`)", "pilot"),
+    Variable("MODELMEMO_PILOT_GATEWAY_KEY", "none", "the gateway's key; never written to output, logs, cache or artifacts",
+             "pilot"),
+    Variable("MODELMEMO_PILOT_GATEWAY_KEY_FILE", "none", "a file holding the gateway's key", "pilot"),
+    Variable("MODELMEMO_PILOT_SELF_HOSTED_URL", "none", "OpenAI-compatible base URL of your vLLM or Ollama server "
+             "(`http://127.0.0.1:8000/v1`, `http://127.0.0.1:11434/v1`) for self-hosted candidates", "pilot"),
+    Variable("MODELMEMO_PILOT_CONCURRENCY", "4", "requests in flight at once per provider", "pilot", bounds=Range(1, 64)),
+    Variable("MODELMEMO_PILOT_TIMEOUT_SECONDS", "120", "seconds one request may take (not retried: a slow model stays "
+             "slow)", "pilot", bounds=Range(0, 600, above_low=True, unit="s")),
+    Variable("MODELMEMO_PILOT_RETRIES", "4", "retries of a request answered 429 or 5xx, or not connected", "pilot",
+             bounds=Range(0, 10)),
+    Variable("MODELMEMO_PILOT_BACKOFF_SECONDS", "1", "first wait before a retry, doubling; a Retry-After header is "
+             "honoured instead (both at most `PILOT_RETRY_WAIT_MAX_SECONDS`)", "pilot",
+             bounds=Range(0, PILOT_RETRY_WAIT_MAX_SECONDS, above_low=True, unit="s")),
     Variable("MODELMEMO_HOME", "", "prefect.yaml: where the checkout lives on a worker", "internal"),
     Variable("MODELMEMO_FAILPOINT", "", "tests: crash at a named point (failpoints.py)", "internal"),
 )
@@ -294,6 +329,16 @@ CONSTANTS: tuple[Constant, ...] = (
     Constant("SMTP_RETRY_WAIT_MAX_SECONDS", SMTP_RETRY_WAIT_MAX_SECONDS,
              "longest the waits between one memo's send attempts may add up to "
              "(`MODELMEMO_SMTP_BACKOFF_SECONDS` x (2^(`MODELMEMO_SMTP_RETRIES`-1) - 1))"),
+    Constant("PILOT_MAX_EXAMPLES_BYTES", PILOT_MAX_EXAMPLES_BYTES, "largest pilot examples file read (8 MiB)"),
+    Constant("PILOT_MAX_EXAMPLES", PILOT_MAX_EXAMPLES, "examples in one pilot file (a memo's evaluation plan asks "
+             "for 10 to about 120 per task)"),
+    Constant("PILOT_MAX_OUTPUT_TOKENS", PILOT_MAX_OUTPUT_TOKENS, "longest pilot answer asked for (`max_tokens`); the "
+             "cost estimate's bound for an answer without a reference"),
+    Constant("PILOT_RETRY_WAIT_MAX_SECONDS", PILOT_RETRY_WAIT_MAX_SECONDS, "longest wait before a pilot request is "
+             "retried, whatever its Retry-After asks"),
+    Constant("PILOT_BOOTSTRAP_RESAMPLES", PILOT_BOOTSTRAP_RESAMPLES, "resamples behind each pilot metric's 95% interval"),
+    Constant("PILOT_BOOTSTRAP_SEED", PILOT_BOOTSTRAP_SEED, "the resampling's seed: the same answers give the same interval"),
+    Constant("PILOT_RECALL_K", PILOT_RECALL_K, "embeddings: a query counts as found when its passage ranks in the top k"),
     Constant("MAX_PASSWORD_FILE_BYTES", MAX_PASSWORD_FILE_BYTES,
              "largest `MODELMEMO_SMTP_PASSWORD_FILE` read (a regular file: a FIFO or device is refused unopened)"),
 )

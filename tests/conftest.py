@@ -29,7 +29,7 @@ os.environ["MODELMEMO_SETTLE_SECONDS"] = "0"
 # command run everything. Whole files here; single tests by name below.
 SLOW_FILES = {"test_bench.py", "test_signals.py", "test_prefect_unavailable.py", "test_faults.py",
               "test_deployment.py", "test_scaleout.py", "test_serve_stop.py", "test_dask.py", "test_cli.py",
-              "test_kill_delivery.py"}
+              "test_pilot_flow.py", "test_pilot_end_to_end.py", "test_kill_delivery.py"}
 SLOW_TESTS = {"test_watch_folder_runs_once_per_settled_change", "test_watch_folder_retries_a_failed_run_without_a_new_change",
               "test_watch_folder_retries_the_catch_up_run", "test_finding6_watch_ignores_its_output_folder",
               "test_watch_is_not_stalled_by_a_file_dated_ten_years_ahead",

@@ -9,7 +9,7 @@ import re
 from .conftest import ROOT
 
 PACKAGE = ROOT / "modelmemo"
-CORE = ("inputs", "catalog", "decision", "memo", "delivery", "batch", "process")
+CORE = ("inputs", "catalog", "decision", "memo", "delivery", "batch", "process", "pilot")
 
 
 def _modules():

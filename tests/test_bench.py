@@ -64,6 +64,18 @@ def test_decide_row_runs_on_a_few_memos():
     assert result.returncode == (0 if row.group(2) == "met" else 1), output[-3000:]
 
 
+def test_pilot_row_runs_and_reruns_from_the_cache():
+    """bench/pilot_row.py: a pilot of 20 examples x 3 candidates against the local server, then a rerun
+    that makes no call (the ratio to the ideal time is the full row's figure, not checked here)."""
+    import json
+
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "pilot_row.py"), "--quick", "--json"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = json.loads(result.stdout)
+    assert row["calls"] == 60 and row["rerun_calls"] == 0 and row["ok"] and row["max_in_flight"] <= row["concurrency"]
+
+
 def test_mail_row_runs_on_five_memos():
     """bench/mail_row.py: a black-holed mail server costs the breaker's few connections, not N x retries."""
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "mail_row.py"), "--quick"], cwd=ROOT,

@@ -10,7 +10,7 @@ import json
 import secrets
 from collections import defaultdict
 from concurrent.futures import BrokenExecutor, Executor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -27,6 +27,7 @@ from modelmemo.memo.pdf_renderer import WEASYPRINT, PdfRenderer
 from modelmemo.memo.render import render_index_html
 from modelmemo.batch.retention import prune_runs
 from modelmemo.batch import layout
+from modelmemo.batch.pilot_inputs import owned_entries, pilot_examples_of, with_pilot
 from modelmemo.batch.state import MemoState
 from modelmemo.batch.unchanged import (KnownInputs, current_fingerprint, input_rules_fingerprint, previous_memo_path,
                                        record_outcome, split_unchanged, templates_fingerprint)
@@ -149,7 +150,6 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0, known: KnownInputs 
     from that record, not parsed and validated again; every other file is validated.
     """
     entries = scan_settled(input_dir, settle_seconds)  # a file dated ahead of the clock: one short wait
-    notices = tuple(Notice(e.name, e.kind, e.reason) for e in entries if e.kind not in ("input", "rejected"))
     valid: list[PlannedProject] = []
     # rejected unread: a name that is not UTF-8 (discovery.py says why)
     rejected: list[Rejection] = [Rejection(e.name, (Problem(e.name, e.reason),)) for e in entries if e.kind == "rejected"]
@@ -164,7 +164,11 @@ def plan_batch(input_dir: Path, settle_seconds: float = 0.0, known: KnownInputs 
             rejected.append(Rejection(entry.name, tuple(problems)))
             continue
         project = document.data["project"]
-        valid.append(PlannedProject(entry.name, str(entry.path), project["id"], project["name"], document.sha256))
+        valid.append(PlannedProject(entry.name, str(entry.path), project["id"], project["name"], document.sha256,
+                                    pilot_examples_of(document.data)))
+    owned = owned_entries(valid)  # a pilot file belongs to the requirement file naming it: not "not processed"
+    notices = tuple(Notice(e.name, e.kind, e.reason) for e in entries
+                    if e.kind not in ("input", "rejected") and e.path.name not in owned)
     by_id: dict[str, list[PlannedProject]] = defaultdict(list)
     for planned in valid:
         by_id[planned.project_id].append(planned)
@@ -363,6 +367,8 @@ def run_locked_batch(stages: BatchStages, catalog: Catalog, catalog_files: Itera
     fingerprint = current_fingerprint(catalog, templates_sha, renderer)
     known = KnownInputs() if force else KnownInputs.from_state(state, fingerprint, output_dir)
     plan = stages.plan(input_dir, settle_seconds, known)
+    projects, said = with_pilot(plan.projects, output_dir)  # the pilot results each is decided with
+    plan = replace(plan, projects=tuple(projects), notes=plan.notes + tuple(Note(*n) for n in said))
     to_render, skipped = split_unchanged(plan.projects, state, fingerprint, output_dir, force,
                                          catalog.overlay_sha256, lambda planned: project_decision_fingerprint(planned, catalog))
     run_id = run_id or new_run_id()
@@ -397,7 +403,7 @@ def project_decision_fingerprint(planned: PlannedProject, catalog: Catalog) -> s
         document = load_document(Path(planned.path))
         if schema_problems(document, planned.file):
             return None
-        return decision_fingerprint(decide(Requirements.from_data(document.data), catalog))
+        return decision_fingerprint(decide(Requirements.from_data(document.data), catalog, planned.pilot))
     except (InputError, OSError):
         return None
 

@@ -2,8 +2,11 @@
 catalog, templates, memo version and renderer), and recording each fresh memo so the next run can
 skip it. The state file itself (its format, its lock) is batch/state.py.
 
+A memo decided with pilot results (README "Pilot") is valid only while its pilot data is the same
+(`pilot_sha256`: the examples file's bytes and the results stored for them, batch/pilot_inputs.py).
+
 A file whose memo is still valid is not even parsed again: each state entry also records the
-project's name, the file's format and the *input rules* its bytes were validated under (the
+project's name, the file's format, the pilot file its pilot section names, and the *input rules* its bytes were validated under (the
 requirement schema, the loader and validator, their limits, the modelmemo version: see
 `input_rules_fingerprint`). Planning reads such a file's bytes and, when their sha256, format and
 the rules match an entry whose memo is kept, takes the project id and name from the entry
@@ -63,6 +66,8 @@ def split_unchanged(projects: Iterable[PlannedProject], state: MemoState, finger
     updated = False
     for planned in projects:
         entry = None if force else state.unchanged(planned.project_id, planned.input_sha256, fingerprint, output_dir)
+        if entry is not None and (entry.get("pilot_sha256") or "") != planned.pilot_sha256:
+            entry = None  # its pilot file changed, or new pilot results were stored: decided again
         if entry is not None and entry.get("overlay_sha256", NO_OVERLAY) != overlay_sha256:
             now = decided(planned) if decided is not None else None
             if now is None or now != entry.get("decision_sha256"):
@@ -73,7 +78,8 @@ def split_unchanged(projects: Iterable[PlannedProject], state: MemoState, finger
         if entry is None:
             to_render.append(planned)
             continue
-        known = {"name": planned.name, "format": input_format(planned.path), "validated": state.input_rules}
+        known = {"name": planned.name, "format": input_format(planned.path), "validated": state.input_rules,
+                 "pilot_examples": planned.pilot_examples}
         if state.input_rules and any(entry.get(key) != value for key, value in known.items()):
             entry.update(known)
             updated = True
@@ -103,7 +109,8 @@ def record_outcome(state: MemoState, outcome: ProjectOutcome) -> None:
                  top_model_name=outcome.top_model_name, top_score=outcome.top_score,
                  recipients=list(outcome.recipients), name=outcome.name, format=input_format(outcome.file),
                  validated=state.input_rules, decision_sha256=outcome.decision_sha256,
-                 overlay_sha256=outcome.overlay_sha256 or NO_OVERLAY)
+                 overlay_sha256=outcome.overlay_sha256 or NO_OVERLAY, pilot_examples=outcome.pilot_examples or "",
+                 pilot_sha256=outcome.pilot_sha256 or "")
     state.save()
 
 
@@ -150,7 +157,7 @@ class KnownInputs:
     entry whose memo is kept as it is (same input rules, same rendering fingerprint, memo files
     present). A plain class, not a dataclass: Prefect passes it to the plan task without walking it."""
 
-    def __init__(self, known: dict[tuple[str, str], tuple[str, str]] | None = None) -> None:
+    def __init__(self, known: dict[tuple[str, str], tuple[str, str, str]] | None = None) -> None:
         self.known = known or {}
 
     def __len__(self) -> int:
@@ -158,13 +165,15 @@ class KnownInputs:
 
     @classmethod
     def from_state(cls, state: MemoState, fingerprint: str, output_dir: Path) -> "KnownInputs":
-        known: dict[tuple[str, str], tuple[str, str]] = {}
+        known: dict[tuple[str, str], tuple[str, str, str]] = {}
         for project_id, entry in state.entries.items():
+            # `pilot_examples` too: an entry recorded before pilot files were owned does not say it
             if not state.input_rules or entry.get("validated") != state.input_rules \
-                    or not isinstance(entry.get("name"), str) or entry.get("format") not in ("yaml", "json"):
+                    or not isinstance(entry.get("name"), str) or entry.get("format") not in ("yaml", "json") \
+                    or not isinstance(entry.get("pilot_examples"), str):
                 continue
             if state.unchanged(project_id, entry.get("input_sha256") or "", fingerprint, output_dir) is not None:
-                known[(entry["input_sha256"], entry["format"])] = (project_id, entry["name"])
+                known[(entry["input_sha256"], entry["format"])] = (project_id, entry["name"], entry["pilot_examples"])
         return cls(known)
 
     def match(self, file: str, path: Path) -> PlannedProject | None:
@@ -180,7 +189,7 @@ class KnownInputs:
             return None
         sha = hashlib.sha256(raw).hexdigest()
         found = self.known.get((sha, input_format(str(path))))
-        return None if found is None else PlannedProject(file, str(path), found[0], found[1], sha)
+        return None if found is None else PlannedProject(file, str(path), found[0], found[1], sha, found[2])
 
 
 def templates_fingerprint(templates_dir: Path) -> str:

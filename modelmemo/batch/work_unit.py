@@ -34,6 +34,7 @@ from typing import Any, Iterable
 from modelmemo import __version__
 from modelmemo.batch.atomic import atomic_write_bytes
 from modelmemo.decision.fingerprint import decision_fingerprint
+from modelmemo.decision.pilot import PilotEvidence
 from modelmemo.catalog.load import Catalog, load_catalog
 from modelmemo.batch.layout import memo_file, memo_name
 from modelmemo.memo.limits import RENDER_SECONDS, RenderTimeout, time_limit
@@ -51,13 +52,16 @@ RENDERER = f"modelmemo {__version__}, memo format {MEMO_VERSION}"
 
 @dataclass(frozen=True)
 class PlannedProject:
-    """A valid input file, ready to render."""
+    """A valid input file, ready to render, with the pilot data it is decided with (batch/pilot_inputs.py)."""
 
     file: str
     path: str
     project_id: str
     name: str
     input_sha256: str
+    pilot_examples: str = ""  # the examples file its pilot section names ("" without one)
+    pilot_sha256: str = ""  # the examples file's bytes and the pilot results that apply to them
+    pilot: PilotEvidence | None = None  # those results, as the decision's data
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ class ProjectOutcome:
     warnings: tuple[str, ...] = ()  # a memo that was written but has a fault (e.g. missing glyphs)
     decision_sha256: str | None = None  # decision.fingerprint: what the decision says
     overlay_sha256: str | None = None  # the synced overlay the memo was decided under
+    pilot_examples: str | None = None  # the pilot file its requirement file names (what the next run re-reads)
+    pilot_sha256: str | None = None  # the pilot data the memo was decided with (PlannedProject.pilot_sha256)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -305,7 +311,8 @@ def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEAS
     (the local pool passes its job's; a Dask worker always renders with WeasyPrint)."""
     planned = unit.project
     base = ProjectOutcome(planned.project_id, planned.name, planned.file, "failed",
-                          input_sha256=planned.input_sha256, memo_run_id=unit.run_id, fingerprint=unit.fingerprint)
+                          input_sha256=planned.input_sha256, memo_run_id=unit.run_id, fingerprint=unit.fingerprint,
+                          pilot_examples=planned.pilot_examples, pilot_sha256=planned.pilot_sha256)
     try:
         if hashlib.sha256(unit.input_bytes).hexdigest() != planned.input_sha256:
             return UnitResult(replace_outcome(base, error="file changed during the run; it will be processed next run"))
@@ -322,7 +329,7 @@ def render_unit(unit: WorkUnit, paths: BundlePaths, renderer: PdfRenderer = WEAS
         req = Requirements.from_data(document.data)
         memo, decision = make_memo(req, catalog, RunContext(
             unit.run_id, unit.generated_at, planned.file, planned.input_sha256, templates_sha256=unit.templates_sha256,
-            previous_memo=unit.previous_memo, forced=unit.forced))
+            previous_memo=unit.previous_memo, forced=unit.forced, pilot=planned.pilot))
         with time_limit(unit.time_limit_seconds):
             html, rendered = render_memo(memo, templates, renderer)  # a missing glyph is said in the memo too
         memo_json = memo_json_bytes(memo)  # strict JSON: a memo holding inf or nan fails here, named

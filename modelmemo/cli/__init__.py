@@ -19,7 +19,7 @@ With --json, stdout carries one JSON document on every exit (console.py). Each c
 lists the codes it can return (exits.py).
 
 Modules: main (parser, `main`), run (`run`, `watch`), inspect_commands (`validate`, `catalog`),
-operations (`init`, `serve`, `send`, `prune`), console (what a run prints), prefect_setup (which
+operations (`init`, `serve`, `send`, `prune`), pilot_command (`pilot`), console (what a run prints), prefect_setup (which
 Prefect API), exits (exit codes).
 """
 

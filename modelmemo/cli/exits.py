@@ -16,7 +16,7 @@ EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
         ("0", "done (run: every input file produced a memo)"),
         ("1", "done, but with problems: rejected files, failed memos, undelivered emails (run, send); "
               "a file with a problem (validate); a fact too old or a passed deprecation date (catalog --check, "
-              "catalog sync)"),
+              "catalog sync); a candidate not measured (pilot)"),
         ("2", "could not start or finish: bad setting, catalog or brand file, missing or overlapping "
               "folders, output folder full or read-only, Prefect API unreachable or lost, a catalog listing "
               "that cannot be read (catalog sync); " + _USAGE),
@@ -53,6 +53,14 @@ EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
               "sync: synced, but a deprecation date has passed"),
         ("2", "the catalog or an extension cannot be read, an unknown MODEL_ID, a bad setting; sync: a listing "
               "cannot be read or parsed (the last good sync is kept); " + _USAGE),
+    ),
+    "pilot": (
+        ("0", "every candidate of every file with a pilot section was measured (--dry-run: planned within --max-usd)"),
+        ("1", "a file or its examples were rejected, a project could not be piloted (no memo yet, an unknown "
+              "candidate, no key), a candidate failed or was stopped by --max-usd, or the estimate was over "
+              "--max-usd (nothing was called)"),
+        ("2", "could not start: bad setting, catalog or drop folder; " + _USAGE),
+        _SIGNALS,
     ),
     "init": (
         ("0", "the folder is laid out (what existed is kept)"),

@@ -15,6 +15,7 @@ from modelmemo.cli import console
 from modelmemo.cli.exits import EXIT_CANNOT_RUN, EXIT_CODES_HELP, EXIT_PARTIAL, exit_codes_help
 from modelmemo.cli.inspect_commands import cmd_catalog, cmd_validate
 from modelmemo.cli.operations import cmd_init, cmd_prune, cmd_send, cmd_serve
+from modelmemo.cli.pilot_command import cmd_pilot, non_negative_usd
 from modelmemo.cli.run import cmd_run, cmd_watch
 from modelmemo.settings import STALE_AFTER_DAYS
 
@@ -155,6 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--output", metavar="DIR", help="output folder (default: MODELMEMO_OUTPUT_DIR, else ./output)")
     prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
     prune.set_defaults(func=cmd_prune)
+
+    pilot = command("pilot", "run the latest memo's pick and challengers on each requirement file's own examples "
+                             "(its `pilot:` section) and store what they measure")
+    pilot.add_argument("files", nargs="*", metavar="FILE",
+                       help="requirement files (default: those in the drop folder with a pilot section)")
+    pilot.add_argument("--output", metavar="DIR", help="output folder whose latest memos are piloted and where results "
+                                                       "go, DIR/state/pilot/ (default: MODELMEMO_OUTPUT_DIR, else ./output)")
+    pilot.add_argument("--max-usd", type=non_negative_usd, default=None, metavar="N",
+                       help="stop before the spend would pass N US dollars (the estimate first, then the measured spend)")
+    pilot.add_argument("--dry-run", action="store_true", help="print the calls and estimated cost; call nothing")
+    pilot.add_argument("--candidates", metavar="ID,...",
+                       help="pilot these instead of the memo's pick and challengers: MODEL[/DEPLOYMENT][=NAME], "
+                            "comma-separated (e.g. claude,gpt-oss-120b/groq-api)")
+    _catalog_extra_argument(pilot)
+    pilot.add_argument("--json", action="store_true", help="print the plan and outcome as JSON on stdout")
+    pilot.set_defaults(func=cmd_pilot)
 
     catalog = command("catalog", "show the model catalog (one line per model; MODEL_ID for its facts); "
                                  "`catalog sync` updates it from public listings")

@@ -70,8 +70,8 @@ class ModelScore:
 
     @property
     def measured_itself(self) -> bool:
-        """Its own measurement on every task (no proxy, no gap)."""
-        return all(q.kind == "measured" for q in self.evidence)
+        """Its own measurement on every task, public or on the team's examples (no proxy, no gap)."""
+        return all(q.kind in ("measured", "pilot") for q in self.evidence)
 
     @property
     def unknowns(self) -> tuple[Unknown, ...]:
@@ -100,7 +100,7 @@ def score_deployment(model: Model, deployment: Deployment, req: Requirements, ca
     quality = quality or QualityContext(catalog)
     cost = estimate(model, deployment, req, catalog, tasks)
     budget, over = budget_fit(cost, req)
-    qualities = task_qualities(model, tasks, quality)
+    qualities = task_qualities(model, tasks, quality, deployment.id)
     factors = {
         "requirements": requirements_fit(model, req, tasks, qualities),
         "budget": budget,

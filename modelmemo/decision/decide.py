@@ -16,10 +16,11 @@ from modelmemo.inputs.requirements import Requirements
 from modelmemo.decision.candidates import ModelScore, candidate_key, model_candidates
 from modelmemo.decision.choose import Choice, choose, ranked_models
 from modelmemo.decision.eligibility import Exclusion, deployment_exclusions, model_exclusions
+from modelmemo.decision.pilot import PilotEvidence
 from modelmemo.decision.policy import policy
 from modelmemo.decision.quality import QualityContext
 from modelmemo.decision.relax import Relaxation, affordable_relaxations, relaxations
-from modelmemo.decision.separation import Separator, separator
+from modelmemo.decision.separation import PilotSize, Separator, pilot_size, separator
 
 
 VERDICT_LABELS = {"open-source": "Open source", "closed-source": "Closed source", "mixed": "Mixed",
@@ -68,6 +69,9 @@ class Decision:
     # Sentences page 1 states besides the reason (decision.notes writes them; they are notes too):
     other_side: str = ""  # the other side as a combination, when no single model of it covers every task
     unconfirmed: str = ""  # unpublished vendor facts that could overturn the pick
+    pilot_said: str = ""  # what the team's pilot measured for the pick and its challengers
+    pilot: PilotEvidence | None = None  # the pilot results the decision used (None: public evidence only)
+    pilot_size: PilotSize | None = None  # examples per task a pilot needs to tell the pick from its first challenger
 
     @property
     def verdict_label(self) -> str:
@@ -121,13 +125,14 @@ def exclusions(req: Requirements, catalog: Catalog) -> tuple[dict[str, list[Excl
     return excluded, eligible
 
 
-def decide(req: Requirements, catalog: Catalog) -> Decision:
-    """Score every candidate for the project and choose. Pure: same inputs, same decision."""
+def decide(req: Requirements, catalog: Catalog, pilot: PilotEvidence | None = None) -> Decision:
+    """Score every candidate for the project and choose. Pure: same inputs, same decision. `pilot`:
+    the project's pilot results on its examples as they are (decision/pilot.py), loaded by the caller."""
     from modelmemo.decision.notes import with_words
 
     req = canonical(req)
     excluded, eligible_ids = exclusions(req, catalog)
-    quality = QualityContext(catalog, eligible_ids or _task_eligible(req, catalog))
+    quality = QualityContext(catalog, eligible_ids or _task_eligible(req, catalog), pilot)
     candidates: list[ModelScore] = []
     for model_id in eligible_ids:
         found, _ = model_candidates(catalog.models[model_id], req, catalog, req.tasks, quality)
@@ -136,7 +141,7 @@ def decide(req: Requirements, catalog: Catalog) -> Decision:
         decision = _single(req, catalog, excluded, candidates)
     else:
         decision = _combination(req, catalog, excluded, quality)
-    return with_words(decision, req, catalog)
+    return with_words(replace(decision, pilot=pilot), req, catalog)
 
 
 def _task_eligible(req: Requirements, catalog: Catalog) -> list[str]:
@@ -198,6 +203,7 @@ def _single(req: Requirements, catalog: Catalog, excluded: dict[str, list[Exclus
         budget_needed_usd=_needed(choice),
         cheapest=choice.cheapest.model_id if choice.cheapest else None,
         separator=separator(pick, first, req.weights) if first else None,
+        pilot_size=pilot_size(pick, first, req.weights) if first else None,
         pool=tuple(c.key for c in choice.pool),
         relax=tuple(affordable_relaxations(req, catalog, policy("BUDGET_STRETCH") * req.monthly_usd))
         if choice.budget_infeasible else (),

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from modelmemo.catalog.load import Deployment, Model
 from modelmemo.inputs.requirements import FACTORS, Requirements
 from modelmemo.decision.costs import CostEstimate, usd
+from modelmemo.decision.pilot import piloted_state
 from modelmemo.decision.policy import policy as P
 from modelmemo.decision.quality import QualityContext, TaskQuality, bounded, clamp
 from modelmemo.decision.words import language_names, sentence, task_names
@@ -95,8 +96,19 @@ def requirement_fit(model: Model, req: Requirements, tasks: tuple[str, ...]) -> 
     return clamp(score), notes
 
 
-def task_qualities(model: Model, tasks: tuple[str, ...], quality: QualityContext) -> list[TaskQuality]:
-    return [quality.task_quality(model, t) for t in tasks]
+def task_qualities(model: Model, tasks: tuple[str, ...], quality: QualityContext,
+                   deployment: str | None = None) -> list[TaskQuality]:
+    return [quality.task_quality(model, t, deployment) for t in tasks]
+
+
+def quality_state(q: TaskQuality) -> str:
+    """What is known of a task's quality, in the words its Unknown carries."""
+    if q.pilot is not None:
+        return piloted_state(q.pilot.n) + ", within its bootstrap interval"
+    if q.carried is not None:
+        return "not piloted: its public score carried onto the pilot's scale"
+    return {"unknown": "unmeasured", "proxy": "a proxy: another model's score"}.get(
+        q.kind, "measured, within its published interval")
 
 
 def requirements_fit(model: Model, req: Requirements, tasks: tuple[str, ...],
@@ -108,9 +120,7 @@ def requirements_fit(model: Model, req: Requirements, tasks: tuple[str, ...],
     mean = lambda attr: sum(getattr(q, attr) for q in qualities) / n if qualities else P("UNMEASURED_QUALITY")  # noqa: E731
     combine = lambda q: (1 - share) * fit + share * q  # noqa: E731
     unknowns = tuple(Unknown("quality", "requirements", f"quality on {q.task.replace('-', ' ')}",
-                             share * (q.high - q.low) / n, q.task,
-                             {"unknown": "unmeasured", "proxy": "a proxy: another model's score"}.get(
-                                 q.kind, "measured, within its published interval"))
+                             share * (q.high - q.low) / n, q.task, quality_state(q))
                      for q in qualities if q.high > q.low)
     evidence = "; ".join(q.text for q in qualities)
     return FactorScore(clamp(combine(mean("score"))), sentence(

@@ -12,7 +12,9 @@ from modelmemo.decision.costs import usd
 from modelmemo.decision.decide import Decision
 from modelmemo.decision.eligibility import model_exclusions
 from modelmemo.decision.lifecycle import deprecation_words, is_deprecated
+from modelmemo.decision.pilot import PilotEvidence, metric_words
 from modelmemo.decision.policy import policy
+from modelmemo.decision.quality import QualityContext
 from modelmemo.decision.relax import field_words
 from modelmemo.decision.words import join_and, task_label, task_names
 
@@ -163,7 +165,7 @@ def _start_with(d: Decision) -> str:
 
 
 def _notes(d: Decision, req: Requirements, catalog: Catalog) -> list[str]:
-    notes: list[str] = []
+    notes: list[str] = [d.pilot_said] if d.pilot_said else []
     if d.combination or d.recommended is None:
         for p in d.combination:
             if p.tied:
@@ -249,18 +251,20 @@ def _retired(req: Requirements, catalog: Catalog, d: Decision) -> list[str]:
     return notes
 
 
-def side_combination(req: Requirements, catalog: Catalog, is_open: bool) -> list[ModelScore] | None:
+def side_combination(req: Requirements, catalog: Catalog, is_open: bool,
+                     pilot: PilotEvidence | None = None) -> list[ModelScore] | None:
     """The best candidate per task (by the ranking key) among models of one openness, each scored on
-    its task alone, or None when that side cannot cover every task."""
+    its task alone (with the project's pilot evidence), or None when that side cannot cover every task."""
     from modelmemo.decision.candidates import rank
 
+    quality = QualityContext(catalog, pilot=pilot)
     picks = []
     for task in req.tasks:
         found: list[ModelScore] = []
         for model in catalog.models.values():
             if model.is_open != is_open or task not in model.tasks or model_exclusions(model, req, check_tasks=False):
                 continue
-            found.extend(c for c in model_candidates(model, req, catalog, (task,))[0]
+            found.extend(c for c in model_candidates(model, req, catalog, (task,), quality)[0]
                          if not is_deprecated(c.deployment, catalog.today))
         if not found:
             return None
@@ -275,7 +279,7 @@ def _other_side_note(req: Requirements, catalog: Catalog, d: Decision) -> str:
     if len(sides) != 1 or len(req.tasks) < 2:
         return ""
     other_open = not sides.pop()
-    picks = side_combination(req, catalog, other_open)
+    picks = side_combination(req, catalog, other_open, d.pilot)
     side = "open-source" if other_open else "closed-source"
     if picks is None or len({p.model_id for p in picks}) < 2:
         return ""
@@ -287,6 +291,34 @@ def _other_side_note(req: Requirements, catalog: Catalog, d: Decision) -> str:
             "single-model totals above.")
 
 
+def _pilot_said(d: Decision) -> str:
+    """What the team's pilot measured, for the pick, its challengers and tied models (page 1 says it):
+    metric, value and bootstrap interval per task, the file, date and endpoint; who was not piloted."""
+    if d.pilot is None:
+        return ""
+    shown = list(dict.fromkeys(d.recommended_ids + list(d.tied) + list(d.challengers)
+                               + [p.runner_up for p in d.combination if p.runner_up]))
+    piloted = [m for m in shown if any(q.pilot for q in d.scores[m].evidence)]
+    if not piloted:  # the pilot measured models that are neither the pick nor a challenger now
+        shown = piloted = [m for m, s in d.scores.items() if any(q.pilot for q in s.evidence)][:3]
+    if not piloted:
+        return ""
+    readings = [q.pilot for m in piloted for q in d.scores[m].evidence if q.pilot]
+    dates = join_and(sorted({r.date for r in readings}))
+    endpoints = join_and(sorted({r.endpoint for r in readings}))
+    parts = []
+    for m in shown:
+        score = d.scores[m]
+        measured = [f"{metric_words(q.pilot.metric)} {q.pilot.value:.3g} (95% interval {q.pilot.ci_low:.3g}–"
+                    f"{q.pilot.ci_high:.3g}) on {task_label(q.task)}" for q in score.evidence if q.pilot]
+        if measured:
+            parts.append(f"{score.model.name} {', '.join(measured)}")
+        elif any(q.carried is not None for q in score.evidence):
+            parts.append(f"{score.model.name} not piloted (its public score carried onto the pilot's scale)")
+    return (f"Quality measured on your {d.pilot.examples} examples ({d.pilot.examples_file}, {dates}, via "
+            f"{endpoints}): " + "; ".join(parts) + ".")
+
+
 def with_words(d: Decision, req: Requirements, catalog: Catalog) -> Decision:
     if d.combination:
         separation = "; ".join(
@@ -296,6 +328,6 @@ def with_words(d: Decision, req: Requirements, catalog: Catalog) -> Decision:
     else:
         separation = _separation(d, catalog) if d.recommended else ""
     d = replace(d, other_side=_other_side_note(req, catalog, d) if d.recommended else "",
-                unconfirmed=_unconfirmed(d) if d.recommended else "")
+                unconfirmed=_unconfirmed(d) if d.recommended else "", pilot_said=_pilot_said(d))
     return replace(d, verdict_reason=_reason(d, req, catalog), notes=tuple(_notes(d, req, catalog)),
                    separation=separation)

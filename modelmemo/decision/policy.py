@@ -32,6 +32,16 @@ RULES: tuple[Rule, ...] = (
                                    "interval reaches the best eligible measured peer"),
     Rule("UNPUBLISHED_CI", 2, "half-width in quality points of a measurement published without an interval"),
     Rule("PROXY_HALF_WIDTH", 8, "half-width in quality points of a proxy (a predecessor's or sibling's score)"),
+    # Pilot evidence (decision/pilot.py): the team's own examples outrank public scores for the models measured.
+    Rule("PILOT_MIN_EXAMPLES", 10, "examples a pilot metric needs to count as evidence for a task (fewer: its "
+                                   "bootstrap interval is no interval); also the fewest a pilot plan asks for"),
+    Rule("PILOT_CARRY_HALF_WIDTH", 8, "half-width in quality points added to an unpiloted model's public score "
+                                      "carried onto a task's pilot scale (besides the piloted models' disagreement)"),
+    Rule("PILOT_EXAMPLE_SD", 20, "assumed spread (standard deviation) of one example's quality, in 0-100 points: "
+                                 "how many examples a pilot plan asks for"),
+    Rule("PILOT_CONFIDENCE_Z", 1.96, "z of the 95% interval a pilot plan sizes its examples for"),
+    Rule("PILOT_DETECTABLE_DIFFERENCE", 5, "smallest quality difference in 0-100 points a pilot plan is sized to "
+                                           "detect (so it never asks for more than about 120 examples per task)"),
     # Budget: 100 up to half the budget, 70 at the budget, then 70 x budget / cost (never flat at 0).
     Rule("BUDGET_FULL_SHARE", 0.5, "cost as a share of the budget up to which the budget factor is 100"),
     Rule("BUDGET_AT_LIMIT", 70, "budget factor when the cost equals the budget"),

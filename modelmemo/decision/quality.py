@@ -5,16 +5,19 @@ published interval), with the interval its evidence allows (README "Methodology"
 Evidence kinds: `measured` (a published score; its interval from the published CI, or
 UNPUBLISHED_CI when none is published), `proxy` (no score of its own, another model's standing in:
 its interval widened by PROXY_HALF_WIDTH), `unknown` (no score: the conservative UNMEASURED_QUALITY
-point, an interval up to the top of the scale, since only a pilot can say where it lies).
+point, an interval up to the top of the scale, since only a pilot can say where it lies), and
+`pilot` (measured on the team's own examples: it replaces the public evidence of the models it
+measured; the others' public scores are carried onto its scale: decision/pilot.py).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from modelmemo.catalog.load import Catalog, Model
+from modelmemo.decision.pilot import PilotEvidence, PilotReading, PilotScale, carried, metric_words
 from modelmemo.decision.policy import policy
 from modelmemo.decision.words import task_label
 
@@ -40,12 +43,14 @@ class TaskQuality:
     score: float
     low: float
     high: float
-    kind: str  # measured | proxy | unknown
+    kind: str  # measured | proxy | unknown | pilot
     text: str  # the evidence in words, for the factor's reason
     value: float | None = None  # the published figure on its scale
     source: str = ""  # the catalog source key
     scale: str = ""
     ci: float = 0.0  # the published half-width around `value`, on its scale (0 when none is published)
+    pilot: PilotReading | None = None  # kind pilot: the reading (value, interval, n, date, endpoint)
+    carried: float | None = None  # an unpiloted model's public score moved onto a pilot's scale by this much
 
 
 def evidence_of(model: Model, task: str) -> Any:
@@ -84,11 +89,14 @@ def _scale_title(catalog: Catalog, key: str) -> str:
 class QualityContext:
     """Normalisation among the eligible candidates: an excluded model never reorders eligible ones."""
 
-    def __init__(self, catalog: Catalog, eligible: Iterable[str] | None = None):
+    def __init__(self, catalog: Catalog, eligible: Iterable[str] | None = None, pilot: PilotEvidence | None = None):
         self.catalog = catalog
         ids = set(catalog.models) if eligible is None else set(eligible)
         self.models = [m for m in catalog.models.values() if m.id in ids]
+        self.pilot = pilot
         self._peers: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        self._pilot_scales: dict[str, PilotScale | None] = {}
+        self._moves: dict[str, list[float]] = {}
 
     def peers(self, task: str, scale: str) -> list[tuple[str, float]]:
         """(model id, value) of every eligible model with a known value on `scale` for `task`, best first."""
@@ -130,7 +138,55 @@ class QualityContext:
             return 100 * 2 / (1 + 10 ** ((top - value) / 400))
         return 100 * value / top if top > 0 else UNKNOWN_QUALITY
 
-    def task_quality(self, model: Model, task: str) -> TaskQuality:
+    def task_quality(self, model: Model, task: str, deployment: str | None = None) -> TaskQuality:
+        """The quality the decision uses: the pilot's reading when the model was piloted on the
+        task (the offer's own, else the model's newest), else its public evidence (carried onto the
+        pilot's scale when the task was piloted)."""
+        public = self.public_quality(model, task)
+        scale = self.pilot_scale(task)
+        if scale is None:
+            return public
+        reading = scale.reading(model.id, deployment)
+        if reading is not None:
+            return self._piloted(scale, reading)
+        if public.kind == "unknown":
+            return public  # no evidence at all: only a measurement settles it, on any scale
+        shift, width = carried(self._pilot_moves(scale))
+        text = (f"{public.text}; not piloted: carried onto the pilot's {metric_words(scale.metric)} scale "
+                f"({shift:+.1f}, ±{width:.1f} more)")
+        return replace(public, score=clamp(public.score + shift), low=bounded(public.low + shift - width),
+                       high=bounded(public.high + shift + width), text=text, carried=round(shift, 1) + 0.0)
+
+    def pilot_scale(self, task: str) -> PilotScale | None:
+        if self.pilot is None:
+            return None
+        if task not in self._pilot_scales:
+            self._pilot_scales[task] = self.pilot.scale(task, (m.id for m in self.models))
+        return self._pilot_scales[task]
+
+    def _pilot_moves(self, scale: PilotScale) -> list[float]:
+        """Each piloted model's move from its public score to its pilot score (those with public evidence)."""
+        if scale.task not in self._moves:
+            moves = []
+            for model_id in scale.models:
+                public = self.public_quality(self.catalog.models[model_id], scale.task)
+                reading = scale.reading(model_id)
+                if public.kind != "unknown" and reading is not None:
+                    moves.append(scale.normalise(reading.value) - public.score)
+            self._moves[scale.task] = moves
+        return self._moves[scale.task]
+
+    def _piloted(self, scale: PilotScale, r: PilotReading) -> TaskQuality:
+        score = scale.normalise(r.value)
+        low, high = scale.normalise(r.ci_low), scale.normalise(r.ci_high)
+        rank, piloted = scale.rank(r)
+        text = (f"{task_label(r.task)}: your pilot, {metric_words(r.metric)} {r.value:.3g} ({r.ci_low:.3g}–"
+                f"{r.ci_high:.3g}) on {r.n} examples, {_ordinal(rank)} of {piloted} piloted ({clamp(score):g})")
+        return TaskQuality(r.task, clamp(score), bounded(min(low, score)), bounded(max(high, score)), "pilot", text,
+                           r.value, "", r.metric, 0.0, pilot=r)
+
+    def public_quality(self, model: Model, task: str) -> TaskQuality:
+        """The model's sourced public evidence for the task (measured, proxy or unknown)."""
         evidence = evidence_of(model, task)
         value = evidence_value(evidence)
         scale = getattr(evidence, "scale", "") or ""
@@ -157,7 +213,7 @@ class QualityContext:
             half = policy("UNPUBLISHED_CI")
             low, high = score - half, score + half
         ci_text = f" ±{ci:g}" if published else ""
-        ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(rank, f"{rank}th")
+        ordinal = _ordinal(rank)
         shown = f"{value:g}" if _scale_kind(self.catalog, scale) == "elo" else f"{value:g}/100"
         text = (f"{task_label(task)}: {_scale_title(self.catalog, scale)} {shown}{ci_text}, {ordinal} of "
                 f"{len(peers)} eligible ({clamp(score):g})")
@@ -179,6 +235,10 @@ class QualityContext:
     def _scales(self, task: str) -> list[str]:
         return sorted({getattr(evidence_of(m, task), "scale", "") for m in self.models
                        if evidence_value(evidence_of(m, task)) is not None} - {""})
+
+
+def _ordinal(rank: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(rank, f"{rank}th")
 
 
 def task_quality(model: Model, task: str, catalog: Catalog) -> tuple[float, str]:

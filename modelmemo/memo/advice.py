@@ -1,12 +1,14 @@
 """What a memo advises besides the pick: the risks of the picks (each keyed by the kind of fact it
-rests on, so page 1 can leave out what a flag says) and the next steps (an evaluation plan when a
-pilot must settle something: examples per task, metric, pass mark, the rule that decides)."""
+rests on, so page 1 can leave out what a flag says) and the next steps (an evaluation plan: examples
+per task, sized to tell the pick from its first challenger, metric, pass mark, the rule that decides
+and `modelmemo pilot`; after a pilot, what it leaves to do)."""
 
 from __future__ import annotations
 
 from modelmemo.catalog.load import Catalog
 from modelmemo.decision import Decision
 from modelmemo.decision.costs import usd
+from modelmemo.decision.policy import policy
 from modelmemo.decision.words import language_name, task_label
 from modelmemo.inputs.requirements import Requirements
 
@@ -74,8 +76,7 @@ def risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[
     return list(unique.values())
 
 
-# How a pilot measures each task: (metric, pass mark). Examples per task: EVAL_EXAMPLES.
-EVAL_EXAMPLES = 50
+# How a pilot measures each task: (metric, pass mark). Examples per task: decision.pilot_size.
 EVAL_METRICS = {
     "chat": ("reviewers rate each answer 1-5 against an agreed rubric", "mean 4 or more"),
     "text-generation": ("reviewers rate each draft 1-5 against an agreed rubric", "mean 4 or more"),
@@ -88,8 +89,23 @@ EVAL_METRICS = {
 }
 
 
+def _sized(decision: Decision, first: str) -> tuple[str, str]:
+    """(examples per task, why that many) from decision.pilot_size."""
+    size = decision.pilot_size
+    if size is None:
+        return f"at least {policy('PILOT_MIN_EXAMPLES'):g}", ""
+    pick = decision.scores[decision.recommended or ""].model.name
+    if size.beyond:
+        return f"about {size.examples}", (f" That many suffice: no difference in quality alone would put {first} "
+                                          f"ahead of {pick}.")
+    why = (" (a smaller difference would already change the order)" if size.floored
+           else ", the difference that would change the order")
+    return f"about {size.examples}", f" That many tell {pick} from {first} by {size.difference:g} quality points{why}."
+
+
 def evaluation_plan(req: Requirements, decision: Decision) -> str:
-    """The pilot as a plan: examples per task, metric, pass mark, and the rule that decides."""
+    """The pilot as a plan: examples per task, metric, pass mark, the rule that decides, and the
+    command that runs it; after a pilot, what it leaves to do (`pilot_follow_up`)."""
     pick = decision.pick
     if pick is None:
         return ""
@@ -97,6 +113,8 @@ def evaluation_plan(req: Requirements, decision: Decision) -> str:
     baseline = decision.scores.get(decision.measured_alternative or "")
     if baseline is not None and baseline not in rivals:  # the pick is unmeasured: a measured baseline
         rivals.append(baseline)
+    if decision.pilot is not None:
+        return pilot_follow_up(decision, rivals)
     tasks = "; ".join(f"{task_label(t)}: {EVAL_METRICS[t][0]}, pass at {EVAL_METRICS[t][1]}"
                       for t in req.tasks if t in EVAL_METRICS)
     against = " and ".join(r.model.name for r in rivals)
@@ -104,8 +122,32 @@ def evaluation_plan(req: Requirements, decision: Decision) -> str:
             f"higher at a cost the budget allows; if {pick.model.name} fails, take the best of the others that "
             "passes, and if none does, re-run this memo with the pilot's scores." if rivals else
             f"Keep {pick.model.name} if it passes; if it fails, re-run this memo with the pilot's scores.")
+    examples, why = _sized(decision, rivals[0].model.name) if rivals else _sized(decision, "")
     return (f"Evaluate {pick.model.name}" + (f" against {against}" if rivals else "")
-            + f" on {EVAL_EXAMPLES} real examples per task ({tasks}). {rule}")
+            + f" on {examples} real examples per task ({tasks}).{why if rivals else ''} {rule} To run it, list the "
+            "examples in a JSON Lines file named by a `pilot:` section of the requirement file and run "
+            "`modelmemo pilot`; the next run decides on its results.")
+
+
+def pilot_follow_up(decision: Decision, rivals: list) -> str:
+    """The next step once the pick was piloted: pilot a challenger that was not, add examples while
+    the pilot cannot yet tell the pick from its first challenger, or go ahead."""
+    pick = decision.scores[decision.recommended or ""]
+    pilot = decision.pilot
+    assert pilot is not None
+    unpiloted = [r.model.name for r in [pick, *rivals] if not any(q.pilot for q in r.evidence)]
+    if unpiloted:
+        return (f"Run `modelmemo pilot` again: {' and '.join(unpiloted)} {'was' if len(unpiloted) == 1 else 'were'} "
+                f"not piloted on your examples (the answers already given are reused), then re-run this memo.")
+    measured = min((q.pilot.n for q in pick.evidence if q.pilot), default=0)
+    size = decision.pilot_size
+    if rivals and size is not None and size.examples > measured:
+        return (f"Add examples to {pilot.examples_file}: your pilot measured {measured} per task, and about "
+                f"{size.examples} per task would tell {pick.model.name} from {rivals[0].model.name} by {size.difference:g} "
+                "quality points; `modelmemo pilot` then sends only the new ones.")
+    against = f" against {' and '.join(r.model.name for r in rivals)}" if rivals else ""
+    return (f"Go ahead with {pick.model.name}: your pilot on {pilot.examples} examples measured it{against}. Run "
+            f"`modelmemo pilot` and this memo again when your examples change.")
 
 
 def next_steps(req: Requirements, decision: Decision, catalog: Catalog) -> list[str]:

@@ -342,9 +342,13 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         cost_rows.append(dict(cost_of(model_id), model=model_id, name=name(model_id), where=_where(s) if s else "",
                               role=role, openness=s.get("openness"), formula=list(c.get("formula") or [])))
     subject_flags = [f["label"].lower() for f in flags if f["level"] == BLOCKING]
+    # What the team's pilot measured ("measured on your N examples", each reading with its interval).
+    pilot_said = (memo.get("pilot") or {}).get("sentence") or ""
     return {
         # Notes page 1 states (the PDF's Appendix leaves them out; the HTML keeps every note).
-        "page1_notes": [n for n in memo.get("notes") or [] if n and n in (memo.get("other_side"), memo.get("unconfirmed_facts"))],
+        "page1_notes": [n for n in memo.get("notes") or [] if n and n in (memo.get("other_side"), memo.get("unconfirmed_facts"),
+                                                                           pilot_said)],
+        "pilot": pilot_said,
         "page1_risks": top_risks,
         "kind": kind, "headline": headline, "picks": picks, "runner_up": runner, "costs": costs,
         "cost_lines": cost_lines(costs), "flags": flags, "subject_flags": subject_flags, "top_risks": top_risks,

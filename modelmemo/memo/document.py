@@ -15,6 +15,8 @@ from modelmemo.decision.lifecycle import offer_status, successor_name
 from modelmemo.decision.costs import usd
 from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS, Requirements
 from modelmemo.decision import Decision, ModelScore, canonical, decide
+from modelmemo.decision.pilot import PilotEvidence, metric_words
+from modelmemo.decision.quality import TaskQuality
 from modelmemo.decision.sensitivity import analyse
 from modelmemo.memo.advice import next_steps, risks
 from modelmemo.memo.changes import compare
@@ -60,6 +62,7 @@ class RunContext:
     templates_sha256: str = ""  # the templates the memo is rendered with (part of its fingerprint)
     previous_memo: dict[str, Any] | None = None  # this project's last memo, to say what changed
     forced: bool = False  # re-rendered on request (`run --force`), which the change summary says
+    pilot: PilotEvidence | None = None  # the project's pilot results on its examples as they are (the batch loads them)
 
 
 def _fact_text(value: Any) -> str:
@@ -134,14 +137,32 @@ def offer_ref(task: str | None, score: ModelScore) -> dict[str, Any]:
 def _evidence(score: ModelScore, catalog: Catalog) -> list[dict[str, Any]]:
     rows = []
     for q in score.evidence:
+        if q.pilot is not None:
+            rows.append(_pilot_evidence(q))
+            continue
         source = catalog.sources.get(q.source) if q.source else None
         # `value` and `interval` on the source's own scale (null when there is no figure); `score`
         # and `score_interval` the 0-100 quality they give among the eligible candidates.
         raw = None if q.value is None else [round(q.value - q.ci, 2), round(q.value + q.ci, 2)]
-        rows.append({"task": q.task, "kind": q.kind, "source": source.url if source else None,
-                     "value": q.value, "interval": raw, "score": q.score,
-                     "score_interval": [round(q.low, 1), round(q.high, 1)]})
+        row = {"task": q.task, "kind": q.kind, "source": source.url if source else None,
+               "value": q.value, "interval": raw, "score": q.score,
+               "score_interval": [round(q.low, 1), round(q.high, 1)]}
+        if q.carried is not None:  # the task was piloted, this model not: its score moved onto the pilot's scale
+            row["carried"] = q.carried
+        rows.append(row)
     return rows
+
+
+def _pilot_evidence(q: TaskQuality) -> dict[str, Any]:
+    """A reading of the team's pilot: the metric on its own scale with its bootstrap interval, the
+    0-100 quality it gives among the piloted models, and its provenance (file, date, endpoint)."""
+    r = q.pilot
+    assert r is not None
+    return {"task": q.task, "kind": "pilot", "source": f"pilot of {r.examples_file}, {r.date}",
+            "value": round(r.value, 4), "interval": [round(r.ci_low, 4), round(r.ci_high, 4)], "score": q.score,
+            "score_interval": [round(q.low, 1), round(q.high, 1)], "metric": r.metric, "n": r.n,
+            "measured_at": r.measured_at, "endpoint": r.endpoint, "called_as": r.called_as,
+            "examples_file": r.examples_file}
 
 
 def _ranking_entry(score: ModelScore, catalog: Catalog) -> dict[str, Any]:
@@ -219,12 +240,27 @@ def _cost_options(req: Requirements, decision: Decision, catalog: Catalog) -> li
     return options
 
 
-def _quality_rows(score: ModelScore, catalog: Catalog) -> list[dict[str, Any]]:
+def _pilot_row(score: ModelScore, q: TaskQuality, pilot: PilotEvidence | None) -> dict[str, Any]:
+    r = q.pilot
+    assert r is not None
+    return {"model": score.model_id, "deployment": "", "deployment_label": "", "fact": f"quality.{q.task}",
+            "label": f"Quality: {task_label(q.task)} (your pilot: {metric_words(r.metric)} on {r.n} examples)",
+            "value": f"{r.value:.3g} (95% interval {r.ci_low:.3g}–{r.ci_high:.3g})",
+            "note": f"{r.deployment} as {r.called_as} via {r.endpoint}",
+            "source_title": f"Your pilot of {r.examples_file} (modelmemo pilot)",
+            "source_url": (pilot.results_file if pilot and pilot.results_file else "README.md#pilot"),
+            "as_of": r.date}
+
+
+def _quality_rows(score: ModelScore, catalog: Catalog, pilot: PilotEvidence | None = None) -> list[dict[str, Any]]:
     """The quality evidence used for a model's tasks, as fact rows with their sources."""
     rows = []
     quality = getattr(score.model, "quality", None) or {}
     scales = getattr(catalog, "quality_scales", None) or {}
-    for task in score.tasks:
+    for q in score.evidence:
+        if q.pilot is not None:  # the pilot's reading replaced the public one: it is the fact used
+            rows.append(_pilot_row(score, q, pilot))
+    for task in (q.task for q in score.evidence if q.pilot is None):
         evidence = quality.get(task) if isinstance(quality, dict) else None
         source = getattr(evidence, "source", None)
         if evidence is None or source is None:
@@ -296,7 +332,7 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
             # A tie already shows two or more models' facts: the runner-up shows its model facts only.
             facts.extend(fact_row(score.model, "", n, score.model.facts[n]) for n in MODEL_FACTS_SHOWN[:7]
                          if n in score.model.facts)
-            facts.extend(_quality_rows(score, catalog))
+            facts.extend(_quality_rows(score, catalog, decision.pilot))
             continue
         for name in MODEL_FACTS_SHOWN:
             if name in score.model.facts:
@@ -306,7 +342,7 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
                 continue  # a price the project's cost does not use (an image price in a chat project)
             if name in score.deployment.facts:
                 facts.append(fact_row(score.model, score.deployment.id, name, score.deployment.facts[name]))
-        facts.extend(_quality_rows(score, catalog))
+        facts.extend(_quality_rows(score, catalog, decision.pilot))
     for extra in ("input_token_share", "hours_per_month"):
         fact = catalog.assumption(extra)
         facts.append({"model": "", "deployment": "", "deployment_label": "", "fact": extra, "label": extra.replace("_", " ").capitalize(),
@@ -363,6 +399,7 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
         "uncovered_tasks": list(decision.uncovered),
         "other_side": decision.other_side,
         "unconfirmed_facts": decision.unconfirmed,
+        "pilot": _pilot_summary(decision),
         "best_open": decision.best_open,
         "best_closed": decision.best_closed,
         "ranking": [_ranking_entry(c, catalog) for c in decision.candidates],
@@ -384,8 +421,20 @@ def build_memo(req: Requirements, decision: Decision, catalog: Catalog, ctx: Run
     return memo
 
 
+def _pilot_summary(decision: Decision) -> dict[str, Any] | None:
+    """The pilot the decision used (null: public evidence only); each reading is in `ranking`'s evidence."""
+    pilot = decision.pilot
+    if pilot is None:
+        return None
+    readings = pilot.readings
+    return {"examples_file": pilot.examples_file, "examples_sha256": pilot.examples_sha256,
+            "examples": pilot.examples, "results_file": pilot.results_file or None,
+            "measured_at": sorted({r.measured_at for r in readings}), "endpoints": sorted({r.endpoint for r in readings}),
+            "models": sorted({r.model for r in readings}), "sentence": decision.pilot_said}
+
+
 def make_memo(req: Requirements, catalog: Catalog, ctx: RunContext) -> tuple[dict[str, Any], Decision]:
     """The one composition every caller uses (the work unit, the benchmarks, the tests): decide, then
     the memo with its sensitivity and its changes since ctx.previous_memo. Returns both."""
-    decision = decide(req, catalog)
+    decision = decide(req, catalog, ctx.pilot)
     return build_memo(req, decision, catalog, ctx), decision

@@ -1,0 +1,283 @@
+"""Pilot results as quality evidence (README "Methodology", 3; decision/pilot.py): a piloted model's
+reading replaces its public score for the task, normalised within the pilot's metric with its
+bootstrap interval; an unpiloted model's public score is carried onto the pilot's scale; the memo
+says what was measured; the batch owns the pilot file, loads the results as data and decides a
+project again when its pilot file or results change. Without Prefect, with the fake renderer."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from modelmemo.batch.layout import state_dir
+from modelmemo.batch.pipeline import plan_batch, run_batch
+from modelmemo.decision import decide
+from modelmemo.decision.pilot import PilotEvidence, PilotReading
+from modelmemo.decision.policy import policy
+from modelmemo.decision.quality import QualityContext
+from modelmemo.inputs.loading import load_document
+from modelmemo.inputs.requirements import Requirements
+from modelmemo.memo.document import RunContext, make_memo
+from modelmemo.pilot.results import Metric, PilotResult, store_results
+
+from .conftest import CATALOG, ROOT, TEMPLATES
+from .support_renderer import FAKE_PDF
+
+EXAMPLE = ROOT / "examples" / "pilot"
+# The shipped support-chatbot memo: Gemini via Vertex AI, challengers ChatGPT via Azure and Claude via Bedrock.
+PICK, CHATGPT, CLAUDE = ("gemini", "vertex-ai"), ("chatgpt", "azure-foundry"), ("claude", "amazon-bedrock")
+SHA = "ab" * 32
+
+
+@pytest.fixture(scope="module")
+def req() -> Requirements:
+    return Requirements.from_data(load_document(EXAMPLE / "support-chatbot.yaml").data)
+
+
+def reading(offer: tuple[str, str], task: str, value: float, half: float = 3.0, *, metric: str = "chrf", n: int = 20,
+            scale_min: float = 0.0, top: float = 100.0) -> PilotReading:
+    return PilotReading(offer[0], offer[1], task, metric, value, max(scale_min, value - half), min(top, value + half), n,
+                        scale_min, "2026-11-29T10:00:00Z", "http://127.0.0.1:4000/v1", f"called/{offer[0]}",
+                        "support-pilot.jsonl")
+
+
+def evidence(*readings: PilotReading) -> PilotEvidence:
+    return PilotEvidence("support-pilot.jsonl", SHA, 30, readings, "state/pilot/support-chatbot.json")
+
+
+def both_tasks(offer: tuple[str, str], chrf: float, rouge: float) -> list[PilotReading]:
+    return [reading(offer, "chat", chrf), reading(offer, "summarization", rouge, 0.03, metric="rouge_l_f", n=10, top=1)]
+
+
+def challenger_wins() -> PilotEvidence:
+    return evidence(*both_tasks(PICK, 12.0, 0.12), *both_tasks(CHATGPT, 14.0, 0.14), *both_tasks(CLAUDE, 97.0, 0.95))
+
+
+def test_a_pilot_that_says_the_challenger_is_better_changes_the_pick(req, catalog):
+    before = decide(req, catalog)
+    assert (before.recommended, before.challengers) == ("gemini", ("chatgpt", "claude"))
+    after = decide(req, catalog, challenger_wins())
+    assert after.recommended == "claude" and "gemini" in after.challengers
+    kinds = {(c.model_id, c.deployment_id): {q.task: q.kind for q in c.evidence} for c in after.candidates}
+    assert kinds[CLAUDE] == kinds[PICK] == {"chat": "pilot", "summarization": "pilot"}
+    # quality is the model's: Claude's other offer takes the reading of the one piloted
+    assert kinds[("claude", "anthropic-api")] == {"chat": "pilot", "summarization": "pilot"}
+    assert after.pilot_said.startswith("Quality measured on your 30 examples (support-pilot.jsonl, 2026-11-29, via "
+                                       "http://127.0.0.1:4000/v1): Claude Sonnet 5.5 chrF 97 (95% interval 94–100) on chat")
+
+
+def test_without_pilot_results_the_decision_is_the_public_one(req, catalog):
+    from modelmemo.decision.fingerprint import decision_fingerprint
+
+    plain, empty = decide(req, catalog), decide(req, catalog, evidence())
+    assert decision_fingerprint(plain) == decision_fingerprint(empty) and plain.pilot_said == empty.pilot_said == ""
+
+
+def test_a_piloted_score_is_normalised_within_the_pilots_metric_with_its_bootstrap_interval(req, catalog):
+    quality = QualityContext(catalog, None, challenger_wins())
+    gemini = quality.task_quality(catalog.models["gemini"], "chat", "vertex-ai")
+    top = 100.0  # Claude's upper end, 97 + 3: the top of the pilot's scale
+    assert (gemini.kind, gemini.value, gemini.scale) == ("pilot", 12.0, "chrf")
+    assert gemini.score == round(100 * 12 / top, 1) and (gemini.low, gemini.high) == (9.0, 15.0)
+    # a judge's 1-5 rating starts at 1: a 1 is the bottom of the scale, not a fifth of the top
+    judged = evidence(reading(PICK, "chat", 1.0, 0.0, metric="judge_score", scale_min=1, top=5),
+                      reading(CLAUDE, "chat", 4.0, 0.5, metric="judge_score", scale_min=1, top=5),
+                      reading(CLAUDE, "chat", 90.0))  # chrF too: the judge's rating is the metric that counts
+    context = QualityContext(catalog, None, judged)
+    assert context.task_quality(catalog.models["gemini"], "chat").score == 0.0
+    assert context.task_quality(catalog.models["claude"], "chat").score == round(100 * 3 / 3.5, 1)
+
+
+def test_an_unpiloted_model_keeps_its_distance_to_the_piloted_ones(req, catalog):
+    """The change of scale neither favours nor penalises a model the pilot did not measure: its
+    public score moves by the piloted models' mean move, so its distance to their mean is what it
+    was publicly, and its interval widens by their disagreement plus PILOT_CARRY_HALF_WIDTH."""
+    pilot = challenger_wins()
+    context, public = QualityContext(catalog, None, pilot), QualityContext(catalog)
+    piloted = ("gemini", "chatgpt", "claude")
+    moves = [context.task_quality(catalog.models[m], "chat").score - public.task_quality(catalog.models[m], "chat").score
+             for m in piloted]
+    shift, spread = sum(moves) / 3, (max(moves) - min(moves)) / 2
+    carried_ids = [m for m in ("mistral", "cohere") if public.task_quality(catalog.models[m], "chat").kind == "measured"]
+    assert carried_ids, "the catalog has no measured unpiloted chat model to check"
+    for model_id in carried_ids:
+        before, after = (c.task_quality(catalog.models[model_id], "chat") for c in (public, context))
+        assert after.kind == "measured" and after.carried == pytest.approx(shift, abs=0.06)
+        assert after.score == pytest.approx(max(0.0, min(100.0, before.score + shift)), abs=0.06)
+        width = spread + policy("PILOT_CARRY_HALF_WIDTH")
+        assert after.low == pytest.approx(max(0.0, before.low + shift - width), abs=0.06)
+        assert after.high == pytest.approx(min(100.0, before.high + shift + width), abs=0.06)
+    # a pilot that confirms the public scores moves nobody: no unpiloted model gains or loses
+    confirm = [reading(offer, "chat", public.task_quality(catalog.models[offer[0]], "chat").score, 0.0)
+               for offer in (PICK, CLAUDE)]
+    confirm.append(reading(("mistral-large", "la-plateforme"), "chat", 100.0, 0.0))  # puts the top at 100
+    context = QualityContext(catalog, None, evidence(*confirm))
+    assert context.task_quality(catalog.models["chatgpt"], "chat").carried == pytest.approx(0.0, abs=0.2)
+
+
+def test_a_reading_on_too_few_examples_is_not_evidence(req, catalog):
+    few = evidence(*[reading(offer, "chat", value, n=int(policy("PILOT_MIN_EXAMPLES")) - 1)
+                     for offer, value in ((PICK, 10.0), (CLAUDE, 99.0))])
+    assert decide(req, catalog, few).recommended == "gemini"
+    assert not any(q.pilot for c in decide(req, catalog, few).candidates for q in c.evidence)
+
+
+def test_the_memo_names_the_pilot_on_page_1_and_in_its_evidence(req, catalog):
+    ctx = RunContext("run-1", "2026-11-30T02:00:00+00:00", "support-chatbot.yaml", SHA, pilot=challenger_wins())
+    memo, decision = make_memo(req, catalog, ctx)
+    jsonschema.validate(memo, json.loads((ROOT / "schemas" / "memo.schema.json").read_text()))
+    assert memo["recommended"][0]["model"] == "claude" and memo["pilot"]["examples"] == 30
+    claude = next(r for r in memo["ranking"] if (r["model"], r["deployment"]) == CLAUDE)
+    chat = next(e for e in claude["evidence"] if e["task"] == "chat")
+    assert chat == {"task": "chat", "kind": "pilot", "source": "pilot of support-pilot.jsonl, 2026-11-29",
+                    "value": 97.0, "interval": [94.0, 100.0], "score": 97.0, "score_interval": [94.0, 100.0],
+                    "metric": "chrf", "n": 20, "measured_at": "2026-11-29T10:00:00Z",
+                    "endpoint": "http://127.0.0.1:4000/v1", "called_as": "called/claude",
+                    "examples_file": "support-pilot.jsonl"}
+    facts = [f for f in memo["facts"] if f["model"] == "claude" and f["fact"] == "quality.chat"]
+    assert [(f["source_url"], f["as_of"]) for f in facts] == [("state/pilot/support-chatbot.json", "2026-11-29")]
+    from modelmemo.memo.digest import decision_digest
+
+    page1 = decision_digest(memo)
+    assert "measured on your 30 examples" in page1["pilot"] and "chrF 97 (95% interval 94–100) on chat" in page1["pilot"]
+    assert page1["pilot"] in page1["page1_notes"]  # said on page 1, so the PDF's appendix leaves it out
+    assert page1["next_step"].startswith("Go ahead with Claude Sonnet 5.5: your pilot on 30 examples")
+
+
+def test_without_pilot_data_the_next_step_sizes_the_pilot_and_names_the_command(req, catalog):
+    memo, decision = make_memo(req, catalog, RunContext("run-1", "2026-11-30T02:00:00+00:00", "f.yaml", SHA))
+    assert memo["pilot"] is None
+    size = decision.pilot_size
+    # Gemini and ChatGPT are level on total points: sized for the smallest difference worth detecting
+    assert size.floored and size.difference == policy("PILOT_DETECTABLE_DIFFERENCE")
+    z, sd = policy("PILOT_CONFIDENCE_Z"), policy("PILOT_EXAMPLE_SD")
+    assert size.examples == math.ceil(2 * (z * sd / size.difference) ** 2) == 123
+    step = memo["next_steps"][0]
+    assert "on about 123 real examples per task" in step and "by 5 quality points" in step
+    assert "run `modelmemo pilot`" in step
+
+
+def test_a_large_lead_needs_few_examples_and_a_lead_beyond_quality_says_so(req, catalog):
+    from dataclasses import replace
+
+    from modelmemo.decision.separation import pilot_size
+
+    decision = decide(req, catalog)
+    pick = decision.scores["gemini"]
+    share = 3 / 11 * policy("QUALITY_SHARE")  # the example's weights: requirements 3 of 11
+    behind = replace(decision.scores["claude"], total=pick.total - 10 * share)
+    size = pilot_size(pick, behind, req.weights)
+    assert size.difference == pytest.approx(10, abs=0.5) and not (size.floored or size.beyond)
+    decisive = abs(round(pick.total, 1) - round(behind.total, 1)) / share  # the totals as the memo prints them
+    assert size.examples == math.ceil(2 * (1.96 * 20 / decisive) ** 2) and 28 <= size.examples <= 35
+    further = replace(behind, total=pick.total - 30 * share)  # would need 4: the plan asks for PILOT_MIN_EXAMPLES
+    assert pilot_size(pick, further, req.weights).examples == policy("PILOT_MIN_EXAMPLES")
+    far = replace(behind, total=pick.total - 101 * share)
+    assert pilot_size(pick, far, req.weights).beyond
+    assert pilot_size(pick, far, {**req.weights, "requirements": 0}) is None
+
+
+# --- the batch: the pilot file belongs to its requirement file; new results re-decide -----------------
+
+
+def _drop(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in EXAMPLE.iterdir():
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def _store(output: Path, folder: Path, winner: str = "claude") -> None:
+    import hashlib
+
+    sha = hashlib.sha256((folder / "support-pilot.jsonl").read_bytes()).hexdigest()
+    results = []
+    for model, deployment in (PICK, CHATGPT, CLAUDE):
+        chrf = 97.0 if model == winner else 12.0
+        metrics = (Metric("chat", "chrf", chrf, chrf - 3, chrf + 3, 20, 0, 100, "higher"),
+                   Metric("summarization", "rouge_l_f", chrf / 100, chrf / 100 - 0.03, chrf / 100 + 0.03, 10, 0, 1,
+                          "higher"),
+                   Metric("summarization", "length_ratio", 1.0, 0.9, 1.1, 10, None, None, "closer-to-1"))
+        results.append(PilotResult("2026-11-29T10:00:00Z", model, deployment, "cloud", "x", "challenger",
+                                   "http://127.0.0.1:4000/v1", "gateway", f"called/{model}", "support-pilot.jsonl", sha,
+                                   30, metrics, 0.1, 0.2, 0.001, "catalog"))
+    store_results(state_dir(output), "support-chatbot", "support-pilot.jsonl", sha, results)
+
+
+def _memo(output: Path, summary) -> dict:
+    outcome = next(p for p in summary.projects if p.project_id == "support-chatbot")
+    return json.loads((output / summary.run_id / outcome.json).read_text())
+
+
+def run(folder: Path, output: Path):
+    return run_batch(folder, output, catalog_files=(CATALOG,), templates_dir=TEMPLATES, renderer=FAKE_PDF,
+                     deliver=False)
+
+
+def test_the_pilot_file_belongs_to_the_requirement_file_that_names_it(tmp_path: Path):
+    folder = _drop(tmp_path / "in")
+    (folder / "notes.jsonl").write_text("{}\n")  # named by nobody: still reported
+    plan = plan_batch(folder)
+    assert [n.file for n in plan.notices] == ["notes.jsonl"]
+    assert plan.projects[0].pilot_examples == "support-pilot.jsonl"
+    # a pilot file in a folder beside it: the folder is the requirement file's too
+    (folder / "pilot").mkdir()
+    (folder / "support-pilot.jsonl").rename(folder / "pilot" / "support-pilot.jsonl")
+    text = (folder / "support-chatbot.yaml").read_text().replace("examples: support-pilot.jsonl",
+                                                                 "examples: pilot/support-pilot.jsonl")
+    (folder / "support-chatbot.yaml").write_text(text)
+    assert [n.file for n in plan_batch(folder).notices] == ["notes.jsonl"]
+    # without a pilot section the file is nobody's
+    (folder / "support-chatbot.yaml").write_text(text.split("\npilot:")[0] + "\n")
+    assert sorted(n.file for n in plan_batch(folder).notices) == ["notes.jsonl", "pilot"]
+
+
+def test_a_run_decides_with_the_stored_results_and_again_when_they_or_the_examples_change(tmp_path: Path):
+    folder, output = _drop(tmp_path / "in"), tmp_path / "out"
+    first = run(folder, output)
+    assert _memo(output, first)["recommended"][0]["model"] == "gemini" and first.notices == []
+    assert [p.status for p in run(folder, output).projects] == ["skipped"]  # nothing changed
+    _store(output, folder)  # `modelmemo pilot` stored results: the next run decides again with them
+    piloted = run(folder, output)
+    memo = _memo(output, piloted)
+    assert [p.status for p in piloted.projects] == ["memo"] and memo["recommended"][0]["model"] == "claude"
+    assert "measured on your 30 examples" in memo["pilot"]["sentence"]
+    again = run(folder, output)  # the same results: skipped, planned from the state without parsing
+    assert [p.status for p in again.projects] == ["skipped"]
+    state = json.loads((output / "state" / "memos.json").read_text())["support-chatbot"]
+    assert state["pilot_examples"] == "support-pilot.jsonl" and state["pilot_sha256"]
+    with (folder / "support-pilot.jsonl").open("a") as examples:  # one example more: the results no longer apply
+        examples.write(json.dumps({"task": "chat", "input": "Where is my invoice?", "reference": "Under Billing."}) + "\n")
+    changed = run(folder, output)
+    memo = _memo(output, changed)
+    assert [p.status for p in changed.projects] == ["memo"] and memo["pilot"] is None
+    assert memo["recommended"][0]["model"] == "gemini"
+    assert not any(e["kind"] == "pilot" for r in memo["ranking"] for e in r["evidence"])
+
+
+def test_an_unreadable_results_file_is_a_note_and_the_memo_rests_on_public_evidence(tmp_path: Path):
+    folder, output = _drop(tmp_path / "in"), tmp_path / "out"
+    (state_dir(output) / "pilot").mkdir(parents=True)
+    (state_dir(output) / "pilot" / "support-chatbot.json").write_text("{not json")
+    summary = run(folder, output)
+    assert _memo(output, summary)["pilot"] is None
+    assert [(n.file, n.note.split(":")[0]) for n in summary.notes] == [("support-chatbot.yaml", "pilot results not used")]
+
+
+def test_pilot_without_files_takes_exactly_the_files_a_run_reads(tmp_path: Path):
+    import os
+
+    from modelmemo.pilot.plan import requirement_files
+
+    folder = _drop(tmp_path / "in")
+    (folder / "draft.yaml.part").write_text("x")
+    os.symlink(folder / "support-chatbot.yaml", folder / "link.yaml")
+    (folder / "sub").mkdir()
+    assert requirement_files(folder) == [folder / "support-chatbot.yaml"]
+    entries = plan_batch(folder).projects
+    assert [Path(p.path) for p in entries] == requirement_files(folder)
