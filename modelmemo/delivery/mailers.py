@@ -259,7 +259,9 @@ class SmtpMailer:
         except (smtplib.SMTPException, OSError) as exc:  # refused/lost connection, timeout, TLS, HELO
             if client is not None and client.data_sent:  # the reply was lost: the server may have queued it
                 return self._uncertain(client, recipients, exc)
-            return self._all(recipients, f"{type(exc).__name__}: {exc}", unreachable=_no_answer(exc))
+            # The server's address first: "Connection refused" alone does not say which server.
+            return self._all(recipients, f"{self.settings.host}:{self.settings.effective_port}: "
+                             f"{type(exc).__name__}: {exc}", unreachable=_no_answer(exc))
         finally:
             # QUIT problems after a successful send must not turn "accepted" into an error.
             if client is not None:
