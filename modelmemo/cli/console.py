@@ -132,7 +132,8 @@ def print_report(summary, output_dir: Path) -> int:
         print(printable(f"note {note.file}: {note.note}"))
     run_dir = layout.run_dir(output_dir, summary.run_id)
     for record in summary.deliveries:
-        if record["status"] not in ("accepted", "already-sent") and not record.get("not_attempted"):
+        if (record["status"] not in ("accepted", "already-sent") and not record.get("not_attempted")) \
+                or record.get("maybe_second_copy"):
             print(printable(f"email to {record['recipient']} for {record['project_id']}: {record['status']}: "
                             f"{record['detail']}"))
     skipped = not_attempted_line(summary.deliveries)  # one line, not one per memo

@@ -114,6 +114,9 @@ class DeliveryRecord:
     attempts: int
     message_id: str | None
     not_attempted: bool = False
+    # A send of this memo to this recipient was cut off earlier (a "sending" row on load): the
+    # server may have had that copy, so this one may be a second (counted towards the cap).
+    maybe_second_copy: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -395,7 +398,7 @@ def _deliver_one(job: DeliveryJob, call: _Call) -> list[DeliveryRecord]:
             result = note(recipient, results.get(recipient) or RecipientResult("transient", "the mailer reported nothing"))
             entry = ledger.record(job.project_id, content_sha, recipient, result, transport)
             done[recipient] = DeliveryRecord(job.project_id, recipient, entry.status, entry.detail,
-                                             entry.attempts, message_id)
+                                             entry.attempts, message_id, maybe_second_copy=recipient in cut_off)
         ledger.save()  # before anything else can fail: an accepted send is never repeated
 
     for attempt in range(call.retries):
