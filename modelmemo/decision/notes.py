@@ -313,8 +313,8 @@ def _pilot_said(d: Decision) -> str:
                     f"{q.pilot.ci_high:.3g}) on {task_label(q.task)}" for q in score.evidence if q.pilot]
         if measured:
             parts.append(f"{score.model.name} {', '.join(measured)}")
-        elif any(q.carried is not None for q in score.evidence):
-            parts.append(f"{score.model.name} not piloted (its public score carried onto the pilot's scale)")
+        elif any(q.unpiloted for q in score.evidence):
+            parts.append(f"{score.model.name} not piloted (its public score stands, with a wider interval)")
     return (f"Quality measured on your {d.pilot.examples} examples ({d.pilot.examples_file}, {dates}, via "
             f"{endpoints}): " + "; ".join(parts) + ".")
 

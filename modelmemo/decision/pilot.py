@@ -11,12 +11,18 @@ measured on at least PILOT_MIN_EXAMPLES examples. Then:
    top the highest upper end of a piloted model's interval; its interval is its bootstrap 95%
    interval on the same scale. Quality is the model's, so a reading stands for all its offers;
    when several offers of one model were piloted, each uses its own and the others the newest.
-2. An unpiloted model keeps its public evidence, **carried onto the pilot's scale** so that the
-   change of scale neither favours nor penalises it: its public score moves by the mean of the
-   piloted models' moves (pilot score minus public score, over those with public evidence), and
-   its interval widens by half their spread (how far the pilot disagreed with the public ranking)
-   plus PILOT_CARRY_HALF_WIDTH. With no piloted model that has public evidence there is no bridge:
-   no move, the widening only. A model without evidence stays unknown.
+2. An unpiloted model keeps its public evidence **unshifted**: its point score and its interval's
+   lower end are what they would be with no pilot at all, since a pilot of *other* models says
+   nothing about it (the old rule moved it by the piloted models' mean move, so two piloted models
+   failing badly dragged a model nobody measured below one with no evidence at all). Only the upper
+   end of its interval rises, by PILOT_UNPILOTED_HALF_WIDTH: its public score was measured on a
+   benchmark, not on the team's examples, and a pilot is how the team learns that its examples can
+   rank models differently. So it is never penalised by the pilot, stays "measured" (above an
+   unmeasured model at UNMEASURED_QUALITY whenever its public score is), and keeps the upside that
+   makes it worth piloting next. Public scores and pilot scores are then on different 0-100 scales
+   (each normalised among its own peers): the memo says which models were not piloted, and the next
+   step is to pilot the pick or a challenger the pilot did not measure. A model without evidence
+   stays unknown.
 """
 
 from __future__ import annotations
@@ -133,10 +139,3 @@ class PilotScale:
         values = [r.value for r in (self.reading(m) for m in self.models) if r is not None]
         return 1 + sum(1 for v in values if v > reading.value), len(values)
 
-
-def carried(moves: list[float]) -> tuple[float, float]:
-    """(shift, extra half-width) that carry an unpiloted model's public score onto a pilot's scale:
-    the piloted models' mean move, and half their spread plus PILOT_CARRY_HALF_WIDTH."""
-    shift = sum(moves) / len(moves) if moves else 0.0
-    spread = (max(moves) - min(moves)) / 2 if moves else 0.0
-    return shift, spread + policy("PILOT_CARRY_HALF_WIDTH")

@@ -147,8 +147,8 @@ def _evidence(score: ModelScore, catalog: Catalog) -> list[dict[str, Any]]:
         row = {"task": q.task, "kind": q.kind, "source": source.url if source else None,
                "value": q.value, "interval": raw, "score": q.score,
                "score_interval": [round(q.low, 1), round(q.high, 1)]}
-        if q.carried is not None:  # the task was piloted, this model not: its score moved onto the pilot's scale
-            row["carried"] = q.carried
+        if q.unpiloted:  # the task was piloted, this model not: its public score, a higher upper end
+            row["not_piloted"] = True
         rows.append(row)
     return rows
 
