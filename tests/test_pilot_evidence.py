@@ -54,6 +54,12 @@ def both_tasks(offer: tuple[str, str], chrf: float, rouge: float) -> list[PilotR
     return [reading(offer, "chat", chrf), reading(offer, "summarization", rouge, 0.03, metric="rouge_l_f", n=10, top=1)]
 
 
+def leads_case() -> PilotEvidence:
+    """The refused memo's pilot: two piloted models terrible, Claude identical to every reference."""
+    return evidence(*both_tasks(PICK, 5.0, 0.05), *both_tasks(CHATGPT, 8.0, 0.08), reading(CLAUDE, "chat", 100.0, 0.0),
+                    reading(CLAUDE, "summarization", 1.0, 0.0, metric="rouge_l_f", n=10, top=1))
+
+
 def challenger_wins() -> PilotEvidence:
     return evidence(*both_tasks(PICK, 12.0, 0.12), *both_tasks(CHATGPT, 14.0, 0.14), *both_tasks(CLAUDE, 97.0, 0.95))
 
@@ -83,7 +89,12 @@ def test_a_piloted_score_is_normalised_within_the_pilots_metric_with_its_bootstr
     gemini = quality.task_quality(catalog.models["gemini"], "chat", "vertex-ai")
     top = 100.0  # Claude's upper end, 97 + 3: the top of the pilot's scale
     assert (gemini.kind, gemini.value, gemini.scale) == ("pilot", 12.0, "chrf")
-    assert gemini.score == round(100 * 12 / top, 1) and (gemini.low, gemini.high) == (9.0, 15.0)
+    assert gemini.score == round(100 * 12 / top, 1)
+    # its bootstrap interval (9-15) is narrower than 20 examples allow: widened to the minimum
+    half = policy("PILOT_CONFIDENCE_Z") * policy("PILOT_EXAMPLE_SD") / math.sqrt(20)
+    assert (gemini.low, gemini.high) == pytest.approx((12 - half, 12 + half)) and half == pytest.approx(8.77, abs=0.01)
+    wide = QualityContext(catalog, None, evidence(reading(PICK, "chat", 50.0, 20.0), reading(CLAUDE, "chat", 97.0)))
+    assert (lambda q: (q.low, q.high))(wide.task_quality(catalog.models["gemini"], "chat")) == (30.0, 70.0)  # wider: kept
     # a judge's 1-5 rating starts at 1: a 1 is the bottom of the scale, not a fifth of the top
     judged = evidence(reading(PICK, "chat", 1.0, 0.0, metric="judge_score", scale_min=1, top=5),
                       reading(CLAUDE, "chat", 4.0, 0.5, metric="judge_score", scale_min=1, top=5),
@@ -117,9 +128,7 @@ def test_the_leads_case_two_piloted_models_failing_never_drag_an_unpiloted_one_b
     0.08), one perfect. The old rule shifted every unpiloted model by the piloted models' mean move
     (about -60 here), so Cohere Command R, with public evidence, fell to quality 0, below models with
     no evidence at all (40). Now it keeps its public score, and stays above an unmeasured model."""
-    terrible = evidence(*both_tasks(PICK, 5.0, 0.05), *both_tasks(CHATGPT, 8.0, 0.08),
-                        reading(CLAUDE, "chat", 100.0, 0.0),
-                        reading(CLAUDE, "summarization", 1.0, 0.0, metric="rouge_l_f", n=10, top=1))
+    terrible = leads_case()
     plain, piloted = decide(req, catalog), decide(req, catalog, terrible)
     unmeasured = "mistral-large"  # eligible, no public chat or summarization score: the 40 prior
     for task in ("chat", "summarization"):
@@ -137,6 +146,36 @@ def test_the_leads_case_two_piloted_models_failing_never_drag_an_unpiloted_one_b
     assert row["not_piloted"] is True and row["score"] == after.score
 
 
+def test_a_perfect_zero_width_pilot_is_no_certainty_and_page_1_asks_to_check_it(req, catalog):
+    """chrF 100 (interval 100-100) on 20 examples and ROUGE-L F 1 (1-1) on 10: every answer identical
+    to its reference. The decision widens it to what 20 and 10 examples allow; page 1 raises a
+    caution, names the pilot's size as a risk, and the next step is to check the pilot."""
+    from modelmemo.memo.digest import decision_digest
+
+    memo, decision = make_memo(req, catalog, RunContext("r", "2026-11-30T02:00:00+00:00", "f.yaml", SHA, pilot=leads_case()))
+    claude = {q.task: q for q in decision.scores["claude"].evidence}
+    for task, n in (("chat", 20), ("summarization", 10)):
+        half = policy("PILOT_CONFIDENCE_Z") * policy("PILOT_EXAMPLE_SD") / math.sqrt(n)
+        assert claude[task].score == 100.0 and claude[task].low == pytest.approx(100 - half) and half > 8
+    assert decision.scores["claude"].interval[0] < decision.scores["claude"].total  # no longer certain
+    assert memo["pilot"]["identical"] == [
+        {"model": "claude", "deployment": "amazon-bedrock", "task": "chat", "metric": "chrf", "n": 20},
+        {"model": "claude", "deployment": "amazon-bedrock", "task": "summarization", "metric": "rouge_l_f", "n": 10}]
+    page1 = decision_digest(memo)
+    check = [f for f in page1["cautions"] if f["key"] == "pilot-identical"]
+    assert len(check) == 1 and check[0]["detail"].startswith(
+        "Claude Sonnet 5.5's answers are identical to the references on all 20 chat and 10 summarization examples: "
+        "were the references leaked into the prompt, or does the endpoint echo?")
+    assert [r["key"] for r in memo["risks"] if r["key"].startswith("pilot-")] == ["pilot-sample", "pilot-route"]
+    assert any(r.startswith("The pilot rests on 20 chat and 10 summarization examples: a reading on 10 examples is "
+                            "uncertain by at least ±12.4 quality points") for r in page1["top_risks"])
+    assert page1["next_step"].startswith("Check the pilot before acting on it: Claude Sonnet 5.5 answered every example")
+    # a pilot that is not perfect raises no such flag, and its memo still names its risks
+    memo, _ = make_memo(req, catalog, RunContext("r", "2026-11-30T02:00:00+00:00", "f.yaml", SHA, pilot=challenger_wins()))
+    assert memo["pilot"]["identical"] == [] and "pilot-identical" not in {f["key"] for f in decision_digest(memo)["flags"]}
+    assert {"pilot-sample", "pilot-route"} <= {r["key"] for r in memo["risks"]} and decision_digest(memo)["top_risks"]
+
+
 def test_a_reading_on_too_few_examples_is_not_evidence(req, catalog):
     few = evidence(*[reading(offer, "chat", value, n=int(policy("PILOT_MIN_EXAMPLES")) - 1)
                      for offer, value in ((PICK, 10.0), (CLAUDE, 99.0))])
@@ -152,7 +191,8 @@ def test_the_memo_names_the_pilot_on_page_1_and_in_its_evidence(req, catalog):
     claude = next(r for r in memo["ranking"] if (r["model"], r["deployment"]) == CLAUDE)
     chat = next(e for e in claude["evidence"] if e["task"] == "chat")
     assert chat == {"task": "chat", "kind": "pilot", "source": "pilot of support-pilot.jsonl, 2026-11-29",
-                    "value": 97.0, "interval": [94.0, 100.0], "score": 97.0, "score_interval": [94.0, 100.0],
+                    # the bootstrap interval as measured; the score's at least ±8.8 on 20 examples
+                    "value": 97.0, "interval": [94.0, 100.0], "score": 97.0, "score_interval": [88.2, 100.0],
                     "metric": "chrf", "n": 20, "measured_at": "2026-11-29T10:00:00Z",
                     "endpoint": "http://127.0.0.1:4000/v1", "called_as": "called/claude",
                     "examples_file": "support-pilot.jsonl"}

@@ -35,6 +35,10 @@ RULES: tuple[Rule, ...] = (
     # Pilot evidence (decision/pilot.py): the team's own examples outrank public scores for the models measured.
     Rule("PILOT_MIN_EXAMPLES", 10, "examples a pilot metric needs to count as evidence for a task (fewer: its "
                                    "bootstrap interval is no interval); also the fewest a pilot plan asks for"),
+    Rule("PILOT_MIN_HALF_WIDTH", 2, "least half-width in quality points of a pilot reading's interval (as UNPUBLISHED_CI "
+                                    "for a published score); on n examples at least PILOT_CONFIDENCE_Z x "
+                                    "PILOT_EXAMPLE_SD / sqrt(n), 8.8 at 20: a bootstrap over answers that all agree "
+                                    "has no width, yet n examples pin quality no closer than a pilot plan assumes"),
     Rule("PILOT_UNPILOTED_HALF_WIDTH", 8, "quality points added to the upper end of the interval of a model the pilot "
                                           "did not measure on a piloted task (its score and lower end stay its public "
                                           "ones: a pilot of other models is no evidence against it; its benchmark is not "

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from modelmemo.catalog.load import Catalog, Model
-from modelmemo.decision.pilot import PilotEvidence, PilotReading, PilotScale, metric_words
+from modelmemo.decision.pilot import PilotEvidence, PilotReading, PilotScale, metric_words, min_half_width
 from modelmemo.decision.policy import policy
 from modelmemo.decision.words import task_label
 
@@ -166,7 +166,9 @@ class QualityContext:
 
     def _piloted(self, scale: PilotScale, r: PilotReading) -> TaskQuality:
         score = scale.normalise(r.value)
-        low, high = scale.normalise(r.ci_low), scale.normalise(r.ci_high)
+        # Its bootstrap interval, never narrower than n examples allow (all answers agreeing is no certainty).
+        half = min_half_width(r.n)
+        low, high = min(scale.normalise(r.ci_low), score - half), max(scale.normalise(r.ci_high), score + half)
         rank, piloted = scale.rank(r)
         text = (f"{task_label(r.task)}: your pilot, {metric_words(r.metric)} {r.value:.3g} ({r.ci_low:.3g}–"
                 f"{r.ci_high:.3g}) on {r.n} examples, {_ordinal(rank)} of {piloted} piloted ({clamp(score):g})")

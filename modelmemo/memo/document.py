@@ -430,7 +430,10 @@ def _pilot_summary(decision: Decision) -> dict[str, Any] | None:
     return {"examples_file": pilot.examples_file, "examples_sha256": pilot.examples_sha256,
             "examples": pilot.examples, "results_file": pilot.results_file or None,
             "measured_at": sorted({r.measured_at for r in readings}), "endpoints": sorted({r.endpoint for r in readings}),
-            "models": sorted({r.model for r in readings}), "sentence": decision.pilot_said}
+            "models": sorted({r.model for r in readings}), "sentence": decision.pilot_said,
+            "identical": [{"model": r.model, "deployment": r.deployment, "task": r.task, "metric": r.metric, "n": r.n}
+                          for r in pilot.identical()],
+            "examples_per_task": pilot.examples_per_task()}
 
 
 def make_memo(req: Requirements, catalog: Catalog, ctx: RunContext) -> tuple[dict[str, Any], Decision]:
