@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -73,8 +74,35 @@ def test_a_pilot_that_says_the_challenger_is_better_changes_the_pick(req, catalo
     assert kinds[CLAUDE] == kinds[PICK] == {"chat": "pilot", "summarization": "pilot"}
     # quality is the model's: Claude's other offer takes the reading of the one piloted
     assert kinds[("claude", "anthropic-api")] == {"chat": "pilot", "summarization": "pilot"}
-    assert after.pilot_said.startswith("Quality measured on your 30 examples (support-pilot.jsonl, 2026-11-29, via "
-                                       "http://127.0.0.1:4000/v1): Claude Sonnet 5.5 chrF 97 (95% interval 94–100) on chat")
+    said = after.pilot_said
+    assert said.startswith("Quality measured on your 30 examples (20 chat and 10 summarization examples; "
+                           "support-pilot.jsonl, 2026-11-29, via http://127.0.0.1:4000/v1): Claude Sonnet 5.5 chrF 97 "
+                           "(95% interval 94–100) on chat, ROUGE-L F 95 (95% interval 92–98) on summarization; ")
+    # every piloted model's reading, a challenger now or not (ChatGPT is no longer one), each number by its metric
+    assert "ChatGPT" not in [after.scores[m].model.name for m in after.challengers]
+    assert "; ChatGPT (GPT-6.2 Sol) chrF 14 (95% interval 11–17) on chat, ROUGE-L F 14 (95% interval 11–17)" in said
+    assert "Gemini 3.8 Flash chrF 12 (95% interval 9–15) on chat" in said
+    numbers = re.findall(r"(\S+) [\d.]+ \(95% interval", said)
+    assert len(numbers) == 6 and set(numbers) == {"chrF", "F"} and "ROUGE-L F 0." not in said
+    assert "(chrF and ROUGE-L F on a 0–100 scale)." in said
+    # piloted through a (local) gateway, recommended on Amazon Bedrock: one line says so
+    assert said.endswith(" Piloted via a local endpoint, not Amazon Web Services (Amazon Bedrock), the route "
+                         "recommended: latency, errors and cost there are unmeasured.")
+
+
+def test_a_pilot_is_on_the_recommended_route_only_when_it_called_that_offer_directly():
+    from dataclasses import replace
+
+    from modelmemo.decision.pilot import on_route
+
+    direct = replace(reading(("claude", "anthropic-api"), "chat", 90.0), endpoint="https://api.anthropic.com/v1",
+                     via="provider")
+    assert on_route(direct, "anthropic-api", False)
+    assert not on_route(direct, "amazon-bedrock", False)  # another offer of the same model
+    assert not on_route(replace(direct, via="gateway"), "anthropic-api", False)
+    assert not on_route(replace(direct, endpoint="http://localhost:8080/v1"), "anthropic-api", False)
+    served = replace(direct, deployment="self-hosted", endpoint="http://127.0.0.1:8000/v1", via="self-hosted")
+    assert on_route(served, "self-hosted", True) and not on_route(served, "self-hosted", False)
 
 
 def test_without_pilot_results_the_decision_is_the_public_one(req, catalog):
@@ -165,7 +193,7 @@ def test_a_perfect_zero_width_pilot_is_no_certainty_and_page_1_asks_to_check_it(
     check = [f for f in page1["cautions"] if f["key"] == "pilot-identical"]
     assert len(check) == 1 and check[0]["detail"].startswith(
         "Claude Sonnet 5.5's answers are identical to the references on all 20 chat and 10 summarization examples: "
-        "were the references leaked into the prompt, or does the endpoint echo?")
+        "references leaked into the prompt, or an echoing endpoint?")
     assert [r["key"] for r in memo["risks"] if r["key"].startswith("pilot-")] == ["pilot-sample", "pilot-route"]
     assert any(r.startswith("The pilot rests on 20 chat and 10 summarization examples: a reading on 10 examples is "
                             "uncertain by at least ±12.4 quality points") for r in page1["top_risks"])
@@ -198,6 +226,8 @@ def test_the_memo_names_the_pilot_on_page_1_and_in_its_evidence(req, catalog):
                     "examples_file": "support-pilot.jsonl"}
     facts = [f for f in memo["facts"] if f["model"] == "claude" and f["fact"] == "quality.chat"]
     assert [(f["source_url"], f["as_of"]) for f in facts] == [("state/pilot/support-chatbot.json", "2026-11-29")]
+    summary = next(f for f in memo["facts"] if f["model"] == "claude" and f["fact"] == "quality.summarization")
+    assert summary["value"] == "ROUGE-L F 95 (95% interval 92–98) on a 0–100 scale"  # never a bare "0.95"
     from modelmemo.memo.digest import decision_digest
 
     page1 = decision_digest(memo)

@@ -65,6 +65,28 @@ def metric_words(metric: str) -> str:
     return METRIC_WORDS.get(metric, metric)
 
 
+# Metrics on a 0-1 scale, shown x 100 so that every pilot number but the judge's rating reads on 0-100.
+UNIT_METRICS = frozenset({"rouge_l_f", "macro_f1", "exact_match"})
+
+
+def shown_factor(metric: str) -> float:
+    return 100.0 if metric in UNIT_METRICS or metric.startswith("recall@") else 1.0
+
+
+def reading_words(reading: "PilotReading") -> str:
+    """"ROUGE-L F 95 (95% interval 92–98)": the metric named beside its value, on 0-100 (the
+    judge's rating on its own 1-5)."""
+    k = shown_factor(reading.metric)
+    return (f"{metric_words(reading.metric)} {reading.value * k:.3g} (95% interval {reading.ci_low * k:.3g}–"
+            f"{reading.ci_high * k:.3g})")
+
+
+def scale_words(metrics: Iterable[str]) -> str:
+    """"chrF and ROUGE-L F on a 0–100 scale" for the metrics shown on 0-100 (empty for none)."""
+    names = list(dict.fromkeys(metric_words(m) for m in metrics if m != "judge_score"))
+    return f"{join_and(names)} on a 0–100 scale" if names else ""
+
+
 def examples_split(counts: dict[str, int]) -> str:
     """"20 chat and 10 summarization examples": examples per task, in words."""
     return join_and([f"{n} {task_label(t)}" for t, n in counts.items()]) + " examples"

@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from modelmemo.catalog.load import Catalog, Model
-from modelmemo.decision.pilot import PilotEvidence, PilotReading, PilotScale, metric_words, min_half_width
+from modelmemo.decision.pilot import (PilotEvidence, PilotReading, PilotScale, metric_words, min_half_width,
+                                      reading_words)
 from modelmemo.decision.policy import policy
 from modelmemo.decision.words import task_label
 
@@ -170,8 +171,8 @@ class QualityContext:
         half = min_half_width(r.n)
         low, high = min(scale.normalise(r.ci_low), score - half), max(scale.normalise(r.ci_high), score + half)
         rank, piloted = scale.rank(r)
-        text = (f"{task_label(r.task)}: your pilot, {metric_words(r.metric)} {r.value:.3g} ({r.ci_low:.3g}–"
-                f"{r.ci_high:.3g}) on {r.n} examples, {_ordinal(rank)} of {piloted} piloted ({clamp(score):g})")
+        text = (f"{task_label(r.task)}: your pilot, {reading_words(r)} on {r.n} examples, {_ordinal(rank)} of "
+                f"{piloted} piloted ({clamp(score):g})")
         return TaskQuality(r.task, clamp(score), bounded(min(low, score)), bounded(max(high, score)), "pilot", text,
                            r.value, "", r.metric, 0.0, pilot=r)
 

@@ -222,8 +222,7 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         counts = {i["task"]: i["n"] for i in identical if i["model"] == model_id}
         flag("pilot-identical", "Check the pilot",
              f"{short(model_id)}'s answers are identical to the references on all {examples_split(counts)}: "
-             "were the references leaked into the prompt, or does the endpoint echo? Rule that out before trusting "
-             "its perfect score", CAUTION)
+             "references leaked into the prompt, or an echoing endpoint?", CAUTION)
     unmeasured_pick = [r for r in picked_offers if any(e.get("kind") == "unknown" for e in r.get("evidence") or [])]
     if unmeasured_pick:
         r = unmeasured_pick[0]

@@ -15,7 +15,7 @@ from modelmemo.decision.lifecycle import offer_status, successor_name
 from modelmemo.decision.costs import usd
 from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS, Requirements
 from modelmemo.decision import Decision, ModelScore, canonical, decide
-from modelmemo.decision.pilot import PilotEvidence, metric_words
+from modelmemo.decision.pilot import PilotEvidence, metric_words, reading_words
 from modelmemo.decision.quality import TaskQuality
 from modelmemo.decision.sensitivity import analyse
 from modelmemo.memo.advice import next_steps, risks
@@ -245,7 +245,7 @@ def _pilot_row(score: ModelScore, q: TaskQuality, pilot: PilotEvidence | None) -
     assert r is not None
     return {"model": score.model_id, "deployment": "", "deployment_label": "", "fact": f"quality.{q.task}",
             "label": f"Quality: {task_label(q.task)} (your pilot: {metric_words(r.metric)} on {r.n} examples)",
-            "value": f"{r.value:.3g} (95% interval {r.ci_low:.3g}–{r.ci_high:.3g})",
+            "value": reading_words(r) + (" on a 0–100 scale" if r.metric != "judge_score" else ""),
             "note": f"{r.deployment} as {r.called_as} via {r.endpoint}",
             "source_title": f"Your pilot of {r.examples_file} (modelmemo pilot)",
             "source_url": (pilot.results_file if pilot and pilot.results_file else "README.md#pilot"),
