@@ -111,9 +111,18 @@ def test_a_pilot_that_says_the_challenger_is_better_changes_the_pick(tmp_path: P
         assert claude_chat["source"].startswith("pilot of support-pilot.jsonl, ") and claude_chat["n"] == 20
         page1 = " ".join(pdf_text(pdf).split("\f")[0].split())  # page 1, line breaks as spaces
         assert "measured on your 30 examples" in page1, page1
-        assert re.search(r"Claude Sonnet 5\.5 chrF 100 \(95% interval 100–100\) on chat", page1), page1
         measured_on = stored["results"][0]["measured_at"][:10]
-        assert f"(support-pilot.jsonl, {measured_on}, via" in page1 and server.url in page1.replace(" ", ""), page1
+        flat = page1.replace(" ", "")  # the PDF breaks lines (and hyphenates) anywhere
+        assert "ClaudeSonnet5.5chrF100(95%interval100–100)onchat" in flat, page1
+        assert f"(20chatand10summarizationexamples;support-pilot.jsonl,{measured_on},via" in flat, page1
+        assert server.url in flat, page1
+        # every piloted model's reading is on page 1, each number beside its metric
+        assert re.search(r"ChatGPT \(GPT-6\.2 Sol\) chrF [\d.]+ \(95% interval", page1), page1
+        assert "(chrFandROUGE-LFona0–100scale)" in flat and "ROUGE-L F 0." not in page1, page1
+        # the gateway is not Bedrock, and the local server echoes every reference: both said on page 1
+        assert "Pilotedviaagateway,notAmazonWebServices(AmazonBedrock),theroute" in flat, page1
+        assert "Checkthepilot:ClaudeSonnet5.5'sanswersareidenticaltothereferencesonall20chatand10" in flat, page1
+        assert "Thepilotrestson20chatand10summarizationexamples" in flat, page1
 
         again = modelmemo("pilot", env=env)
         assert again.returncode == 0, again.stdout + again.stderr

@@ -1,6 +1,6 @@
 """Pilot results as quality evidence (README "Methodology", 3; decision/pilot.py): a piloted model's
 reading replaces its public score for the task, normalised within the pilot's metric with its
-bootstrap interval; an unpiloted model's public score is carried onto the pilot's scale; the memo
+bootstrap interval; an unpiloted model keeps its public score unshifted (a wider upper end); the memo
 says what was measured; the batch owns the pilot file, loads the results as data and decides a
 project again when its pilot file or results change. Without Prefect, with the fake renderer."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -54,6 +55,12 @@ def both_tasks(offer: tuple[str, str], chrf: float, rouge: float) -> list[PilotR
     return [reading(offer, "chat", chrf), reading(offer, "summarization", rouge, 0.03, metric="rouge_l_f", n=10, top=1)]
 
 
+def leads_case() -> PilotEvidence:
+    """The refused memo's pilot: two piloted models terrible, Claude identical to every reference."""
+    return evidence(*both_tasks(PICK, 5.0, 0.05), *both_tasks(CHATGPT, 8.0, 0.08), reading(CLAUDE, "chat", 100.0, 0.0),
+                    reading(CLAUDE, "summarization", 1.0, 0.0, metric="rouge_l_f", n=10, top=1))
+
+
 def challenger_wins() -> PilotEvidence:
     return evidence(*both_tasks(PICK, 12.0, 0.12), *both_tasks(CHATGPT, 14.0, 0.14), *both_tasks(CLAUDE, 97.0, 0.95))
 
@@ -67,8 +74,35 @@ def test_a_pilot_that_says_the_challenger_is_better_changes_the_pick(req, catalo
     assert kinds[CLAUDE] == kinds[PICK] == {"chat": "pilot", "summarization": "pilot"}
     # quality is the model's: Claude's other offer takes the reading of the one piloted
     assert kinds[("claude", "anthropic-api")] == {"chat": "pilot", "summarization": "pilot"}
-    assert after.pilot_said.startswith("Quality measured on your 30 examples (support-pilot.jsonl, 2026-11-29, via "
-                                       "http://127.0.0.1:4000/v1): Claude Sonnet 5.5 chrF 97 (95% interval 94–100) on chat")
+    said = after.pilot_said
+    assert said.startswith("Quality measured on your 30 examples (20 chat and 10 summarization examples; "
+                           "support-pilot.jsonl, 2026-11-29, via http://127.0.0.1:4000/v1): Claude Sonnet 5.5 chrF 97 "
+                           "(95% interval 94–100) on chat, ROUGE-L F 95 (95% interval 92–98) on summarization; ")
+    # every piloted model's reading, a challenger now or not (ChatGPT is no longer one), each number by its metric
+    assert "ChatGPT" not in [after.scores[m].model.name for m in after.challengers]
+    assert "; ChatGPT (GPT-6.2 Sol) chrF 14 (95% interval 11–17) on chat, ROUGE-L F 14 (95% interval 11–17)" in said
+    assert "Gemini 3.8 Flash chrF 12 (95% interval 9–15) on chat" in said
+    numbers = re.findall(r"(\S+) [\d.]+ \(95% interval", said)
+    assert len(numbers) == 6 and set(numbers) == {"chrF", "F"} and "ROUGE-L F 0." not in said
+    assert "(chrF and ROUGE-L F on a 0–100 scale)." in said
+    # piloted through a (local) gateway, recommended on Amazon Bedrock: one line says so
+    assert said.endswith(" Piloted via a local endpoint, not Amazon Web Services (Amazon Bedrock), the route "
+                         "recommended: latency, errors and cost there are unmeasured.")
+
+
+def test_a_pilot_is_on_the_recommended_route_only_when_it_called_that_offer_directly():
+    from dataclasses import replace
+
+    from modelmemo.decision.pilot import on_route
+
+    direct = replace(reading(("claude", "anthropic-api"), "chat", 90.0), endpoint="https://api.anthropic.com/v1",
+                     via="provider")
+    assert on_route(direct, "anthropic-api", False)
+    assert not on_route(direct, "amazon-bedrock", False)  # another offer of the same model
+    assert not on_route(replace(direct, via="gateway"), "anthropic-api", False)
+    assert not on_route(replace(direct, endpoint="http://localhost:8080/v1"), "anthropic-api", False)
+    served = replace(direct, deployment="self-hosted", endpoint="http://127.0.0.1:8000/v1", via="self-hosted")
+    assert on_route(served, "self-hosted", True) and not on_route(served, "self-hosted", False)
 
 
 def test_without_pilot_results_the_decision_is_the_public_one(req, catalog):
@@ -83,7 +117,12 @@ def test_a_piloted_score_is_normalised_within_the_pilots_metric_with_its_bootstr
     gemini = quality.task_quality(catalog.models["gemini"], "chat", "vertex-ai")
     top = 100.0  # Claude's upper end, 97 + 3: the top of the pilot's scale
     assert (gemini.kind, gemini.value, gemini.scale) == ("pilot", 12.0, "chrf")
-    assert gemini.score == round(100 * 12 / top, 1) and (gemini.low, gemini.high) == (9.0, 15.0)
+    assert gemini.score == round(100 * 12 / top, 1)
+    # its bootstrap interval (9-15) is narrower than 20 examples allow: widened to the minimum
+    half = policy("PILOT_CONFIDENCE_Z") * policy("PILOT_EXAMPLE_SD") / math.sqrt(20)
+    assert (gemini.low, gemini.high) == pytest.approx((12 - half, 12 + half)) and half == pytest.approx(8.77, abs=0.01)
+    wide = QualityContext(catalog, None, evidence(reading(PICK, "chat", 50.0, 20.0), reading(CLAUDE, "chat", 97.0)))
+    assert (lambda q: (q.low, q.high))(wide.task_quality(catalog.models["gemini"], "chat")) == (30.0, 70.0)  # wider: kept
     # a judge's 1-5 rating starts at 1: a 1 is the bottom of the scale, not a fifth of the top
     judged = evidence(reading(PICK, "chat", 1.0, 0.0, metric="judge_score", scale_min=1, top=5),
                       reading(CLAUDE, "chat", 4.0, 0.5, metric="judge_score", scale_min=1, top=5),
@@ -93,31 +132,76 @@ def test_a_piloted_score_is_normalised_within_the_pilots_metric_with_its_bootstr
     assert context.task_quality(catalog.models["claude"], "chat").score == round(100 * 3 / 3.5, 1)
 
 
-def test_an_unpiloted_model_keeps_its_distance_to_the_piloted_ones(req, catalog):
-    """The change of scale neither favours nor penalises a model the pilot did not measure: its
-    public score moves by the piloted models' mean move, so its distance to their mean is what it
-    was publicly, and its interval widens by their disagreement plus PILOT_CARRY_HALF_WIDTH."""
+def test_a_pilot_of_other_models_never_lowers_an_unpiloted_models_score_or_its_lower_end(req, catalog):
+    """An unpiloted model keeps its public score unshifted: point and lower end as with no pilot at
+    all; only the upper end rises, by PILOT_UNPILOTED_HALF_WIDTH (a benchmark is not your examples)."""
     pilot = challenger_wins()
-    context, public = QualityContext(catalog, None, pilot), QualityContext(catalog)
-    piloted = ("gemini", "chatgpt", "claude")
-    moves = [context.task_quality(catalog.models[m], "chat").score - public.task_quality(catalog.models[m], "chat").score
-             for m in piloted]
-    shift, spread = sum(moves) / 3, (max(moves) - min(moves)) / 2
-    carried_ids = [m for m in ("mistral", "cohere") if public.task_quality(catalog.models[m], "chat").kind == "measured"]
-    assert carried_ids, "the catalog has no measured unpiloted chat model to check"
-    for model_id in carried_ids:
-        before, after = (c.task_quality(catalog.models[model_id], "chat") for c in (public, context))
-        assert after.kind == "measured" and after.carried == pytest.approx(shift, abs=0.06)
-        assert after.score == pytest.approx(max(0.0, min(100.0, before.score + shift)), abs=0.06)
-        width = spread + policy("PILOT_CARRY_HALF_WIDTH")
-        assert after.low == pytest.approx(max(0.0, before.low + shift - width), abs=0.06)
-        assert after.high == pytest.approx(min(100.0, before.high + shift + width), abs=0.06)
-    # a pilot that confirms the public scores moves nobody: no unpiloted model gains or loses
-    confirm = [reading(offer, "chat", public.task_quality(catalog.models[offer[0]], "chat").score, 0.0)
-               for offer in (PICK, CLAUDE)]
-    confirm.append(reading(("mistral-large", "la-plateforme"), "chat", 100.0, 0.0))  # puts the top at 100
-    context = QualityContext(catalog, None, evidence(*confirm))
-    assert context.task_quality(catalog.models["chatgpt"], "chat").carried == pytest.approx(0.0, abs=0.2)
+    eligible = set(decide(req, catalog).scores)
+    context, public = QualityContext(catalog, eligible, pilot), QualityContext(catalog, eligible)
+    checked = 0
+    for model_id in sorted(eligible - {"gemini", "chatgpt", "claude"}):
+        for task in ("chat", "summarization"):
+            before, after = (c.task_quality(catalog.models[model_id], task) for c in (public, context))
+            assert (after.kind, after.score, after.low) == (before.kind, before.score, before.low), model_id
+            if before.kind == "unknown":  # no evidence: unknown as before, nothing to widen
+                assert after == before and not after.unpiloted
+                continue
+            checked += 1
+            assert after.unpiloted and after.high == min(100.0, before.high + policy("PILOT_UNPILOTED_HALF_WIDTH"))
+    assert checked, "the catalog has no measured unpiloted model to check"
+
+
+def test_the_leads_case_two_piloted_models_failing_never_drag_an_unpiloted_one_below_an_unmeasured_one(req, catalog):
+    """The refused memo: three piloted models, two of them terrible (chrF 5 and 8, ROUGE-L 0.05 and
+    0.08), one perfect. The old rule shifted every unpiloted model by the piloted models' mean move
+    (about -60 here), so Cohere Command R, with public evidence, fell to quality 0, below models with
+    no evidence at all (40). Now it keeps its public score, and stays above an unmeasured model."""
+    terrible = leads_case()
+    plain, piloted = decide(req, catalog), decide(req, catalog, terrible)
+    unmeasured = "mistral-large"  # eligible, no public chat or summarization score: the 40 prior
+    for task in ("chat", "summarization"):
+        before = next(q for q in plain.scores["cohere"].evidence if q.task == task)
+        after = next(q for q in piloted.scores["cohere"].evidence if q.task == task)
+        prior = next(q for q in piloted.scores[unmeasured].evidence if q.task == task)
+        assert before.kind == after.kind == "measured" and prior.kind == "unknown"
+        assert (after.score, after.low) == (before.score, before.low) and after.high >= before.high
+        assert prior.score == policy("UNMEASURED_QUALITY") < after.score, (task, after.score)
+    # its total rests on its own evidence: the other models' pilot results move it not at all
+    assert piloted.scores["cohere"].total == pytest.approx(plain.scores["cohere"].total, abs=0.05)
+    row = next(e for r in make_memo(req, catalog, RunContext("r", "2026-11-30T02:00:00+00:00", "f.yaml", SHA,
+                                                             pilot=terrible))[0]["ranking"]
+               if r["model"] == "cohere" for e in r["evidence"] if e["task"] == "chat")
+    assert row["not_piloted"] is True and row["score"] == after.score
+
+
+def test_a_perfect_zero_width_pilot_is_no_certainty_and_page_1_asks_to_check_it(req, catalog):
+    """chrF 100 (interval 100-100) on 20 examples and ROUGE-L F 1 (1-1) on 10: every answer identical
+    to its reference. The decision widens it to what 20 and 10 examples allow; page 1 raises a
+    caution, names the pilot's size as a risk, and the next step is to check the pilot."""
+    from modelmemo.memo.digest import decision_digest
+
+    memo, decision = make_memo(req, catalog, RunContext("r", "2026-11-30T02:00:00+00:00", "f.yaml", SHA, pilot=leads_case()))
+    claude = {q.task: q for q in decision.scores["claude"].evidence}
+    for task, n in (("chat", 20), ("summarization", 10)):
+        half = policy("PILOT_CONFIDENCE_Z") * policy("PILOT_EXAMPLE_SD") / math.sqrt(n)
+        assert claude[task].score == 100.0 and claude[task].low == pytest.approx(100 - half) and half > 8
+    assert decision.scores["claude"].interval[0] < decision.scores["claude"].total  # no longer certain
+    assert memo["pilot"]["identical"] == [
+        {"model": "claude", "deployment": "amazon-bedrock", "task": "chat", "metric": "chrf", "n": 20},
+        {"model": "claude", "deployment": "amazon-bedrock", "task": "summarization", "metric": "rouge_l_f", "n": 10}]
+    page1 = decision_digest(memo)
+    check = [f for f in page1["cautions"] if f["key"] == "pilot-identical"]
+    assert len(check) == 1 and check[0]["detail"].startswith(
+        "Claude Sonnet 5.5's answers are identical to the references on all 20 chat and 10 summarization examples: "
+        "references leaked into the prompt, or an echoing endpoint?")
+    assert [r["key"] for r in memo["risks"] if r["key"].startswith("pilot-")] == ["pilot-sample", "pilot-route"]
+    assert any(r.startswith("The pilot rests on 20 chat and 10 summarization examples: a reading on 10 examples is "
+                            "uncertain by at least ±12.4 quality points") for r in page1["top_risks"])
+    assert page1["next_step"].startswith("Check the pilot before acting on it: Claude Sonnet 5.5 answered every example")
+    # a pilot that is not perfect raises no such flag, and its memo still names its risks
+    memo, _ = make_memo(req, catalog, RunContext("r", "2026-11-30T02:00:00+00:00", "f.yaml", SHA, pilot=challenger_wins()))
+    assert memo["pilot"]["identical"] == [] and "pilot-identical" not in {f["key"] for f in decision_digest(memo)["flags"]}
+    assert {"pilot-sample", "pilot-route"} <= {r["key"] for r in memo["risks"]} and decision_digest(memo)["top_risks"]
 
 
 def test_a_reading_on_too_few_examples_is_not_evidence(req, catalog):
@@ -135,12 +219,15 @@ def test_the_memo_names_the_pilot_on_page_1_and_in_its_evidence(req, catalog):
     claude = next(r for r in memo["ranking"] if (r["model"], r["deployment"]) == CLAUDE)
     chat = next(e for e in claude["evidence"] if e["task"] == "chat")
     assert chat == {"task": "chat", "kind": "pilot", "source": "pilot of support-pilot.jsonl, 2026-11-29",
-                    "value": 97.0, "interval": [94.0, 100.0], "score": 97.0, "score_interval": [94.0, 100.0],
+                    # the bootstrap interval as measured; the score's at least ±8.8 on 20 examples
+                    "value": 97.0, "interval": [94.0, 100.0], "score": 97.0, "score_interval": [88.2, 100.0],
                     "metric": "chrf", "n": 20, "measured_at": "2026-11-29T10:00:00Z",
                     "endpoint": "http://127.0.0.1:4000/v1", "called_as": "called/claude",
                     "examples_file": "support-pilot.jsonl"}
     facts = [f for f in memo["facts"] if f["model"] == "claude" and f["fact"] == "quality.chat"]
     assert [(f["source_url"], f["as_of"]) for f in facts] == [("state/pilot/support-chatbot.json", "2026-11-29")]
+    summary = next(f for f in memo["facts"] if f["model"] == "claude" and f["fact"] == "quality.summarization")
+    assert summary["value"] == "ROUGE-L F 95 (95% interval 92–98) on a 0–100 scale"  # never a bare "0.95"
     from modelmemo.memo.digest import decision_digest
 
     page1 = decision_digest(memo)

@@ -105,8 +105,8 @@ def quality_state(q: TaskQuality) -> str:
     """What is known of a task's quality, in the words its Unknown carries."""
     if q.pilot is not None:
         return piloted_state(q.pilot.n) + ", within its bootstrap interval"
-    if q.carried is not None:
-        return "not piloted: its public score carried onto the pilot's scale"
+    if q.unpiloted:
+        return "not piloted: its public score, not measured on your examples"
     return {"unknown": "unmeasured", "proxy": "a proxy: another model's score"}.get(
         q.kind, "measured, within its published interval")
 

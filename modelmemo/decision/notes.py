@@ -12,7 +12,8 @@ from modelmemo.decision.costs import usd
 from modelmemo.decision.decide import Decision
 from modelmemo.decision.eligibility import model_exclusions
 from modelmemo.decision.lifecycle import deprecation_words, is_deprecated
-from modelmemo.decision.pilot import PilotEvidence, metric_words
+from modelmemo.decision.pilot import (PilotEvidence, examples_split, on_route, reading_words, route_words,
+                                      scale_words)
 from modelmemo.decision.policy import policy
 from modelmemo.decision.quality import QualityContext
 from modelmemo.decision.relax import field_words
@@ -292,31 +293,43 @@ def _other_side_note(req: Requirements, catalog: Catalog, d: Decision) -> str:
 
 
 def _pilot_said(d: Decision) -> str:
-    """What the team's pilot measured, for the pick, its challengers and tied models (page 1 says it):
-    metric, value and bootstrap interval per task, the file, date and endpoint; who was not piloted."""
-    if d.pilot is None:
+    """What the team's pilot measured (page 1 says it): the examples per task, the file, date and
+    endpoint; for the pick, tied models, challengers and every other model it measured, each
+    reading with its metric and bootstrap interval (0-100 but the judge's rating); who of them was
+    not piloted; and, when the pick was piloted off its recommended route (a gateway, a local
+    endpoint, another offer), that route in one line."""
+    pilot = d.pilot
+    if pilot is None:
+        return ""
+    piloted_ids = [m for m, s in d.scores.items() if any(q.pilot for q in s.evidence)]
+    if not piloted_ids:
         return ""
     shown = list(dict.fromkeys(d.recommended_ids + list(d.tied) + list(d.challengers)
-                               + [p.runner_up for p in d.combination if p.runner_up]))
-    piloted = [m for m in shown if any(q.pilot for q in d.scores[m].evidence)]
-    if not piloted:  # the pilot measured models that are neither the pick nor a challenger now
-        shown = piloted = [m for m, s in d.scores.items() if any(q.pilot for q in s.evidence)][:3]
-    if not piloted:
-        return ""
-    readings = [q.pilot for m in piloted for q in d.scores[m].evidence if q.pilot]
+                               + [p.runner_up for p in d.combination if p.runner_up] + piloted_ids))
+    readings = [q.pilot for m in piloted_ids for q in d.scores[m].evidence if q.pilot]
     dates = join_and(sorted({r.date for r in readings}))
     endpoints = join_and(sorted({r.endpoint for r in readings}))
     parts = []
     for m in shown:
         score = d.scores[m]
-        measured = [f"{metric_words(q.pilot.metric)} {q.pilot.value:.3g} (95% interval {q.pilot.ci_low:.3g}–"
-                    f"{q.pilot.ci_high:.3g}) on {task_label(q.task)}" for q in score.evidence if q.pilot]
+        measured = [f"{reading_words(q.pilot)} on {task_label(q.task)}" for q in score.evidence if q.pilot]
         if measured:
             parts.append(f"{score.model.name} {', '.join(measured)}")
-        elif any(q.carried is not None for q in score.evidence):
-            parts.append(f"{score.model.name} not piloted (its public score carried onto the pilot's scale)")
-    return (f"Quality measured on your {d.pilot.examples} examples ({d.pilot.examples_file}, {dates}, via "
-            f"{endpoints}): " + "; ".join(parts) + ".")
+        elif any(q.unpiloted for q in score.evidence):
+            parts.append(f"{score.model.name} not piloted (its public score stands, with a wider interval)")
+    counts = pilot.examples_per_task()
+    split = f"{examples_split(counts)}; " if len(counts) > 1 else ""
+    scale = scale_words(r.metric for r in readings)
+    text = (f"Quality measured on your {pilot.examples} examples ({split}{pilot.examples_file}, {dates}, via "
+            f"{endpoints}): " + "; ".join(parts) + (f" ({scale})" if scale else "") + ".")
+    for m in d.recommended_ids:
+        pick = d.scores[m]
+        off = [q.pilot for q in pick.evidence if q.pilot and not on_route(q.pilot, pick.deployment_id,
+                                                                          not pick.deployment.is_api)]
+        if off:
+            text += (f" Piloted via {route_words(off[0]).split(' at ')[0]}, not {pick.deployment.provider}, the route "
+                     "recommended: latency, errors and cost there are unmeasured.")
+    return text
 
 
 def with_words(d: Decision, req: Requirements, catalog: Catalog) -> Decision:

@@ -35,8 +35,14 @@ RULES: tuple[Rule, ...] = (
     # Pilot evidence (decision/pilot.py): the team's own examples outrank public scores for the models measured.
     Rule("PILOT_MIN_EXAMPLES", 10, "examples a pilot metric needs to count as evidence for a task (fewer: its "
                                    "bootstrap interval is no interval); also the fewest a pilot plan asks for"),
-    Rule("PILOT_CARRY_HALF_WIDTH", 8, "half-width in quality points added to an unpiloted model's public score "
-                                      "carried onto a task's pilot scale (besides the piloted models' disagreement)"),
+    Rule("PILOT_MIN_HALF_WIDTH", 2, "least half-width in quality points of a pilot reading's interval (as UNPUBLISHED_CI "
+                                    "for a published score); on n examples at least PILOT_CONFIDENCE_Z x "
+                                    "PILOT_EXAMPLE_SD / sqrt(n), 8.8 at 20: a bootstrap over answers that all agree "
+                                    "has no width, yet n examples pin quality no closer than a pilot plan assumes"),
+    Rule("PILOT_UNPILOTED_HALF_WIDTH", 8, "quality points added to the upper end of the interval of a model the pilot "
+                                          "did not measure on a piloted task (its score and lower end stay its public "
+                                          "ones: a pilot of other models is no evidence against it; its benchmark is not "
+                                          "your examples, as wide as a proxy's PROXY_HALF_WIDTH)"),
     Rule("PILOT_EXAMPLE_SD", 20, "assumed spread (standard deviation) of one example's quality, in 0-100 points: "
                                  "how many examples a pilot plan asks for"),
     Rule("PILOT_CONFIDENCE_Z", 1.96, "z of the 95% interval a pilot plan sizes its examples for"),

@@ -7,7 +7,7 @@ UNPUBLISHED_CI when none is published), `proxy` (no score of its own, another mo
 its interval widened by PROXY_HALF_WIDTH), `unknown` (no score: the conservative UNMEASURED_QUALITY
 point, an interval up to the top of the scale, since only a pilot can say where it lies), and
 `pilot` (measured on the team's own examples: it replaces the public evidence of the models it
-measured; the others' public scores are carried onto its scale: decision/pilot.py).
+measured; the others keep their public scores unshifted, with a higher upper end: decision/pilot.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from modelmemo.catalog.load import Catalog, Model
-from modelmemo.decision.pilot import PilotEvidence, PilotReading, PilotScale, carried, metric_words
+from modelmemo.decision.pilot import (PilotEvidence, PilotReading, PilotScale, metric_words, min_half_width,
+                                      reading_words)
 from modelmemo.decision.policy import policy
 from modelmemo.decision.words import task_label
 
@@ -50,7 +51,7 @@ class TaskQuality:
     scale: str = ""
     ci: float = 0.0  # the published half-width around `value`, on its scale (0 when none is published)
     pilot: PilotReading | None = None  # kind pilot: the reading (value, interval, n, date, endpoint)
-    carried: float | None = None  # an unpiloted model's public score moved onto a pilot's scale by this much
+    unpiloted: bool = False  # a public score on a task the pilot measured for other models (decision/pilot.py, 2)
 
 
 def evidence_of(model: Model, task: str) -> Any:
@@ -96,7 +97,6 @@ class QualityContext:
         self.pilot = pilot
         self._peers: dict[tuple[str, str], list[tuple[str, float]]] = {}
         self._pilot_scales: dict[str, PilotScale | None] = {}
-        self._moves: dict[str, list[float]] = {}
 
     def peers(self, task: str, scale: str) -> list[tuple[str, float]]:
         """(model id, value) of every eligible model with a known value on `scale` for `task`, best first."""
@@ -140,8 +140,8 @@ class QualityContext:
 
     def task_quality(self, model: Model, task: str, deployment: str | None = None) -> TaskQuality:
         """The quality the decision uses: the pilot's reading when the model was piloted on the
-        task (the offer's own, else the model's newest), else its public evidence (carried onto the
-        pilot's scale when the task was piloted)."""
+        task (the offer's own, else the model's newest), else its public evidence (unshifted, its upper
+        end higher when the task was piloted for other models)."""
         public = self.public_quality(model, task)
         scale = self.pilot_scale(task)
         if scale is None:
@@ -151,11 +151,12 @@ class QualityContext:
             return self._piloted(scale, reading)
         if public.kind == "unknown":
             return public  # no evidence at all: only a measurement settles it, on any scale
-        shift, width = carried(self._pilot_moves(scale))
-        text = (f"{public.text}; not piloted: carried onto the pilot's {metric_words(scale.metric)} scale "
-                f"({shift:+.1f}, ±{width:.1f} more)")
-        return replace(public, score=clamp(public.score + shift), low=bounded(public.low + shift - width),
-                       high=bounded(public.high + shift + width), text=text, carried=round(shift, 1) + 0.0)
+        # Not piloted: its public score and lower end as with no pilot (a pilot of other models is no
+        # evidence against it); only the upper end rises, since a benchmark is not the team's examples.
+        half = policy("PILOT_UNPILOTED_HALF_WIDTH")
+        text = (f"{public.text}; not piloted on your examples: its public score, its upper end {half:g} higher "
+                f"(the piloted models were measured on your examples in {metric_words(scale.metric)})")
+        return replace(public, high=bounded(public.high + half), text=text, unpiloted=True)
 
     def pilot_scale(self, task: str) -> PilotScale | None:
         if self.pilot is None:
@@ -164,24 +165,14 @@ class QualityContext:
             self._pilot_scales[task] = self.pilot.scale(task, (m.id for m in self.models))
         return self._pilot_scales[task]
 
-    def _pilot_moves(self, scale: PilotScale) -> list[float]:
-        """Each piloted model's move from its public score to its pilot score (those with public evidence)."""
-        if scale.task not in self._moves:
-            moves = []
-            for model_id in scale.models:
-                public = self.public_quality(self.catalog.models[model_id], scale.task)
-                reading = scale.reading(model_id)
-                if public.kind != "unknown" and reading is not None:
-                    moves.append(scale.normalise(reading.value) - public.score)
-            self._moves[scale.task] = moves
-        return self._moves[scale.task]
-
     def _piloted(self, scale: PilotScale, r: PilotReading) -> TaskQuality:
         score = scale.normalise(r.value)
-        low, high = scale.normalise(r.ci_low), scale.normalise(r.ci_high)
+        # Its bootstrap interval, never narrower than n examples allow (all answers agreeing is no certainty).
+        half = min_half_width(r.n)
+        low, high = min(scale.normalise(r.ci_low), score - half), max(scale.normalise(r.ci_high), score + half)
         rank, piloted = scale.rank(r)
-        text = (f"{task_label(r.task)}: your pilot, {metric_words(r.metric)} {r.value:.3g} ({r.ci_low:.3g}–"
-                f"{r.ci_high:.3g}) on {r.n} examples, {_ordinal(rank)} of {piloted} piloted ({clamp(score):g})")
+        text = (f"{task_label(r.task)}: your pilot, {reading_words(r)} on {r.n} examples, {_ordinal(rank)} of "
+                f"{piloted} piloted ({clamp(score):g})")
         return TaskQuality(r.task, clamp(score), bounded(min(low, score)), bounded(max(high, score)), "pilot", text,
                            r.value, "", r.metric, 0.0, pilot=r)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from modelmemo.catalog.load import Catalog
 from modelmemo.decision import Decision
 from modelmemo.decision.costs import usd
+from modelmemo.decision.pilot import (examples_split, identical_to_references, min_half_width, on_route,
+                                      route_words)
 from modelmemo.decision.policy import policy
 from modelmemo.decision.words import language_name, task_label
 from modelmemo.inputs.requirements import Requirements
@@ -70,10 +72,51 @@ def risks(req: Requirements, decision: Decision, catalog: Catalog) -> list[dict[
             if missing:
                 risk("language", f"{model.name} does not document {', '.join(language_name(m) for m in missing)}; "
                                  "test output quality in those languages.")
+    if decision.pilot is not None:
+        risks.extend(pilot_risks(decision))
     unique: dict[str, dict[str, str]] = {}
     for r in risks:
         unique.setdefault(r["text"], r)
     return list(unique.values())
+
+
+def pilot_risks(decision: Decision) -> list[dict[str, str]]:
+    """What a pilot leaves uncertain, so a memo after a pilot never says "no risk": its size (the
+    narrowest interval its examples allow, and the plan's size when it is larger) and the route it
+    ran through (a gateway or local stand-in is not the route recommended; an update behind it
+    changes the answers)."""
+    pilot = decision.pilot
+    assert pilot is not None
+    found: list[dict[str, str]] = []
+    counts = pilot.examples_per_task()
+    if counts:
+        fewest = min(counts.values())
+        text = (f"The pilot rests on {examples_split(counts)}: a reading on {fewest} examples is uncertain by at "
+                f"least ±{min_half_width(fewest):.1f} quality points, and examples unlike your live traffic would "
+                "mislead")
+        size, pick = decision.pilot_size, decision.scores.get(decision.recommended or "")
+        first = decision.scores.get(decision.challengers[0]) if decision.challengers else None
+        if size is not None and pick is not None and first is not None and size.examples > fewest:
+            text += (f"; about {size.examples} per task would tell {pick.model.name} from {first.model.name} by "
+                     f"{size.difference:g} quality points")
+        found.append({"key": "pilot-sample", "text": text + "."})
+    for model_id in decision.recommended_ids:
+        score = decision.scores[model_id]
+        readings = [q.pilot for q in score.evidence if q.pilot is not None]
+        if not readings:
+            found.append({"key": "pilot-unpiloted", "text": f"{score.model.name} was not piloted: its quality rests on "
+                                                            "public benchmarks, not on your examples."})
+            continue
+        off = [r for r in readings if not on_route(r, score.deployment_id, not score.deployment.is_api)]
+        if off:
+            found.append({"key": "pilot-route", "text": (
+                f"The pilot reached {score.model.name} through {route_words(off[0])}, not {score.deployment.provider}, "
+                "the route recommended: latency, errors, rate limits and cost there were not measured.")})
+        else:
+            found.append({"key": "pilot-route", "text": (
+                f"The pilot measured {score.model.name} through {readings[0].endpoint} on {readings[0].date}: an "
+                "update of the model behind it changes its answers; run `modelmemo pilot` again when one is announced.")})
+    return found
 
 
 # How a pilot measures each task: (metric, pass mark). Examples per task: decision.pilot_size.
@@ -136,6 +179,11 @@ def pilot_follow_up(decision: Decision, rivals: list) -> str:
     pilot = decision.pilot
     assert pilot is not None
     unpiloted = [r.model.name for r in [pick, *rivals] if not any(q.pilot for q in r.evidence)]
+    echoed = [r.model.name for r in [pick, *rivals] if any(q.pilot and identical_to_references(q.pilot) for q in r.evidence)]
+    if echoed:
+        return (f"Check the pilot before acting on it: {' and '.join(echoed)} answered every example of a task "
+                f"exactly as its reference, which real models rarely do. Make sure {pilot.examples_file}'s references "
+                "are not in the prompts and the endpoint is the model, then run `modelmemo pilot` and this memo again.")
     if unpiloted:
         return (f"Run `modelmemo pilot` again: {' and '.join(unpiloted)} {'was' if len(unpiloted) == 1 else 'were'} "
                 f"not piloted on your examples (the answers already given are reused), then re-run this memo.")

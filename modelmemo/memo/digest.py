@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelmemo.decision.costs import usd
+from modelmemo.decision.pilot import examples_split
 from modelmemo.decision.policy import policy
 from modelmemo.decision.relax import field_words
 from modelmemo.decision.words import join_and, task_label
@@ -216,6 +217,12 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
         tasks = [task_label(e["task"]) for e in r["evidence"] if e.get("kind") == "proxy"]
         flag("proxy", "Proxy evidence", f"{short(r['model'])}'s quality on {join_and(tasks)} is another model's "
                                         "score, with a wider interval; the pilot measures it", CAUTION)
+    identical = (memo.get("pilot") or {}).get("identical") or []
+    for model_id in dict.fromkeys(i["model"] for i in identical):
+        counts = {i["task"]: i["n"] for i in identical if i["model"] == model_id}
+        flag("pilot-identical", "Check the pilot",
+             f"{short(model_id)}'s answers are identical to the references on all {examples_split(counts)}: "
+             "references leaked into the prompt, or an echoing endpoint?", CAUTION)
     unmeasured_pick = [r for r in picked_offers if any(e.get("kind") == "unknown" for e in r.get("evidence") or [])]
     if unmeasured_pick:
         r = unmeasured_pick[0]
@@ -307,10 +314,14 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     for r in memo.get("risks") or []:
         key, text = (r.get("key"), r.get("text")) if isinstance(r, dict) else ("", str(r))
         # Said by a flag already; a floor well within budget is said by the cost line.
-        if covered_by_flags.get(key, set()) & flagged or key == "cost-floor":
-            continue
+        if covered_by_flags.get(key, set()) & flagged or key in ("cost-floor", "pilot-route"):
+            continue  # the route a pilot ran through is said by the "Your pilot" line
         top_risks.append(text)
     top_risks = list(dict.fromkeys(top_risks))[:3]
+    sample = next((r.get("text") for r in memo.get("risks") or [] if isinstance(r, dict) and r.get("key") == "pilot-sample"),
+                  None)
+    if sample and sample not in top_risks:  # after a pilot, page 1 always says how far its examples go
+        top_risks = top_risks[:2] + [sample]
     if not top_risks and sens.get("applicable"):
         top_risks = [sens["top_pick"].get("sentence", "")]
 

@@ -15,7 +15,7 @@ from modelmemo.decision.lifecycle import offer_status, successor_name
 from modelmemo.decision.costs import usd
 from modelmemo.inputs.requirements import FACTOR_LABELS, FACTORS, Requirements
 from modelmemo.decision import Decision, ModelScore, canonical, decide
-from modelmemo.decision.pilot import PilotEvidence, metric_words
+from modelmemo.decision.pilot import PilotEvidence, metric_words, reading_words
 from modelmemo.decision.quality import TaskQuality
 from modelmemo.decision.sensitivity import analyse
 from modelmemo.memo.advice import next_steps, risks
@@ -147,8 +147,8 @@ def _evidence(score: ModelScore, catalog: Catalog) -> list[dict[str, Any]]:
         row = {"task": q.task, "kind": q.kind, "source": source.url if source else None,
                "value": q.value, "interval": raw, "score": q.score,
                "score_interval": [round(q.low, 1), round(q.high, 1)]}
-        if q.carried is not None:  # the task was piloted, this model not: its score moved onto the pilot's scale
-            row["carried"] = q.carried
+        if q.unpiloted:  # the task was piloted, this model not: its public score, a higher upper end
+            row["not_piloted"] = True
         rows.append(row)
     return rows
 
@@ -245,7 +245,7 @@ def _pilot_row(score: ModelScore, q: TaskQuality, pilot: PilotEvidence | None) -
     assert r is not None
     return {"model": score.model_id, "deployment": "", "deployment_label": "", "fact": f"quality.{q.task}",
             "label": f"Quality: {task_label(q.task)} (your pilot: {metric_words(r.metric)} on {r.n} examples)",
-            "value": f"{r.value:.3g} (95% interval {r.ci_low:.3g}–{r.ci_high:.3g})",
+            "value": reading_words(r) + (" on a 0–100 scale" if r.metric != "judge_score" else ""),
             "note": f"{r.deployment} as {r.called_as} via {r.endpoint}",
             "source_title": f"Your pilot of {r.examples_file} (modelmemo pilot)",
             "source_url": (pilot.results_file if pilot and pilot.results_file else "README.md#pilot"),
@@ -430,7 +430,10 @@ def _pilot_summary(decision: Decision) -> dict[str, Any] | None:
     return {"examples_file": pilot.examples_file, "examples_sha256": pilot.examples_sha256,
             "examples": pilot.examples, "results_file": pilot.results_file or None,
             "measured_at": sorted({r.measured_at for r in readings}), "endpoints": sorted({r.endpoint for r in readings}),
-            "models": sorted({r.model for r in readings}), "sentence": decision.pilot_said}
+            "models": sorted({r.model for r in readings}), "sentence": decision.pilot_said,
+            "identical": [{"model": r.model, "deployment": r.deployment, "task": r.task, "metric": r.metric, "n": r.n}
+                          for r in pilot.identical()],
+            "examples_per_task": pilot.examples_per_task()}
 
 
 def make_memo(req: Requirements, catalog: Catalog, ctx: RunContext) -> tuple[dict[str, Any], Decision]:

@@ -46,7 +46,7 @@ def project_pilot(requirement_file: Path, examples: str, output_dir: Path, proje
 def as_evidence(results: list[PilotResult], examples: str, sha256: str, stored: str = "") -> PilotEvidence:
     """Stored results as the decision reads them: one reading per offer, task and metric."""
     readings = tuple(PilotReading(r.model, r.deployment, m.task, m.metric, m.value, m.ci_low, m.ci_high, m.n,
-                                  m.scale_min, r.measured_at, r.endpoint, r.called_as, examples)
+                                  m.scale_min, r.measured_at, r.endpoint, r.called_as, examples, r.via)
                      for r in results for m in r.metrics if m.better == "higher")
     return PilotEvidence(examples, sha256, max(r.n for r in results), readings, stored)
 
