@@ -107,6 +107,16 @@ def test_a_failed_candidate_stores_nothing_and_says_why(tmp_path: Path, catalog,
     assert server.calls[HAIKU[2]] <= 3  # its other examples were not sent after the failure
 
 
+def test_requests_refused_or_rate_limited_cost_nothing(tmp_path: Path, catalog):
+    """A 429 storm is not billed: the spend stays 0 (it once counted every failed call's estimate)."""
+    examples = chat_examples(4)
+    requirement = write_project(tmp_path / "in", examples)
+    write_memo(tmp_path / "out", [PICK])
+    with PilotServer(answers_for(examples), {PICK[2]: "storm"}) as server:
+        report, _ = _pilot(tmp_path, catalog, server, requirement, env={"MODELMEMO_PILOT_CONCURRENCY": "1"})
+    assert not report.ok and server.total_calls >= 1 and report.spent_usd == 0.0
+
+
 def test_dry_run_estimates_and_calls_nothing(tmp_path: Path, catalog):
     examples = chat_examples(10)
     requirement = write_project(tmp_path / "in", examples)

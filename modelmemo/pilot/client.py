@@ -30,7 +30,14 @@ _PATHS = {"chat": "/chat/completions", "embeddings": "/embeddings"}
 
 
 class CallFailed(Exception):
-    """A request that got no valid answer; the message is the cause in a few words."""
+    """A request that got no valid answer; the message is the cause in a few words.
+
+    maybe_billed: the provider may charge for it (a timeout after the request went out, or an
+    answer that was malformed); a refused, rate-limited or unreachable request costs nothing."""
+
+    def __init__(self, message: str, maybe_billed: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_billed = maybe_billed
 
 
 @dataclass(frozen=True)
@@ -98,14 +105,18 @@ async def call(client: httpx.AsyncClient, route: Route, request: Request, *, tim
             async with asyncio.timeout(timeout):
                 response = await client.post(url, json=body, headers=headers)
         except (TimeoutError, httpx.TimeoutException):
-            raise CallFailed(f"no answer within {timeout:g} s (MODELMEMO_PILOT_TIMEOUT_SECONDS)") from None
+            raise CallFailed(f"no answer within {timeout:g} s (MODELMEMO_PILOT_TIMEOUT_SECONDS)",
+                             maybe_billed=True) from None
         except httpx.TransportError as exc:
             cause, retry_after = f"cannot reach {endpoint.host} ({type(exc).__name__})", None
         else:
             latency = time.monotonic() - started
             status = response.status_code
             if status < 400:
-                return _parse(request, response, latency)
+                try:
+                    return _parse(request, response, latency)
+                except CallFailed as exc:  # answered, so possibly billed, but unusable
+                    raise CallFailed(str(exc), maybe_billed=True) from None
             if status != 429 and status < 500:
                 raise CallFailed(redact(_refusal(status, response, route), endpoint.key))
             cause = "rate limited (HTTP 429)" if status == 429 else f"server error (HTTP {status})"

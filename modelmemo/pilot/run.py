@@ -159,8 +159,11 @@ class _Calls:
             try:
                 answer = await call(self.client, route, request, timeout=self.settings.pilot_timeout_seconds,
                                     retries=self.settings.pilot_retries, backoff=self.settings.pilot_backoff_seconds)
-            except CallFailed:
-                self.budget.settle(estimate, None)  # it may have been billed (a timeout): count the estimate
+            except CallFailed as exc:
+                if exc.maybe_billed:  # a timeout or a malformed answer: count the estimate
+                    self.budget.settle(estimate, None)
+                else:  # refused, rate limited or unreachable: nothing to pay
+                    self.budget.release(estimate)
                 raise
             cost, _ = request_cost(route, request.kind, answer.input_tokens, answer.output_tokens)
             self.budget.settle(estimate, cost)
