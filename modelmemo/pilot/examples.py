@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelmemo.inputs.loading import InputError, LoadedDocument, parse_json
+from modelmemo.inputs.loading import InputError, LoadedDocument, decode_text, parse_json
 from modelmemo.inputs.validation import Problem, schema_problems
 from modelmemo.pilot.candidates import CandidateSpec, parse_candidate
 from modelmemo.resources import schema_file
@@ -138,22 +138,9 @@ def load_examples(requirement_file: Path, document: LoadedDocument, spec: PilotS
 def _decode(raw: bytes) -> str:
     """UTF-8 text (a BOM is fine), with loading.decode_text's messages for the usual wrong encodings
     but the pilot's own size cap (checked before reading)."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError("file is UTF-16 encoded; save it as UTF-8")
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if b"\x00" in raw:
-        raise InputError("file contains NUL bytes: it is binary or UTF-16, not UTF-8 text")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError(f"byte 0x{raw[exc.start]:02x} is not valid UTF-8 (is the file Latin-1 or Windows-1252?); "
-                         "save it as UTF-8", line, column) from None
-    if not text.strip():
+    if not raw.removeprefix(b"\xef\xbb\xbf").strip():  # before decode_text's own "file is empty"
         raise InputError("file is empty; write one JSON example per line")
-    return text
+    return decode_text(raw, size_checked=True)
 
 
 def _read_limited(path: Path) -> bytes:
