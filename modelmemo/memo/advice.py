@@ -161,8 +161,10 @@ def evaluation_plan(req: Requirements, decision: Decision) -> str:
     tasks = "; ".join(f"{task_label(t)}: {EVAL_METRICS[t][0]}, pass at {EVAL_METRICS[t][1]}"
                       for t in req.tasks if t in EVAL_METRICS)
     against = " and ".join(r.model.name for r in rivals)
-    rule = (f"Keep {pick.model.name} if it passes; switch to {against} only if it passes too and scores clearly "
-            f"higher at a cost the budget allows; if {pick.model.name} fails, take the best of the others that "
+    # One rival or several: "switch to X only if X passes too", "switch to X or Y only if it passes too".
+    alternative = " or ".join(r.model.name for r in rivals)
+    rule = (f"Keep {pick.model.name} if it passes; switch to {alternative} only if that one passes too and scores "
+            f"clearly higher at a cost the budget allows; if {pick.model.name} fails, take the best of the others that "
             "passes, and if none does, re-run this memo with the pilot's scores." if rivals else
             f"Keep {pick.model.name} if it passes; if it fails, re-run this memo with the pilot's scores.")
     examples, why = _sized(decision, rivals[0].model.name) if rivals else _sized(decision, "")
