@@ -122,6 +122,8 @@ def test_a_pilot_that_says_the_challenger_is_better_changes_the_pick(tmp_path: P
         # the gateway is not Bedrock, and the local server echoes every reference: both said on page 1
         assert "Pilotedviaagateway,notAmazonWebServices(AmazonBedrock),theroute" in flat, page1
         assert "Checkthepilot:ClaudeSonnet5.5'sanswersareidenticaltothereferencesonall20chatand10" in flat, page1
+        # the pick rests on that echo: the headline asks for the check before the choice
+        assert "CheckthepilotbeforechoosingClaudeSonnet5.5" in flat and "copiedthereferenceswordforword" in flat, page1
         assert "Thepilotrestson20chatand10summarizationexamples" in flat, page1
 
         again = modelmemo("pilot", env=env)

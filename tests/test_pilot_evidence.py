@@ -190,7 +190,9 @@ def test_a_perfect_zero_width_pilot_is_no_certainty_and_page_1_asks_to_check_it(
         {"model": "claude", "deployment": "amazon-bedrock", "task": "chat", "metric": "chrf", "n": 20},
         {"model": "claude", "deployment": "amazon-bedrock", "task": "summarization", "metric": "rouge_l_f", "n": 10}]
     page1 = decision_digest(memo)
-    check = [f for f in page1["cautions"] if f["key"] == "pilot-identical"]
+    # the pick's own pilot: blocking (the headline asks for the check before the choice)
+    check = [f for f in page1["blocking"] if f["key"] == "pilot-identical"]
+    assert page1["headline"].startswith("Check the pilot before choosing Claude Sonnet 5.5")
     assert len(check) == 1 and check[0]["detail"].startswith(
         "Claude Sonnet 5.5's answers are identical to the references on all 20 chat and 10 summarization examples: "
         "references leaked into the prompt, or an echoing endpoint?")

@@ -130,6 +130,10 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
                         "level on the evidence, so pilot both")
         else:
             headline = f"Choose {first['name']}, {first['where']}"
+            echoed = {i["model"] for i in (memo.get("pilot") or {}).get("identical") or []}
+            if first["model"] in echoed:  # the pick rests on a pilot that copied the references: check it first
+                headline = (f"Check the pilot before choosing {first['name']}, {first['where']}: its answers "
+                            "copied the references word for word")
 
     # Cost vs budget: a combination adds its picks; otherwise the pick's own.
     costs = []
@@ -220,9 +224,10 @@ def decision_digest(memo: dict[str, Any]) -> dict[str, Any]:
     identical = (memo.get("pilot") or {}).get("identical") or []
     for model_id in dict.fromkeys(i["model"] for i in identical):
         counts = {i["task"]: i["n"] for i in identical if i["model"] == model_id}
+        # the pick's own evidence: blocking until checked
         flag("pilot-identical", "Check the pilot",
              f"{short(model_id)}'s answers are identical to the references on all {examples_split(counts)}: "
-             "references leaked into the prompt, or an echoing endpoint?", CAUTION)
+             "references leaked into the prompt, or an echoing endpoint?", BLOCKING if model_id in picked else CAUTION)
     unmeasured_pick = [r for r in picked_offers if any(e.get("kind") == "unknown" for e in r.get("evidence") or [])]
     if unmeasured_pick:
         r = unmeasured_pick[0]
